@@ -1,0 +1,89 @@
+package chat
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Code names a class of failure. httpapi maps each code to one HTTP status.
+type Code string
+
+// The error codes of the public API (see shared/API.md), plus CodeInternal for
+// everything a client must not see the details of.
+const (
+	CodeInvalid      Code = "invalid_request"
+	CodeUnauthorized Code = "unauthorized"
+	CodeForbidden    Code = "forbidden"
+	CodeRoomNotFound Code = "room_not_found"
+	CodeNotFound     Code = "not_found"
+	CodeTooLarge     Code = "payload_too_large"
+	CodeRateLimited  Code = "rate_limited"
+	CodeUnavailable  Code = "store_unavailable"
+	CodeTooMany      Code = "too_many_streams"
+	CodeInternal     Code = "internal"
+)
+
+// Error is the one error type of the domain. Message is safe to show to a
+// client; anything that is not a *Error is reported as CodeInternal.
+type Error struct {
+	Code    Code
+	Message string
+	// Quota is set on CodeRateLimited errors: it fills Retry-After and the
+	// X-RateLimit-* headers.
+	Quota *Quota
+}
+
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
+
+// Errorf builds an *Error with a formatted, client-safe message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, CodeInternal
+// when there is none, and "" for a nil error.
+func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// ErrorMessage returns the client-safe message of err.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
+
+// Frequently returned errors.
+var (
+	ErrRoomNotFound = &Error{Code: CodeRoomNotFound, Message: "room does not exist or has expired"}
+	ErrUnavailable  = &Error{Code: CodeUnavailable, Message: "the store cannot be reached; nothing was written"}
+	ErrBlocked      = &Error{Code: CodeForbidden, Message: "this conversation has been blocked"}
+	ErrForbidden    = &Error{Code: CodeForbidden, Message: "this token may not access this room"}
+	ErrUnauthorized = &Error{Code: CodeUnauthorized, Message: "missing, invalid or expired token"}
+	ErrBadLogin     = &Error{Code: CodeUnauthorized, Message: "wrong username or password"}
+	ErrAdminExists  = &Error{Code: CodeInvalid, Message: "an admin with this username already exists"}
+	ErrAdminUnknown = &Error{Code: CodeNotFound, Message: "no admin with this username"}
+)
+
+// Quota describes the state of one rate-limit window after a request.
+type Quota struct {
+	Limit     int
+	Remaining int
+	// Reset is when the window will have room again.
+	Reset time.Time
+}
+
+// RateLimited builds the error for a request over its quota.
+func RateLimited(q Quota) *Error {
+	return &Error{Code: CodeRateLimited, Message: "too many requests, slow down", Quota: &q}
+}

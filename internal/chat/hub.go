@@ -1,0 +1,205 @@
+package chat
+
+import (
+	"sync"
+)
+
+// Hub fans events out to the streams of this process. It never blocks on a
+// subscriber: one whose buffer is full is dropped (its Done channel closes and
+// the stream ends, so the client reconnects and resumes).
+type Hub struct {
+	mu     sync.RWMutex
+	rooms  map[string]map[*Subscription]struct{}
+	admins map[*Subscription]struct{}
+	closed bool
+	buffer int
+	// onAdmins is told the number of admin subscriptions after each change.
+	onAdmins func(n int)
+}
+
+// NewHub returns a hub whose subscriptions buffer up to buffer events.
+func NewHub(buffer int) *Hub {
+	if buffer < 1 {
+		buffer = 64
+	}
+	return &Hub{
+		rooms:  make(map[string]map[*Subscription]struct{}),
+		admins: make(map[*Subscription]struct{}),
+		buffer: buffer,
+	}
+}
+
+// OnAdminCount registers fn to be called (outside the hub's lock, in the
+// caller's goroutine) with the number of admin subscriptions whenever it
+// changes. Call it before the hub is used.
+func (h *Hub) OnAdminCount(fn func(n int)) { h.onAdmins = fn }
+
+// Subscription is one stream's view of the hub.
+type Subscription struct {
+	hub    *Hub
+	roomID string // "" for an admin subscription
+	ch     chan Event
+	done   chan struct{}
+	once   sync.Once
+}
+
+// Events delivers the subscription's events.
+func (s *Subscription) Events() <-chan Event { return s.ch }
+
+// Done is closed when the subscription ends: closed by its owner, dropped for
+// being too slow, or the hub shut down.
+func (s *Subscription) Done() <-chan struct{} { return s.done }
+
+// Close ends the subscription. It is safe to call more than once.
+func (s *Subscription) Close() { s.hub.remove(s) }
+
+// SubscribeRoom returns a subscription to the events a visitor of roomID sees.
+func (h *Hub) SubscribeRoom(roomID string) *Subscription {
+	return h.add(roomID)
+}
+
+// SubscribeAdmin returns a subscription to the events admins see.
+func (h *Hub) SubscribeAdmin() *Subscription {
+	return h.add("")
+}
+
+func (h *Hub) add(roomID string) *Subscription {
+	s := &Subscription{hub: h, roomID: roomID, ch: make(chan Event, h.buffer), done: make(chan struct{})}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		s.once.Do(func() { close(s.done) })
+		return s
+	}
+	n := -1
+	if roomID == "" {
+		h.admins[s] = struct{}{}
+		n = len(h.admins)
+	} else {
+		set := h.rooms[roomID]
+		if set == nil {
+			set = make(map[*Subscription]struct{})
+			h.rooms[roomID] = set
+		}
+		set[s] = struct{}{}
+	}
+	h.mu.Unlock()
+	if n >= 0 && h.onAdmins != nil {
+		h.onAdmins(n)
+	}
+	return s
+}
+
+func (h *Hub) remove(s *Subscription) {
+	h.mu.Lock()
+	n := h.detach(s)
+	h.mu.Unlock()
+	s.once.Do(func() { close(s.done) })
+	if n >= 0 && h.onAdmins != nil {
+		h.onAdmins(n)
+	}
+}
+
+// detach removes s from the maps; it returns the new admin count when s was an
+// admin subscription that was still attached, and -1 otherwise. h.mu is held.
+func (h *Hub) detach(s *Subscription) int {
+	if s.roomID == "" {
+		if _, ok := h.admins[s]; !ok {
+			return -1
+		}
+		delete(h.admins, s)
+		return len(h.admins)
+	}
+	if set := h.rooms[s.roomID]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(h.rooms, s.roomID)
+		}
+	}
+	return -1
+}
+
+// Deliver hands ev to every local subscription that shows it.
+func (h *Hub) Deliver(ev Event) {
+	var slow []*Subscription
+	h.mu.RLock()
+	if ev.ForAdmin() {
+		for s := range h.admins {
+			if !offer(s, ev) {
+				slow = append(slow, s)
+			}
+		}
+	}
+	if ev.Type == EventPresence {
+		for _, set := range h.rooms {
+			for s := range set {
+				if !offer(s, ev) {
+					slow = append(slow, s)
+				}
+			}
+		}
+	} else if ev.RoomID != "" {
+		for s := range h.rooms[ev.RoomID] {
+			if ev.ForVisitor(s.roomID) && !offer(s, ev) {
+				slow = append(slow, s)
+			}
+		}
+	}
+	h.mu.RUnlock()
+	for _, s := range slow {
+		s.Close()
+	}
+}
+
+// offer sends without blocking; false means the subscriber is too slow.
+func offer(s *Subscription, ev Event) bool {
+	select {
+	case <-s.done:
+		return true // already ending; nothing to drop
+	default:
+	}
+	select {
+	case s.ch <- ev:
+		return true
+	default:
+		return false
+	}
+}
+
+// Counts returns the number of room and admin subscriptions.
+func (h *Hub) Counts() (rooms, admins int) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, set := range h.rooms {
+		rooms += len(set)
+	}
+	return rooms, len(h.admins)
+}
+
+// Close ends every subscription; later subscriptions end at once.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.closed = true
+	var all []*Subscription
+	for s := range h.admins {
+		all = append(all, s)
+	}
+	for _, set := range h.rooms {
+		for s := range set {
+			all = append(all, s)
+		}
+	}
+	h.admins = make(map[*Subscription]struct{})
+	h.rooms = make(map[string]map[*Subscription]struct{})
+	h.mu.Unlock()
+	for _, s := range all {
+		s.once.Do(func() { close(s.done) })
+	}
+	if h.onAdmins != nil {
+		h.onAdmins(0)
+	}
+}

@@ -1,0 +1,250 @@
+package chat
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
+
+// Limits are the rate limits the Service enforces; a nil Limit is off.
+type Limits struct {
+	Rooms    *Limit // room creations per client IP
+	Messages *Limit // visitor messages per room
+	Login    *Limit // login attempts per client IP and username
+	Visits   *Limit // counted visits per client IP
+}
+
+// Config holds the Service's settings.
+type Config struct {
+	Limits Limits
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service holds every business rule of Parley. Handlers parse and respond;
+// the Service decides.
+type Service struct {
+	store  Store
+	limits Limits
+	now    func() time.Time
+}
+
+// NewService returns a Service over store.
+func NewService(store Store, cfg Config) *Service {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, limits: cfg.Limits, now: now}
+}
+
+// Store returns the store the service works on.
+func (s *Service) Store() Store { return s.store }
+
+// Now returns the service clock's current time.
+func (s *Service) Now() time.Time { return s.now() }
+
+// allow applies limit l to key, returning a rate_limited *Error when over.
+func (s *Service) allow(ctx context.Context, l *Limit, key string) error {
+	if l == nil {
+		return nil
+	}
+	q, ok, err := s.store.Allow(ctx, key, *l, s.now())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return RateLimited(q)
+	}
+	return nil
+}
+
+// CreateRoom opens a new conversation for a visitor at clientIP.
+func (s *Service) CreateRoom(ctx context.Context, in NewRoom, clientIP string) (Room, error) {
+	if err := in.Normalize(); err != nil {
+		return Room{}, err
+	}
+	if err := s.allow(ctx, s.limits.Rooms, "rooms:"+clientIP); err != nil {
+		return Room{}, err
+	}
+	now := Time{s.now().UTC()}
+	r, err := s.store.CreateRoom(ctx, Room{
+		ID: NewRoomID(), VisitorName: in.Name, VisitorEmail: in.Email, Page: in.Page,
+		CreatedAt: now, UpdatedAt: now,
+	})
+	if err != nil {
+		return Room{}, err
+	}
+	s.publishRoom(ctx, r)
+	return r, nil
+}
+
+// Room returns a room or ErrRoomNotFound.
+func (s *Service) Room(ctx context.Context, id string) (Room, error) {
+	if !ValidRoomID(id) {
+		return Room{}, ErrRoomNotFound
+	}
+	return s.store.Room(ctx, id)
+}
+
+// Messages returns a page of a room's messages.
+func (s *Service) Messages(ctx context.Context, roomID string, q MessageQuery) ([]Message, bool, error) {
+	if err := q.Validate(); err != nil {
+		return nil, false, err
+	}
+	return s.store.Messages(ctx, roomID, q)
+}
+
+// SendVisitor stores a visitor's message. created is false when clientID
+// repeats an earlier send, whose message is returned.
+func (s *Service) SendVisitor(ctx context.Context, roomID string, in NewMessage) (Message, bool, error) {
+	if err := in.Normalize(); err != nil {
+		return Message{}, false, err
+	}
+	if err := s.allow(ctx, s.limits.Messages, "messages:"+roomID); err != nil {
+		return Message{}, false, err
+	}
+	return s.send(ctx, roomID, SenderVisitor, "", in)
+}
+
+// SendAdmin stores an admin's reply signed with author.
+func (s *Service) SendAdmin(ctx context.Context, roomID, author string, in NewMessage) (Message, bool, error) {
+	if err := in.Normalize(); err != nil {
+		return Message{}, false, err
+	}
+	return s.send(ctx, roomID, SenderAdmin, author, in)
+}
+
+func (s *Service) send(ctx context.Context, roomID string, from Sender, author string, in NewMessage) (Message, bool, error) {
+	now := s.now().UTC()
+	return s.store.Append(ctx, Message{
+		ID: NewMessageID(now), RoomID: roomID, Sender: from, Author: author,
+		Content: in.Content, CreatedAt: Time{now},
+	}, in.ClientID)
+}
+
+// VisitorRead records that the visitor has read the admins' messages up to seq.
+func (s *Service) VisitorRead(ctx context.Context, roomID string, seq int64) error {
+	if seq < 0 {
+		return invalid("seq must not be negative")
+	}
+	r, err := s.store.MarkRead(ctx, roomID, SenderVisitor, seq)
+	if err != nil {
+		return err
+	}
+	s.publishRoom(ctx, r)
+	return nil
+}
+
+// AdminOpen marks a room read for admins and returns it with its latest
+// messages.
+func (s *Service) AdminOpen(ctx context.Context, roomID string) (Room, []Message, error) {
+	r, err := s.AdminRead(ctx, roomID)
+	if err != nil {
+		return Room{}, nil, err
+	}
+	msgs, _, err := s.store.Messages(ctx, roomID, MessageQuery{Before: r.MessageCount + 1, Limit: DefaultLimit})
+	if err != nil {
+		return Room{}, nil, err
+	}
+	return r, msgs, nil
+}
+
+// AdminRead marks every message of a room read for admins, and tells the
+// visitor and the other admins.
+func (s *Service) AdminRead(ctx context.Context, roomID string) (Room, error) {
+	r, err := s.store.MarkRead(ctx, roomID, SenderAdmin, 0)
+	if err != nil {
+		return Room{}, err
+	}
+	s.publish(ctx, Event{Type: EventRead, RoomID: roomID, Sender: SenderAdmin, Seq: r.AdminReadSeq})
+	s.publishRoom(ctx, r)
+	return r, nil
+}
+
+// Typing tells the other side that from is typing in a room.
+func (s *Service) Typing(ctx context.Context, roomID string, from Sender) error {
+	if _, err := s.Room(ctx, roomID); err != nil {
+		return err
+	}
+	return s.store.Publish(ctx, Event{Type: EventTyping, RoomID: roomID, Sender: from})
+}
+
+// SetBlocked blocks or unblocks a room's visitor.
+func (s *Service) SetBlocked(ctx context.Context, roomID string, blocked bool) error {
+	r, err := s.store.SetBlocked(ctx, roomID, blocked)
+	if err != nil {
+		return err
+	}
+	s.publishRoom(ctx, r)
+	return nil
+}
+
+// DeleteRoom erases a room and everything in it.
+func (s *Service) DeleteRoom(ctx context.Context, roomID string) error {
+	return s.store.DeleteRoom(ctx, roomID)
+}
+
+// ListRooms returns a page of the admin's room list.
+func (s *Service) ListRooms(ctx context.Context, q RoomQuery) (RoomPage, error) {
+	if err := q.Validate(); err != nil {
+		return RoomPage{}, err
+	}
+	return s.store.ListRooms(ctx, q)
+}
+
+// LimitLogin counts a login attempt for username from clientIP.
+func (s *Service) LimitLogin(ctx context.Context, clientIP, username string) error {
+	return s.allow(ctx, s.limits.Login, "login:"+clientIP+":"+username)
+}
+
+// RecordVisit counts a page view. Without a visitorId the visitor is told
+// apart by a one-way hash of the day, the client IP and the user agent, so no
+// identifier is stored in the browser or in Redis.
+func (s *Service) RecordVisit(ctx context.Context, in NewVisit, clientIP, userAgent string) (VisitCount, error) {
+	if err := in.Normalize(); err != nil {
+		return VisitCount{}, err
+	}
+	if err := s.allow(ctx, s.limits.Visits, "visits:"+clientIP); err != nil {
+		return VisitCount{}, err
+	}
+	now := s.now()
+	if in.VisitorID == "" {
+		sum := sha256.Sum256([]byte(DayKey(now) + "|" + clientIP + "|" + userAgent))
+		in.VisitorID = hex.EncodeToString(sum[:12])
+	}
+	return s.store.RecordVisit(ctx, in, now)
+}
+
+// VisitCount returns the public counter.
+func (s *Service) VisitCount(ctx context.Context) (VisitCount, error) {
+	return s.store.VisitCount(ctx, s.now())
+}
+
+// VisitReport returns the admin's visit report over the last days days.
+func (s *Service) VisitReport(ctx context.Context, days int) (VisitReport, error) {
+	if days == 0 {
+		days = 30
+	}
+	if days < 1 || days > MaxDays {
+		return VisitReport{}, invalid("days must be between 1 and %d", MaxDays)
+	}
+	return s.store.VisitReport(ctx, days, s.now())
+}
+
+// AdminsOnline tells whether an admin has the console open anywhere.
+func (s *Service) AdminsOnline(ctx context.Context) (bool, error) {
+	return s.store.AdminsOnline(ctx)
+}
+
+// publishRoom tells admins that a room changed. Events are best effort: the
+// write they describe has been stored, and a failed publish must not turn a
+// stored write into an error for the client.
+func (s *Service) publishRoom(ctx context.Context, r Room) {
+	s.publish(ctx, Event{Type: EventRoom, RoomID: r.ID, Room: &r})
+}
+
+func (s *Service) publish(ctx context.Context, ev Event) {
+	_ = s.store.Publish(ctx, ev)
+}

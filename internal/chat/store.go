@@ -1,0 +1,110 @@
+package chat
+
+import (
+	"context"
+	"time"
+)
+
+// Every store method returns ErrUnavailable (wrapped) when the store cannot be
+// reached, and never a driver-specific "nil" error: "not found" is an *Error.
+
+// RoomStore keeps rooms and their messages.
+type RoomStore interface {
+	// CreateRoom stores a new room whose ID the caller chose.
+	CreateRoom(ctx context.Context, r Room) (Room, error)
+	// Room returns a room, or ErrRoomNotFound.
+	Room(ctx context.Context, id string) (Room, error)
+	// Append stores m (its Seq is assigned here) and publishes it, atomically.
+	// A non-empty clientID that was already used in the room returns the
+	// original message and created=false. Returns ErrRoomNotFound, or
+	// ErrBlocked for a visitor message in a blocked room.
+	Append(ctx context.Context, m Message, clientID string) (msg Message, created bool, err error)
+	// Messages returns a page of a room's messages in ascending seq, and
+	// whether more exist in the direction of the query. ErrRoomNotFound.
+	Messages(ctx context.Context, roomID string, q MessageQuery) ([]Message, bool, error)
+	// MarkRead moves side's read mark up to seq (never down; seq beyond the
+	// last message is clamped; seq <= 0 means "everything") and recounts the
+	// unread counter of that side. ErrRoomNotFound.
+	MarkRead(ctx context.Context, roomID string, side Sender, seq int64) (Room, error)
+	// SetBlocked blocks or unblocks the visitor of a room. ErrRoomNotFound.
+	SetBlocked(ctx context.Context, roomID string, blocked bool) (Room, error)
+	// DeleteRoom removes every key of a room and its index entries, and
+	// publishes EventRoomDeleted. ErrRoomNotFound.
+	DeleteRoom(ctx context.Context, roomID string) error
+	// ListRooms returns a page of the room index, most recently updated first.
+	ListRooms(ctx context.Context, q RoomQuery) (RoomPage, error)
+	// Publish sends an event to every instance's hub.
+	Publish(ctx context.Context, ev Event) error
+}
+
+// VisitStore keeps the visitor counter.
+type VisitStore interface {
+	// RecordVisit counts one page view at now and returns the new counts.
+	RecordVisit(ctx context.Context, v NewVisit, now time.Time) (VisitCount, error)
+	// VisitCount returns the counts at now.
+	VisitCount(ctx context.Context, now time.Time) (VisitCount, error)
+	// VisitReport returns the last days days up to now, oldest first, with
+	// zeros for days without visits, and the top pages over those days.
+	VisitReport(ctx context.Context, days int, now time.Time) (VisitReport, error)
+}
+
+// Limit is a rate limit: at most N accepted requests in any window of Per.
+type Limit struct {
+	N   int
+	Per time.Duration
+}
+
+// Limiter implements sliding-window rate limits. A rejected request is not
+// counted against the window.
+type Limiter interface {
+	Allow(ctx context.Context, key string, l Limit, now time.Time) (Quota, bool, error)
+}
+
+// AdminStore keeps admin accounts.
+type AdminStore interface {
+	// Admin returns an account or ErrAdminUnknown.
+	Admin(ctx context.Context, username string) (Admin, error)
+	// AddAdmin creates an account, or returns ErrAdminExists.
+	AddAdmin(ctx context.Context, a Admin) error
+	// AddFirstAdmin creates a only when no admin exists at all, atomically.
+	AddFirstAdmin(ctx context.Context, a Admin) (bool, error)
+	// UpdateAdmin replaces an existing account, or returns ErrAdminUnknown.
+	UpdateAdmin(ctx context.Context, a Admin) error
+	// RemoveAdmin deletes an account, or returns ErrAdminUnknown.
+	RemoveAdmin(ctx context.Context, username string) error
+	// Admins lists every account, sorted by username.
+	Admins(ctx context.Context) ([]Admin, error)
+}
+
+// TokenStore keeps what signed tokens need: the signing secret and the ids of
+// revoked tokens.
+type TokenStore interface {
+	// Revoke refuses the token id from now until until.
+	Revoke(ctx context.Context, id string, until time.Time) error
+	// IsRevoked tells whether a token id was revoked.
+	IsRevoked(ctx context.Context, id string) (bool, error)
+	// Secret returns the stored signing secret, storing candidate first when
+	// there is none (so every instance ends up with the same one).
+	Secret(ctx context.Context, candidate []byte) ([]byte, error)
+}
+
+// PresenceStore tells whether any admin has a stream open on any instance.
+type PresenceStore interface {
+	// Heartbeat records that instance has n open admin streams, valid for ttl.
+	// n == 0 removes the instance.
+	Heartbeat(ctx context.Context, instance string, n int, ttl time.Duration) error
+	// AdminsOnline tells whether any instance has a live heartbeat with n > 0.
+	AdminsOnline(ctx context.Context) (bool, error)
+}
+
+// Store is everything the Service needs from storage.
+type Store interface {
+	RoomStore
+	VisitStore
+	Limiter
+	AdminStore
+	TokenStore
+	PresenceStore
+	// Ping tells whether the store answers.
+	Ping(ctx context.Context) error
+}

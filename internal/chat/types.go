@@ -1,0 +1,179 @@
+package chat
+
+import (
+	"strconv"
+	"time"
+)
+
+// TimeLayout is the wire format of every timestamp: RFC 3339, UTC,
+// millisecond precision.
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Time is a time.Time that marshals in TimeLayout.
+type Time struct{ time.Time }
+
+// TimeFromMillis converts Unix milliseconds into a Time in UTC.
+func TimeFromMillis(ms int64) Time { return Time{time.UnixMilli(ms).UTC()} }
+
+// Millis returns t as Unix milliseconds.
+func (t Time) Millis() int64 { return t.UnixMilli() }
+
+// MarshalJSON writes t in TimeLayout.
+func (t Time) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, len(TimeLayout)+2)
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, TimeLayout)
+	return append(b, '"'), nil
+}
+
+// UnmarshalJSON reads any RFC 3339 time.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	p, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return err
+	}
+	t.Time = p.UTC()
+	return nil
+}
+
+// Sender says which side wrote a message.
+type Sender string
+
+// The two sides of a conversation.
+const (
+	SenderVisitor Sender = "visitor"
+	SenderAdmin   Sender = "admin"
+)
+
+// Message is one chat message. Seq starts at 1 in every room and grows by one
+// with each message; it is never reused.
+type Message struct {
+	ID        string `json:"id"`
+	RoomID    string `json:"roomId"`
+	Seq       int64  `json:"seq"`
+	Sender    Sender `json:"sender"`
+	Author    string `json:"author"`
+	Content   string `json:"content"`
+	CreatedAt Time   `json:"createdAt"`
+}
+
+// LastMessage is the summary of a room's newest message.
+type LastMessage struct {
+	Seq       int64  `json:"seq"`
+	Sender    Sender `json:"sender"`
+	Content   string `json:"content"`
+	CreatedAt Time   `json:"createdAt"`
+}
+
+// Room is a conversation between one visitor and the site's admins.
+type Room struct {
+	ID            string       `json:"id"`
+	VisitorName   string       `json:"visitorName"`
+	VisitorEmail  string       `json:"visitorEmail"`
+	Page          string       `json:"page"`
+	CreatedAt     Time         `json:"createdAt"`
+	UpdatedAt     Time         `json:"updatedAt"`
+	MessageCount  int64        `json:"messageCount"`
+	LastMessage   *LastMessage `json:"lastMessage"`
+	Unread        int64        `json:"unread"`
+	VisitorUnread int64        `json:"visitorUnread"`
+	Blocked       bool         `json:"blocked"`
+	// AdminReadSeq and VisitorReadSeq are the read marks of each side: every
+	// message of the other side with seq <= the mark has been read.
+	AdminReadSeq   int64 `json:"adminReadSeq"`
+	VisitorReadSeq int64 `json:"visitorReadSeq"`
+	// FirstSeq is the oldest seq still stored (older ones were trimmed).
+	FirstSeq int64 `json:"firstSeq"`
+}
+
+// NewRoom is what a visitor tells about themselves when a room is created.
+type NewRoom struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+	Page  string `json:"page"`
+}
+
+// NewMessage is a message as a client submits it.
+type NewMessage struct {
+	Content  string `json:"content"`
+	ClientID string `json:"clientId"`
+}
+
+// MessageQuery selects a page of a room's messages. At most one of After and
+// Before is non-zero; with neither, the first Limit messages are returned.
+type MessageQuery struct {
+	After  int64
+	Before int64
+	Limit  int
+}
+
+// RoomFilter narrows the admin's room list.
+type RoomFilter string
+
+// The room list filters.
+const (
+	FilterAll    RoomFilter = "all"
+	FilterUnread RoomFilter = "unread"
+)
+
+// RoomQuery selects a page of the admin's room list, most recently updated
+// first. Cursor is opaque to clients; it comes from the previous page.
+type RoomQuery struct {
+	Filter RoomFilter
+	Limit  int
+	Cursor string
+}
+
+// RoomPage is one page of the room list.
+type RoomPage struct {
+	Rooms       []Room `json:"rooms"`
+	NextCursor  string `json:"nextCursor"`
+	UnreadRooms int64  `json:"unreadRooms"`
+}
+
+// Admin is an account of the admin console.
+type Admin struct {
+	Username     string `json:"username"`
+	DisplayName  string `json:"displayName"`
+	PasswordHash []byte `json:"-"`
+}
+
+// NewVisit is one page view reported by a site.
+type NewVisit struct {
+	Path      string `json:"path"`
+	VisitorID string `json:"visitorId"`
+}
+
+// VisitCount is the public visitor counter.
+type VisitCount struct {
+	Total         int64 `json:"total"`
+	Today         int64 `json:"today"`
+	VisitorsToday int64 `json:"visitorsToday"`
+}
+
+// DayVisits is one day of the admin's visit series.
+type DayVisits struct {
+	Date     string `json:"date"`
+	Views    int64  `json:"views"`
+	Visitors int64  `json:"visitors"`
+}
+
+// PageViews counts views of one path.
+type PageViews struct {
+	Path  string `json:"path"`
+	Views int64  `json:"views"`
+}
+
+// VisitReport is the admin's view of the visitor counter.
+type VisitReport struct {
+	Days     []DayVisits `json:"days"`
+	Total    int64       `json:"total"`
+	TopPages []PageViews `json:"topPages"`
+}
+
+// DayKey formats a day of the visit series (UTC).
+func DayKey(t time.Time) string { return t.UTC().Format("2006-01-02") }
