@@ -1,0 +1,172 @@
+// Package auth issues and verifies Parley's signed tokens and checks admin
+// passwords. Admin and visitor tokens are JWTs with different audiences; a
+// token of one audience is never accepted for the other.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// Token audiences and issuer.
+const (
+	Issuer           = "parley"
+	AudienceAdmin    = "parley-admin"
+	AudienceVisitor  = "parley-visitor"
+	AdminTokenTTL    = 12 * time.Hour
+	minSecretLength  = 32
+	maxTokenLength   = 4096
+	defaultVisitorTL = 365 * 24 * time.Hour
+)
+
+// AdminClaims is what an admin token says.
+type AdminClaims struct {
+	ID          string
+	Username    string
+	DisplayName string
+	ExpiresAt   time.Time
+}
+
+type adminJWT struct {
+	Name string `json:"name,omitempty"`
+	jwt.RegisteredClaims
+}
+
+// Tokens signs and verifies tokens with one HMAC secret.
+type Tokens struct {
+	secret     []byte
+	store      chat.TokenStore
+	now        func() time.Time
+	visitorTTL time.Duration
+	parsers    map[string]*jwt.Parser
+}
+
+// NewTokens returns a Tokens signing with secret (at least 32 bytes). store
+// keeps revoked token ids. visitorTTL is the visitor token lifetime (the room
+// TTL); 0 means a year. now may be nil for time.Now.
+func NewTokens(secret []byte, store chat.TokenStore, visitorTTL time.Duration, now func() time.Time) (*Tokens, error) {
+	if len(secret) < minSecretLength {
+		return nil, fmt.Errorf("auth: secret must be at least %d bytes", minSecretLength)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if visitorTTL <= 0 {
+		visitorTTL = defaultVisitorTL
+	}
+	parser := func(audience string) *jwt.Parser {
+		return jwt.NewParser(
+			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+			jwt.WithIssuer(Issuer),
+			jwt.WithAudience(audience),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+			jwt.WithLeeway(5*time.Second),
+			jwt.WithTimeFunc(now),
+		)
+	}
+	return &Tokens{
+		secret: secret, store: store, now: now, visitorTTL: visitorTTL,
+		parsers: map[string]*jwt.Parser{AudienceAdmin: parser(AudienceAdmin), AudienceVisitor: parser(AudienceVisitor)},
+	}, nil
+}
+
+func (t *Tokens) sign(claims jwt.Claims) (string, error) {
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.secret)
+	if err != nil {
+		return "", fmt.Errorf("auth: sign: %w", err)
+	}
+	return s, nil
+}
+
+func (t *Tokens) registered(subject, audience string, ttl time.Duration) jwt.RegisteredClaims {
+	now := t.now()
+	return jwt.RegisteredClaims{
+		ID:        chat.NewTokenID(),
+		Issuer:    Issuer,
+		Subject:   subject,
+		Audience:  jwt.ClaimStrings{audience},
+		IssuedAt:  jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+	}
+}
+
+// IssueAdmin returns a 12-hour admin token for a.
+func (t *Tokens) IssueAdmin(a chat.Admin) (string, time.Time, error) {
+	c := adminJWT{Name: a.DisplayName, RegisteredClaims: t.registered(a.Username, AudienceAdmin, AdminTokenTTL)}
+	s, err := t.sign(c)
+	return s, c.ExpiresAt.Time, err
+}
+
+// IssueVisitor returns a visitor token bound to one room.
+func (t *Tokens) IssueVisitor(roomID string) (string, time.Time, error) {
+	c := t.registered(roomID, AudienceVisitor, t.visitorTTL)
+	s, err := t.sign(c)
+	return s, c.ExpiresAt.Time, err
+}
+
+func (t *Tokens) parse(raw, audience string, claims jwt.Claims) error {
+	if raw == "" || len(raw) > maxTokenLength {
+		return chat.ErrUnauthorized
+	}
+	tok, err := t.parsers[audience].ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return t.secret, nil })
+	if err != nil || !tok.Valid {
+		return chat.ErrUnauthorized
+	}
+	return nil
+}
+
+// VerifyAdmin checks an admin token, including that it was not revoked.
+// It returns chat.ErrUnauthorized, or a store error.
+func (t *Tokens) VerifyAdmin(ctx context.Context, raw string) (AdminClaims, error) {
+	var c adminJWT
+	if err := t.parse(raw, AudienceAdmin, &c); err != nil {
+		return AdminClaims{}, err
+	}
+	if c.ID == "" || c.Subject == "" {
+		return AdminClaims{}, chat.ErrUnauthorized
+	}
+	revoked, err := t.store.IsRevoked(ctx, c.ID)
+	if err != nil {
+		return AdminClaims{}, fmt.Errorf("auth: verify admin: %w", err)
+	}
+	if revoked {
+		return AdminClaims{}, chat.ErrUnauthorized
+	}
+	name := c.Name
+	if name == "" {
+		name = c.Subject
+	}
+	return AdminClaims{ID: c.ID, Username: c.Subject, DisplayName: name, ExpiresAt: c.ExpiresAt.Time}, nil
+}
+
+// VerifyVisitor checks a visitor token and returns the room it is bound to.
+// It returns chat.ErrUnauthorized.
+func (t *Tokens) VerifyVisitor(raw string) (string, error) {
+	var c jwt.RegisteredClaims
+	if err := t.parse(raw, AudienceVisitor, &c); err != nil {
+		return "", err
+	}
+	if !chat.ValidRoomID(c.Subject) {
+		return "", chat.ErrUnauthorized
+	}
+	return c.Subject, nil
+}
+
+// Revoke refuses an admin token from now until it would have expired.
+func (t *Tokens) Revoke(ctx context.Context, c AdminClaims) error {
+	if err := t.store.Revoke(ctx, c.ID, c.ExpiresAt); err != nil {
+		return fmt.Errorf("auth: revoke: %w", err)
+	}
+	return nil
+}
+
+// IsUnauthorized tells whether err means "bad token" rather than a failure.
+func IsUnauthorized(err error) bool {
+	return errors.Is(err, chat.ErrUnauthorized)
+}

@@ -1,0 +1,172 @@
+package chat
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+func recv(t *testing.T, s *Subscription) Event {
+	t.Helper()
+	select {
+	case ev := <-s.Events():
+		return ev
+	case <-time.After(2 * time.Second):
+		t.Fatal("no event within 2s")
+		return Event{}
+	}
+}
+
+func none(t *testing.T, s *Subscription) {
+	t.Helper()
+	select {
+	case ev := <-s.Events():
+		t.Fatalf("got unexpected event %+v", ev)
+	default:
+	}
+}
+
+func TestHubFanOut(t *testing.T) {
+	h := NewHub(8)
+	defer h.Close()
+	a1, a2 := h.SubscribeRoom("r_a"), h.SubscribeRoom("r_a")
+	b := h.SubscribeRoom("r_b")
+	adm := h.SubscribeAdmin()
+
+	msg := Event{Type: EventMessage, RoomID: "r_a", Message: &Message{Seq: 1}}
+	h.Deliver(msg)
+	for _, s := range []*Subscription{a1, a2, adm} {
+		if got := recv(t, s); got.Type != EventMessage || got.Message.Seq != 1 {
+			t.Errorf("got %+v, want the message", got)
+		}
+	}
+	none(t, b)
+
+	// A visitor's own typing goes to admins only; an admin's to the room only.
+	h.Deliver(Event{Type: EventTyping, RoomID: "r_a", Sender: SenderVisitor})
+	if got := recv(t, adm); got.Type != EventTyping {
+		t.Errorf("admin: got %+v, want typing", got)
+	}
+	none(t, a1)
+	h.Deliver(Event{Type: EventTyping, RoomID: "r_a", Sender: SenderAdmin})
+	for _, s := range []*Subscription{a1, a2} {
+		if got := recv(t, s); got.Sender != SenderAdmin {
+			t.Errorf("visitor: got %+v, want admin typing", got)
+		}
+	}
+	none(t, b)
+	none(t, adm)
+
+	// Presence reaches every visitor stream, no admin stream.
+	h.Deliver(Event{Type: EventPresence, AdminsOnline: true})
+	for _, s := range []*Subscription{a1, a2, b} {
+		if got := recv(t, s); got.Type != EventPresence || !got.AdminsOnline {
+			t.Errorf("got %+v, want presence", got)
+		}
+	}
+	none(t, adm)
+}
+
+func TestHubUnsubscribe(t *testing.T) {
+	h := NewHub(8)
+	defer h.Close()
+	var counts []int
+	var mu sync.Mutex
+	h.OnAdminCount(func(n int) { mu.Lock(); counts = append(counts, n); mu.Unlock() })
+
+	s := h.SubscribeRoom("r_a")
+	adm := h.SubscribeAdmin()
+	s.Close()
+	s.Close() // twice is fine
+	select {
+	case <-s.Done():
+	default:
+		t.Fatal("Done not closed after Close")
+	}
+	h.Deliver(Event{Type: EventMessage, RoomID: "r_a", Message: &Message{Seq: 1}})
+	none(t, s)
+	if rooms, admins := h.Counts(); rooms != 0 || admins != 1 {
+		t.Errorf("counts: got %d rooms %d admins, want 0 and 1", rooms, admins)
+	}
+	adm.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(counts) != "[1 0]" {
+		t.Errorf("admin counts: got %v, want [1 0]", counts)
+	}
+}
+
+func TestHubDropsSlowSubscriber(t *testing.T) {
+	h := NewHub(4)
+	defer h.Close()
+	slow := h.SubscribeRoom("r_a")
+	fast := h.SubscribeRoom("r_a")
+	got := 0
+	for i := 1; i <= 10; i++ {
+		h.Deliver(Event{Type: EventMessage, RoomID: "r_a", Message: &Message{Seq: int64(i)}})
+		if ev := recv(t, fast); ev.Message.Seq != int64(i) {
+			t.Fatalf("fast: got seq %d, want %d", ev.Message.Seq, i)
+		}
+		got++
+	}
+	select {
+	case <-slow.Done():
+	default:
+		t.Fatal("slow subscriber was not dropped")
+	}
+	if got != 10 {
+		t.Errorf("fast got %d events, want 10", got)
+	}
+	if rooms, _ := h.Counts(); rooms != 1 {
+		t.Errorf("got %d room subscriptions, want 1 (the slow one removed)", rooms)
+	}
+}
+
+func TestHubConcurrentAndNoLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	h := NewHub(1024)
+	var wg sync.WaitGroup
+	subs := make([]*Subscription, 50)
+	for i := range subs {
+		subs[i] = h.SubscribeRoom(fmt.Sprintf("r_%d", i%5))
+	}
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				h.Deliver(Event{Type: EventMessage, RoomID: fmt.Sprintf("r_%d", i%5), Message: &Message{Seq: int64(i)}})
+				if i%50 == 0 {
+					s := h.SubscribeAdmin()
+					s.Close()
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	for _, s := range subs {
+		if n := len(s.Events()); n != 160 {
+			t.Errorf("got %d buffered events, want 160", n)
+			break
+		}
+	}
+	h.Close()
+	for _, s := range subs {
+		select {
+		case <-s.Done():
+		default:
+			t.Fatal("subscription still open after hub Close")
+		}
+	}
+	late := h.SubscribeAdmin()
+	select {
+	case <-late.Done():
+	default:
+		t.Error("subscription after Close is not done")
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Errorf("goroutines: got %d after, want <= %d", after, before)
+	}
+}

@@ -1,0 +1,225 @@
+// Package config reads Parley's settings from the environment into one
+// immutable Config, and says which variable is wrong when one is.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// DefaultRateLimits are used when PARLEY_RATE_LIMITS is not set.
+const DefaultRateLimits = "rooms=10/h,messages=30/m,login=10/15m,visits=120/m"
+
+// Config is every setting of a Parley process.
+type Config struct {
+	Addr           string
+	RedisURL       string // "" = embedded
+	RedisPrefix    string
+	DataDir        string
+	JWTSecret      []byte // nil = generated once and kept in Redis
+	AdminUser      string
+	AdminPassword  string
+	AllowedOrigins []string
+	RoomTTL        time.Duration
+	MaxMessages    int
+	TrustedProxies []string
+	LogLevel       slog.Level
+	LogFormat      string // "text" or "json"
+	Limits         chat.Limits
+	MaxStreams     int
+	// Pprof serves net/http/pprof on this loopback address when set.
+	Pprof string
+}
+
+// Load reads the configuration through getenv (os.Getenv in main, a map in
+// tests).
+func Load(getenv func(string) string) (Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		Addr:          get("PARLEY_ADDR", ":8080"),
+		RedisURL:      get("PARLEY_REDIS_URL", ""),
+		RedisPrefix:   get("PARLEY_REDIS_PREFIX", "parley:"),
+		DataDir:       get("PARLEY_DATA_DIR", "./parley-data"),
+		AdminUser:     get("PARLEY_ADMIN_USER", ""),
+		AdminPassword: getenv("PARLEY_ADMIN_PASSWORD"),
+		LogFormat:     get("PARLEY_LOG_FORMAT", "text"),
+		Pprof:         get("PARLEY_PPROF", ""),
+	}
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("PARLEY_ADDR", "want host:port such as :8080, got %q", c.Addr)
+	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || u.Scheme == "" {
+			bad("PARLEY_REDIS_URL", "want a URL such as redis://localhost:6379/0")
+		}
+	}
+	if strings.ContainsAny(c.RedisPrefix, " {}") {
+		bad("PARLEY_REDIS_PREFIX", "must not contain spaces or braces")
+	}
+	if s := getenv("PARLEY_JWT_SECRET"); s != "" {
+		if len(s) < 32 {
+			bad("PARLEY_JWT_SECRET", "must be at least 32 bytes, got %d", len(s))
+		}
+		c.JWTSecret = []byte(s)
+	}
+	if c.AdminPassword != "" && len(c.AdminPassword) < 8 {
+		bad("PARLEY_ADMIN_PASSWORD", "must be at least 8 characters")
+	}
+
+	origins := get("PARLEY_ALLOWED_ORIGINS", "")
+	if origins == "" {
+		c.AllowedOrigins = []string{"http://localhost:*", "http://127.0.0.1:*"}
+	} else {
+		for _, o := range strings.Split(origins, ",") {
+			o = strings.TrimRight(strings.TrimSpace(o), "/")
+			if o == "" {
+				continue
+			}
+			if !validOrigin(o) {
+				bad("PARLEY_ALLOWED_ORIGINS", "%q is not an origin such as https://example.com", o)
+				continue
+			}
+			c.AllowedOrigins = append(c.AllowedOrigins, o)
+		}
+	}
+
+	var err error
+	if c.RoomTTL, err = time.ParseDuration(get("PARLEY_ROOM_TTL", "720h")); err != nil || c.RoomTTL < 0 || (c.RoomTTL > 0 && c.RoomTTL < time.Minute) {
+		bad("PARLEY_ROOM_TTL", "want a duration of at least 1m such as 720h, or 0 to keep rooms forever")
+	}
+	if c.MaxMessages, err = strconv.Atoi(get("PARLEY_MAX_MESSAGES", "5000")); err != nil || c.MaxMessages < 10 || c.MaxMessages > 1_000_000 {
+		bad("PARLEY_MAX_MESSAGES", "want a number between 10 and 1000000")
+	}
+	if c.MaxStreams, err = strconv.Atoi(get("PARLEY_MAX_STREAMS", "20000")); err != nil || c.MaxStreams < 1 {
+		bad("PARLEY_MAX_STREAMS", "want a positive number")
+	}
+	for _, p := range splitList(get("PARLEY_TRUSTED_PROXIES", "")) {
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				bad("PARLEY_TRUSTED_PROXIES", "%q is neither an IP nor a CIDR", p)
+				continue
+			}
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("PARLEY_LOG_LEVEL", "info"))); err != nil {
+		bad("PARLEY_LOG_LEVEL", "want debug, info, warn or error")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("PARLEY_LOG_FORMAT", "want text or json")
+	}
+	if c.Limits, err = ParseRateLimits(get("PARLEY_RATE_LIMITS", DefaultRateLimits)); err != nil {
+		bad("PARLEY_RATE_LIMITS", "%v", err)
+	}
+	if c.Pprof != "" {
+		if host, _, err := net.SplitHostPort(c.Pprof); err != nil || (host != "127.0.0.1" && host != "localhost" && host != "::1") {
+			bad("PARLEY_PPROF", "want a loopback address such as 127.0.0.1:6060")
+		}
+	}
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("config: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// ParseRateLimits reads "rooms=10/h,messages=30/m,login=10/15m,visits=120/m";
+// "off" disables every limit, and a name left out keeps its default.
+func ParseRateLimits(s string) (chat.Limits, error) {
+	s = strings.TrimSpace(s)
+	if s == "off" {
+		return chat.Limits{}, nil
+	}
+	var l chat.Limits
+	if s != DefaultRateLimits {
+		var err error
+		if l, err = ParseRateLimits(DefaultRateLimits); err != nil {
+			return l, err
+		}
+	}
+	for _, part := range splitList(s) {
+		name, spec, ok := strings.Cut(part, "=")
+		if !ok {
+			return l, fmt.Errorf("%q: want name=N/period", part)
+		}
+		var lim *chat.Limit
+		if spec != "off" {
+			n, per, ok := strings.Cut(spec, "/")
+			count, err := strconv.Atoi(n)
+			if !ok || err != nil || count < 1 {
+				return l, fmt.Errorf("%q: want name=N/period such as rooms=10/h", part)
+			}
+			d, err := parsePeriod(per)
+			if err != nil {
+				return l, fmt.Errorf("%q: %v", part, err)
+			}
+			lim = &chat.Limit{N: count, Per: d}
+		}
+		switch strings.TrimSpace(name) {
+		case "rooms":
+			l.Rooms = lim
+		case "messages":
+			l.Messages = lim
+		case "login":
+			l.Login = lim
+		case "visits":
+			l.Visits = lim
+		default:
+			return l, fmt.Errorf("%q: unknown limit (want rooms, messages, login or visits)", name)
+		}
+	}
+	return l, nil
+}
+
+// parsePeriod reads "s", "m", "h", "d" with an optional count ("15m") or a Go
+// duration ("90s").
+func parsePeriod(p string) (time.Duration, error) {
+	units := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}
+	if u, ok := units[p]; ok {
+		return u, nil
+	}
+	if len(p) > 1 {
+		if u, ok := units[p[len(p)-1:]]; ok {
+			if n, err := strconv.Atoi(p[:len(p)-1]); err == nil && n > 0 {
+				return time.Duration(n) * u, nil
+			}
+		}
+	}
+	d, err := time.ParseDuration(p)
+	if err != nil || d < time.Second {
+		return 0, fmt.Errorf("period %q: want s, m, h, d, 15m or a duration of at least 1s", p)
+	}
+	return d, nil
+}
+
+func validOrigin(o string) bool {
+	u, err := url.Parse(strings.Replace(o, ":*", "", 1))
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Path == "" && u.RawQuery == ""
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,89 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.Addr != ":8080" || c.RedisPrefix != "parley:" || c.RoomTTL != 720*time.Hour || c.MaxMessages != 5000 {
+		t.Errorf("got %+v, want the documented defaults", c)
+	}
+	want := chat.Limit{N: 10, Per: time.Hour}
+	if c.Limits.Rooms == nil || *c.Limits.Rooms != want {
+		t.Errorf("rooms limit: got %v, want %v", c.Limits.Rooms, want)
+	}
+	if c.Limits.Login == nil || *c.Limits.Login != (chat.Limit{N: 10, Per: 15 * time.Minute}) {
+		t.Errorf("login limit: got %v", c.Limits.Login)
+	}
+}
+
+func TestLoadErrorsNameTheVariable(t *testing.T) {
+	tests := map[string]string{
+		"PARLEY_ADDR":            "nonsense",
+		"PARLEY_JWT_SECRET":      "short",
+		"PARLEY_ROOM_TTL":        "forever",
+		"PARLEY_MAX_MESSAGES":    "3",
+		"PARLEY_TRUSTED_PROXIES": "not-an-ip",
+		"PARLEY_LOG_LEVEL":       "loud",
+		"PARLEY_LOG_FORMAT":      "xml",
+		"PARLEY_RATE_LIMITS":     "rooms=ten/h",
+		"PARLEY_ALLOWED_ORIGINS": "example.com",
+		"PARLEY_ADMIN_PASSWORD":  "short",
+		"PARLEY_PPROF":           "0.0.0.0:6060",
+	}
+	for name, value := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(env(map[string]string{name: value}))
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("got %v, want an error naming %s", err, name)
+			}
+		})
+	}
+}
+
+func TestParseRateLimits(t *testing.T) {
+	l, err := ParseRateLimits("off")
+	if err != nil || l.Rooms != nil || l.Messages != nil || l.Login != nil || l.Visits != nil {
+		t.Fatalf("off: got %+v, %v; want all nil", l, err)
+	}
+	l, err = ParseRateLimits("messages=5/10s,visits=off")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Messages == nil || *l.Messages != (chat.Limit{N: 5, Per: 10 * time.Second}) {
+		t.Errorf("messages: got %v, want 5/10s", l.Messages)
+	}
+	if l.Visits != nil {
+		t.Errorf("visits: got %v, want off", l.Visits)
+	}
+	if l.Rooms == nil || l.Rooms.N != 10 {
+		t.Errorf("rooms: got %v, want the default kept", l.Rooms)
+	}
+	for _, bad := range []string{"rooms", "rooms=0/h", "rooms=1/x", "bogus=1/h", "rooms=1/0s"} {
+		if _, err := ParseRateLimits(bad); err == nil {
+			t.Errorf("%q: got no error", bad)
+		}
+	}
+}
+
+func TestAllowedOrigins(t *testing.T) {
+	c, err := Load(env(map[string]string{"PARLEY_ALLOWED_ORIGINS": "https://example.com/, http://localhost:*"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.AllowedOrigins, " "); got != "https://example.com http://localhost:*" {
+		t.Errorf("got %q", got)
+	}
+}
