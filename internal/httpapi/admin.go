@@ -1,0 +1,174 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type loginBody struct {
+	Token     string    `json:"token"`
+	ExpiresAt chat.Time `json:"expiresAt"`
+	Admin     adminInfo `json:"admin"`
+}
+
+type adminInfo struct {
+	Username    string `json:"username"`
+	DisplayName string `json:"displayName"`
+}
+
+type adminRoomBody struct {
+	Room     chat.Room      `json:"room"`
+	Messages []chat.Message `json:"messages"`
+}
+
+// login counts the attempt against the IP+username limit before the
+// password is even looked at, so guessing is throttled whatever the answer.
+func (s *Server) login(c *gin.Context) {
+	var in loginRequest
+	if err := decodeJSON(c, &in, false); err != nil {
+		s.fail(c, err)
+		return
+	}
+	username := strings.TrimSpace(in.Username)
+	if username == "" || in.Password == "" {
+		s.fail(c, chat.Errorf(chat.CodeInvalid, "username and password are required"))
+		return
+	}
+	ctx := c.Request.Context()
+	limitKey := username
+	if len(limitKey) > auth.MaxUsername {
+		limitKey = limitKey[:auth.MaxUsername+1] // longer names never log in; keep the key bounded
+	}
+	if err := s.svc.LimitLogin(ctx, c.ClientIP(), limitKey); err != nil {
+		s.fail(c, err)
+		return
+	}
+	adm, err := s.accounts.Login(ctx, username, in.Password)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	tok, exp, err := s.tokens.IssueAdmin(adm)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, loginBody{
+		Token: tok, ExpiresAt: chat.Time{Time: exp},
+		Admin: adminInfo{Username: adm.Username, DisplayName: adm.DisplayName},
+	})
+}
+
+func adminClaims(c *gin.Context) auth.AdminClaims {
+	v, _ := c.Get(ctxAdmin)
+	claims, _ := v.(auth.AdminClaims)
+	return claims
+}
+
+func (s *Server) logout(c *gin.Context) {
+	if err := s.tokens.Revoke(c.Request.Context(), adminClaims(c)); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) listRooms(c *gin.Context) {
+	limit, _, err := queryInt(c, "limit", chat.DefaultLimit, 1, chat.MaxLimit)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	q := chat.RoomQuery{Limit: int(limit), Cursor: c.Query("cursor"), Filter: chat.RoomFilter(c.Query("filter"))}
+	if f, ok := c.GetQuery("filter"); ok && f == "" {
+		s.fail(c, chat.Errorf(chat.CodeInvalid, "filter must be all or unread"))
+		return
+	}
+	page, err := s.svc.ListRooms(c.Request.Context(), q)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if page.Rooms == nil {
+		page.Rooms = []chat.Room{}
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (s *Server) openRoom(c *gin.Context) {
+	r, msgs, err := s.svc.AdminOpen(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if msgs == nil {
+		msgs = []chat.Message{}
+	}
+	c.JSON(http.StatusOK, adminRoomBody{Room: r, Messages: msgs})
+}
+
+func (s *Server) sendAdmin(c *gin.Context) {
+	var in chat.NewMessage
+	if err := decodeJSON(c, &in, false); err != nil {
+		s.fail(c, err)
+		return
+	}
+	m, created, err := s.svc.SendAdmin(c.Request.Context(), c.Param("id"), adminClaims(c).DisplayName, in)
+	s.respondSent(c, m, created, err)
+}
+
+func (s *Server) adminRead(c *gin.Context) {
+	if _, err := s.svc.AdminRead(c.Request.Context(), c.Param("id")); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) adminTyping(c *gin.Context) {
+	if err := s.svc.Typing(c.Request.Context(), c.Param("id"), chat.SenderAdmin); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) block(c *gin.Context)   { s.setBlocked(c, true) }
+func (s *Server) unblock(c *gin.Context) { s.setBlocked(c, false) }
+
+func (s *Server) setBlocked(c *gin.Context, blocked bool) {
+	if err := s.svc.SetBlocked(c.Request.Context(), c.Param("id"), blocked); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) visitReport(c *gin.Context) {
+	days, _, err := queryInt(c, "days", 30, 1, chat.MaxDays)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	rep, err := s.svc.VisitReport(c.Request.Context(), int(days))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if rep.Days == nil {
+		rep.Days = []chat.DayVisits{}
+	}
+	if rep.TopPages == nil {
+		rep.TopPages = []chat.PageViews{}
+	}
+	c.JSON(http.StatusOK, rep)
+}

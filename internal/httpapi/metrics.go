@@ -1,0 +1,60 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the server's Prometheus collectors.
+type metrics struct {
+	registry    *prometheus.Registry
+	requests    *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	messages    *prometheus.CounterVec
+	storeErrors prometheus.Counter
+	streams     *prometheus.GaugeVec
+	handler     http.Handler
+}
+
+// newMetrics registers the collectors on reg; nil means a fresh registry
+// that also carries the Go runtime and process collectors.
+func newMetrics(reg *prometheus.Registry) *metrics {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	m := &metrics{
+		registry: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_http_requests_total",
+			Help: "HTTP requests by method, route template and status.",
+		}, []string{"method", "route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "parley_http_request_duration_seconds",
+			Help:    "HTTP request duration by method, route template and status (streams: their lifetime).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 30, 300},
+		}, []string{"method", "route", "status"}),
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_messages_sent_total",
+			Help: "Messages stored, by sender (repeats of a clientId are not counted).",
+		}, []string{"sender"}),
+		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parley_store_errors_total",
+			Help: "Responses answered store_unavailable.",
+		}),
+		streams: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "parley_open_streams",
+			Help: "Open event streams by kind (visitor or admin).",
+		}, []string{"kind"}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.messages, m.storeErrors, m.streams)
+	m.messages.WithLabelValues("visitor")
+	m.messages.WithLabelValues("admin")
+	m.streams.WithLabelValues(streamVisitor)
+	m.streams.WithLabelValues(streamAdmin)
+	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	return m
+}

@@ -1,0 +1,277 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-contrib/cors"
+	"github.com/gin-gonic/gin"
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// Keys of values kept on the gin context.
+const (
+	ctxRequestID = "parley.request_id"
+	ctxAdmin     = "parley.admin"
+	ctxRoomID    = "parley.room_id"
+)
+
+const maxRequestIDLen = 64
+
+// requestID takes a sane X-Request-ID from the client or makes one, and
+// echoes it on the response.
+func (s *Server) requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-ID")
+	if !validRequestID(id) {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Set(ctxRequestID, id)
+	c.Header("X-Request-ID", id)
+	c.Next()
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		b := id[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_' || b == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func attrRequestID(c *gin.Context) slog.Attr { return slog.String("request_id", c.GetString(ctxRequestID)) }
+func attrErr(err error) slog.Attr          { return slog.String("error", err.Error()) }
+func attrRoute(c *gin.Context) slog.Attr    { return slog.String("route", routeLabel(c)) }
+
+// routeLabel is the route template of the request ("/api/v1/rooms/:id"), so
+// logs and metrics never carry room ids; unknown paths share one label.
+func routeLabel(c *gin.Context) string {
+	if p := c.FullPath(); p != "" {
+		return p
+	}
+	return "unmatched"
+}
+
+// accessLog writes one line per request. It never logs headers (the
+// Authorization header least of all) and redacts token-like query values.
+func (s *Server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	status := c.Writer.Status()
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelWarn
+	}
+	attrs := []slog.Attr{
+		slog.String("method", c.Request.Method),
+		attrRoute(c),
+		slog.String("path", c.Request.URL.Path),
+		slog.Int("status", status),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+		attrRequestID(c),
+		slog.String("client_ip", c.ClientIP()),
+	}
+	if q := c.Request.URL.RawQuery; q != "" {
+		attrs = append(attrs, slog.String("query", redactQuery(q)))
+	}
+	s.log.LogAttrs(c.Request.Context(), level, "request", attrs...)
+}
+
+// redactQuery hides the values of parameters that may hold a credential.
+func redactQuery(raw string) string {
+	vals, err := url.ParseQuery(raw)
+	if err != nil {
+		return "[unparsable]"
+	}
+	for k, vs := range vals {
+		for i, v := range vs {
+			if secretKey(k) || looksLikeToken(v) {
+				vs[i] = "REDACTED"
+			}
+		}
+	}
+	return vals.Encode()
+}
+
+func secretKey(k string) bool {
+	k = strings.ToLower(k)
+	for _, w := range []string{"token", "auth", "jwt", "key", "secret", "pass", "sig", "session", "code", "bearer"} {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// looksLikeToken spots JWTs and other long opaque strings.
+func looksLikeToken(v string) bool {
+	return strings.HasPrefix(v, "eyJ") || strings.Count(v, ".") == 2 && len(v) > 40 || len(v) > 64
+}
+
+// recoverPanic turns a handler panic into a 500 internal error, logged with
+// its stack once.
+func (s *Server) recoverPanic(c *gin.Context) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if v == http.ErrAbortHandler {
+			panic(v)
+		}
+		s.log.LogAttrs(c.Request.Context(), slog.LevelError, "panic",
+			attrRequestID(c), attrRoute(c), slog.String("error", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
+		if c.Writer.Written() {
+			c.Abort()
+			return
+		}
+		c.AbortWithStatusJSON(http.StatusInternalServerError,
+			errorBody{Error: errorDetail{Code: chat.CodeInternal, Message: "internal error"}})
+	}()
+	c.Next()
+}
+
+// observe records the request metrics.
+func (s *Server) observe(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route, status := routeLabel(c), strconv.Itoa(c.Writer.Status())
+	s.metrics.requests.WithLabelValues(c.Request.Method, route, status).Inc()
+	s.metrics.duration.WithLabelValues(c.Request.Method, route, status).Observe(time.Since(start).Seconds())
+}
+
+// limitBody refuses bodies over the limit: at once when the declared length
+// says so, and while reading otherwise (decodeJSON sees *http.MaxBytesError).
+func (s *Server) limitBody(c *gin.Context) {
+	if c.Request.ContentLength > s.maxBody {
+		s.fail(c, errTooLarge)
+		return
+	}
+	if c.Request.Body != nil && c.Request.Body != http.NoBody {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.maxBody)
+	}
+	c.Next()
+}
+
+// deadline bounds the request's context, so that a request that waits on a
+// stalled store answers instead of hanging. Streams do not use it.
+func deadline(d time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), d)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
+}
+
+// corsPaths tells whether path belongs to the CORS-enabled surface: the
+// visitor API and the visitor counter. The admin API never gets CORS headers.
+func corsPath(path string) bool {
+	return path == "/api/v1/rooms" || strings.HasPrefix(path, "/api/v1/rooms/") || path == "/api/v1/visits"
+}
+
+// newCORS builds the CORS handler of the visitor surface. Tokens travel in
+// the Authorization header, so credentials (cookies) are never allowed.
+func (s *Server) newCORS() gin.HandlerFunc {
+	return cors.New(cors.Config{
+		AllowOriginFunc: s.origins.allowed,
+		AllowMethods:    []string{http.MethodGet, http.MethodPost, http.MethodDelete, http.MethodOptions},
+		AllowHeaders:    []string{"Authorization", "Content-Type", "Last-Event-ID", "X-Request-ID"},
+		ExposeHeaders:   []string{"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-Request-ID"},
+		MaxAge:          10 * time.Minute,
+	})
+}
+
+// corsFor applies CORS to the visitor surface. A request from an origin that
+// is not allowed is refused with a JSON 403 before it can change anything
+// (a browser would hide the answer anyway, but a "simple" cross-site POST
+// would otherwise still be executed).
+func (s *Server) corsFor(c *gin.Context) {
+	if !corsPath(c.Request.URL.Path) {
+		c.Next()
+		return
+	}
+	origin := c.GetHeader("Origin")
+	if origin != "" && !sameHost(origin, c.Request.Host) && !s.origins.allowed(origin) {
+		s.fail(c, errBadOrigin)
+		return
+	}
+	s.cors(c)
+}
+
+func sameHost(origin, host string) bool {
+	return origin == "http://"+host || origin == "https://"+host
+}
+
+// bearer returns the token of an "Authorization: Bearer" header.
+func bearer(c *gin.Context) string {
+	h := c.GetHeader("Authorization")
+	const prefix = "bearer "
+	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return ""
+	}
+	return strings.TrimSpace(h[len(prefix):])
+}
+
+// visitorAuth accepts only a visitor token, and only for the room in the
+// path: another room's token is 403, a malformed id 400.
+func (s *Server) visitorAuth(c *gin.Context) {
+	roomID, err := s.tokens.VerifyVisitor(bearer(c))
+	if err != nil {
+		s.fail(c, errNotVisitor)
+		return
+	}
+	id := c.Param("id")
+	if !chat.ValidRoomID(id) {
+		s.fail(c, errBadRoomID)
+		return
+	}
+	if id != roomID {
+		s.fail(c, chat.ErrForbidden)
+		return
+	}
+	c.Set(ctxRoomID, roomID)
+	c.Next()
+}
+
+// adminAuth accepts only an admin token that has not been revoked.
+func (s *Server) adminAuth(c *gin.Context) {
+	claims, err := s.tokens.VerifyAdmin(c.Request.Context(), bearer(c))
+	if err != nil {
+		if errors.Is(err, chat.ErrUnauthorized) {
+			err = errNotAdmin
+		}
+		s.fail(c, err)
+		return
+	}
+	c.Set(ctxAdmin, claims)
+	c.Next()
+}
+
+// roomParam refuses a malformed :id before any store access.
+func (s *Server) roomParam(c *gin.Context) {
+	if !chat.ValidRoomID(c.Param("id")) {
+		s.fail(c, errBadRoomID)
+		return
+	}
+	c.Next()
+}
+
+// notFound answers every unknown path and method.
+func (s *Server) notFound(c *gin.Context) { s.fail(c, errNotFound) }

@@ -1,0 +1,73 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// routes lists every route of the server. Global middleware (request id,
+// access log, metrics, recovery, body limit, CORS of the visitor surface) is
+// installed in newEngine; per-route middleware is visible here:
+//
+//	short     the per-request deadline (every route but the streams)
+//	visitor   a visitor token for the room in the path
+//	admin     an admin token that was not revoked
+//	room      a well-formed :id
+func (s *Server) routes(e *gin.Engine) {
+	short := deadline(requestTimeout)
+	visitor := s.visitorAuth
+	admin := s.adminAuth
+	room := s.roomParam
+
+	// Operations.
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", gin.WrapH(s.metrics.handler))
+
+	// Visitor API (CORS for the allowed origins). The OPTIONS routes only
+	// exist so that preflights reach the CORS middleware, which answers them;
+	// a preflight without Origin falls through to not_found.
+	e.OPTIONS("/api/v1/rooms", s.notFound)
+	e.OPTIONS("/api/v1/rooms/*any", s.notFound)
+	e.POST("/api/v1/rooms", short, s.createRoom)
+	e.GET("/api/v1/rooms/:id", short, visitor, s.getRoom)
+	e.DELETE("/api/v1/rooms/:id", short, visitor, s.deleteRoom)
+	e.GET("/api/v1/rooms/:id/messages", short, visitor, s.listMessages)
+	e.POST("/api/v1/rooms/:id/messages", short, visitor, s.sendVisitor)
+	e.POST("/api/v1/rooms/:id/read", short, visitor, s.visitorRead)
+	e.POST("/api/v1/rooms/:id/typing", short, visitor, s.visitorTyping)
+	e.GET("/api/v1/rooms/:id/events", visitor, s.visitorEvents)
+
+	// Visitor counter (CORS for the allowed origins).
+	e.OPTIONS("/api/v1/visits", s.notFound)
+	e.POST("/api/v1/visits", short, s.recordVisit)
+	e.GET("/api/v1/visits", short, s.visitCount)
+
+	// Admin API (same origin only: no CORS).
+	a := e.Group("/api/v1/admin", adminHeaders)
+	a.POST("/login", short, s.login)
+	a.POST("/logout", short, admin, s.logout)
+	a.GET("/rooms", short, admin, s.listRooms)
+	a.GET("/rooms/:id", short, admin, room, s.openRoom)
+	a.DELETE("/rooms/:id", short, admin, room, s.deleteRoom)
+	a.GET("/rooms/:id/messages", short, admin, room, s.listMessages)
+	a.POST("/rooms/:id/messages", short, admin, room, s.sendAdmin)
+	a.POST("/rooms/:id/read", short, admin, room, s.adminRead)
+	a.POST("/rooms/:id/typing", short, admin, room, s.adminTyping)
+	a.POST("/rooms/:id/block", short, admin, room, s.block)
+	a.DELETE("/rooms/:id/block", short, admin, room, s.unblock)
+	a.GET("/events", admin, s.adminEvents)
+	a.GET("/visits", short, admin, s.visitReport)
+
+	// Static files: the widget, the demo page, the console.
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		e.Handle(m, "/", s.demoPage)
+		e.Handle(m, "/widget.js", s.widgetLoader)
+		e.Handle(m, "/widget/*filepath", s.widgetFile)
+		e.Handle(m, "/admin", adminHeaders, adminRedirect)
+		e.Handle(m, "/admin/*filepath", adminHeaders, s.adminFile)
+	}
+
+	e.NoRoute(s.notFound)
+}

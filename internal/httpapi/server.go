@@ -1,0 +1,298 @@
+// Package httpapi owns Parley's HTTP surface: the routes of API.md, their
+// middleware (request ids, access log, recovery, metrics, body limits, CORS,
+// authentication), the two Server-Sent Event streams and the static widget and
+// console files. It is the only package that imports gin; every business rule
+// it needs lives in chat.Service.
+package httpapi
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultMaxBodyBytes    = 16 << 10
+	DefaultMaxStreams      = 20000
+	DefaultStreamsPerToken = 5
+	DefaultPingInterval    = 20 * time.Second
+
+	// requestTimeout bounds every request but the streams: with the store
+	// down, a request answers 503 long before it.
+	requestTimeout = 5 * time.Second
+	// readyTimeout bounds the store ping of /readyz.
+	readyTimeout = 1500 * time.Millisecond
+)
+
+// Options configures a Server. Service, Tokens, Accounts and Hub are required.
+type Options struct {
+	Service  *chat.Service
+	Tokens   *auth.Tokens
+	Accounts *auth.Accounts
+	Hub      *chat.Hub
+	Logger   *slog.Logger
+
+	// AllowedOrigins are the exact origins ("https://example.com") allowed
+	// to call the visitor API and the counter; an entry ending in ":*"
+	// allows any port ("http://localhost:*").
+	AllowedOrigins []string
+	// TrustedProxies are the IPs or CIDRs whose X-Forwarded-For is believed;
+	// empty means none.
+	TrustedProxies []string
+	// MaxBodyBytes bounds request bodies (default 16 KiB).
+	MaxBodyBytes int64
+	// MaxStreams caps the open event streams of this server.
+	MaxStreams int
+	// StreamsPerToken caps the open streams of one visitor room or admin
+	// token.
+	StreamsPerToken int
+	// PingInterval is how often streams send a keep-alive comment; it must be
+	// below 25 s (default 20 s).
+	PingInterval time.Duration
+
+	// Widget holds loader.js (served at /widget.js), frame.html, frame.js,
+	// frame.css (under /widget/) and demo.html (served at /).
+	Widget fs.FS
+	// Admin holds the console: index.html and its modules and styles,
+	// served under /admin/.
+	Admin fs.FS
+
+	// Ready pings the store for /readyz; nil pings Service's store.
+	Ready func(ctx context.Context) error
+	// StreamsHealthy, when set, reports false while the store's pub/sub
+	// bridge is down; open streams are then ended so that their clients
+	// reconnect and resume instead of silently missing events.
+	StreamsHealthy func() bool
+	// Registry receives the server's metrics and is served at /metrics; nil
+	// means a new registry with the Go and process collectors.
+	Registry *prometheus.Registry
+}
+
+// Server is Parley's HTTP API. Build it with New.
+type Server struct {
+	svc      *chat.Service
+	tokens   *auth.Tokens
+	accounts *auth.Accounts
+	hub      *chat.Hub
+	log      *slog.Logger
+
+	origins        originMatcher
+	cors           gin.HandlerFunc
+	maxBody        int64
+	pingInterval   time.Duration
+	ready          func(ctx context.Context) error
+	streamsHealthy func() bool
+
+	widget  *staticFiles
+	admin   *staticFiles
+	metrics *metrics
+	streams *streamSet
+	engine  *gin.Engine
+}
+
+// New builds a Server from opts. It panics when a required option is missing
+// or a trusted proxy does not parse, which are programming or configuration
+// errors that config validation should have caught.
+func New(opts Options) *Server {
+	if opts.Service == nil || opts.Tokens == nil || opts.Accounts == nil || opts.Hub == nil {
+		panic("httpapi: Service, Tokens, Accounts and Hub are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.MaxStreams <= 0 {
+		opts.MaxStreams = DefaultMaxStreams
+	}
+	if opts.StreamsPerToken <= 0 {
+		opts.StreamsPerToken = DefaultStreamsPerToken
+	}
+	if opts.PingInterval <= 0 || opts.PingInterval >= 25*time.Second {
+		opts.PingInterval = DefaultPingInterval
+	}
+	if opts.Ready == nil {
+		opts.Ready = opts.Service.Store().Ping
+	}
+	s := &Server{
+		svc:            opts.Service,
+		tokens:         opts.Tokens,
+		accounts:       opts.Accounts,
+		hub:            opts.Hub,
+		log:            opts.Logger,
+		origins:        newOriginMatcher(opts.AllowedOrigins),
+		maxBody:        opts.MaxBodyBytes,
+		pingInterval:   opts.PingInterval,
+		ready:          opts.Ready,
+		streamsHealthy: opts.StreamsHealthy,
+		widget:         newStaticFiles(opts.Widget),
+		admin:          newStaticFiles(opts.Admin),
+		metrics:        newMetrics(opts.Registry),
+	}
+	s.cors = s.newCORS()
+	s.streams = newStreamSet(opts.MaxStreams, opts.StreamsPerToken, opts.StreamsHealthy)
+	s.engine = s.newEngine(opts.TrustedProxies)
+	return s
+}
+
+// Handler returns the http.Handler serving every route.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// CloseStreams ends every open event stream cleanly, so that clients
+// reconnect (to another instance, or to this one once it is back). Register
+// it with http.Server.RegisterOnShutdown. Streams opened afterwards are
+// refused with 503 so that clients retry elsewhere.
+func (s *Server) CloseStreams() { s.streams.closeAll() }
+
+func (s *Server) newEngine(trustedProxies []string) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.RedirectTrailingSlash = false
+	e.RedirectFixedPath = false
+	e.HandleMethodNotAllowed = false
+	e.TrustedPlatform = ""
+	e.ForwardedByClientIP = true
+	e.RemoteIPHeaders = []string{"X-Forwarded-For"}
+	if len(trustedProxies) == 0 {
+		trustedProxies = nil
+	}
+	if err := e.SetTrustedProxies(trustedProxies); err != nil {
+		panic("httpapi: trusted proxies: " + err.Error())
+	}
+	e.Use(s.requestID, s.accessLog, s.observe, s.recoverPanic, s.limitBody, s.corsFor)
+	s.routes(e)
+	return e
+}
+
+// streamSet counts open streams against the server-wide and per-key caps, and
+// owns the signal that ends them all.
+type streamSet struct {
+	mu      sync.Mutex
+	max     int
+	perKey  int
+	open    int
+	byKey   map[string]int
+	closing chan struct{} // closed by closeAll
+	closed  bool
+
+	// healthy, when set, is polled by a watcher goroutine that runs while at
+	// least one stream is open; unhealthy closes the current epoch, which
+	// ends the streams opened under it.
+	healthy     func() bool
+	epoch       chan struct{}
+	watcherStop chan struct{}
+}
+
+func newStreamSet(max, perKey int, healthy func() bool) *streamSet {
+	return &streamSet{
+		max: max, perKey: perKey, byKey: make(map[string]int),
+		closing: make(chan struct{}), healthy: healthy, epoch: make(chan struct{}),
+	}
+}
+
+// streamSlot is one accepted stream; release it exactly once.
+type streamSlot struct {
+	set *streamSet
+	key string
+	// closing and epoch are closed when the stream must end: the server is
+	// closing, or the event bridge went down.
+	closing <-chan struct{}
+	epoch   <-chan struct{}
+	once    sync.Once
+}
+
+// Errors of acquire.
+var (
+	errTooManyStreams = &chat.Error{Code: chat.CodeTooMany, Message: "too many open event streams; close one and retry"}
+	errServerClosing  = &chat.Error{Code: chat.CodeUnavailable, Message: "the server is shutting down; reconnect"}
+	errBridgeDown     = &chat.Error{Code: chat.CodeUnavailable, Message: "real-time events are unavailable; retry shortly"}
+)
+
+// acquire takes a slot for key or returns errTooManyStreams.
+func (ss *streamSet) acquire(key string) (*streamSlot, error) {
+	if ss.healthy != nil && !ss.healthy() {
+		return nil, errBridgeDown
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return nil, errServerClosing
+	}
+	if ss.open >= ss.max || ss.byKey[key] >= ss.perKey {
+		return nil, errTooManyStreams
+	}
+	ss.open++
+	ss.byKey[key]++
+	if ss.healthy != nil && ss.watcherStop == nil {
+		ss.watcherStop = make(chan struct{})
+		go ss.watch(ss.watcherStop)
+	}
+	return &streamSlot{set: ss, key: key, closing: ss.closing, epoch: ss.epoch}, nil
+}
+
+func (sl *streamSlot) release() {
+	sl.once.Do(func() {
+		ss := sl.set
+		ss.mu.Lock()
+		defer ss.mu.Unlock()
+		ss.open--
+		if ss.byKey[sl.key]--; ss.byKey[sl.key] <= 0 {
+			delete(ss.byKey, sl.key)
+		}
+		if ss.open == 0 && ss.watcherStop != nil {
+			close(ss.watcherStop)
+			ss.watcherStop = nil
+		}
+	})
+}
+
+// watchInterval is how often the bridge health is polled while streams are
+// open.
+const watchInterval = 250 * time.Millisecond
+
+// watch polls healthy until stop closes. When the bridge goes down it ends
+// the current epoch, so every stream opened before now ends and its client
+// resumes from its last event id once the bridge is back.
+func (ss *streamSet) watch(stop <-chan struct{}) {
+	t := time.NewTicker(watchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if ss.healthy() {
+				continue
+			}
+			ss.mu.Lock()
+			close(ss.epoch)
+			ss.epoch = make(chan struct{})
+			ss.mu.Unlock()
+		}
+	}
+}
+
+func (ss *streamSet) closeAll() {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if !ss.closed {
+		ss.closed = true
+		close(ss.closing)
+	}
+}
+
+func (ss *streamSet) count() int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.open
+}

@@ -1,0 +1,155 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+type roomBody struct {
+	Room chat.Room `json:"room"`
+}
+
+type roomTokenBody struct {
+	Room  chat.Room `json:"room"`
+	Token string    `json:"token"`
+}
+
+type messagesBody struct {
+	Messages []chat.Message `json:"messages"`
+	HasMore  bool           `json:"hasMore"`
+}
+
+type messageBody struct {
+	Message chat.Message `json:"message"`
+}
+
+// createRoom opens a conversation, or resumes the one of a returning visitor
+// whose token is still good and whose room still exists.
+func (s *Server) createRoom(c *gin.Context) {
+	var in chat.NewRoom
+	if err := decodeJSON(c, &in, true); err != nil {
+		s.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	if raw := bearer(c); raw != "" {
+		if id, err := s.tokens.VerifyVisitor(raw); err == nil {
+			r, err := s.svc.Room(ctx, id)
+			switch {
+			case err == nil:
+				s.respondRoomToken(c, http.StatusOK, r)
+				return
+			case !errors.Is(err, chat.ErrRoomNotFound):
+				s.fail(c, err)
+				return
+			}
+			// The room was deleted or expired: start afresh.
+		}
+	}
+	r, err := s.svc.CreateRoom(ctx, in, c.ClientIP())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.respondRoomToken(c, http.StatusCreated, r)
+}
+
+func (s *Server) respondRoomToken(c *gin.Context, status int, r chat.Room) {
+	tok, _, err := s.tokens.IssueVisitor(r.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(status, roomTokenBody{Room: r, Token: tok})
+}
+
+func (s *Server) getRoom(c *gin.Context) {
+	r, err := s.svc.Room(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, roomBody{Room: r})
+}
+
+// listMessages serves both sides' message pages.
+func (s *Server) listMessages(c *gin.Context) {
+	q, err := messageQuery(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	msgs, more, err := s.svc.Messages(c.Request.Context(), c.Param("id"), q)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if msgs == nil {
+		msgs = []chat.Message{}
+	}
+	c.JSON(http.StatusOK, messagesBody{Messages: msgs, HasMore: more})
+}
+
+func (s *Server) sendVisitor(c *gin.Context) {
+	var in chat.NewMessage
+	if err := decodeJSON(c, &in, false); err != nil {
+		s.fail(c, err)
+		return
+	}
+	m, created, err := s.svc.SendVisitor(c.Request.Context(), c.Param("id"), in)
+	s.respondSent(c, m, created, err)
+}
+
+func (s *Server) respondSent(c *gin.Context, m chat.Message, created bool, err error) {
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		s.metrics.messages.WithLabelValues(string(m.Sender)).Inc()
+	}
+	c.JSON(status, messageBody{Message: m})
+}
+
+type readRequest struct {
+	Seq *int64 `json:"seq"`
+}
+
+func (s *Server) visitorRead(c *gin.Context) {
+	var in readRequest
+	if err := decodeJSON(c, &in, false); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if in.Seq == nil || *in.Seq < 0 {
+		s.fail(c, chat.Errorf(chat.CodeInvalid, "seq must be an integer of at least 0"))
+		return
+	}
+	if err := s.svc.VisitorRead(c.Request.Context(), c.Param("id"), *in.Seq); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) visitorTyping(c *gin.Context) {
+	if err := s.svc.Typing(c.Request.Context(), c.Param("id"), chat.SenderVisitor); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// deleteRoom serves both the visitor's erase and the admin's delete.
+func (s *Server) deleteRoom(c *gin.Context) {
+	if err := s.svc.DeleteRoom(c.Request.Context(), c.Param("id")); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
