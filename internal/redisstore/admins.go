@@ -1,0 +1,113 @@
+package redisstore
+
+import (
+	"context"
+	"sort"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// Admin accounts are hashes (username, displayName, passwordHash) plus a set
+// of usernames, so listing them needs no SCAN.
+
+// Admin returns an account, or chat.ErrAdminUnknown.
+func (s *Store) Admin(ctx context.Context, username string) (chat.Admin, error) {
+	h, err := s.rdb.HGetAll(ctx, s.keys.Admin(username)).Result()
+	if err != nil {
+		return chat.Admin{}, fail("admin", err)
+	}
+	if len(h) == 0 {
+		return chat.Admin{}, chat.ErrAdminUnknown
+	}
+	return adminFromMap(h), nil
+}
+
+// AddAdmin creates an account, or returns chat.ErrAdminExists.
+func (s *Store) AddAdmin(ctx context.Context, a chat.Admin) error {
+	n, err := s.addAdmin(ctx, a, false)
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		return chat.ErrAdminExists
+	}
+	return nil
+}
+
+// AddFirstAdmin creates a only when no admin exists at all, atomically.
+func (s *Store) AddFirstAdmin(ctx context.Context, a chat.Admin) (bool, error) {
+	n, err := s.addAdmin(ctx, a, true)
+	return n == 1, err
+}
+
+func (s *Store) addAdmin(ctx context.Context, a chat.Admin, first bool) (int64, error) {
+	onlyFirst := "0"
+	if first {
+		onlyFirst = "1"
+	}
+	n, err := addAdminScript.Run(ctx, s.rdb, []string{s.keys.Admin(a.Username), s.keys.Admins()},
+		a.Username, a.DisplayName, a.PasswordHash, onlyFirst).Int64()
+	if err != nil {
+		return 0, fail("add admin", err)
+	}
+	return n, nil
+}
+
+// UpdateAdmin replaces an existing account, or returns chat.ErrAdminUnknown.
+func (s *Store) UpdateAdmin(ctx context.Context, a chat.Admin) error {
+	n, err := updateAdminScript.Run(ctx, s.rdb, []string{s.keys.Admin(a.Username)},
+		a.Username, a.DisplayName, a.PasswordHash).Int64()
+	if err != nil {
+		return fail("update admin", err)
+	}
+	if n == 0 {
+		return chat.ErrAdminUnknown
+	}
+	return nil
+}
+
+// RemoveAdmin deletes an account, or returns chat.ErrAdminUnknown.
+func (s *Store) RemoveAdmin(ctx context.Context, username string) error {
+	n, err := removeAdminScript.Run(ctx, s.rdb, []string{s.keys.Admin(username), s.keys.Admins()}, username).Int64()
+	if err != nil {
+		return fail("remove admin", err)
+	}
+	if n == 0 {
+		return chat.ErrAdminUnknown
+	}
+	return nil
+}
+
+// Admins lists every account, sorted by username.
+func (s *Store) Admins(ctx context.Context) ([]chat.Admin, error) {
+	names, err := s.rdb.SMembers(ctx, s.keys.Admins()).Result()
+	if err != nil {
+		return nil, fail("admins", err)
+	}
+	sort.Strings(names)
+	cmds := make([]*redis.MapStringStringCmd, len(names))
+	if len(names) > 0 {
+		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, n := range names {
+				cmds[i] = p.HGetAll(ctx, s.keys.Admin(n))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fail("admins", err)
+		}
+	}
+	out := make([]chat.Admin, 0, len(names))
+	for _, c := range cmds {
+		if h := c.Val(); len(h) > 0 {
+			out = append(out, adminFromMap(h))
+		}
+	}
+	return out, nil
+}
+
+func adminFromMap(h map[string]string) chat.Admin {
+	return chat.Admin{Username: h["username"], DisplayName: h["displayName"], PasswordHash: []byte(h["passwordHash"])}
+}

@@ -1,0 +1,19 @@
+-- Create a room: its hash (with the TTL) and its index entry, together.
+-- KEYS: 1 room hash, 2 rooms index
+-- ARGV: 1 id, 2 name, 3 email, 4 page, 5 createdAt (ms), 6 ttl (ms, 0 = none)
+-- Returns 1, or 0 when the id is taken.
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+redis.call('HSET', KEYS[1],
+  'name', ARGV[2], 'email', ARGV[3], 'page', ARGV[4],
+  'createdAt', ARGV[5], 'updatedAt', ARGV[5],
+  'seq', '0', 'firstSeq', '1', 'unread', '0', 'visitorUnread', '0',
+  'adminRead', '0', 'visitorRead', '0', 'blocked', '0',
+  'lastSeq', '0', 'lastSender', '', 'lastContent', '', 'lastAt', '0')
+local ttl = tonumber(ARGV[6])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
+return 1

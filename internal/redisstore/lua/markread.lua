@@ -1,0 +1,39 @@
+-- Move one side's read mark up and recount that side's unread counter from
+-- the messages after the mark. The message list is never rewritten.
+-- KEYS: 1 room hash, 2 msgs list, 3 unread index
+-- ARGV: 1 side (visitor|admin), 2 seq (<= 0 = everything), 3 room id
+-- Returns the flat room hash, or an empty array when the room does not exist.
+local room = KEYS[1]
+local h = redis.call('HMGET', room, 'seq', 'firstSeq', 'adminRead', 'visitorRead')
+if not h[1] then
+  return {}
+end
+local last, first = tonumber(h[1]), tonumber(h[2])
+local admin = ARGV[1] == 'admin'
+local markField, counter, other, old
+if admin then
+  markField, counter, other, old = 'adminRead', 'unread', '"sender":"visitor"', tonumber(h[3])
+else
+  markField, counter, other, old = 'visitorRead', 'visitorUnread', '"sender":"admin"', tonumber(h[4])
+end
+local seq = tonumber(ARGV[2])
+if seq <= 0 or seq > last then
+  seq = last
+end
+if seq > old then
+  local n = 0
+  if seq < last then
+    -- The content is JSON-escaped, so the sender marker cannot occur in it.
+    local items = redis.call('LRANGE', KEYS[2], math.max(seq + 1, first) - first, last - first)
+    for i = 1, #items do
+      if string.find(items[i], other, 1, true) then
+        n = n + 1
+      end
+    end
+  end
+  redis.call('HSET', room, markField, seq, counter, n)
+  if admin and n == 0 then
+    redis.call('ZREM', KEYS[3], ARGV[3])
+  end
+end
+return redis.call('HGETALL', room)

@@ -1,0 +1,146 @@
+// Package redistest starts the Redis servers that store and HTTP tests run
+// against: the embedded one always, and a real redis-server where one is
+// installed, so one suite proves the code on both.
+package redistest
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/embedded"
+)
+
+// StartEmbedded starts an embedded server with its snapshot in tb.TempDir()
+// and returns its address. It is closed when the test ends.
+func StartEmbedded(tb testing.TB) string {
+	tb.Helper()
+	s, err := embedded.Start(tb.TempDir(), nil)
+	if err != nil {
+		tb.Fatalf("start embedded redis: %v", err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s.Addr()
+}
+
+// Installed tells whether redis-server is on PATH.
+func Installed() bool {
+	_, err := exec.LookPath("redis-server")
+	return err == nil
+}
+
+// Real is a redis-server process on a loopback port, with persistence off.
+type Real struct {
+	tb   testing.TB
+	port int
+
+	mu  sync.Mutex
+	cmd *exec.Cmd
+	out *bytes.Buffer
+}
+
+// StartReal starts a redis-server on a free 127.0.0.1 port, or skips the test
+// when none is installed. It is stopped when the test ends.
+func StartReal(tb testing.TB) *Real {
+	tb.Helper()
+	if !Installed() {
+		tb.Skip("redis-server not installed")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("find a free port: %v", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	r := &Real{tb: tb, port: port}
+	tb.Cleanup(r.Stop)
+	r.Start()
+	return r
+}
+
+// Addr returns the server's host:port.
+func (r *Real) Addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
+
+// Start starts the server (again) on its port and waits until it answers.
+func (r *Real) Start() {
+	r.tb.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd != nil {
+		return
+	}
+	r.out = &bytes.Buffer{}
+	cmd := exec.Command("redis-server",
+		"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--protected-mode", "no")
+	cmd.Stdout, cmd.Stderr = r.out, r.out
+	if err := cmd.Start(); err != nil {
+		r.tb.Fatalf("start redis-server: %v", err)
+	}
+	r.cmd = cmd
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := ping(r.Addr()); err == nil {
+			return
+		} else if time.Now().After(deadline) {
+			r.tb.Fatalf("redis-server on %s does not answer: %v\n%s", r.Addr(), err, r.out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Stop kills the server, as a crash would, and waits for it to exit.
+func (r *Real) Stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Kill()
+	_ = r.cmd.Wait()
+	r.cmd = nil
+}
+
+// ping sends PING in RESP and expects PONG.
+func ping(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("*1\r\n$4\r\nPING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if line != "+PONG\r\n" {
+		return fmt.Errorf("got %q, want +PONG", line)
+	}
+	return nil
+}
+
+// ForEach runs fn as a subtest against every Redis the machine has: the
+// embedded server always ("embedded"), and a real redis-server when one is
+// installed ("redis-server"). Each subtest gets a fresh server.
+func ForEach(t *testing.T, fn func(t *testing.T, addr string)) {
+	t.Helper()
+	t.Run("embedded", func(t *testing.T) {
+		fn(t, StartEmbedded(t))
+	})
+	if !Installed() {
+		t.Log("redis-server not installed: ran on the embedded server only")
+		return
+	}
+	t.Run("redis-server", func(t *testing.T) {
+		fn(t, StartReal(t).Addr())
+	})
+}

@@ -1,0 +1,121 @@
+package redisstore
+
+import (
+	"strconv"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// The fields of a room hash (see lua/create.lua). Times are Unix ms; seq is
+// the last message's seq, so it is also the number of messages ever sent.
+const (
+	fName          = "name"
+	fEmail         = "email"
+	fPage          = "page"
+	fCreatedAt     = "createdAt"
+	fUpdatedAt     = "updatedAt"
+	fSeq           = "seq"
+	fFirstSeq      = "firstSeq"
+	fUnread        = "unread"
+	fVisitorUnread = "visitorUnread"
+	fAdminRead     = "adminRead"
+	fVisitorRead   = "visitorRead"
+	fBlocked       = "blocked"
+	fLastSeq       = "lastSeq"
+	fLastSender    = "lastSender"
+	fLastContent   = "lastContent"
+	fLastAt        = "lastAt"
+)
+
+// roomDecoder turns hash fields into a chat.Room, one field at a time, so the
+// same code reads HGETALL maps and the flat arrays scripts return.
+type roomDecoder struct {
+	r    chat.Room
+	last chat.LastMessage
+	n    int
+}
+
+func (d *roomDecoder) set(field, v string) {
+	d.n++
+	switch field {
+	case fName:
+		d.r.VisitorName = v
+	case fEmail:
+		d.r.VisitorEmail = v
+	case fPage:
+		d.r.Page = v
+	case fCreatedAt:
+		d.r.CreatedAt = chat.TimeFromMillis(atoi(v))
+	case fUpdatedAt:
+		d.r.UpdatedAt = chat.TimeFromMillis(atoi(v))
+	case fSeq:
+		d.r.MessageCount = atoi(v)
+	case fFirstSeq:
+		d.r.FirstSeq = atoi(v)
+	case fUnread:
+		d.r.Unread = atoi(v)
+	case fVisitorUnread:
+		d.r.VisitorUnread = atoi(v)
+	case fAdminRead:
+		d.r.AdminReadSeq = atoi(v)
+	case fVisitorRead:
+		d.r.VisitorReadSeq = atoi(v)
+	case fBlocked:
+		d.r.Blocked = v == "1"
+	case fLastSeq:
+		d.last.Seq = atoi(v)
+	case fLastSender:
+		d.last.Sender = chat.Sender(v)
+	case fLastContent:
+		d.last.Content = v
+	case fLastAt:
+		d.last.CreatedAt = chat.TimeFromMillis(atoi(v))
+	}
+}
+
+// room returns the decoded room, and false when no field was seen (the hash
+// does not exist).
+func (d *roomDecoder) room(id string) (chat.Room, bool) {
+	if d.n == 0 {
+		return chat.Room{}, false
+	}
+	d.r.ID = id
+	if d.last.Seq > 0 {
+		last := d.last
+		d.r.LastMessage = &last
+	}
+	return d.r, true
+}
+
+func roomFromMap(id string, h map[string]string) (chat.Room, bool) {
+	var d roomDecoder
+	for f, v := range h {
+		d.set(f, v)
+	}
+	return d.room(id)
+}
+
+// roomFromFlat reads a flat field, value, field, value... array.
+func roomFromFlat(id string, kv []any) (chat.Room, bool) {
+	var d roomDecoder
+	for i := 0; i+1 < len(kv); i += 2 {
+		f, _ := kv[i].(string)
+		v, _ := kv[i+1].(string)
+		d.set(f, v)
+	}
+	return d.room(id)
+}
+
+func roomFromStrings(id string, kv []string) (chat.Room, bool) {
+	var d roomDecoder
+	for i := 0; i+1 < len(kv); i += 2 {
+		d.set(kv[i], kv[i+1])
+	}
+	return d.room(id)
+}
+
+// atoi reads a number this package wrote; a malformed one reads as 0.
+func atoi(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}

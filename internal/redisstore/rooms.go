@@ -1,0 +1,271 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// CreateRoom stores a new room and adds it to the index, atomically.
+func (s *Store) CreateRoom(ctx context.Context, r chat.Room) (chat.Room, error) {
+	created := r.CreatedAt.Millis()
+	n, err := createScript.Run(ctx, s.rdb, []string{s.keys.Room(r.ID), s.keys.Rooms()},
+		r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS).Int64()
+	if err != nil {
+		return chat.Room{}, fail("create room", err)
+	}
+	if n == 0 {
+		return chat.Room{}, fmt.Errorf("redisstore: create room: id %s is taken", r.ID)
+	}
+	return chat.Room{
+		ID: r.ID, VisitorName: r.VisitorName, VisitorEmail: r.VisitorEmail, Page: r.Page,
+		CreatedAt: chat.TimeFromMillis(created), UpdatedAt: chat.TimeFromMillis(created),
+		FirstSeq: 1,
+	}, nil
+}
+
+// Room returns a room, or chat.ErrRoomNotFound.
+func (s *Store) Room(ctx context.Context, id string) (chat.Room, error) {
+	h, err := s.rdb.HGetAll(ctx, s.keys.Room(id)).Result()
+	if err != nil {
+		return chat.Room{}, fail("room", err)
+	}
+	r, ok := roomFromMap(id, h)
+	if !ok {
+		return chat.Room{}, chat.ErrRoomNotFound
+	}
+	return r, nil
+}
+
+// Append stores m with the next seq and publishes it, in one script: see
+// lua/send.lua. A repeated clientID returns the original message; if that was
+// trimmed away since (the room got MaxMessages newer ones), the message comes
+// back as m with the original seq, which is all that is left of it.
+func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (chat.Message, bool, error) {
+	m.CreatedAt = chat.TimeFromMillis(m.CreatedAt.Millis()) // what is stored
+	head, tail, err := messageHalves(m)
+	if err != nil {
+		return chat.Message{}, false, err
+	}
+	res, err := sendScript.Run(ctx, s.rdb,
+		[]string{s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Rooms(), s.keys.Unread()},
+		m.RoomID, string(m.Sender), clientID, head, tail, m.CreatedAt.Millis(), s.max, s.ttlMS,
+		s.keys.Events(), messageEventHead(m.RoomID), m.Content).Slice()
+	if err != nil {
+		return chat.Message{}, false, fail("append", err)
+	}
+	status, _ := res[0].(string)
+	switch status {
+	case "notfound":
+		return chat.Message{}, false, chat.ErrRoomNotFound
+	case "blocked":
+		return chat.Message{}, false, chat.ErrBlocked
+	case "ok", "dup":
+	default:
+		return chat.Message{}, false, fmt.Errorf("redisstore: append: unexpected reply %v", res)
+	}
+	seq, _ := res[1].(int64)
+	if status == "ok" {
+		m.Seq = seq
+		return m, true, nil
+	}
+	if raw, _ := res[2].(string); raw != "" {
+		orig, err := decodeMessage(raw)
+		if err != nil {
+			return chat.Message{}, false, err
+		}
+		return orig, false, nil
+	}
+	m.Seq = seq
+	return m, false, nil
+}
+
+// Messages returns a page of a room's messages; see lua/messages.lua.
+func (s *Store) Messages(ctx context.Context, roomID string, q chat.MessageQuery) ([]chat.Message, bool, error) {
+	if q.Limit <= 0 {
+		q.Limit = chat.DefaultLimit
+	}
+	res, err := messagesScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID), s.keys.Msgs(roomID)},
+		q.After, q.Before, q.Limit).Slice()
+	if err != nil {
+		return nil, false, fail("messages", err)
+	}
+	if more, _ := res[0].(int64); more < 0 {
+		return nil, false, chat.ErrRoomNotFound
+	}
+	msgs := make([]chat.Message, 0, len(res)-1)
+	for _, v := range res[1:] {
+		raw, _ := v.(string)
+		m, err := decodeMessage(raw)
+		if err != nil {
+			return nil, false, err
+		}
+		msgs = append(msgs, m)
+	}
+	more, _ := res[0].(int64)
+	return msgs, more == 1, nil
+}
+
+// MarkRead moves side's read mark; see lua/markread.lua.
+func (s *Store) MarkRead(ctx context.Context, roomID string, side chat.Sender, seq int64) (chat.Room, error) {
+	res, err := markReadScript.Run(ctx, s.rdb,
+		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Unread()},
+		string(side), seq, roomID).Slice()
+	if err != nil {
+		return chat.Room{}, fail("mark read", err)
+	}
+	r, ok := roomFromFlat(roomID, res)
+	if !ok {
+		return chat.Room{}, chat.ErrRoomNotFound
+	}
+	return r, nil
+}
+
+// SetBlocked blocks or unblocks a room's visitor.
+func (s *Store) SetBlocked(ctx context.Context, roomID string, blocked bool) (chat.Room, error) {
+	flag := "0"
+	if blocked {
+		flag = "1"
+	}
+	res, err := blockScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID)}, flag).Slice()
+	if err != nil {
+		return chat.Room{}, fail("set blocked", err)
+	}
+	r, ok := roomFromFlat(roomID, res)
+	if !ok {
+		return chat.Room{}, chat.ErrRoomNotFound
+	}
+	return r, nil
+}
+
+// DeleteRoom removes every key of a room and its index entries, and publishes
+// chat.EventRoomDeleted, in one script.
+func (s *Store) DeleteRoom(ctx context.Context, roomID string) error {
+	payload, err := encodeEvent(chat.Event{Type: chat.EventRoomDeleted, RoomID: roomID})
+	if err != nil {
+		return err
+	}
+	n, err := deleteScript.Run(ctx, s.rdb,
+		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Dedup(roomID), s.keys.Rooms(), s.keys.Unread()},
+		roomID, s.keys.Events(), payload).Int64()
+	if err != nil {
+		return fail("delete room", err)
+	}
+	if n == 0 {
+		return chat.ErrRoomNotFound
+	}
+	return nil
+}
+
+// Publish sends ev to every instance's bridge.
+func (s *Store) Publish(ctx context.Context, ev chat.Event) error {
+	payload, err := encodeEvent(ev)
+	if err != nil {
+		return err
+	}
+	if err := s.rdb.Publish(ctx, s.keys.Events(), payload).Err(); err != nil {
+		return fail("publish", err)
+	}
+	return nil
+}
+
+// ListRooms returns a page of the room index in exactly two round trips: the
+// script of lua/list.lua (expired entries out, one page of ids, the unread
+// count), then one pipeline of HGETALL for the page.
+func (s *Store) ListRooms(ctx context.Context, q chat.RoomQuery) (chat.RoomPage, error) {
+	if q.Limit <= 0 {
+		q.Limit = chat.DefaultLimit
+	}
+	var curScore, curID string
+	if q.Cursor != "" {
+		var ok bool
+		if curScore, curID, ok = decodeCursor(q.Cursor); !ok {
+			return chat.RoomPage{}, chat.Errorf(chat.CodeInvalid, "cursor is malformed")
+		}
+	}
+	cutoff := ""
+	if s.ttlMS > 0 {
+		cutoff = strconv.FormatInt(time.Now().UnixMilli()-s.ttlMS, 10)
+	}
+	filter := "all"
+	if q.Filter == chat.FilterUnread {
+		filter = "unread"
+	}
+	res, err := listScript.Run(ctx, s.rdb, []string{s.keys.Rooms(), s.keys.Unread()},
+		filter, cutoff, q.Limit+1, curScore, curID).Slice()
+	if err != nil {
+		return chat.RoomPage{}, fail("list rooms", err)
+	}
+	page := chat.RoomPage{Rooms: []chat.Room{}}
+	page.UnreadRooms, _ = res[0].(int64)
+	entries := res[1:]
+	if len(entries)/2 > q.Limit {
+		entries = entries[:2*q.Limit]
+		id, _ := entries[len(entries)-2].(string)
+		score, _ := entries[len(entries)-1].(string)
+		page.NextCursor = encodeCursor(score, id)
+	}
+	if len(entries) == 0 {
+		return page, nil
+	}
+	ids := make([]string, 0, len(entries)/2)
+	for i := 0; i < len(entries); i += 2 {
+		id, _ := entries[i].(string)
+		ids = append(ids, id)
+	}
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGetAll(ctx, s.keys.Room(id))
+		}
+		return nil
+	})
+	if err != nil {
+		return chat.RoomPage{}, fail("list rooms", err)
+	}
+	page.Rooms = make([]chat.Room, 0, len(ids))
+	for i, id := range ids {
+		// A hash that expired or was deleted since the index was read is
+		// skipped; its index entry goes with the next cleanup or delete.
+		if r, ok := roomFromMap(id, cmds[i].Val()); ok {
+			page.Rooms = append(page.Rooms, r)
+		}
+	}
+	return page, nil
+}
+
+// A cursor is the score and id of the last room of the previous page, so the
+// next page starts right after it even when many rooms share one score.
+func encodeCursor(score, id string) string {
+	if f, err := strconv.ParseFloat(score, 64); err == nil {
+		score = strconv.FormatInt(int64(f), 10)
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(score + ":" + id))
+}
+
+func decodeCursor(c string) (score, id string, ok bool) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", "", false
+	}
+	score, id, found := strings.Cut(string(b), ":")
+	if !found || id == "" {
+		return "", "", false
+	}
+	if _, err := strconv.ParseInt(score, 10, 64); err != nil {
+		return "", "", false
+	}
+	return score, id, true
+}
+
+// isNil tells whether err is Redis's "no such key", which never leaves this
+// package.
+func isNil(err error) bool { return errors.Is(err, redis.Nil) }

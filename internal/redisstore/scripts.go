@@ -1,0 +1,59 @@
+package redisstore
+
+import (
+	_ "embed"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The scripts run with EVALSHA and fall back to EVAL when Redis has not seen
+// them (after a restart, or on a fresh server).
+var (
+	//go:embed lua/create.lua
+	createSrc    string
+	createScript = redis.NewScript(createSrc)
+
+	//go:embed lua/send.lua
+	sendSrc    string
+	sendScript = redis.NewScript(sendSrc)
+
+	//go:embed lua/messages.lua
+	messagesSrc    string
+	messagesScript = redis.NewScript(messagesSrc)
+
+	//go:embed lua/markread.lua
+	markReadSrc    string
+	markReadScript = redis.NewScript(markReadSrc)
+
+	//go:embed lua/block.lua
+	blockSrc    string
+	blockScript = redis.NewScript(blockSrc)
+
+	//go:embed lua/delete.lua
+	deleteSrc    string
+	deleteScript = redis.NewScript(deleteSrc)
+
+	//go:embed lua/list.lua
+	listSrc    string
+	listScript = redis.NewScript(listSrc)
+
+	//go:embed lua/allow.lua
+	allowSrc    string
+	allowScript = redis.NewScript(allowSrc)
+
+	//go:embed lua/addadmin.lua
+	addAdminSrc    string
+	addAdminScript = redis.NewScript(addAdminSrc)
+
+	//go:embed lua/updateadmin.lua
+	updateAdminSrc    string
+	updateAdminScript = redis.NewScript(updateAdminSrc)
+
+	//go:embed lua/removeadmin.lua
+	removeAdminSrc    string
+	removeAdminScript = redis.NewScript(removeAdminSrc)
+
+	//go:embed lua/secret.lua
+	secretSrc    string
+	secretScript = redis.NewScript(secretSrc)
+)

@@ -1,0 +1,221 @@
+// Package redisstore is Parley's storage: it implements chat.Store on Redis
+// and bridges Redis pub/sub into the in-process chat.Hub. It is the only
+// package that imports go-redis. Key names live in keys.go, the atomic parts
+// in lua/*.lua; Lua does atomicity, the Go side gives the data its meaning.
+//
+// Topology: a single Redis (redis://, rediss://) and Sentinel are fully
+// supported. Under Redis Cluster, each room's keys share one slot, but the
+// send, delete and list scripts also touch the room index, and the admin
+// scripts touch the admin set, which live in other slots: Cluster is not
+// supported for those yet.
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// DefaultPrefix starts every key unless Options.Prefix says otherwise.
+const DefaultPrefix = "parley:"
+
+// DefaultMaxMessages is how many messages a room keeps by default.
+const DefaultMaxMessages = 5000
+
+// Options tune a Store.
+type Options struct {
+	// Prefix starts every key and the events channel; "" means DefaultPrefix.
+	Prefix string
+	// RoomTTL is how long a room lives after its last write; 0 keeps rooms
+	// forever.
+	RoomTTL time.Duration
+	// MaxMessages is how many messages a room keeps (older ones are trimmed);
+	// 0 means DefaultMaxMessages.
+	MaxMessages int
+}
+
+// Store implements chat.Store on Redis.
+type Store struct {
+	rdb   redis.UniversalClient
+	keys  keys
+	ttlMS int64
+	max   int64
+
+	// memberSeq and memberTag make rate-limit log entries unique across
+	// instances without asking Redis.
+	memberSeq atomic.Uint64
+	memberTag string
+
+	subscribed atomic.Bool
+	generation atomic.Uint64
+}
+
+var _ chat.Store = (*Store)(nil)
+
+// New returns a Store over client. The client stays the caller's: Close does
+// not close it.
+func New(client redis.UniversalClient, opts Options) *Store {
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultPrefix
+	}
+	if opts.MaxMessages <= 0 {
+		opts.MaxMessages = DefaultMaxMessages
+	}
+	var tag [6]byte
+	_, _ = rand.Read(tag[:])
+	return &Store{
+		rdb:       client,
+		keys:      newKeys(opts.Prefix),
+		ttlMS:     opts.RoomTTL.Milliseconds(),
+		max:       int64(opts.MaxMessages),
+		memberTag: hex.EncodeToString(tag[:]),
+	}
+}
+
+// Client returns the Redis client the store works on.
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
+
+// Ping tells whether Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fail("ping", err)
+	}
+	return nil
+}
+
+// Timeouts of every client Connect builds. A dead Redis must fail a request
+// fast (an HTTP request answers 503 within about 2 s) rather than hang it; the
+// pool dials again on the next command, so it recovers by itself.
+const (
+	dialTimeout  = time.Second
+	ioTimeout    = time.Second
+	poolTimeout  = time.Second
+	maxRetries   = 1
+	retryBackoff = 50 * time.Millisecond
+)
+
+// Connect builds a Redis client from a URL. The forms are:
+//
+//	redis://[user:password@]host:port[/db][?options]   one server (redis.ParseURL)
+//	rediss://...                                          the same over TLS
+//	redis-sentinel://[user:password@]host1:26379,host2:26379/mastername[/db][?sentinel_password=...]
+//	redis-cluster://[user:password@]host1:6379,host2:6379
+//
+// and rediss-sentinel:// or rediss-cluster:// for TLS. The credentials are
+// those of the Redis servers (for Sentinel, sentinel_password authenticates
+// to the sentinels themselves). Connect does not dial; the first command does.
+func Connect(rawURL string) (redis.UniversalClient, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: connect: malformed Redis URL")
+	}
+	scheme := u.Scheme
+	var tlsConfig *tls.Config
+	switch scheme {
+	case "redis", "rediss", "unix":
+		opt, err := redis.ParseURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: connect: %w", err)
+		}
+		tune(&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.PoolTimeout,
+			&opt.MaxRetries, &opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.DialerRetries)
+		opt.Protocol = 2
+		opt.DisableIdentity = true
+		opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+		return redis.NewClient(opt), nil
+	case "rediss-sentinel", "rediss-cluster":
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		scheme = "redis-" + strings.TrimPrefix(scheme, "rediss-")
+	case "redis-sentinel", "redis-cluster":
+	default:
+		return nil, fmt.Errorf("redisstore: connect: unknown scheme %q (want redis, rediss, redis-sentinel or redis-cluster)", u.Scheme)
+	}
+	addrs := strings.Split(u.Host, ",")
+	for _, a := range addrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return nil, fmt.Errorf("redisstore: connect: address %q must be host:port", a)
+		}
+	}
+	user := u.User.Username()
+	password, _ := u.User.Password()
+	q := u.Query()
+	if scheme == "redis-cluster" {
+		opt := &redis.ClusterOptions{
+			Addrs: addrs, Username: user, Password: password, TLSConfig: tlsConfig,
+			Protocol: 2, DisableIdentity: true,
+			MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+		}
+		tune(&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.PoolTimeout,
+			&opt.MaxRetries, &opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.DialerRetries)
+		return redis.NewClusterClient(opt), nil
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if parts[0] == "" {
+		return nil, fmt.Errorf("redisstore: connect: a Sentinel URL needs the master name as its path")
+	}
+	db := 0
+	if len(parts) > 1 {
+		if db, err = strconv.Atoi(parts[1]); err != nil {
+			return nil, fmt.Errorf("redisstore: connect: invalid database number %q", parts[1])
+		}
+	}
+	opt := &redis.FailoverOptions{
+		MasterName: parts[0], SentinelAddrs: addrs, SentinelPassword: q.Get("sentinel_password"),
+		Username: user, Password: password, DB: db, TLSConfig: tlsConfig,
+		Protocol: 2, DisableIdentity: true,
+	}
+	tune(&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.PoolTimeout,
+		&opt.MaxRetries, &opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.DialerRetries)
+	return redis.NewFailoverClient(opt), nil
+}
+
+func tune(dial, read, write, pool *time.Duration, retries *int, minBackoff, maxBackoff *time.Duration, dialRetries *int) {
+	*dial, *read, *write, *pool = dialTimeout, ioTimeout, ioTimeout, poolTimeout
+	*retries = maxRetries
+	*minBackoff, *maxBackoff = retryBackoff, retryBackoff
+	*dialRetries = 1
+}
+
+// fail wraps a Redis error for the caller. Anything that is not a reply from
+// the server (a refused dial, a timeout, a closed connection or client) and the
+// server's own "not now" replies mean the store cannot be reached: those carry
+// chat.ErrUnavailable, and the cause stays in the chain for the log.
+func fail(op string, err error) error {
+	if unavailable(err) {
+		return fmt.Errorf("redisstore: %s: %w: %w", op, chat.ErrUnavailable, err)
+	}
+	return fmt.Errorf("redisstore: %s: %w", op, err)
+}
+
+func unavailable(err error) bool {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		// Not a reply from the server: a refused dial, a timeout, a closed
+		// connection, an exhausted pool, a closed client.
+		return true
+	}
+	for _, p := range busyReplies {
+		if strings.HasPrefix(rerr.Error(), p) {
+			return true
+		}
+	}
+	return false
+}
+
+// busyReplies are the server's answers that mean "not now" rather than "no".
+var busyReplies = []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY", "MISCONF", "NOREPLICAS"}

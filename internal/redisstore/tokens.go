@@ -1,0 +1,71 @@
+package redisstore
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Revoke refuses the token id until until; the marker expires with it.
+func (s *Store) Revoke(ctx context.Context, id string, until time.Time) error {
+	if !until.After(time.Now()) {
+		return nil // the token has expired already: nothing left to refuse
+	}
+	err := s.rdb.SetArgs(ctx, s.keys.Revoked(id), "1", redis.SetArgs{ExpireAt: until}).Err()
+	if err != nil {
+		return fail("revoke", err)
+	}
+	return nil
+}
+
+// IsRevoked tells whether a token id was revoked.
+func (s *Store) IsRevoked(ctx context.Context, id string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.keys.Revoked(id)).Result()
+	if err != nil {
+		return false, fail("is revoked", err)
+	}
+	return n == 1, nil
+}
+
+// Secret returns the stored signing secret, storing candidate first when there
+// is none, in one script, so every instance ends up with the same one.
+func (s *Store) Secret(ctx context.Context, candidate []byte) ([]byte, error) {
+	v, err := secretScript.Run(ctx, s.rdb, []string{s.keys.Secret()}, candidate).Text()
+	if err != nil {
+		return nil, fail("secret", err)
+	}
+	return []byte(v), nil
+}
+
+// Heartbeat records that instance has n open admin streams until now+ttl
+// (n == 0 removes it), and drops the heartbeats that have run out.
+func (s *Store) Heartbeat(ctx context.Context, instance string, n int, ttl time.Duration) error {
+	now := time.Now().UnixMilli()
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRemRangeByScore(ctx, s.keys.Presence(), "-inf", "("+itoa(now))
+		if n > 0 {
+			p.ZAdd(ctx, s.keys.Presence(), redis.Z{Score: float64(now + ttl.Milliseconds()), Member: instance})
+		} else {
+			p.ZRem(ctx, s.keys.Presence(), instance)
+		}
+		return nil
+	})
+	if err != nil {
+		return fail("heartbeat", err)
+	}
+	return nil
+}
+
+// AdminsOnline tells whether any instance has a live heartbeat (only
+// instances with admin streams open have one).
+func (s *Store) AdminsOnline(ctx context.Context) (bool, error) {
+	n, err := s.rdb.ZCount(ctx, s.keys.Presence(), "("+itoa(time.Now().UnixMilli()), "+inf").Result()
+	if err != nil {
+		return false, fail("admins online", err)
+	}
+	return n > 0, nil
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

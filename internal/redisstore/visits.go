@@ -1,0 +1,111 @@
+package redisstore
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// visitDayTTL keeps a day's counters a little over a year: the admin report
+// reaches back chat.MaxDays.
+const visitDayTTL = 400 * 24 * time.Hour
+
+// topPages is how many paths the visit report names.
+const topPages = 10
+
+// RecordVisit counts one page view in one pipeline: the all-time total, the
+// day's views, the day's distinct visitors (HyperLogLog) and the day's views
+// of the path.
+func (s *Store) RecordVisit(ctx context.Context, v chat.NewVisit, now time.Time) (chat.VisitCount, error) {
+	day := chat.DayKey(now)
+	views, visitors, paths := s.keys.VisitsViews(day), s.keys.VisitsVisitors(day), s.keys.VisitsPaths(day)
+	var total, today *redis.IntCmd
+	var distinct *redis.IntCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		total = p.Incr(ctx, s.keys.VisitsTotal())
+		today = p.Incr(ctx, views)
+		p.PFAdd(ctx, visitors, v.VisitorID)
+		p.ZIncrBy(ctx, paths, 1, v.Path)
+		p.Expire(ctx, views, visitDayTTL)
+		p.Expire(ctx, visitors, visitDayTTL)
+		p.Expire(ctx, paths, visitDayTTL)
+		distinct = p.PFCount(ctx, visitors)
+		return nil
+	})
+	if err != nil {
+		return chat.VisitCount{}, fail("record visit", err)
+	}
+	return chat.VisitCount{Total: total.Val(), Today: today.Val(), VisitorsToday: distinct.Val()}, nil
+}
+
+// VisitCount returns the public counter at now, in one pipeline.
+func (s *Store) VisitCount(ctx context.Context, now time.Time) (chat.VisitCount, error) {
+	day := chat.DayKey(now)
+	p := s.rdb.Pipeline()
+	total := p.Get(ctx, s.keys.VisitsTotal())
+	today := p.Get(ctx, s.keys.VisitsViews(day))
+	distinct := p.PFCount(ctx, s.keys.VisitsVisitors(day))
+	if _, err := p.Exec(ctx); err != nil && !isNil(err) {
+		return chat.VisitCount{}, fail("visit count", err)
+	}
+	return chat.VisitCount{Total: intOrZero(total), Today: intOrZero(today), VisitorsToday: distinct.Val()}, nil
+}
+
+// VisitReport returns days days up to now, oldest first, in one pipeline.
+// The top pages are summed here from each day's path set: a ZUNION would need
+// every day's key in one Cluster slot.
+func (s *Store) VisitReport(ctx context.Context, days int, now time.Time) (chat.VisitReport, error) {
+	if days < 1 {
+		days = 1
+	}
+	dates := make([]string, days)
+	for i := range dates {
+		dates[i] = chat.DayKey(now.AddDate(0, 0, i-days+1))
+	}
+	p := s.rdb.Pipeline()
+	total := p.Get(ctx, s.keys.VisitsTotal())
+	views := make([]*redis.StringCmd, days)
+	visitors := make([]*redis.IntCmd, days)
+	paths := make([]*redis.ZSliceCmd, days)
+	for i, d := range dates {
+		views[i] = p.Get(ctx, s.keys.VisitsViews(d))
+		visitors[i] = p.PFCount(ctx, s.keys.VisitsVisitors(d))
+		paths[i] = p.ZRangeWithScores(ctx, s.keys.VisitsPaths(d), 0, -1)
+	}
+	if _, err := p.Exec(ctx); err != nil && !isNil(err) {
+		return chat.VisitReport{}, fail("visit report", err)
+	}
+	rep := chat.VisitReport{Days: make([]chat.DayVisits, days), Total: intOrZero(total), TopPages: []chat.PageViews{}}
+	sum := map[string]int64{}
+	for i, d := range dates {
+		rep.Days[i] = chat.DayVisits{Date: d, Views: intOrZero(views[i]), Visitors: visitors[i].Val()}
+		for _, z := range paths[i].Val() {
+			path, _ := z.Member.(string)
+			sum[path] += int64(z.Score)
+		}
+	}
+	for path, n := range sum {
+		rep.TopPages = append(rep.TopPages, chat.PageViews{Path: path, Views: n})
+	}
+	sort.Slice(rep.TopPages, func(i, j int) bool {
+		a, b := rep.TopPages[i], rep.TopPages[j]
+		return a.Views > b.Views || (a.Views == b.Views && a.Path < b.Path)
+	})
+	if len(rep.TopPages) > topPages {
+		rep.TopPages = rep.TopPages[:topPages]
+	}
+	return rep, nil
+}
+
+// intOrZero reads a counter that may not exist yet.
+func intOrZero(c *redis.StringCmd) int64 {
+	n, err := c.Int64()
+	if err != nil {
+		return 0
+	}
+	return n
+}
