@@ -1,0 +1,13 @@
+// Package widget holds the embeddable chat widget: the loader script a site
+// includes, the chat panel that runs in an iframe from Parley's own origin,
+// and the demo page. They are plain files with no build step.
+package widget
+
+import "embed"
+
+// Files holds the widget's files. loader.js is served at /widget.js; the
+// panel (frame.html, frame.js, frame.css) under /widget/, with frame.html
+// sent under a strict Content-Security-Policy; demo.html at /.
+//
+//go:embed loader.js frame.html frame.js frame.css demo.html
+var Files embed.FS
