@@ -55,9 +55,11 @@ func validRequestID(id string) bool {
 	return true
 }
 
-func attrRequestID(c *gin.Context) slog.Attr { return slog.String("request_id", c.GetString(ctxRequestID)) }
-func attrErr(err error) slog.Attr          { return slog.String("error", err.Error()) }
-func attrRoute(c *gin.Context) slog.Attr    { return slog.String("route", routeLabel(c)) }
+func attrRequestID(c *gin.Context) slog.Attr {
+	return slog.String("request_id", c.GetString(ctxRequestID))
+}
+func attrErr(err error) slog.Attr        { return slog.String("error", err.Error()) }
+func attrRoute(c *gin.Context) slog.Attr { return slog.String("route", routeLabel(c)) }
 
 // routeLabel is the route template of the request ("/api/v1/rooms/:id"), so
 // logs and metrics never carry room ids; unknown paths share one label.

@@ -72,6 +72,10 @@ type Options struct {
 	// bridge is down; open streams are then ended so that their clients
 	// reconnect and resume instead of silently missing events.
 	StreamsHealthy func() bool
+	// StreamsGeneration, when set, counts the bridge's subscriptions (see
+	// redisstore.Store.Generation): a change means the bridge was down, if
+	// only briefly, and open streams are ended for the same reason.
+	StreamsGeneration func() uint64
 	// Registry receives the server's metrics and is served at /metrics; nil
 	// means a new registry with the Go and process collectors.
 	Registry *prometheus.Registry
@@ -140,7 +144,7 @@ func New(opts Options) *Server {
 		metrics:        newMetrics(opts.Registry),
 	}
 	s.cors = s.newCORS()
-	s.streams = newStreamSet(opts.MaxStreams, opts.StreamsPerToken, opts.StreamsHealthy)
+	s.streams = newStreamSet(opts.MaxStreams, opts.StreamsPerToken, opts.StreamsHealthy, opts.StreamsGeneration)
 	s.engine = s.newEngine(opts.TrustedProxies)
 	return s
 }
@@ -185,19 +189,32 @@ type streamSet struct {
 	closing chan struct{} // closed by closeAll
 	closed  bool
 
-	// healthy, when set, is polled by a watcher goroutine that runs while at
-	// least one stream is open; unhealthy closes the current epoch, which
-	// ends the streams opened under it.
+	// healthy and generation, when set, are polled by a watcher goroutine
+	// that runs while at least one stream is open; a bridge found down (or
+	// subscribed anew) closes the current epoch, which ends the streams
+	// opened under it.
 	healthy     func() bool
+	generation  func() uint64
 	epoch       chan struct{}
 	watcherStop chan struct{}
 }
 
-func newStreamSet(max, perKey int, healthy func() bool) *streamSet {
+func newStreamSet(max, perKey int, healthy func() bool, generation func() uint64) *streamSet {
 	return &streamSet{
 		max: max, perKey: perKey, byKey: make(map[string]int),
-		closing: make(chan struct{}), healthy: healthy, epoch: make(chan struct{}),
+		closing: make(chan struct{}), healthy: healthy, generation: generation,
+		epoch: make(chan struct{}),
 	}
+}
+
+// bridgeUp tells whether the event bridge is known to be working.
+func (ss *streamSet) bridgeUp() bool { return ss.healthy == nil || ss.healthy() }
+
+func (ss *streamSet) gen() uint64 {
+	if ss.generation == nil {
+		return 0
+	}
+	return ss.generation()
 }
 
 // streamSlot is one accepted stream; release it exactly once.
@@ -220,7 +237,7 @@ var (
 
 // acquire takes a slot for key or returns errTooManyStreams.
 func (ss *streamSet) acquire(key string) (*streamSlot, error) {
-	if ss.healthy != nil && !ss.healthy() {
+	if !ss.bridgeUp() {
 		return nil, errBridgeDown
 	}
 	ss.mu.Lock()
@@ -233,9 +250,9 @@ func (ss *streamSet) acquire(key string) (*streamSlot, error) {
 	}
 	ss.open++
 	ss.byKey[key]++
-	if ss.healthy != nil && ss.watcherStop == nil {
+	if (ss.healthy != nil || ss.generation != nil) && ss.watcherStop == nil {
 		ss.watcherStop = make(chan struct{})
-		go ss.watch(ss.watcherStop)
+		go ss.watch(ss.watcherStop, ss.gen())
 	}
 	return &streamSlot{set: ss, key: key, closing: ss.closing, epoch: ss.epoch}, nil
 }
@@ -260,10 +277,11 @@ func (sl *streamSlot) release() {
 // open.
 const watchInterval = 250 * time.Millisecond
 
-// watch polls healthy until stop closes. When the bridge goes down it ends
-// the current epoch, so every stream opened before now ends and its client
-// resumes from its last event id once the bridge is back.
-func (ss *streamSet) watch(stop <-chan struct{}) {
+// watch polls the bridge until stop closes. When the bridge is down, or has
+// subscribed again since the last look, it ends the current epoch: every
+// stream opened before now ends, and its client resumes from its last event
+// id once the bridge is back.
+func (ss *streamSet) watch(stop <-chan struct{}, gen uint64) {
 	t := time.NewTicker(watchInterval)
 	defer t.Stop()
 	for {
@@ -271,9 +289,11 @@ func (ss *streamSet) watch(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
-			if ss.healthy() {
+			up, g := ss.bridgeUp(), ss.gen()
+			if up && g == gen {
 				continue
 			}
+			gen = g
 			ss.mu.Lock()
 			close(ss.epoch)
 			ss.epoch = make(chan struct{})
