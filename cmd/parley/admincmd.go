@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/config"
+)
+
+const adminUsage = `usage:
+  parley admin add NAME [DISPLAY NAME]   password from the first line of stdin, or generated and printed
+  parley admin passwd NAME               new password from stdin, or generated and printed
+  parley admin list
+  parley admin remove NAME`
+
+// runAdmin manages admin accounts. With the embedded store, run it while the
+// server is stopped: both would write the same snapshot.
+func runAdmin(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%s", adminUsage)
+	}
+	verb, args := args[0], args[1:]
+	need := map[string][2]int{"add": {1, 2}, "passwd": {1, 1}, "list": {0, 0}, "remove": {1, 1}}
+	n, ok := need[verb]
+	if !ok || len(args) < n[0] || len(args) > n[1] {
+		return fmt.Errorf("%s", adminUsage)
+	}
+	b, err := openBackend(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+
+	switch verb {
+	case "list":
+		admins, err := b.accounts.List(ctx)
+		if err != nil {
+			return err
+		}
+		for _, a := range admins {
+			fmt.Fprintf(stdout, "%s\t%s\n", a.Username, a.DisplayName)
+		}
+		return nil
+	case "remove":
+		if err := b.accounts.Remove(ctx, args[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "removed %s\n", args[0])
+		return nil
+	}
+
+	if f, ok := stdin.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			fmt.Fprint(stdout, "password (empty to generate one): ")
+		}
+	}
+	password, generated := readPassword(stdin)
+	switch verb {
+	case "add":
+		display := ""
+		if len(args) == 2 {
+			display = args[1]
+		}
+		err = b.accounts.Add(ctx, args[0], display, password)
+	case "passwd":
+		err = b.accounts.SetPassword(ctx, args[0], password)
+	}
+	if err != nil {
+		return err
+	}
+	if generated {
+		fmt.Fprintf(stdout, "%s: password %s (shown only once)\n", args[0], password)
+	} else {
+		fmt.Fprintf(stdout, "%s: password set\n", args[0])
+	}
+	return nil
+}
+
+// readPassword takes the first line of stdin, or generates one when stdin is
+// empty or a terminal with nothing typed.
+func readPassword(stdin io.Reader) (string, bool) {
+	if stdin != nil {
+		line, _ := bufio.NewReader(io.LimitReader(stdin, 1024)).ReadString('\n')
+		if p := strings.TrimRight(line, "\r\n"); p != "" {
+			return p, false
+		}
+	}
+	return auth.RandomPassword(), true
+}

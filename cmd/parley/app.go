@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/parley-chat/parley/admin"
+	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/internal/embedded"
+	"github.com/parley-chat/parley/internal/httpapi"
+	"github.com/parley-chat/parley/internal/redisstore"
+	"github.com/parley-chat/parley/widget"
+)
+
+// backend is the store side of a process: the Redis connection (embedded or
+// real), the store over it and the service on top.
+type backend struct {
+	log      *slog.Logger
+	embedded *embedded.Server
+	store    *redisstore.Store
+	closeDB  func() error
+	svc      *chat.Service
+	accounts *auth.Accounts
+}
+
+// openBackend connects to Redis (starting the embedded one when no URL is
+// configured) and waits until it answers.
+func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger) (*backend, error) {
+	b := &backend{log: log}
+	url := cfg.RedisURL
+	if url == "" {
+		srv, err := embedded.Start(cfg.DataDir, log)
+		if err != nil {
+			return nil, fmt.Errorf("start embedded redis: %w", err)
+		}
+		b.embedded = srv
+		url = "redis://" + srv.Addr()
+		log.Warn("using the embedded in-process Redis: fine for trying Parley and small sites, not for production",
+			"data_dir", cfg.DataDir,
+			"guarantee", "data is snapshotted every 30s and on shutdown and loaded at start; a crash can lose up to 30s of writes; one instance only",
+			"production", "set PARLEY_REDIS_URL=redis://host:6379/0 to use a real Redis (and run as many instances as you like)")
+	}
+	client, err := redisstore.Connect(url)
+	if err != nil {
+		b.close()
+		return nil, fmt.Errorf("PARLEY_REDIS_URL: %w", err)
+	}
+	b.closeDB = client.Close
+	b.store = redisstore.New(client, redisstore.Options{Prefix: cfg.RedisPrefix, RoomTTL: cfg.RoomTTL, MaxMessages: cfg.MaxMessages})
+	if err := waitForRedis(ctx, b.store, log); err != nil {
+		b.close()
+		return nil, err
+	}
+	b.svc = chat.NewService(b.store, chat.Config{Limits: cfg.Limits})
+	b.accounts = auth.NewAccounts(b.store)
+	return b, nil
+}
+
+// waitForRedis pings until Redis answers, for up to 30 s: a Redis that starts
+// at the same time as Parley (compose, systemd) is not an error.
+func waitForRedis(ctx context.Context, store *redisstore.Store, log *slog.Logger) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := store.Ping(pctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("redis does not answer: %w", err)
+		}
+		log.Warn("waiting for redis", "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (b *backend) close() {
+	if b.closeDB != nil {
+		_ = b.closeDB()
+	}
+	if b.embedded != nil {
+		if err := b.embedded.Close(); err != nil {
+			b.log.Error("embedded redis: final snapshot failed", "err", err)
+		}
+	}
+}
+
+// server is a running Parley HTTP server.
+type server struct {
+	*backend
+	cfg    config.Config
+	hub    *chat.Hub
+	api    *httpapi.Server
+	tokens *auth.Tokens
+}
+
+// newServer wires the HTTP side over a backend: the signing secret, the first
+// admin, the hub and the router.
+func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, error) {
+	secret := cfg.JWTSecret
+	if secret == nil {
+		var err error
+		if secret, err = b.store.Secret(ctx, auth.RandomSecret()); err != nil {
+			return nil, fmt.Errorf("load jwt secret: %w", err)
+		}
+		b.log.Warn("PARLEY_JWT_SECRET is not set: using a secret generated once and kept in Redis; set it to rotate or to share it outside Redis")
+	}
+	tokens, err := auth.NewTokens(secret, b.store, cfg.RoomTTL, nil)
+	if err != nil {
+		return nil, err
+	}
+	created, password, err := b.accounts.EnsureFirst(ctx, cfg.AdminUser, cfg.AdminPassword)
+	if err != nil {
+		return nil, fmt.Errorf("create first admin: %w", err)
+	}
+	if created {
+		user := cfg.AdminUser
+		if user == "" {
+			user = "admin"
+		}
+		if cfg.AdminPassword == "" {
+			// Shown once: it is not stored anywhere but as a bcrypt hash.
+			b.log.Warn("created the first admin; this password is shown only once", "username", user, "password", password)
+		} else {
+			b.log.Info("created the first admin from PARLEY_ADMIN_USER/PARLEY_ADMIN_PASSWORD", "username", user)
+		}
+	}
+	hub := chat.NewHub(256)
+	api := httpapi.New(httpapi.Options{
+		Service:        b.svc,
+		Tokens:         tokens,
+		Accounts:       b.accounts,
+		Hub:            hub,
+		Logger:         b.log,
+		AllowedOrigins: cfg.AllowedOrigins,
+		TrustedProxies: cfg.TrustedProxies,
+		MaxStreams:     cfg.MaxStreams,
+		Widget:         widget.Files,
+		Admin:          admin.Files,
+		Ready:          b.store.Ping,
+		StreamsHealthy: b.store.Subscribed,
+	})
+	return &server{backend: b, cfg: cfg, hub: hub, api: api, tokens: tokens}, nil
+}
+
+// run serves on ln until ctx ends, then shuts down in order: stop accepting,
+// end the streams, finish in-flight requests, stop the bridge and presence,
+// close the hub. The caller closes the backend.
+func (s *server) run(ctx context.Context, ln net.Listener) error {
+	bg, stopBG := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := s.store.Run(bg, s.hub, s.log); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("pub/sub bridge stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		host, _ := os.Hostname()
+		s.svc.RunPresence(bg, s.hub, fmt.Sprintf("%s-%d-%s", host, os.Getpid(), chat.NewTokenID()[:6]), 0)
+	}()
+
+	hs := &http.Server{
+		Handler:           s.api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second, // streams lift it for themselves
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	hs.RegisterOnShutdown(s.api.CloseStreams)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		s.log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = hs.Shutdown(sctx)
+		cancel()
+		<-errc
+	}
+	stopBG()
+	wg.Wait()
+	s.hub.Close()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	b, err := openBackend(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	s, err := newServer(ctx, cfg, b)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("PARLEY_ADDR: %w", err)
+	}
+	base := baseURL(ln.Addr())
+	log.Info("parley is running", "addr", ln.Addr().String(), "demo", base+"/", "console", base+"/admin/")
+	if cfg.Pprof != "" {
+		stopPprof := startPprof(cfg.Pprof, log)
+		defer stopPprof()
+	}
+	return s.run(ctx, ln)
+}
+
+// baseURL is how a person on this machine reaches the listener.
+func baseURL(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || tcp.IP.IsUnspecified() {
+		if ok {
+			return fmt.Sprintf("http://localhost:%d", tcp.Port)
+		}
+		return "http://" + a.String()
+	}
+	return "http://" + tcp.String()
+}
+
+// startPprof serves the profiler on a loopback address; only when
+// PARLEY_PPROF asks for it.
+func startPprof(addr string, log *slog.Logger) func() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("pprof", "err", err)
+		}
+	}()
+	log.Warn("pprof is on", "addr", addr)
+	return func() { _ = srv.Close() }
+}
