@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ type testApp struct {
 	AdminUser     string
 	AdminPassword string
 	srv           *server
+	stop          func(tb testing.TB)
 }
 
 // startTestApp starts Parley the way `parley serve` does, with env on top of
@@ -72,19 +74,23 @@ func startTestApp(tb testing.TB, env map[string]string) *testApp {
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.run(ctx, ln) }()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				tb.Errorf("server run: %v", err)
+	var once sync.Once
+	stop := func(tb testing.TB) {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					tb.Errorf("server run: %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				tb.Error("server did not shut down within 15s")
 			}
-		case <-time.After(15 * time.Second):
-			tb.Error("server did not shut down within 15s")
-		}
-		b.close()
-	})
-	return &testApp{URL: "http://" + ln.Addr().String(), AdminUser: "admin", AdminPassword: vars["PARLEY_ADMIN_PASSWORD"], srv: s}
+			b.close()
+		})
+	}
+	tb.Cleanup(func() { stop(tb) })
+	return &testApp{URL: "http://" + ln.Addr().String(), AdminUser: "admin", AdminPassword: vars["PARLEY_ADMIN_PASSWORD"], srv: s, stop: stop}
 }
 
 // call sends a JSON request and decodes a JSON answer into out (when not nil).
