@@ -1,0 +1,222 @@
+// The admin API client: the session token, one request function that turns
+// every non-2xx answer into an ApiError, and one function per endpoint.
+
+const SESSION_KEY = 'parley.admin.session';
+const BASE = '/api/v1/admin';
+
+/** An answer other than 2xx, or no answer at all (status 0). */
+export class ApiError extends Error {
+  /**
+   * @param {number} status HTTP status, 0 when the server could not be reached
+   * @param {string} code the API's error code (e.g. "room_not_found")
+   * @param {string} message
+   * @param {number} [retryAfter] seconds, from Retry-After on 429
+   */
+  constructor(status, code, message, retryAfter = 0) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/**
+ * @typedef {{token: string, expiresAt: string, admin: {username: string, displayName: string}}} Session
+ */
+
+/** The admin's session, kept in sessionStorage: it ends with the tab. */
+export const session = {
+  /** @returns {Session|null} */
+  get() {
+    try {
+      const s = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
+      return s && typeof s.token === 'string' ? s : null;
+    } catch {
+      return null;
+    }
+  },
+  /** @param {Session} s */
+  set(s) {
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(s));
+  },
+  clear() {
+    sessionStorage.removeItem(SESSION_KEY);
+  },
+  /** @returns {string} */
+  token() {
+    return this.get()?.token || '';
+  },
+};
+
+let unauthorizedHandler = (/** @type {ApiError} */ _err) => {};
+
+/**
+ * Sets what happens on any 401 of an authenticated call (the token expired or
+ * was revoked): the app goes back to the login form.
+ * @param {(err: ApiError) => void} fn
+ */
+export function onUnauthorized(fn) {
+  unauthorizedHandler = fn;
+}
+
+/**
+ * Reports a 401 to the app. The stream uses it too.
+ * @param {ApiError} err
+ */
+export function reportUnauthorized(err) {
+  unauthorizedHandler(err);
+}
+
+/**
+ * Sends one request and returns the parsed JSON body (null for 204).
+ * @param {string} method
+ * @param {string} path under /api/v1/admin
+ * @param {{body?: any, query?: Object<string, any>, auth?: boolean, signal?: AbortSignal}} [opts]
+ * @returns {Promise<any>}
+ */
+async function request(method, path, opts = {}) {
+  const { body, query, auth = true, signal } = opts;
+  let url = BASE + path;
+  if (query) {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) {
+      if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
+    }
+    const qs = params.toString();
+    if (qs) url += '?' + qs;
+  }
+  /** @type {Record<string, string>} */
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const token = session.token();
+  if (auth && token) headers.Authorization = 'Bearer ' + token;
+
+  let res;
+  try {
+    res = await fetch(url, {
+      method, headers, signal, cache: 'no-store', credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw new ApiError(0, 'network', 'Cannot reach the server. Check your connection.');
+  }
+  if (res.status === 204) return null;
+  const data = await res.json().catch(() => null);
+  if (res.ok) return data;
+
+  const e = data && data.error ? data.error : {};
+  const err = new ApiError(res.status, e.code || 'http_' + res.status, e.message || defaultMessage(res.status),
+    Number(res.headers.get('Retry-After')) || 0);
+  // A 401 on an authenticated call means the session is gone; the login
+  // form gets the news. Login's own 401 is just a wrong password.
+  if (res.status === 401 && auth) reportUnauthorized(err);
+  throw err;
+}
+
+/** @param {number} status */
+function defaultMessage(status) {
+  if (status === 429) return 'Too many requests. Wait a moment and try again.';
+  if (status === 503) return 'The chat store is unavailable right now. Try again shortly.';
+  if (status >= 500) return 'The server had a problem. Try again.';
+  return 'Request failed (' + status + ').';
+}
+
+/**
+ * A sentence for the user about a failed call.
+ * @param {unknown} err
+ * @returns {string}
+ */
+export function describeError(err) {
+  if (!(err instanceof ApiError)) return 'Something went wrong. Try again.';
+  if (err.status === 429) {
+    return err.retryAfter ? `Too many requests. Try again in ${err.retryAfter} s.` : defaultMessage(429);
+  }
+  if (err.status === 503) return defaultMessage(503);
+  if (err.status >= 500) return defaultMessage(err.status);
+  return err.message;
+}
+
+/**
+ * Signs in. Resolves with the session; a wrong password rejects with a 401.
+ * @param {string} username
+ * @param {string} password
+ * @returns {Promise<Session>}
+ */
+export function login(username, password) {
+  return request('POST', '/login', { body: { username, password }, auth: false });
+}
+
+/** Revokes the current token. */
+export function logout() {
+  return request('POST', '/logout', { auth: true });
+}
+
+/**
+ * One page of rooms, most recently active first.
+ * @param {{filter?: 'all'|'unread', cursor?: string, limit?: number}} q
+ * @returns {Promise<{rooms: any[], nextCursor: string, unreadRooms: number}>}
+ */
+export function listRooms(q = {}) {
+  return request('GET', '/rooms', { query: { filter: q.filter, cursor: q.cursor, limit: q.limit } });
+}
+
+/**
+ * Opens a room: marks it read for admins and returns the latest messages.
+ * @param {string} id
+ * @returns {Promise<{room: any, messages: any[]}>}
+ */
+export function openRoom(id) {
+  return request('GET', '/rooms/' + encodeURIComponent(id));
+}
+
+/**
+ * A page of a room's messages in ascending seq.
+ * @param {string} id
+ * @param {{after?: number, before?: number, limit?: number}} q
+ * @returns {Promise<{messages: any[], hasMore: boolean}>}
+ */
+export function roomMessages(id, q) {
+  return request('GET', '/rooms/' + encodeURIComponent(id) + '/messages', { query: q });
+}
+
+/**
+ * Sends a reply. The same clientId on a retry never stores it twice.
+ * @param {string} id
+ * @param {string} content
+ * @param {string} clientId
+ * @returns {Promise<{message: any}>}
+ */
+export function sendMessage(id, content, clientId) {
+  return request('POST', '/rooms/' + encodeURIComponent(id) + '/messages', { body: { content, clientId } });
+}
+
+/** @param {string} id marks every message of the room read for admins */
+export function markRead(id) {
+  return request('POST', '/rooms/' + encodeURIComponent(id) + '/read');
+}
+
+/** @param {string} id tells the visitor an admin is typing */
+export function sendTyping(id) {
+  return request('POST', '/rooms/' + encodeURIComponent(id) + '/typing');
+}
+
+/** @param {string} id @param {boolean} blocked */
+export function setBlocked(id, blocked) {
+  return request(blocked ? 'POST' : 'DELETE', '/rooms/' + encodeURIComponent(id) + '/block');
+}
+
+/** @param {string} id erases the room and everything in it */
+export function deleteRoom(id) {
+  return request('DELETE', '/rooms/' + encodeURIComponent(id));
+}
+
+/**
+ * The visit report.
+ * @param {number} days
+ * @returns {Promise<{days: {date: string, views: number, visitors: number}[], total: number, topPages: {path: string, views: number}[]}>}
+ */
+export function visits(days) {
+  return request('GET', '/visits', { query: { days } });
+}

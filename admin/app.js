@@ -1,0 +1,316 @@
+// The admin console's entry point: login, routing between the inbox and the
+// visitors page, the wiring of the event stream to the views, and keyboard
+// shortcuts.
+
+import * as api from './api.js';
+import { Conversation, closeDetails } from './conversation.js';
+import { Inbox } from './inbox.js';
+import { Notifier } from './notify.js';
+import { AdminStream } from './stream.js';
+import { el, initials, isTyping, visitorLabel } from './util.js';
+import { Visits } from './visits.js';
+
+/** @param {string} id @returns {any} */
+const $ = (id) => document.getElementById(id);
+
+// How long the first room list waits for the stream before loading anyway.
+const STREAM_GRACE_MS = 1500;
+
+const ui = {
+  login: $('login'),
+  loginForm: /** @type {HTMLFormElement} */ ($('login-form')),
+  loginError: $('login-error'),
+  loginNote: $('login-note'),
+  loginButton: /** @type {HTMLButtonElement} */ ($('login-submit')),
+  app: $('app'),
+  me: $('me'),
+  meAvatar: $('me-avatar'),
+  logout: $('logout'),
+  status: $('status'),
+  statusText: $('status-text'),
+  inboxView: $('inbox-view'),
+  visitsView: $('visits-view'),
+  navInbox: $('nav-inbox'),
+  navVisits: $('nav-visits'),
+  toasts: $('toasts'),
+};
+
+const notifier = new Notifier({
+  button: $('notify'), label: $('notify-label'), favicon: /** @type {HTMLLinkElement} */ ($('favicon')),
+  onOpenRoom: (id) => { location.hash = '#/r/' + id; },
+});
+
+const inbox = new Inbox({
+  list: $('rooms'), scroller: $('rooms-scroll'), sentinel: $('rooms-sentinel'), footer: $('rooms-footer'),
+  empty: $('rooms-empty'), search: /** @type {HTMLInputElement} */ ($('search')), filters: $('filters'),
+  unreadTab: $('unread-count'),
+  onUnreadChange: (n) => notifier.setUnread(n),
+  onError: (msg) => toast(msg, 'error'),
+});
+
+const conversation = new Conversation({
+  pane: $('conv-pane'), empty: $('conv-empty'), view: $('conv'), header: $('conv-header'), banner: $('conv-banner'),
+  thread: $('thread'), top: $('thread-top'), msgs: $('thread-msgs'), pending: $('thread-pending'),
+  typing: $('thread-typing'), jump: /** @type {HTMLButtonElement} */ ($('jump')),
+  form: /** @type {HTMLFormElement} */ ($('composer')), reply: /** @type {HTMLTextAreaElement} */ ($('reply')),
+  counter: $('reply-counter'), details: $('details'), dialog: /** @type {HTMLDialogElement} */ ($('confirm-delete')),
+}, {
+  me: () => api.session.get()?.admin || { username: '', displayName: '' },
+  onRoom: (room) => inbox.upsert(room),
+  onGone: (id, message) => {
+    inbox.remove(id);
+    if (conversation.id === id) {
+      conversation.close();
+      if (location.hash.startsWith('#/r/')) location.hash = '#/';
+    }
+    toast(message);
+  },
+  toast: (msg, kind) => toast(msg, kind),
+});
+
+const visits = new Visits({ root: $('visits-root'), onError: (msg) => toast(msg, 'error') });
+
+let listTimer = 0;
+
+const stream = new AdminStream({
+  onStatus: (status) => showStatus(status),
+  onOpen: ({ reconnected }) => {
+    clearTimeout(listTimer);
+    // Load (or reload) only now that events flow, so nothing falls between
+    // the list and the stream.
+    inbox.load();
+    if (reconnected) conversation.catchUp();
+  },
+  onEvent: (ev) => handleEvent(ev),
+});
+
+/**
+ * Applies one event of the admin stream.
+ * @param {{type: string, data: any}} ev
+ */
+function handleEvent(ev) {
+  const d = ev.data;
+  switch (ev.type) {
+    case 'room':
+      inbox.upsert(d);
+      conversation.applyRoom(d);
+      break;
+    case 'message':
+      inbox.applyMessage(d);
+      conversation.applyMessage(d);
+      if (d.sender === 'visitor') {
+        const room = inbox.get(d.roomId);
+        notifier.visitorMessage(d, room ? visitorLabel(room) : 'New message');
+      }
+      break;
+    case 'typing':
+      if (d.sender === 'visitor') {
+        inbox.setTyping(d.roomId);
+        conversation.visitorTyping(d.roomId);
+      }
+      break;
+    case 'room.deleted':
+      if (conversation.id === d.roomId) {
+        conversation.close();
+        if (location.hash.startsWith('#/r/')) location.hash = '#/';
+        toast('This conversation was deleted.');
+      }
+      inbox.remove(d.roomId);
+      break;
+  }
+}
+
+/** @param {import('./stream.js').StreamStatus} status */
+function showStatus(status) {
+  ui.status.dataset.state = status;
+  ui.statusText.textContent = status === 'live' ? 'Live'
+    : status === 'reconnecting' ? 'Connection lost — reconnecting…'
+      : status === 'connecting' ? 'Connecting…' : 'Offline';
+  ui.status.title = status === 'live' ? 'Receiving updates in real time' : '';
+}
+
+/**
+ * Shows a short message at the bottom of the screen.
+ * @param {string} message
+ * @param {string} [kind] 'error' for failures
+ */
+function toast(message, kind = '') {
+  const t = el('div', { class: 'toast' + (kind ? ' toast-' + kind : ''), role: kind === 'error' ? 'alert' : 'status', text: message });
+  ui.toasts.append(t);
+  setTimeout(() => t.classList.add('leaving'), 3500);
+  setTimeout(() => t.remove(), 4000);
+}
+
+// ——— session ———
+
+/**
+ * Shows the login form.
+ * @param {string} [note] why (session ended, signed out…)
+ */
+function showLogin(note = '') {
+  ui.app.hidden = true;
+  ui.login.hidden = false;
+  ui.loginError.hidden = true;
+  ui.loginNote.hidden = !note;
+  ui.loginNote.textContent = note;
+  notifier.setSection('Sign in');
+  notifier.setUnread(0);
+  const user = /** @type {HTMLInputElement} */ (ui.loginForm.elements.namedItem('username'));
+  const pass = /** @type {HTMLInputElement} */ (ui.loginForm.elements.namedItem('password'));
+  pass.value = '';
+  (user.value ? pass : user).focus();
+}
+
+/** Starts the console for the stored session. */
+function startApp() {
+  const s = api.session.get();
+  if (!s) {
+    showLogin();
+    return;
+  }
+  const name = s.admin?.displayName || s.admin?.username || 'Admin';
+  ui.me.textContent = name;
+  ui.meAvatar.textContent = initials(name);
+  ui.login.hidden = true;
+  ui.app.hidden = false;
+  stream.start();
+  // If the stream is slow to open, show the list anyway; it reloads on open.
+  listTimer = setTimeout(() => { if (!inbox.loaded) inbox.load(); }, STREAM_GRACE_MS);
+  route();
+}
+
+/**
+ * Ends the session in this tab and shows the login form.
+ * @param {string} note
+ */
+function endSession(note) {
+  clearTimeout(listTimer);
+  stream.stop();
+  api.session.clear();
+  conversation.clear();
+  inbox.clear();
+  visits.clear();
+  document.body.classList.remove('show-conv', 'details-open');
+  const d = /** @type {HTMLDialogElement} */ ($('confirm-delete'));
+  if (d.open) d.close();
+  showLogin(note);
+}
+
+api.onUnauthorized(() => {
+  if (api.session.get()) endSession('Your session has ended. Please sign in again.');
+});
+
+ui.loginForm.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const form = new FormData(ui.loginForm);
+  const username = String(form.get('username') || '').trim();
+  const password = String(form.get('password') || '');
+  if (!username || !password) {
+    showLoginError('Enter your username and password.');
+    return;
+  }
+  ui.loginButton.disabled = true;
+  ui.loginButton.classList.add('busy');
+  ui.loginError.hidden = true;
+  try {
+    const s = await api.login(username, password);
+    api.session.set(s);
+    ui.loginNote.hidden = true;
+    startApp();
+  } catch (err) {
+    showLoginError(err instanceof api.ApiError && err.status === 401
+      ? 'Wrong username or password.'
+      : api.describeError(err));
+  } finally {
+    ui.loginButton.disabled = false;
+    ui.loginButton.classList.remove('busy');
+  }
+});
+
+/** @param {string} msg */
+function showLoginError(msg) {
+  ui.loginError.textContent = msg;
+  ui.loginError.hidden = false;
+  ui.loginNote.hidden = true;
+  /** @type {HTMLInputElement} */ (ui.loginForm.elements.namedItem('password')).select();
+}
+
+ui.logout.addEventListener('click', async () => {
+  try {
+    await api.logout();
+  } catch {
+    // Revoked or expired already, or offline: the token is dropped here anyway.
+  }
+  endSession('You have signed out.');
+});
+
+// ——— routing: #/ (inbox), #/r/<room id>, #/visitors ———
+
+function route() {
+  if (ui.app.hidden) return;
+  const hash = location.hash || '#/';
+  const visitsPage = hash === '#/visitors';
+  ui.inboxView.hidden = visitsPage;
+  ui.visitsView.hidden = !visitsPage;
+  ui.navInbox.setAttribute('aria-current', visitsPage ? 'false' : 'page');
+  ui.navVisits.setAttribute('aria-current', visitsPage ? 'page' : 'false');
+  if (visitsPage) {
+    notifier.setSection('Visitors');
+    visits.load();
+    return;
+  }
+  const m = /^#\/r\/([\w-]{1,64})$/.exec(hash);
+  const id = m ? m[1] : '';
+  document.body.classList.toggle('show-conv', !!id);
+  inbox.select(id);
+  if (id) {
+    const known = inbox.get(id);
+    notifier.setSection(known ? visitorLabel(known) : 'Inbox');
+    const focusReply = conversation.id !== id && matchMedia('(pointer: fine)').matches;
+    conversation.open(id, known);
+    if (focusReply) $('reply').focus({ preventScroll: true });
+  } else {
+    notifier.setSection('Inbox');
+    document.body.classList.remove('details-open');
+    conversation.close();
+  }
+}
+
+window.addEventListener('hashchange', route);
+
+// ——— keyboard ———
+
+document.addEventListener('keydown', (e) => {
+  if (ui.app.hidden || e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (/** @type {HTMLDialogElement} */ ($('confirm-delete')).open) return;
+  const inboxShown = !ui.inboxView.hidden;
+  if (e.key === 'Escape') {
+    if (document.body.classList.contains('details-open') && matchMedia('(max-width: 1180px)').matches) {
+      e.preventDefault();
+      closeDetails();
+    } else if (inboxShown && conversation.id) {
+      e.preventDefault();
+      location.hash = '#/';
+      requestAnimationFrame(() => inbox.focusSelected());
+    } else if (isTyping(e.target)) {
+      /** @type {HTMLElement} */ (e.target).blur();
+    }
+    return;
+  }
+  if (isTyping(e.target) || !inboxShown) return;
+  if (e.key === 'j' || (e.key === 'ArrowDown' && !conversation.id)) {
+    e.preventDefault();
+    inbox.moveFocus(1);
+  } else if (e.key === 'k' || (e.key === 'ArrowUp' && !conversation.id)) {
+    e.preventDefault();
+    inbox.moveFocus(-1);
+  } else if (e.key === '/') {
+    e.preventDefault();
+    $('search').focus();
+  } else if (e.key === 'r' && conversation.id) {
+    e.preventDefault();
+    $('reply').focus();
+  }
+});
+
+startApp();

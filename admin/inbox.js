@@ -1,0 +1,452 @@
+// The inbox: the room list with its filter, search, infinite scroll, live
+// updates from the admin stream and the unread count.
+
+import * as api from './api.js';
+import { avatar, el, relativeTime, replaceChildren, visitorLabel, fullTime, icon } from './util.js';
+
+const PAGE = 50;
+const TYPING_MS = 5000;
+
+/**
+ * Newest first; ties broken by id so the order is stable.
+ * @param {any} a @param {any} b
+ */
+function byActivity(a, b) {
+  const d = Date.parse(b.updatedAt) - Date.parse(a.updatedAt);
+  return d !== 0 ? d : (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** @param {string} s lowercase, without accents, for search */
+function fold(s) {
+  return String(s || '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+}
+
+/**
+ * A preview of a room's last message for the list.
+ * @param {any} room
+ * @returns {string}
+ */
+function preview(room) {
+  const m = room.lastMessage;
+  if (!m) return 'No messages yet';
+  const text = m.content.replace(/\s+/g, ' ').trim();
+  return m.sender === 'admin' ? 'You: ' + text : text;
+}
+
+export class Inbox {
+  /**
+   * @param {{
+   *   list: HTMLElement, scroller: HTMLElement, sentinel: HTMLElement, footer: HTMLElement,
+   *   empty: HTMLElement, search: HTMLInputElement, filters: HTMLElement, unreadTab: HTMLElement,
+   *   onUnreadChange: (n: number) => void, onError: (msg: string) => void,
+   * }} ui
+   */
+  constructor(ui) {
+    this.ui = ui;
+    /** @type {Map<string, any>} */
+    this.rooms = new Map();
+    /** @type {Map<string, {li: HTMLElement, a: HTMLAnchorElement, sig: string}>} */
+    this.rows = new Map();
+    /** @type {Map<string, number>} room id → when an event last touched it */
+    this.eventAt = new Map();
+    /** @type {Map<string, number>} room id → typing timer */
+    this.typing = new Map();
+    this.filter = /** @type {'all'|'unread'} */ ('all');
+    this.query = '';
+    this.nextCursor = '';
+    this.loaded = false;
+    this.loading = false;
+    this.generation = 0;
+    this.selectedId = '';
+    this.unreadRooms = 0;
+    this.countTimer = 0;
+    this.failed = '';
+
+    ui.search.addEventListener('input', () => {
+      this.query = ui.search.value.trim();
+      this.render();
+    });
+    ui.search.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && ui.search.value) {
+        e.stopPropagation();
+        ui.search.value = '';
+        this.query = '';
+        this.render();
+      } else if (e.key === 'ArrowDown') {
+        e.preventDefault();
+        this.moveFocus(1);
+      }
+    });
+    ui.filters.addEventListener('click', (e) => {
+      const btn = /** @type {HTMLElement} */ (e.target).closest('[data-filter]');
+      if (btn) this.setFilter(/** @type {'all'|'unread'} */ (btn.getAttribute('data-filter')));
+    });
+    ui.list.addEventListener('keydown', (e) => this.onListKey(e));
+    this.observer = new IntersectionObserver((entries) => {
+      if (entries.some((en) => en.isIntersecting) && !this.query) this.loadMore();
+    }, { root: ui.scroller, rootMargin: '200px' });
+    this.observer.observe(ui.sentinel);
+    this.clock = setInterval(() => this.render(), 30 * 1000);
+  }
+
+  /** Forgets everything (sign-out). */
+  clear() {
+    this.generation++;
+    this.rooms.clear();
+    this.eventAt.clear();
+    for (const t of this.typing.values()) clearTimeout(t);
+    this.typing.clear();
+    this.nextCursor = '';
+    this.loaded = false;
+    this.loading = false;
+    this.selectedId = '';
+    this.query = '';
+    this.ui.search.value = '';
+    this.failed = '';
+    this.setUnread(0);
+    this.render();
+  }
+
+  /**
+   * Loads the first page afresh (start, filter change, reconnect). Rooms an
+   * event touched while the request was in flight keep the event's version.
+   */
+  async load() {
+    const gen = ++this.generation;
+    const started = performance.now();
+    this.loading = true;
+    this.render();
+    try {
+      const page = await api.listRooms({ filter: this.filter, limit: PAGE });
+      if (gen !== this.generation) return;
+      const fresh = new Map();
+      for (const r of page.rooms) {
+        const seen = this.eventAt.get(r.id) || 0;
+        fresh.set(r.id, seen > started && this.rooms.has(r.id) ? this.rooms.get(r.id) : r);
+      }
+      // Keep what events brought in meanwhile, and the open room.
+      for (const [id, r] of this.rooms) {
+        if (!fresh.has(id) && ((this.eventAt.get(id) || 0) > started || id === this.selectedId)) fresh.set(id, r);
+      }
+      this.rooms = fresh;
+      this.nextCursor = page.nextCursor || '';
+      this.loaded = true;
+      this.failed = '';
+      this.setUnread(page.unreadRooms || 0);
+    } catch (err) {
+      if (gen !== this.generation) return;
+      this.failed = api.describeError(err);
+      if (!(err instanceof api.ApiError && err.status === 401)) this.ui.onError(this.failed);
+    } finally {
+      if (gen === this.generation) {
+        this.loading = false;
+        this.render();
+      }
+    }
+  }
+
+  /** Loads the next page when there is one. */
+  async loadMore() {
+    if (this.loading || !this.loaded || !this.nextCursor) return;
+    const gen = this.generation;
+    this.loading = true;
+    this.render();
+    try {
+      const page = await api.listRooms({ filter: this.filter, limit: PAGE, cursor: this.nextCursor });
+      if (gen !== this.generation) return;
+      for (const r of page.rooms) {
+        // A room already here is as new as the page or newer (events keep it).
+        if (!this.rooms.has(r.id)) this.rooms.set(r.id, r);
+      }
+      this.nextCursor = page.nextCursor || '';
+    } catch (err) {
+      if (gen === this.generation && !(err instanceof api.ApiError && err.status === 401)) {
+        this.ui.onError(api.describeError(err));
+      }
+    } finally {
+      if (gen === this.generation) {
+        this.loading = false;
+        this.render();
+      }
+    }
+  }
+
+  /** @param {'all'|'unread'} filter */
+  setFilter(filter) {
+    if (filter === this.filter) return;
+    this.filter = filter;
+    for (const b of this.ui.filters.querySelectorAll('[data-filter]')) {
+      b.setAttribute('aria-pressed', String(b.getAttribute('data-filter') === filter));
+    }
+    const keep = this.selectedId && this.rooms.get(this.selectedId);
+    this.rooms = new Map(keep ? [[this.selectedId, keep]] : []);
+    this.nextCursor = '';
+    this.loaded = false;
+    this.ui.scroller.scrollTop = 0;
+    this.load();
+  }
+
+  /**
+   * Applies a room from the stream (or from an opened conversation).
+   * @param {any} room
+   */
+  upsert(room) {
+    this.eventAt.set(room.id, performance.now());
+    const prev = this.rooms.get(room.id);
+    if (prev) {
+      this.rooms.set(room.id, room);
+      this.setUnread(this.unreadRooms + (room.unread > 0 ? 1 : 0) - (prev.unread > 0 ? 1 : 0));
+    } else {
+      // A room we have not loaded: show it if it belongs to the loaded part of
+      // the list (new rooms and new activity land at the top).
+      const oldest = this.oldestLoaded();
+      const fits = !this.nextCursor || !oldest || byActivity(room, oldest) <= 0;
+      const wanted = this.filter === 'all' || room.unread > 0;
+      if (fits && wanted) this.rooms.set(room.id, room);
+      // Whether it was unread before is unknown: ask for the count, unless it
+      // is a brand-new room with nothing in it.
+      if (room.messageCount > 0 || room.unread > 0) this.refreshCount();
+    }
+    if (room.lastMessage?.sender === 'visitor') this.stopTyping(room.id);
+    this.render();
+  }
+
+  /**
+   * Keeps the list's preview in step with a message event, in case its room
+   * event is late. Only ever moves forward.
+   * @param {any} msg
+   */
+  applyMessage(msg) {
+    const room = this.rooms.get(msg.roomId);
+    if (!room || (room.lastMessage && room.lastMessage.seq >= msg.seq)) return;
+    this.upsert({
+      ...room,
+      lastMessage: { seq: msg.seq, sender: msg.sender, content: msg.content, createdAt: msg.createdAt },
+      updatedAt: msg.createdAt > room.updatedAt ? msg.createdAt : room.updatedAt,
+      messageCount: Math.max(room.messageCount, msg.seq),
+    });
+  }
+
+  /** @param {string} id */
+  remove(id) {
+    this.eventAt.set(id, performance.now());
+    const prev = this.rooms.get(id);
+    if (prev) {
+      this.rooms.delete(id);
+      if (prev.unread > 0) this.setUnread(this.unreadRooms - 1);
+    } else {
+      this.refreshCount();
+    }
+    this.stopTyping(id);
+    this.render();
+  }
+
+  /** @param {string} id the visitor of this room is typing */
+  setTyping(id) {
+    clearTimeout(this.typing.get(id));
+    this.typing.set(id, setTimeout(() => this.stopTyping(id), TYPING_MS));
+    this.render();
+  }
+
+  /** @param {string} id */
+  stopTyping(id) {
+    if (!this.typing.has(id)) return;
+    clearTimeout(this.typing.get(id));
+    this.typing.delete(id);
+    this.render();
+  }
+
+  /** @param {string} id the open room, '' for none */
+  select(id) {
+    this.selectedId = id;
+    this.render();
+  }
+
+  /** @param {string} id @returns {any} */
+  get(id) {
+    return this.rooms.get(id);
+  }
+
+  /** @returns {any|undefined} */
+  oldestLoaded() {
+    let oldest;
+    for (const r of this.rooms.values()) if (!oldest || byActivity(r, oldest) > 0) oldest = r;
+    return oldest;
+  }
+
+  /** Asks the server for the unread count, once for a burst of needs. */
+  refreshCount() {
+    if (this.countTimer) return;
+    const gen = this.generation;
+    this.countTimer = setTimeout(async () => {
+      try {
+        const page = await api.listRooms({ filter: 'unread', limit: 1 });
+        if (gen === this.generation) this.setUnread(page.unreadRooms || 0);
+      } catch {
+        // The next load corrects it.
+      } finally {
+        this.countTimer = 0;
+      }
+    }, 300);
+  }
+
+  /** @param {number} n */
+  setUnread(n) {
+    this.unreadRooms = Math.max(0, n);
+    this.ui.unreadTab.textContent = this.unreadRooms > 0 ? String(this.unreadRooms) : '';
+    this.ui.unreadTab.hidden = this.unreadRooms === 0;
+    this.ui.onUnreadChange(this.unreadRooms);
+  }
+
+  /** @returns {any[]} the rooms shown, in order */
+  visibleRooms() {
+    const q = fold(this.query);
+    const out = [];
+    for (const r of this.rooms.values()) {
+      if (this.filter === 'unread' && r.unread === 0 && r.id !== this.selectedId) continue;
+      if (q) {
+        const hay = fold([visitorLabel(r), r.visitorEmail, r.lastMessage?.content].join('\n'));
+        if (!hay.includes(q)) continue;
+      }
+      out.push(r);
+    }
+    return out.sort(byActivity);
+  }
+
+  render() {
+    const rooms = this.visibleRooms();
+    const now = new Date();
+    const keep = new Set();
+    let prevNode = null;
+    const focusTarget = rooms.find((r) => r.id === this.selectedId)?.id || rooms[0]?.id;
+    for (const room of rooms) {
+      keep.add(room.id);
+      const row = this.row(room, now, room.id === focusTarget);
+      const want = prevNode ? prevNode.nextSibling : this.ui.list.firstChild;
+      if (want !== row.li) this.ui.list.insertBefore(row.li, want);
+      prevNode = row.li;
+    }
+    for (const [id, row] of this.rows) {
+      if (!keep.has(id)) {
+        row.li.remove();
+        this.rows.delete(id);
+      }
+    }
+    this.renderEmpty(rooms.length);
+  }
+
+  /**
+   * Creates or updates the row of a room.
+   * @param {any} room
+   * @param {Date} now
+   * @param {boolean} tabbable
+   */
+  row(room, now, tabbable) {
+    let row = this.rows.get(room.id);
+    if (!row) {
+      const a = /** @type {HTMLAnchorElement} */ (el('a', { class: 'room', href: '#/r/' + room.id, dataset: { id: room.id } }));
+      row = { li: el('li', {}, a), a, sig: '' };
+      this.rows.set(room.id, row);
+    }
+    const typing = this.typing.has(room.id);
+    const when = room.lastMessage?.createdAt || room.updatedAt;
+    const time = relativeTime(when, now);
+    const selected = room.id === this.selectedId;
+    const sig = JSON.stringify([room.visitorName, room.visitorEmail, room.lastMessage, room.unread, room.blocked, typing, time, selected]);
+    row.a.tabIndex = tabbable ? 0 : -1;
+    if (sig === row.sig) return row;
+    row.sig = sig;
+
+    const a = row.a;
+    const name = visitorLabel(room);
+    a.classList.toggle('unread', room.unread > 0);
+    a.classList.toggle('selected', selected);
+    if (selected) a.setAttribute('aria-current', 'true');
+    else a.removeAttribute('aria-current');
+    a.setAttribute('aria-label', `${name}${room.unread > 0 ? `, ${room.unread} unread` : ''}${typing ? ', typing' : ''}`);
+    replaceChildren(a,
+      avatar(room),
+      el('span', { class: 'room-main' },
+        el('span', { class: 'room-top' },
+          el('span', { class: 'room-name', text: name }),
+          room.blocked ? el('span', { class: 'tag tag-muted', text: 'Blocked' }) : null,
+          el('time', { class: 'room-time', datetime: when, title: fullTime(when), text: time })),
+        el('span', { class: 'room-bottom' },
+          typing
+            ? el('span', { class: 'room-preview typing', text: 'typing…' })
+            : el('span', { class: 'room-preview' + (room.lastMessage ? '' : ' none'), text: preview(room) }),
+          room.unread > 0 ? el('span', { class: 'badge', text: room.unread > 99 ? '99+' : String(room.unread) }) : null)));
+    return row;
+  }
+
+  /** @param {number} shown */
+  renderEmpty(shown) {
+    const { empty, footer } = this.ui;
+    let content = null;
+    if (shown === 0 && !this.loaded && this.failed) {
+      content = [el('p', { class: 'empty-title', text: 'Could not load conversations' }),
+        el('p', { class: 'empty-text', text: this.failed }),
+        el('button', { class: 'btn', type: 'button', text: 'Try again', onclick: () => this.load() })];
+    } else if (shown === 0 && !this.loaded) {
+      content = [el('div', { class: 'spinner', 'aria-label': 'Loading' })];
+    } else if (shown === 0 && this.query) {
+      content = [icon('search', 'empty-icon'), el('p', { class: 'empty-title', text: 'No matches' }),
+        el('p', { class: 'empty-text', text: `No loaded conversation matches “${this.query}”.` })];
+    } else if (shown === 0 && this.filter === 'unread') {
+      content = [icon('check', 'empty-icon'), el('p', { class: 'empty-title', text: 'All caught up' }),
+        el('p', { class: 'empty-text', text: 'No unread conversations.' })];
+    } else if (shown === 0) {
+      content = [icon('chat', 'empty-icon'), el('p', { class: 'empty-title', text: 'No conversations yet' }),
+        el('p', { class: 'empty-text' }, 'No conversations yet — ',
+          el('a', { href: '/', target: '_blank', rel: 'noopener', text: 'open the demo page' }), ' to start one.')];
+    }
+    empty.hidden = !content;
+    if (content) replaceChildren(empty, ...content);
+
+    let foot = null;
+    if (shown > 0 && this.loading) foot = el('div', { class: 'spinner spinner-sm', 'aria-label': 'Loading' });
+    else if (shown >= 0 && this.query && this.nextCursor) {
+      foot = el('button', { class: 'btn btn-ghost btn-sm', type: 'button', text: 'Search older conversations', onclick: () => this.loadMore() });
+    }
+    footer.hidden = !foot;
+    replaceChildren(footer, foot);
+  }
+
+  /** @param {KeyboardEvent} e */
+  onListKey(e) {
+    if (e.key === 'ArrowDown') {
+      e.preventDefault();
+      this.moveFocus(1);
+    } else if (e.key === 'ArrowUp') {
+      e.preventDefault();
+      this.moveFocus(-1);
+    } else if (e.key === 'Home' || e.key === 'End') {
+      e.preventDefault();
+      this.moveFocus(e.key === 'Home' ? -Infinity : Infinity);
+    }
+  }
+
+  /**
+   * Moves keyboard focus through the rows.
+   * @param {number} delta
+   */
+  moveFocus(delta) {
+    const links = /** @type {HTMLAnchorElement[]} */ (Array.from(this.ui.list.querySelectorAll('a.room')));
+    if (links.length === 0) return;
+    let i = links.indexOf(/** @type {HTMLAnchorElement} */ (document.activeElement));
+    if (i < 0) i = links.findIndex((a) => a.dataset.id === this.selectedId);
+    const next = i < 0 ? (delta > 0 ? 0 : links.length - 1)
+      : Math.max(0, Math.min(links.length - 1, i + (Number.isFinite(delta) ? delta : delta > 0 ? links.length : -links.length)));
+    for (const a of links) a.tabIndex = -1;
+    links[next].tabIndex = 0;
+    links[next].focus();
+    links[next].scrollIntoView({ block: 'nearest' });
+  }
+
+  /** Focuses the row of the open room (after Esc), or the first one. */
+  focusSelected() {
+    const a = /** @type {HTMLElement|null} */ (this.ui.list.querySelector(`a.room[data-id="${CSS.escape(this.selectedId)}"]`)
+      || this.ui.list.querySelector('a.room'));
+    a?.focus();
+  }
+}
