@@ -6,8 +6,9 @@
 // What it adds to miniredis, and what it guarantees:
 //
 //   - TTLs follow the wall clock: a ticker advances miniredis's clock, so keys
-//     expire (within tickInterval of their time) and TIME, PEXPIREAT and PXAT
-//     agree with it.
+//     expire and TIME, PEXPIREAT and PXAT agree with it. The clock moves in
+//     ticks of tickInterval, and a relative TTL (EXPIRE, PEXPIRE) counts from
+//     the last tick, so a key can expire up to one tick early.
 //   - Durability: with a data directory, the whole dataset (strings, hashes,
 //     lists, sets, sorted sets, HyperLogLogs, and each key's expiry time) is
 //     written to parley.snapshot every 30 s and on Close, atomically (a temp
@@ -41,6 +42,7 @@ const (
 // Server is a running embedded Redis.
 type Server struct {
 	m    *miniredis.Miniredis
+	addr string
 	path string // "" when there is no snapshot
 	log  *slog.Logger
 
@@ -78,12 +80,13 @@ func Start(dataDir string, log *slog.Logger) (*Server, error) {
 	if err := m.StartAddr("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("embedded: start: %w", err)
 	}
+	s.addr = m.Addr()
 	go s.run(now)
 	return s, nil
 }
 
 // Addr returns the server's host:port.
-func (s *Server) Addr() string { return s.m.Addr() }
+func (s *Server) Addr() string { return s.addr }
 
 // Close stops the server and its goroutine and writes a last snapshot. It is
 // safe to call more than once.

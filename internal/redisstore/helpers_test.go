@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"log/slog"
+	"os"
 	"testing"
 	"time"
 
@@ -14,6 +16,11 @@ import (
 	"github.com/parley-chat/parley/internal/redisstore"
 	"github.com/parley-chat/parley/internal/redisstore/redistest"
 )
+
+func TestMain(m *testing.M) {
+	redisstore.SetDriverLog(slog.New(slog.DiscardHandler))
+	os.Exit(m.Run())
+}
 
 // forEach runs fn against every Redis the machine has.
 func forEach(t *testing.T, fn func(t *testing.T, addr string)) {
@@ -114,4 +121,3 @@ func isUnavailable(err error) bool {
 	var e *chat.Error
 	return errors.As(err, &e) && e.Code == chat.CodeUnavailable
 }
-

@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
@@ -98,14 +99,30 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// SetDriverLog sends the Redis driver's own log lines (a failed dial, a
+// dropped connection), which it otherwise prints to stderr, to log at debug
+// level: the store's callers already get and log those failures as errors.
+// The driver has one logger per process.
+func SetDriverLog(log *slog.Logger) { redis.SetLogger(driverLog{log}) }
+
+type driverLog struct{ log *slog.Logger }
+
+func (d driverLog) Printf(ctx context.Context, format string, v ...any) {
+	d.log.DebugContext(ctx, "redis driver: "+fmt.Sprintf(format, v...))
+}
+
 // Timeouts of every client Connect builds. A dead Redis must fail a request
 // fast (an HTTP request answers 503 within about 2 s) rather than hang it; the
 // pool dials again on the next command, so it recovers by itself.
+//
+// The driver never retries a command: a write whose reply timed out may have
+// been applied, and sending it again could store a message twice. The pool
+// already drops connections the server closed before handing them out.
 const (
 	dialTimeout  = time.Second
 	ioTimeout    = time.Second
 	poolTimeout  = time.Second
-	maxRetries   = 1
+	maxRetries   = -1
 	retryBackoff = 50 * time.Millisecond
 )
 

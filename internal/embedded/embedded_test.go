@@ -1,0 +1,206 @@
+package embedded_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/embedded"
+)
+
+// conn is a minimal RESP client: this package must not import go-redis.
+type conn struct {
+	tb testing.TB
+	c  net.Conn
+	r  *bufio.Reader
+}
+
+func mustDial(tb testing.TB, addr string) *conn {
+	tb.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		tb.Fatalf("dial: %v", err)
+	}
+	tb.Cleanup(func() { _ = c.Close() })
+	return &conn{tb: tb, c: c, r: bufio.NewReader(c)}
+}
+
+// do sends a command and returns its reply: a string, an int64, nil, or a
+// []any.
+func (c *conn) do(args ...string) any {
+	c.tb.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	_ = c.c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.c.Write([]byte(b.String())); err != nil {
+		c.tb.Fatalf("%v: %v", args, err)
+	}
+	v, err := c.read()
+	if err != nil {
+		c.tb.Fatalf("%v: %v", args, err)
+	}
+	return v
+}
+
+func (c *conn) read() (any, error) {
+	line, err := c.r.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	line = strings.TrimSuffix(line, "\r\n")
+	switch line[0] {
+	case '+':
+		return line[1:], nil
+	case '-':
+		return nil, fmt.Errorf("redis error: %s", line[1:])
+	case ':':
+		return strconv.ParseInt(line[1:], 10, 64)
+	case '$':
+		n, _ := strconv.Atoi(line[1:])
+		if n < 0 {
+			return nil, nil
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(c.r, buf); err != nil {
+			return nil, err
+		}
+		return string(buf[:n]), nil
+	case '*':
+		n, _ := strconv.Atoi(line[1:])
+		if n < 0 {
+			return nil, nil
+		}
+		out := make([]any, n)
+		for i := range out {
+			if out[i], err = c.read(); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unexpected reply %q", line)
+}
+
+func mustStart(tb testing.TB, dir string) *embedded.Server {
+	tb.Helper()
+	s, err := embedded.Start(dir, nil)
+	if err != nil {
+		tb.Fatalf("start: %v", err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func want(tb testing.TB, what string, got, want any) {
+	tb.Helper()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		tb.Fatalf("%s: got %v, want %v", what, got, want)
+	}
+}
+
+func TestSnapshotRoundTrip(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := mustStart(t, dir)
+	c := mustDial(t, s.Addr())
+	binary := "bin\x00\xff\r\n"
+	c.do("SET", "str", binary)
+	c.do("SET", "ttl", "x", "PX", "600000")
+	c.do("HSET", "hash", "a", "1", "b", binary)
+	c.do("RPUSH", "list", "one", "two", binary)
+	c.do("SADD", "set", "x", "y")
+	c.do("ZADD", "zset", "1.5", "a", "1700000000123", "b")
+	for i := range 500 {
+		c.do("PFADD", "hll", fmt.Sprint("visitor", i%200))
+	}
+	c.do("PFADD", "hll-small", "a", "b", "c")
+	c.do("SET", "gone", "x", "PX", "300")
+	hllCount := c.do("PFCOUNT", "hll")
+	if err := s.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, embedded.SnapshotFile)); err != nil {
+		t.Fatalf("no snapshot after close: %v", err)
+	}
+	time.Sleep(400 * time.Millisecond) // "gone" expires while the server is down
+
+	s2 := mustStart(t, dir)
+	c2 := mustDial(t, s2.Addr())
+	want(t, "string", c2.do("GET", "str"), binary)
+	want(t, "hash", c2.do("HGET", "hash", "b"), binary)
+	want(t, "hash len", c2.do("HLEN", "hash"), 2)
+	want(t, "list", c2.do("LRANGE", "list", "0", "-1"), []any{"one", "two", binary})
+	want(t, "set", c2.do("SISMEMBER", "set", "y"), 1)
+	want(t, "zset", c2.do("ZRANGE", "zset", "0", "-1", "WITHSCORES"), []any{"a", "1.5", "b", "1700000000123"})
+	want(t, "hll", c2.do("PFCOUNT", "hll"), hllCount)
+	want(t, "small hll", c2.do("PFCOUNT", "hll-small"), 3)
+	c2.do("PFADD", "hll", "visitor1") // already counted
+	want(t, "hll after re-adding", c2.do("PFCOUNT", "hll"), hllCount)
+	want(t, "key without TTL", c2.do("PTTL", "str"), -1)
+	if ttl, _ := c2.do("PTTL", "ttl").(int64); ttl < 590000 || ttl > 600000 {
+		t.Fatalf("ttl: got %d ms, want about 600000", ttl)
+	}
+	want(t, "expired while down", c2.do("EXISTS", "gone"), 0)
+}
+
+func TestExpiresByWallClock(t *testing.T) {
+	t.Parallel()
+	s := mustStart(t, "")
+	c := mustDial(t, s.Addr())
+	c.do("SET", "short", "x", "PX", "500")
+	c.do("SET", "long", "x", "EX", "60")
+	at := strconv.FormatInt(time.Now().Add(500*time.Millisecond).UnixMilli(), 10)
+	c.do("SET", "pxat", "x", "PXAT", at)
+	deadline := time.Now().Add(5 * time.Second)
+	for c.do("EXISTS", "short").(int64) == 1 || c.do("EXISTS", "pxat").(int64) == 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("keys with a 500 ms TTL still exist after 5 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	want(t, "long-lived key", c.do("EXISTS", "long"), 1)
+	secs, _ := c.do("TIME").([]any)
+	now, _ := strconv.ParseInt(secs[0].(string), 10, 64)
+	if d := time.Now().Unix() - now; d < -1 || d > 1 {
+		t.Fatalf("TIME: got %d, want the wall clock %d", now, time.Now().Unix())
+	}
+}
+
+func TestCorruptSnapshotIsAnError(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, embedded.SnapshotFile), []byte("not a snapshot"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := embedded.Start(dir, nil); err == nil {
+		_ = s.Close()
+		t.Fatalf("got a server from a corrupt snapshot, want an error")
+	}
+}
+
+func TestCloseTwice(t *testing.T) {
+	t.Parallel()
+	s, err := embedded.Start(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second close: got %v, want nil", err)
+	}
+	if _, err := net.DialTimeout("tcp", s.Addr(), time.Second); err == nil {
+		t.Fatalf("server still accepts connections after Close")
+	}
+}

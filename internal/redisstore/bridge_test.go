@@ -1,0 +1,198 @@
+package redisstore_test
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/redisstore"
+	"github.com/parley-chat/parley/internal/redisstore/redistest"
+)
+
+// startBridge runs s.Run into a new hub until the test ends, and waits for
+// the subscription.
+func startBridge(t *testing.T, s *redisstore.Store) *chat.Hub {
+	t.Helper()
+	hub := chat.NewHub(64)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, hub, slog.New(slog.DiscardHandler)) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run: got %v, want nil after ctx ends", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("run did not return after ctx ended")
+		}
+		hub.Close()
+	})
+	waitFor(t, "the bridge to subscribe", s.Subscribed)
+	return hub
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func nextEvent(t *testing.T, sub *chat.Subscription) chat.Event {
+	t.Helper()
+	select {
+	case ev := <-sub.Events():
+		return ev
+	case <-sub.Done():
+		t.Fatalf("subscription ended")
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no event within 5 s")
+	}
+	return chat.Event{}
+}
+
+func TestBridgeDelivers(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		s, _ := mustStore(t, addr, redisstore.Options{})
+		hub := startBridge(t, s)
+		r := mustRoom(t, s, time.Now())
+		admin, visitor := hub.SubscribeAdmin(), hub.SubscribeRoom(r.ID)
+		defer admin.Close()
+		defer visitor.Close()
+
+		m := mustSend(t, s, r.ID, chat.SenderVisitor, `say "hi" \ <there>`)
+		for _, sub := range []*chat.Subscription{admin, visitor} {
+			ev := nextEvent(t, sub)
+			if ev.Type != chat.EventMessage || ev.RoomID != r.ID || ev.Message == nil || *ev.Message != m {
+				t.Fatalf("got %+v, want the message event of %+v", ev, m)
+			}
+			if ev.Room == nil || ev.Room.ID != r.ID || ev.Room.MessageCount != 1 || ev.Room.Unread != 1 ||
+				ev.Room.VisitorName != "Jane" || ev.Room.LastMessage == nil || ev.Room.LastMessage.Content != m.Content {
+				t.Fatalf("got room %+v, want the room after the send", ev.Room)
+			}
+		}
+
+		if err := s.Publish(ctx, chat.Event{Type: chat.EventTyping, RoomID: r.ID, Sender: chat.SenderVisitor}); err != nil {
+			t.Fatal(err)
+		}
+		if ev := nextEvent(t, admin); ev.Type != chat.EventTyping || ev.Sender != chat.SenderVisitor {
+			t.Fatalf("got %+v, want the visitor's typing event", ev)
+		}
+		room := mustGetRoom(t, s, r.ID)
+		if err := s.Publish(ctx, chat.Event{Type: chat.EventRoom, RoomID: r.ID, Room: &room}); err != nil {
+			t.Fatal(err)
+		}
+		if ev := nextEvent(t, admin); ev.Type != chat.EventRoom || ev.Room == nil || ev.Room.ID != r.ID || ev.Room.CreatedAt != room.CreatedAt {
+			t.Fatalf("got %+v, want the room event", ev)
+		}
+
+		if err := s.DeleteRoom(ctx, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		for _, sub := range []*chat.Subscription{admin, visitor} {
+			if ev := nextEvent(t, sub); ev.Type != chat.EventRoomDeleted || ev.RoomID != r.ID {
+				t.Fatalf("got %+v, want room.deleted", ev)
+			}
+		}
+	})
+}
+
+func TestBridgeSurvivesRedisRestart(t *testing.T) {
+	t.Parallel()
+	real := redistest.StartReal(t)
+	s, _ := mustStore(t, real.Addr(), redisstore.Options{})
+	hub := startBridge(t, s)
+	admin := hub.SubscribeAdmin()
+	defer admin.Close()
+	gen := s.Generation()
+
+	real.Stop()
+	waitFor(t, "the bridge to notice Redis is gone", func() bool { return !s.Subscribed() })
+	_, err := s.Room(context.Background(), chat.NewRoomID())
+	if !isUnavailable(err) {
+		t.Fatalf("with Redis down: got %v, want store_unavailable", err)
+	}
+	real.Start()
+	waitFor(t, "the bridge to subscribe again", s.Subscribed)
+	if s.Generation() == gen {
+		t.Fatalf("got the same generation %d after resubscribing, want a new one", gen)
+	}
+
+	r := mustRoom(t, s, time.Now()) // the pool recovered by itself
+	m := mustSend(t, s, r.ID, chat.SenderVisitor, "after the restart")
+	if ev := nextEvent(t, admin); ev.Type != chat.EventMessage || ev.Message == nil || ev.Message.Seq != m.Seq {
+		t.Fatalf("got %+v, want the message sent after the restart", ev)
+	}
+}
+
+func TestUnavailable(t *testing.T) {
+	t.Parallel()
+	// A port nothing listens on: dials are refused.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := l.Addr().String()
+	_ = l.Close()
+	// A server that accepts and never answers: only timeouts end a command.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = silent.Close() })
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}()
+
+	for name, addr := range map[string]string{"refused": refused, "silent": silent.Addr().String()} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s, _ := mustStore(t, addr, redisstore.Options{})
+			calls := map[string]func() error{
+				"ping": func() error { return s.Ping(ctx) },
+				"room": func() error { _, err := s.Room(ctx, chat.NewRoomID()); return err },
+				"append": func() error {
+					_, _, err := s.Append(ctx, newMessage(chat.NewRoomID(), chat.SenderVisitor, "x", time.Now()), "")
+					return err
+				},
+				"list": func() error { _, err := s.ListRooms(ctx, chat.RoomQuery{Limit: 5}); return err },
+				"allow": func() error {
+					_, _, err := s.Allow(ctx, "k", chat.Limit{N: 1, Per: time.Second}, time.Now())
+					return err
+				},
+				"visit": func() error { _, err := s.RecordVisit(ctx, chat.NewVisit{Path: "/"}, time.Now()); return err },
+			}
+			for call, fn := range calls {
+				start := time.Now()
+				err := fn()
+				elapsed := time.Since(start)
+				if !isUnavailable(err) {
+					t.Errorf("%s: got %v, want store_unavailable", call, err)
+				}
+				// The client's timeouts are part of the contract (503 within
+				// about 2 s), so this bound checks configuration, not speed.
+				if elapsed > 2500*time.Millisecond {
+					t.Errorf("%s: took %v, want the client's timeouts to fail it within about 2 s", call, elapsed)
+				}
+			}
+		})
+	}
+}

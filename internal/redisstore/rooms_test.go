@@ -1,0 +1,474 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/redisstore"
+)
+
+func TestAppendConcurrentSeqs(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		s, _ := mustStore(t, addr, redisstore.Options{RoomTTL: time.Hour})
+		r := mustRoom(t, s, time.Now())
+		const senders, each = 50, 4
+		seqs := make(chan int64, senders*each)
+		var wg sync.WaitGroup
+		for i := range senders {
+			wg.Go(func() {
+				for j := range each {
+					from := chat.SenderVisitor
+					if (i+j)%3 == 0 {
+						from = chat.SenderAdmin
+					}
+					m, _, err := s.Append(ctx, newMessage(r.ID, from, fmt.Sprintf("m %d %d", i, j), time.Now()), "")
+					if err != nil {
+						t.Errorf("append: %v", err)
+						return
+					}
+					seqs <- m.Seq
+				}
+			})
+		}
+		wg.Wait()
+		close(seqs)
+		var got []int64
+		for q := range seqs {
+			got = append(got, q)
+		}
+		slices.Sort(got)
+		for i, q := range got {
+			if q != int64(i+1) {
+				t.Fatalf("got seqs %v, want 1..%d with no gap or duplicate", got, senders*each)
+			}
+		}
+		msgs, more, err := s.Messages(ctx, r.ID, chat.MessageQuery{Limit: chat.MaxLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != senders*each || more {
+			t.Fatalf("got %d stored messages (more=%v), want %d", len(msgs), more, senders*each)
+		}
+		var visitor, admin int64
+		for i, m := range msgs {
+			if m.Seq != int64(i+1) {
+				t.Fatalf("stored message %d has seq %d, want %d", i, m.Seq, i+1)
+			}
+			if m.Sender == chat.SenderVisitor {
+				visitor++
+			} else {
+				admin++
+			}
+		}
+		room := mustGetRoom(t, s, r.ID)
+		if room.MessageCount != senders*each || room.Unread != visitor || room.VisitorUnread != admin {
+			t.Fatalf("got count %d unread %d visitorUnread %d, want %d %d %d",
+				room.MessageCount, room.Unread, room.VisitorUnread, senders*each, visitor, admin)
+		}
+	})
+}
+
+func TestAppendDedupe(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		s, _ := mustStore(t, addr, redisstore.Options{})
+		r := mustRoom(t, s, time.Now())
+		first, created, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "hi", time.Now()), "c-1")
+		if err != nil || !created {
+			t.Fatalf("first send: created=%v err=%v", created, err)
+		}
+		again, created, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "hi", time.Now().Add(time.Second)), "c-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if created {
+			t.Fatalf("repeat send: got created=true, want false")
+		}
+		if again != first {
+			t.Fatalf("repeat send: got %+v, want the original %+v", again, first)
+		}
+		other := mustRoom(t, s, time.Now())
+		if _, created, err := s.Append(ctx, newMessage(other.ID, chat.SenderVisitor, "hi", time.Now()), "c-1"); err != nil || !created {
+			t.Fatalf("same clientId in another room: created=%v err=%v, want a new message", created, err)
+		}
+		msgs, _, _ := s.Messages(ctx, r.ID, chat.MessageQuery{Limit: 10})
+		if len(msgs) != 1 {
+			t.Fatalf("got %d stored messages, want 1", len(msgs))
+		}
+		if room := mustGetRoom(t, s, r.ID); room.MessageCount != 1 || room.Unread != 1 {
+			t.Fatalf("got count %d unread %d, want 1 1", room.MessageCount, room.Unread)
+		}
+	})
+}
+
+func TestAppendTrims(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		prefix := uniquePrefix()
+		s, c := mustStore(t, addr, redisstore.Options{MaxMessages: 5, Prefix: prefix})
+		r := mustRoom(t, s, time.Now())
+		first, _, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "first", time.Now()), "old")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 2; i <= 12; i++ {
+			mustSend(t, s, r.ID, chat.SenderVisitor, fmt.Sprint("m", i))
+		}
+		room := mustGetRoom(t, s, r.ID)
+		if room.FirstSeq != 8 || room.MessageCount != 12 || room.LastMessage.Seq != 12 {
+			t.Fatalf("got firstSeq %d count %d last %d, want 8 12 12", room.FirstSeq, room.MessageCount, room.LastMessage.Seq)
+		}
+		if n := c.LLen(ctx, prefix+"room:{"+r.ID+"}:msgs").Val(); n != 5 {
+			t.Fatalf("got list length %d, want 5", n)
+		}
+		msgs, more, _ := s.Messages(ctx, r.ID, chat.MessageQuery{Limit: 50})
+		if got := seqsOf(msgs); !slices.Equal(got, []int64{8, 9, 10, 11, 12}) || more {
+			t.Fatalf("got %v more=%v, want [8..12] false", got, more)
+		}
+		msgs, more, _ = s.Messages(ctx, r.ID, chat.MessageQuery{Before: 10, Limit: 10})
+		if got := seqsOf(msgs); !slices.Equal(got, []int64{8, 9}) || more {
+			t.Fatalf("before 10: got %v more=%v, want [8 9] false", got, more)
+		}
+		// The original of a repeated clientId was trimmed: its seq remains.
+		again, created, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "first", time.Now()), "old")
+		if err != nil || created || again.Seq != first.Seq {
+			t.Fatalf("repeat of a trimmed send: got seq %d created %v err %v, want seq %d false nil", again.Seq, created, err, first.Seq)
+		}
+	})
+}
+
+func seqsOf(msgs []chat.Message) []int64 {
+	out := []int64{}
+	for _, m := range msgs {
+		out = append(out, m.Seq)
+	}
+	return out
+}
+
+func TestMessagesPaging(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		s, _ := mustStore(t, addr, redisstore.Options{})
+		r := mustRoom(t, s, time.Now())
+		if msgs, more, err := s.Messages(ctx, r.ID, chat.MessageQuery{Limit: 5}); err != nil || len(msgs) != 0 || more {
+			t.Fatalf("empty room: got %v %v %v, want no messages", msgs, more, err)
+		}
+		for i := 1; i <= 10; i++ {
+			mustSend(t, s, r.ID, chat.SenderVisitor, fmt.Sprint("m", i))
+		}
+		tests := []struct {
+			name     string
+			q        chat.MessageQuery
+			want     []int64
+			wantMore bool
+		}{
+			{"first page", chat.MessageQuery{Limit: 3}, []int64{1, 2, 3}, true},
+			{"all", chat.MessageQuery{Limit: 10}, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, false},
+			{"after", chat.MessageQuery{After: 4, Limit: 3}, []int64{5, 6, 7}, true},
+			{"after near the end", chat.MessageQuery{After: 8, Limit: 3}, []int64{9, 10}, false},
+			{"after the end", chat.MessageQuery{After: 10, Limit: 3}, []int64{}, false},
+			{"before", chat.MessageQuery{Before: 5, Limit: 2}, []int64{3, 4}, true},
+			{"before near the start", chat.MessageQuery{Before: 3, Limit: 5}, []int64{1, 2}, false},
+			{"before the start", chat.MessageQuery{Before: 1, Limit: 5}, []int64{}, false},
+			{"before beyond the end", chat.MessageQuery{Before: 100, Limit: 3}, []int64{8, 9, 10}, true},
+		}
+		for _, tt := range tests {
+			msgs, more, err := s.Messages(ctx, r.ID, tt.q)
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			if got := seqsOf(msgs); !slices.Equal(got, tt.want) || more != tt.wantMore {
+				t.Errorf("%s: got %v more=%v, want %v more=%v", tt.name, got, more, tt.want, tt.wantMore)
+			}
+		}
+		msgs, _, _ := s.Messages(ctx, r.ID, chat.MessageQuery{After: 6, Limit: 1})
+		if msgs[0].Content != "m7" || msgs[0].RoomID != r.ID || msgs[0].ID == "" {
+			t.Fatalf("got %+v, want message m7 of room %s", msgs[0], r.ID)
+		}
+		_, _, err := s.Messages(ctx, chat.NewRoomID(), chat.MessageQuery{Limit: 5})
+		wantCode(t, err, chat.CodeRoomNotFound)
+	})
+}
+
+func TestReadMarksAndCounters(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		s, _ := mustStore(t, addr, redisstore.Options{})
+		r := mustRoom(t, s, time.Now())
+		for range 3 {
+			mustSend(t, s, r.ID, chat.SenderVisitor, "question") // 1, 2, 3
+		}
+		mustSend(t, s, r.ID, chat.SenderAdmin, "answer") // 4
+		mustSend(t, s, r.ID, chat.SenderAdmin, "more")   // 5
+		checkRoom := func(step string, unread, visitorUnread, adminRead, visitorRead int64) chat.Room {
+			t.Helper()
+			got := mustGetRoom(t, s, r.ID)
+			if got.Unread != unread || got.VisitorUnread != visitorUnread || got.AdminReadSeq != adminRead || got.VisitorReadSeq != visitorRead {
+				t.Fatalf("%s: got unread %d visitorUnread %d adminRead %d visitorRead %d, want %d %d %d %d", step,
+					got.Unread, got.VisitorUnread, got.AdminReadSeq, got.VisitorReadSeq, unread, visitorUnread, adminRead, visitorRead)
+			}
+			return got
+		}
+		checkRoom("after sends", 3, 2, 0, 0)
+		if page, _ := s.ListRooms(ctx, chat.RoomQuery{Filter: chat.FilterUnread, Limit: 10}); len(page.Rooms) != 1 || page.UnreadRooms != 1 {
+			t.Fatalf("got %d unread rooms (count %d), want 1 1", len(page.Rooms), page.UnreadRooms)
+		}
+
+		got, err := s.MarkRead(ctx, r.ID, chat.SenderAdmin, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Unread != 1 || got.AdminReadSeq != 2 {
+			t.Fatalf("admin read to 2: got unread %d mark %d, want 1 2", got.Unread, got.AdminReadSeq)
+		}
+		checkRoom("admin read to 2", 1, 2, 2, 0)
+		if _, err := s.MarkRead(ctx, r.ID, chat.SenderAdmin, 1); err != nil {
+			t.Fatal(err)
+		}
+		checkRoom("admin read down to 1 (ignored)", 1, 2, 2, 0)
+		if _, err := s.MarkRead(ctx, r.ID, chat.SenderAdmin, 0); err != nil {
+			t.Fatal(err)
+		}
+		checkRoom("admin read all", 0, 2, 5, 0)
+		if page, _ := s.ListRooms(ctx, chat.RoomQuery{Filter: chat.FilterUnread, Limit: 10}); len(page.Rooms) != 0 || page.UnreadRooms != 0 {
+			t.Fatalf("got %d unread rooms (count %d), want 0 0", len(page.Rooms), page.UnreadRooms)
+		}
+
+		if _, err := s.MarkRead(ctx, r.ID, chat.SenderVisitor, 4); err != nil {
+			t.Fatal(err)
+		}
+		checkRoom("visitor read to 4", 0, 1, 5, 4)
+		if _, err := s.MarkRead(ctx, r.ID, chat.SenderVisitor, 100); err != nil {
+			t.Fatal(err)
+		}
+		checkRoom("visitor read beyond the end", 0, 0, 5, 5)
+
+		// The sender's own messages never count as unread for its side.
+		mustSend(t, s, r.ID, chat.SenderAdmin, "reply") // 6
+		checkRoom("admin reply", 0, 1, 5, 5)
+		mustSend(t, s, r.ID, chat.SenderVisitor, "thanks") // 7
+		checkRoom("visitor reply", 1, 1, 5, 5)
+		if page, _ := s.ListRooms(ctx, chat.RoomQuery{Filter: chat.FilterUnread, Limit: 10}); len(page.Rooms) != 1 {
+			t.Fatalf("got %d unread rooms, want 1", len(page.Rooms))
+		}
+
+		_, err = s.MarkRead(ctx, chat.NewRoomID(), chat.SenderAdmin, 0)
+		wantCode(t, err, chat.CodeRoomNotFound)
+	})
+}
+
+func TestBlocked(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		s, _ := mustStore(t, addr, redisstore.Options{})
+		r := mustRoom(t, s, time.Now())
+		got, err := s.SetBlocked(ctx, r.ID, true)
+		if err != nil || !got.Blocked {
+			t.Fatalf("block: got blocked=%v err=%v, want true nil", got.Blocked, err)
+		}
+		_, _, err = s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "let me in", time.Now()), "")
+		wantCode(t, err, chat.CodeForbidden)
+		mustSend(t, s, r.ID, chat.SenderAdmin, "you are blocked")
+		if room := mustGetRoom(t, s, r.ID); room.MessageCount != 1 || !room.Blocked {
+			t.Fatalf("got count %d blocked %v, want 1 true", room.MessageCount, room.Blocked)
+		}
+		if _, err := s.SetBlocked(ctx, r.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		mustSend(t, s, r.ID, chat.SenderVisitor, "sorry")
+
+		_, err = s.SetBlocked(ctx, chat.NewRoomID(), true)
+		wantCode(t, err, chat.CodeRoomNotFound)
+		_, _, err = s.Append(ctx, newMessage(chat.NewRoomID(), chat.SenderVisitor, "hello?", time.Now()), "")
+		wantCode(t, err, chat.CodeRoomNotFound)
+		_, err = s.Room(ctx, chat.NewRoomID())
+		wantCode(t, err, chat.CodeRoomNotFound)
+	})
+}
+
+func TestDeleteRoomLeavesNoKey(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		prefix := uniquePrefix()
+		s, c := mustStore(t, addr, redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
+		r := mustRoom(t, s, time.Now())
+		if _, _, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "hi", time.Now()), "c1"); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(keysWithPrefix(t, c, prefix)); n != 5 {
+			t.Fatalf("before delete: got %d keys, want 5 (room, msgs, dedup, both indexes)", n)
+		}
+		if err := s.DeleteRoom(ctx, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		if left := keysWithPrefix(t, c, prefix); len(left) != 0 {
+			t.Fatalf("after delete: got keys %v, want none", left)
+		}
+		_, err := s.Room(ctx, r.ID)
+		wantCode(t, err, chat.CodeRoomNotFound)
+		wantCode(t, s.DeleteRoom(ctx, r.ID), chat.CodeRoomNotFound)
+	})
+}
+
+func TestRoomTTL(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		prefix := uniquePrefix()
+		s, c := mustStore(t, addr, redisstore.Options{Prefix: prefix, RoomTTL: time.Second})
+		r := mustRoom(t, s, time.Now())
+		if _, _, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "hi", time.Now()), "c1"); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"room:{" + r.ID + "}", "room:{" + r.ID + "}:msgs", "room:{" + r.ID + "}:dedup"} {
+			if ttl := c.PTTL(ctx, prefix+k).Val(); ttl <= 0 || ttl > time.Second {
+				t.Fatalf("%s: got TTL %v, want within (0, 1s]", k, ttl)
+			}
+		}
+		time.Sleep(600 * time.Millisecond)
+		mustSend(t, s, r.ID, chat.SenderVisitor, "still here") // refreshes every key
+		if ttl := c.PTTL(ctx, prefix+"room:{"+r.ID+"}:dedup").Val(); ttl < 700*time.Millisecond {
+			t.Fatalf("after a write: got dedup TTL %v, want it refreshed to about 1s", ttl)
+		}
+		// The embedded server expires keys up to one clock tick early, so the
+		// room may be gone a moment before its index entry is out of date:
+		// wait until both are.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			_, err := s.Room(ctx, r.ID)
+			page, lerr := s.ListRooms(ctx, chat.RoomQuery{Limit: 10})
+			if lerr != nil {
+				t.Fatal(lerr)
+			}
+			if len(page.Rooms) > 0 && chat.ErrorCode(err) == chat.CodeRoomNotFound {
+				t.Fatalf("got an expired room listed")
+			}
+			if chat.ErrorCode(err) == chat.CodeRoomNotFound && page.UnreadRooms == 0 && len(page.Rooms) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("5 s after its 1 s TTL: got room error %v, %d rooms listed, %d unread; want the room gone and unlisted",
+					err, len(page.Rooms), page.UnreadRooms)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if left := keysWithPrefix(t, c, prefix); len(left) != 0 {
+			t.Fatalf("got keys %v, want every key of the room and its index entries gone", left)
+		}
+	})
+}
+
+func TestListRoomsPaging(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		s, _ := mustStore(t, addr, redisstore.Options{RoomTTL: time.Hour})
+		base := time.Now().Truncate(time.Millisecond)
+		type entry struct {
+			id string
+			at int64
+		}
+		var all []entry
+		// 9 rooms share one millisecond, 4 have their own.
+		for i := range 13 {
+			at := base
+			if i >= 9 {
+				at = base.Add(time.Duration(i) * time.Millisecond)
+			}
+			r := mustRoom(t, s, at)
+			all = append(all, entry{r.ID, at.UnixMilli()})
+		}
+		sort.Slice(all, func(i, j int) bool {
+			if all[i].at != all[j].at {
+				return all[i].at > all[j].at
+			}
+			return all[i].id > all[j].id
+		})
+		var want, got []string
+		for _, e := range all {
+			want = append(want, e.id)
+		}
+		cursor := ""
+		for pages := 0; ; pages++ {
+			if pages > 10 {
+				t.Fatalf("too many pages")
+			}
+			page, err := s.ListRooms(ctx, chat.RoomQuery{Limit: 4, Cursor: cursor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page.Rooms {
+				got = append(got, r.ID)
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			cursor = page.NextCursor
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("got order\n%v\nwant\n%v", got, want)
+		}
+
+		// The cursor room moves to the top between two pages: the next page
+		// still starts right after where it was, skipping and repeating none.
+		page1, err := s.ListRooms(ctx, chat.RoomQuery{Limit: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		moved := page1.Rooms[4].ID
+		if _, _, err := s.Append(ctx, newMessage(moved, chat.SenderAdmin, "bump", base.Add(time.Hour)), ""); err != nil {
+			t.Fatal(err)
+		}
+		page2, err := s.ListRooms(ctx, chat.RoomQuery{Limit: 5, Cursor: page1.NextCursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, r := range page2.Rooms {
+			ids = append(ids, r.ID)
+		}
+		if !slices.Equal(ids, want[5:10]) {
+			t.Fatalf("after the cursor room moved: got %v, want %v", ids, want[5:10])
+		}
+
+		// Unread filter: only rooms with visitor messages not read by admins.
+		for i, id := range []string{want[7], want[2]} {
+			if _, _, err := s.Append(ctx, newMessage(id, chat.SenderVisitor, "hello", base.Add(time.Duration(2+i)*time.Hour)), ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		unread, err := s.ListRooms(ctx, chat.RoomQuery{Filter: chat.FilterUnread, Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(unread.Rooms) != 1 || unread.Rooms[0].ID != want[2] || unread.UnreadRooms != 2 || unread.NextCursor == "" {
+			t.Fatalf("unread page 1: got %v count %d, want [%s] count 2 and a cursor", unread.Rooms, unread.UnreadRooms, want[2])
+		}
+		unread, err = s.ListRooms(ctx, chat.RoomQuery{Filter: chat.FilterUnread, Limit: 1, Cursor: unread.NextCursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(unread.Rooms) != 1 || unread.Rooms[0].ID != want[7] || unread.NextCursor != "" {
+			t.Fatalf("unread page 2: got %v cursor %q, want [%s] and no cursor", unread.Rooms, unread.NextCursor, want[7])
+		}
+
+		for _, bad := range []string{"!!!", "bm90LWEtY3Vyc29y"} {
+			_, err = s.ListRooms(ctx, chat.RoomQuery{Limit: 5, Cursor: bad})
+			wantCode(t, err, chat.CodeInvalid)
+		}
+	})
+}

@@ -1,0 +1,197 @@
+package redisstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/redisstore"
+	"github.com/parley-chat/parley/internal/redisstore/redistest"
+)
+
+// benchEach runs fn against the embedded server and, where one is
+// installed, a real redis-server: the numbers differ by an order of
+// magnitude, and production runs on the latter.
+func benchEach(b *testing.B, fn func(b *testing.B, addr string, real bool)) {
+	b.Run("embedded", func(b *testing.B) { fn(b, redistest.StartEmbedded(b), false) })
+	if !redistest.Installed() {
+		b.Log("redis-server not installed: benchmarked the embedded server only")
+		return
+	}
+	b.Run("redis-server", func(b *testing.B) { fn(b, redistest.StartReal(b).Addr(), true) })
+}
+
+func benchNewStore(b *testing.B, addr string) *redisstore.Store {
+	b.Helper()
+	c, err := redisstore.Connect("redis://" + addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = c.Close() })
+	var tag [4]byte
+	_, _ = rand.Read(tag[:])
+	return redisstore.New(c, redisstore.Options{Prefix: "b" + hex.EncodeToString(tag[:]) + ":", RoomTTL: 720 * time.Hour})
+}
+
+func benchCreateRooms(b *testing.B, s *redisstore.Store, n int, withMessage bool) []string {
+	b.Helper()
+	ctx := context.Background()
+	ids := make([]string, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	for w := 0; w < 32; w++ {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				now := time.Now()
+				r, err := s.CreateRoom(ctx, chat.Room{ID: chat.NewRoomID(), VisitorName: "Bench " + strconv.Itoa(i),
+					Page: "https://example.com/", CreatedAt: chat.Time{Time: now}, UpdatedAt: chat.Time{Time: now}})
+				if err == nil && withMessage {
+					_, _, err = s.Append(ctx, benchMsg(r.ID, now), "")
+				}
+				if err != nil {
+					failed.Store(err)
+					return
+				}
+				ids[i] = r.ID
+			}
+		})
+	}
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatalf("seed: %v", err)
+	}
+	return ids
+}
+
+func benchMsg(roomID string, now time.Time) chat.Message {
+	return chat.Message{ID: chat.NewMessageID(now), RoomID: roomID, Sender: chat.SenderVisitor,
+		Content: "Hello! I have a question about my order, it has not arrived yet.", CreatedAt: chat.Time{Time: now}}
+}
+
+// BenchmarkAppend is the send script (lua/send.lua, publish included): one
+// sender at a time (a round trip per op), then many at once (throughput).
+func BenchmarkAppend(b *testing.B) {
+	benchEach(b, func(b *testing.B, addr string, _ bool) {
+		s := benchNewStore(b, addr)
+		ids := benchCreateRooms(b, s, 100, false)
+		ctx := context.Background()
+		b.Run("serial", func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if _, _, err := s.Append(ctx, benchMsg(ids[i%len(ids)], time.Now()), ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("clientId", func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if _, _, err := s.Append(ctx, benchMsg(ids[i%len(ids)], time.Now()), "c"+strconv.Itoa(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			var n atomic.Int64
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := int(n.Add(1))
+					if _, _, err := s.Append(ctx, benchMsg(ids[i%len(ids)], time.Now()), ""); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	})
+}
+
+// BenchmarkListRooms is one admin page of 50 rooms out of many, first page
+// and deep behind a cursor: the list script plus one pipelined HGETALL.
+func BenchmarkListRooms(b *testing.B) {
+	benchEach(b, func(b *testing.B, addr string, real bool) {
+		n := 10_000
+		if real {
+			n = 100_000 // the budget's index size; too slow to seed on the embedded server
+		}
+		s := benchNewStore(b, addr)
+		benchCreateRooms(b, s, n, true)
+		ctx := context.Background()
+		// Find a cursor at about 90% depth.
+		cursor := ""
+		for depth := 0; depth < n*9/10; depth += chat.MaxLimit {
+			p, err := s.ListRooms(ctx, chat.RoomQuery{Filter: chat.FilterAll, Limit: chat.MaxLimit, Cursor: cursor})
+			if err != nil {
+				b.Fatal(err)
+			}
+			cursor = p.NextCursor
+		}
+		for _, tc := range []struct {
+			name string
+			q    chat.RoomQuery
+		}{
+			{"rooms=" + strconv.Itoa(n) + "/first", chat.RoomQuery{Filter: chat.FilterAll, Limit: 50}},
+			{"rooms=" + strconv.Itoa(n) + "/unread", chat.RoomQuery{Filter: chat.FilterUnread, Limit: 50}},
+			{"rooms=" + strconv.Itoa(n) + "/deep", chat.RoomQuery{Filter: chat.FilterAll, Limit: 50, Cursor: cursor}},
+		} {
+			b.Run(tc.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					p, err := s.ListRooms(ctx, tc.q)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(p.Rooms) != 50 {
+						b.Fatalf("got %d rooms, want 50", len(p.Rooms))
+					}
+				}
+			})
+		}
+	})
+}
+
+// BenchmarkRawPushCeiling is the raw Redis ceiling `parley bench` prints.
+func BenchmarkRawPushCeiling(b *testing.B) {
+	benchEach(b, func(b *testing.B, addr string, _ bool) {
+		s := benchNewStore(b, addr)
+		ctx := context.Background()
+		b.ReportAllocs()
+		var ops float64
+		for b.Loop() {
+			v, err := redisstore.RawPushCeiling(ctx, s.Client(), "bench:", 10_000, 100)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ops = v
+		}
+		b.ReportMetric(ops, "push/s")
+	})
+}
+
+// BenchmarkIsRevoked is the Redis read every admin request adds to its
+// token check.
+func BenchmarkIsRevoked(b *testing.B) {
+	benchEach(b, func(b *testing.B, addr string, _ bool) {
+		s := benchNewStore(b, addr)
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.IsRevoked(ctx, "abcdefghijklmnopqrst"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
