@@ -32,16 +32,19 @@ const (
 func (s *Store) Run(ctx context.Context, hub *chat.Hub, log *slog.Logger) error {
 	backoff := bridgeMinBackoff
 	for {
-		started := time.Now()
+		gen := s.generation.Load()
 		err := s.subscribeOnce(ctx, hub, log)
 		s.subscribed.Store(false)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if time.Since(started) > bridgeMaxBackoff {
-			backoff = bridgeMinBackoff // it had been working: retry quickly
+		if s.generation.Load() != gen {
+			// It had been working: say so once, and retry quickly.
+			backoff = bridgeMinBackoff
+			log.Warn("redis pub/sub lost; subscribing again until Redis is back", "err", err)
+		} else {
+			log.Debug("redis pub/sub: subscribing failed", "err", err, "retry_in", backoff)
 		}
-		log.Warn("redis pub/sub lost; subscribing again", "err", err, "retry_in", backoff)
 		select {
 		case <-ctx.Done():
 			return nil
