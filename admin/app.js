@@ -110,7 +110,8 @@ function handleEvent(ev) {
       }
       break;
     case 'room.deleted':
-      if (conversation.id === d.roomId) {
+      // A delete from this console says so itself, once its answer is in.
+      if (conversation.id === d.roomId && conversation.deleting !== d.roomId) {
         conversation.close();
         if (location.hash.startsWith('#/r/')) location.hash = '#/';
         toast('This conversation was deleted.');

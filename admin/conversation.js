@@ -50,6 +50,8 @@ export class Conversation {
     this.hasOlder = false;
     this.loadingOlder = false;
     this.gen = 0;
+    /** The room this console is deleting: its room.deleted event is expected. */
+    this.deleting = '';
     this.readTimer = 0;
     this.typingTimer = 0;
     this.lastTypingSent = 0;
@@ -636,12 +638,15 @@ export class Conversation {
     d.returnValue = '';
     d.addEventListener('close', async () => {
       if (d.returnValue !== 'delete') return;
+      this.deleting = r.id;
       try {
         await api.deleteRoom(r.id);
         this.hooks.onGone(r.id, 'Conversation deleted.');
       } catch (err) {
         if (err instanceof api.ApiError && err.status === 404) this.hooks.onGone(r.id, 'Conversation deleted.');
         else if (!(err instanceof api.ApiError && err.status === 401)) this.hooks.toast(api.describeError(err), 'error');
+      } finally {
+        this.deleting = '';
       }
     }, { once: true });
     d.showModal();
