@@ -256,7 +256,8 @@
     const o = m.pending;
     if (o && o.status === 'failed') {
       li.classList.add('failed');
-      const meta = el('div', 'meta error', o.error || 'Not sent.');
+      const meta = el('div', 'meta error', 'Not sent.');
+      meta.title = o.error || '';
       const retry = el('button', 'link-btn', 'Retry');
       retry.type = 'button';
       retry.addEventListener('click', retryAll);
@@ -316,13 +317,13 @@
   function renderPresence() {
     const on = state.adminsOnline;
     ui.status.className = 'status' + (on === true ? ' online' : on === false ? ' offline' : '');
-    ui.statusText.textContent = on === true ? 'Online now' : on === false ? 'Away — we will reply later' : 'We usually reply within minutes';
+    ui.statusText.textContent = on === true ? 'Online now' : on === false ? 'Away — we will reply later' : 'Ask us anything';
     const email = (state.room && state.room.visitorEmail) || state.identity.email;
     ui.away.hidden = on !== false;
     ui.awayRow.hidden = !!email;
     ui.awayText.textContent = email
-      ? `No one is online right now. Your messages are kept and we will answer at ${email}.`
-      : 'No one is online right now. Your message is kept — leave your email and we will answer you there.';
+      ? `No one is online right now. Your messages are kept; we will answer at ${email}.`
+      : 'No one is online right now. Leave your email and we will answer there.';
   }
 
   // ----------------------------------------------------------- conversation
@@ -907,15 +908,24 @@
     }
   }
 
+  /**
+   * Shows or hides the in-panel confirmation; the rest of the panel is inert meanwhile.
+   * @param {boolean} show
+   */
+  function showConfirm(show) {
+    ui.confirm.hidden = !show;
+    for (const c of $('panel').children) if (c !== ui.confirm) c.inert = show;
+  }
+
   /** Opens the in-panel confirmation for deleting the conversation. */
   function askDelete() {
-    ui.confirm.hidden = false;
+    showConfirm(true);
     ui.cancel.focus();
   }
 
   /** Closes the confirmation. */
   function cancelDelete() {
-    ui.confirm.hidden = true;
+    showConfirm(false);
     ui.del.focus();
   }
 
@@ -924,16 +934,15 @@
     ui.ok.disabled = true;
     try {
       const res = await api('DELETE', `/rooms/${state.session.roomId}`);
+      showConfirm(false);
       if (res.ok || res.status === 404 || res.status === 401) {
-        ui.confirm.hidden = true;
         reset('Your conversation was deleted.', false);
         ui.input.focus();
       } else {
-        ui.confirm.hidden = true;
         notify(res.status === 503 ? 'Chat is unavailable right now. Please try again in a moment.' : problem(res).text, 'send');
       }
     } catch (e) {
-      ui.confirm.hidden = true;
+      showConfirm(false);
       notify('Could not reach the chat. Please try again.', 'net');
     } finally {
       ui.ok.disabled = false;
@@ -1036,6 +1045,7 @@
       ui.close.hidden = false;
     } else {
       ui.close.hidden = true;
+      ui.input.focus();
     }
     bind();
     const saved = load();

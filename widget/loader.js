@@ -73,7 +73,7 @@
     '.o .p{visibility:visible;opacity:1;transform:none;transition:opacity .2s,transform .2s}' +
     'iframe{display:block;width:100%;height:100%;border:0}' +
     '@media (max-width:480px){.p{inset:0;width:100%;height:100%;border-radius:0}.o .b{display:none}}' +
-    '@media (prefers-color-scheme:dark){.p{background:#18181b}.n{box-shadow:0 0 0 2px #18181b}}' +
+    '@media (prefers-color-scheme:dark){.p{background:#18181b;outline:1px solid #ffffff1f}.n{box-shadow:0 0 0 2px #18181b}}' +
     '@media (prefers-reduced-motion:reduce){.b,.p,.o .p{transition:none}.b:hover{transform:none}}';
 
   const ICONS =

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -23,7 +26,7 @@ import (
 // document.
 const widgetJS = `const W = () => document.querySelector('parley-widget').shadowRoot;
 const F = () => { const f = W() && W().querySelector('iframe'); return f && f.contentDocument; };
-const texts = (sel) => F() ? [...F().querySelectorAll(sel)].map((e) => e.textContent) : [];
+const texts = (sel) => F() ? [...F().querySelectorAll('#list ' + sel)].map((e) => e.textContent) : [];
 `
 
 // browserLog records what a tab did: every request it sent and every console
@@ -123,6 +126,13 @@ func clickBubble(tb testing.TB, ctx context.Context) {
 	tb.Helper()
 	xy := mustEval[[]float64](tb, ctx, `(() => { const r = W().querySelector('button').getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()`)
 	mustDo(tb, ctx, "click the bubble", chromedp.MouseClickXY(xy[0], xy[1]))
+}
+
+// clickInFrame clicks an element of the (same-origin) frame with the mouse.
+func clickInFrame(tb testing.TB, ctx context.Context, sel string) {
+	tb.Helper()
+	xy := mustEval[[]float64](tb, ctx, `(() => { const f = W().querySelector('iframe').getBoundingClientRect(); const r = F().querySelector('`+sel+`').getBoundingClientRect(); return [f.x + r.x + r.width / 2, f.y + r.y + r.height / 2]; })()`)
+	mustDo(tb, ctx, "click "+sel, chromedp.MouseClickXY(xy[0], xy[1]))
 }
 
 // typeAndSend types into whatever has the keyboard focus and presses Enter.
@@ -375,5 +385,439 @@ func TestWidgetCrossOrigin(t *testing.T) {
 	if got := mustEval[string](t, ctx, `document.cookie + ',' + localStorage.length`); got != ",0" {
 		t.Errorf("host page cookie and localStorage: got %q, want none", got)
 	}
+	log.checkNoErrors(t)
+}
+
+// cutProxy is a TCP proxy in front of the app that can cut every open
+// connection at once, as a network blip does, and notes the request lines
+// and Last-Event-ID headers that go through it.
+type cutProxy struct {
+	URL    string
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  map[net.Conn]bool
+	lines  []string
+}
+
+// startCutProxy listens on a free 127.0.0.1 port and forwards to target
+// (host:port); it stops with the test.
+func startCutProxy(tb testing.TB, target string) *cutProxy {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := &cutProxy{URL: "http://" + ln.Addr().String(), ln: ln, target: target, conns: make(map[net.Conn]bool)}
+	go p.serve()
+	tb.Cleanup(func() {
+		ln.Close()
+		p.cutAll()
+	})
+	return p
+}
+
+func (p *cutProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns[c], p.conns[up] = true, true
+		p.mu.Unlock()
+		go p.pipe(up, c, true)
+		go p.pipe(c, up, false)
+	}
+}
+
+// pipe copies src to dst until either side closes; the requests going up
+// are scanned for their request lines and Last-Event-ID headers.
+func (p *cutProxy) pipe(dst, src net.Conn, up bool) {
+	defer func() {
+		dst.Close()
+		src.Close()
+		p.mu.Lock()
+		delete(p.conns, dst)
+		delete(p.conns, src)
+		p.mu.Unlock()
+	}()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if up {
+				p.note(string(buf[:n]))
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *cutProxy) note(chunk string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, line := range strings.Split(chunk, "\r\n") {
+		for _, prefix := range []string{"GET ", "POST ", "DELETE ", "Last-Event-Id:", "Last-Event-ID:"} {
+			if strings.HasPrefix(line, prefix) {
+				p.lines = append(p.lines, line)
+			}
+		}
+	}
+}
+
+// seen reports whether a noted line contains s.
+func (p *cutProxy) seen(s string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range p.lines {
+		if strings.Contains(strings.ToLower(l), strings.ToLower(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// count returns how many noted lines start with s.
+func (p *cutProxy) count(s string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, l := range p.lines {
+		if strings.HasPrefix(l, s) {
+			n++
+		}
+	}
+	return n
+}
+
+// cutAll closes every open connection, both ways.
+func (p *cutProxy) cutAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		c.Close()
+	}
+}
+
+// intercept answers the page's message sends (POST …/messages) with fn,
+// through the Fetch domain, until the returned func is called.
+func intercept(tb testing.TB, ctx context.Context, stage fetch.RequestStage, fn func(ev fetch.EventRequestPaused) any) (stop func()) {
+	tb.Helper()
+	ictx, cancel := context.WithCancel(ctx)
+	paused := chromedp.Events(ictx, fetch.RequestPaused)
+	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+		{URLPattern: "*/api/v1/rooms/*/messages", RequestStage: stage},
+	}}); err != nil {
+		tb.Fatalf("fetch.enable: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev, err := range paused {
+			if err != nil {
+				return
+			}
+			var reply any = fetch.ContinueRequestParams{RequestID: ev.RequestID}
+			if ev.Request.Method == http.MethodPost {
+				reply = fn(ev)
+			}
+			switch r := reply.(type) {
+			case fetch.ContinueRequestParams:
+				_, err = chromedp.Call(ctx, fetch.ContinueRequest, r)
+			case fetch.FailRequestParams:
+				_, err = chromedp.Call(ctx, fetch.FailRequest, r)
+			case fetch.FulfillRequestParams:
+				_, err = chromedp.Call(ctx, fetch.FulfillRequest, r)
+			}
+			if err != nil && ictx.Err() == nil {
+				tb.Errorf("answer a paused request: %v", err)
+			}
+		}
+	}()
+	return func() {
+		if _, err := chromedp.Call(ctx, fetch.Disable, cdp.Empty{}); err != nil {
+			tb.Errorf("fetch.disable: %v", err)
+		}
+		cancel()
+		<-done
+	}
+}
+
+// countStored returns how many stored messages of the room have content text.
+func countStored(tb testing.TB, app *testApp, admin, roomID, text string) int {
+	tb.Helper()
+	var out struct{ Messages []struct{ Content string } }
+	if st := app.call(tb, "GET", "/api/v1/admin/rooms/"+roomID+"/messages?limit=200", admin, nil, &out); st != 200 {
+		tb.Fatalf("messages: got %d, want 200", st)
+	}
+	n := 0
+	for _, m := range out.Messages {
+		if m.Content == text {
+			n++
+		}
+	}
+	return n
+}
+
+// TestWidgetRecovers breaks the network under the widget: a cut stream
+// resumes from the last seq with nothing lost or doubled; a send whose answer
+// is lost is retried with its clientId and stored once; a 503 keeps the text
+// in a failed bubble that Retry delivers; a 429 tells the visitor to slow
+// down.
+func TestWidgetRecovers(t *testing.T) {
+	ctx := newBrowser(t)
+	app := startTestApp(t, map[string]string{"PARLEY_RATE_LIMITS": "messages=8/m"})
+	admin := app.adminToken(t)
+	proxy := startCutProxy(t, strings.TrimPrefix(app.URL, "http://"))
+	log := watchBrowser(ctx)
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+
+	mustDo(t, ctx, "load the demo page", chromedp.Navigate(proxy.URL+"/"))
+	mustPoll(t, ctx, "the bubble", `!!W() && !!W().querySelector('button')`, 5*time.Second)
+	clickBubble(t, ctx)
+	mustPoll(t, ctx, "focus in the composer", `!!F() && F().activeElement && F().activeElement.id === 'input'`, 5*time.Second)
+	typeAndSend(t, ctx, "one")
+	mustPoll(t, ctx, "one is sent", `texts('.msg.me:not(.pending) .text').includes('one')`, 5*time.Second)
+	roomID := onlyRoom(t, app, admin)
+	mustPoll(t, ctx, "the stream is up", `/online|offline/.test(F().getElementById('status').className)`, 5*time.Second)
+
+	t.Run("cut stream resumes", func(t *testing.T) {
+		proxy.cutAll()
+		adminSays(t, app, admin, roomID, "sent while the stream was down")
+		mustPoll(t, ctx, "the missed message arrives", `texts('.msg.them .text').includes('sent while the stream was down')`, 10*time.Second)
+		mustDo(t, ctx, "settle", chromedp.Sleep(300*time.Millisecond))
+		if n := mustEval[int](t, ctx, `texts('.msg .text').filter((s) => s === 'sent while the stream was down').length`); n != 1 {
+			t.Errorf("the missed message is shown %d times, want 1", n)
+		}
+		if !proxy.seen("Last-Event-ID: 1") {
+			t.Errorf("no reconnect with Last-Event-ID: 1; requests seen: %v", proxy.lines)
+		}
+	})
+
+	t.Run("lost answer is retried once", func(t *testing.T) {
+		var mu sync.Mutex
+		dropped := 0
+		stop := intercept(t, ctx, fetch.RequestStageResponse, func(ev fetch.EventRequestPaused) any {
+			mu.Lock()
+			defer mu.Unlock()
+			if dropped == 0 {
+				dropped++
+				return fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonConnectionReset}
+			}
+			return fetch.ContinueRequestParams{RequestID: ev.RequestID}
+		})
+		posts := proxy.count("POST /api/v1/rooms/" + roomID + "/messages ")
+		typeAndSend(t, ctx, "two")
+		mustPoll(t, ctx, "two is sent", `texts('.msg.me:not(.pending):not(.failed) .text').includes('two')`, 10*time.Second)
+		// The outbox (kept in the frame's localStorage, the page's origin
+		// here) empties only when a send is acknowledged.
+		mustPoll(t, ctx, "the retry is acknowledged", `JSON.parse(localStorage.getItem('parley:' + location.origin)).outbox.length === 0`, 10*time.Second)
+		stop()
+		if got := proxy.count("POST /api/v1/rooms/" + roomID + "/messages ") - posts; got != 2 {
+			t.Errorf("sends of the message: got %d, want 2 (the lost one and its retry)", got)
+		}
+		mu.Lock()
+		if dropped != 1 {
+			t.Errorf("dropped answers: got %d, want 1", dropped)
+		}
+		mu.Unlock()
+		if n := countStored(t, app, admin, roomID, "two"); n != 1 {
+			t.Errorf("stored copies of a retried message: got %d, want 1", n)
+		}
+		if n := mustEval[int](t, ctx, `texts('.msg .text').filter((s) => s === 'two').length`); n != 1 {
+			t.Errorf("shown copies of a retried message: got %d, want 1", n)
+		}
+	})
+
+	t.Run("503 keeps the text", func(t *testing.T) {
+		stop := intercept(t, ctx, fetch.RequestStageRequest, func(ev fetch.EventRequestPaused) any {
+			return fetch.FulfillRequestParams{
+				RequestID: ev.RequestID, ResponseCode: 503,
+				ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/json"}},
+				Body:            []byte(`{"error":{"code":"store_unavailable","message":"store unavailable"}}`),
+			}
+		})
+		typeAndSend(t, ctx, "three")
+		mustPoll(t, ctx, "the failed bubble", `texts('.msg.failed .text').includes('three')`, 5*time.Second)
+		if got := mustEval[string](t, ctx, `F().getElementById('notice').textContent`); !strings.Contains(got, "unavailable") || !strings.Contains(got, "kept") {
+			t.Errorf("notice on 503: got %q, want it to say the chat is unavailable and the text kept", got)
+		}
+		stop()
+		if n := countStored(t, app, admin, roomID, "three"); n != 0 {
+			t.Errorf("stored copies of a refused message: got %d, want 0", n)
+		}
+		mustDo(t, ctx, "retry", chromedp.Evaluate[chromedp.Void](`(() => {`+widgetJS+`F().querySelector('.msg.failed .link-btn').click(); })()`))
+		mustPoll(t, ctx, "three is sent", `texts('.msg.me:not(.pending):not(.failed) .text').includes('three') && !F().querySelector('.msg.failed')`, 10*time.Second)
+		if n := countStored(t, app, admin, roomID, "three"); n != 1 {
+			t.Errorf("stored copies after Retry: got %d, want 1", n)
+		}
+	})
+
+	t.Run("429 says slow down", func(t *testing.T) {
+		for i := 0; i < 10 && !mustEval[bool](t, ctx, `!!F().querySelector('.msg.failed')`); i++ {
+			typeAndSend(t, ctx, fmt.Sprintf("flood %d", i))
+			mustPoll(t, ctx, "the send settles", `!F().querySelector('.msg.pending')`, 5*time.Second)
+		}
+		if got := mustEval[string](t, ctx, `F().getElementById('notice').textContent`); !strings.Contains(got, "Slow down") || !strings.Contains(got, " s") {
+			t.Errorf("notice on 429: got %q, want Slow down with the wait", got)
+		}
+		if got := mustEval[int](t, ctx, `F().querySelectorAll('.msg.failed').length`); got != 1 {
+			t.Errorf("failed bubbles after a 429: got %d, want 1", got)
+		}
+	})
+
+	// The network errors above are on purpose; anything else is not.
+	log.mu.Lock()
+	for _, e := range log.errors {
+		if !strings.Contains(e, "Failed to load resource") {
+			t.Errorf("console error: %s", e)
+		}
+	}
+	log.mu.Unlock()
+}
+
+// readAdminEvents reads the admin stream into a channel of "event data"
+// strings until ctx ends.
+func readAdminEvents(tb testing.TB, ctx context.Context, app *testApp, admin string) <-chan string {
+	tb.Helper()
+	req, err := http.NewRequestWithContext(ctx, "GET", app.URL+"/api/v1/admin/events", nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+admin)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatalf("admin events: %v", err)
+	}
+	if res.StatusCode != 200 {
+		tb.Fatalf("admin events: got %d, want 200", res.StatusCode)
+	}
+	out := make(chan string, 64)
+	go func() {
+		defer res.Body.Close()
+		defer close(out)
+		sc := bufio.NewScanner(res.Body)
+		event := ""
+		for sc.Scan() {
+			line := sc.Text()
+			if v, ok := strings.CutPrefix(line, "event: "); ok {
+				event = v
+			} else if v, ok := strings.CutPrefix(line, "data: "); ok {
+				select {
+				case out <- event + " " + v:
+				default:
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// TestWidgetHistoryTypingDelete covers the rest of a conversation's life:
+// older history loads on scroll up, typing shows both ways, and the visitor
+// erases the conversation after an in-panel confirmation.
+func TestWidgetHistoryTypingDelete(t *testing.T) {
+	ctx := newBrowser(t)
+	app := startTestApp(t, nil)
+	admin := app.adminToken(t)
+	log := watchBrowser(ctx)
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+
+	mustDo(t, ctx, "load the demo page", chromedp.Navigate(app.URL+"/"))
+	mustPoll(t, ctx, "the bubble", `!!W() && !!W().querySelector('button')`, 5*time.Second)
+	clickBubble(t, ctx)
+	mustPoll(t, ctx, "focus in the composer", `!!F() && F().activeElement && F().activeElement.id === 'input'`, 5*time.Second)
+	typeAndSend(t, ctx, "first")
+	mustPoll(t, ctx, "first is sent", `texts('.msg.me:not(.pending) .text').includes('first')`, 5*time.Second)
+	roomID := onlyRoom(t, app, admin)
+	// No admin has the console open: the panel says so and asks for an email.
+	mustPoll(t, ctx, "away", `F().getElementById('status').classList.contains('offline') && !F().getElementById('away').hidden && !F().getElementById('away-row').hidden`, 5*time.Second)
+	mustDo(t, ctx, "leave an email", chromedp.Evaluate[chromedp.Void](`(() => {`+widgetJS+`F().getElementById('away-email').value = 'later@example.com'; F().getElementById('away').requestSubmit(); })()`))
+	mustPoll(t, ctx, "the email is kept", `F().getElementById('away-row').hidden && F().getElementById('away-text').textContent.includes('later@example.com')`, 5*time.Second)
+	// The API has no way to change a room's email, so it reaches the admins as a message.
+	mustPoll(t, ctx, "the email is sent", `texts('.msg.me:not(.pending) .text').some((s) => s.includes('later@example.com'))`, 5*time.Second)
+
+	t.Run("older history on scroll up", func(t *testing.T) {
+		for i := 1; i <= 75; i++ {
+			adminSays(t, app, admin, roomID, fmt.Sprintf("history %02d", i))
+		}
+		mustDo(t, ctx, "reload", chromedp.Reload())
+		mustPoll(t, ctx, "the latest page", `texts('.msg .text').includes('history 75') && !F().getElementById('older').hidden`, 10*time.Second)
+		if n := mustEval[int](t, ctx, `texts('.msg .text').length`); n != 30 {
+			t.Errorf("messages after a reload: got %d, want the latest 30", n)
+		}
+		if !mustEval[bool](t, ctx, `F().getElementById('greeting').hidden`) {
+			t.Error("the greeting shows above a partial history")
+		}
+		for _, want := range []int{60, 77} {
+			mustDo(t, ctx, "scroll up", chromedp.Evaluate[chromedp.Void](`(() => {`+widgetJS+`F().getElementById('scroll').scrollTop = 0; })()`))
+			mustPoll(t, ctx, "older messages", fmt.Sprintf(`texts('.msg .text').length === %d && F().getElementById('scroll').scrollTop > 0`, want), 5*time.Second)
+		}
+		if got := mustEval[string](t, ctx, `texts('.msg .text').slice(0, 3).join('|')`); got != "first|My email for your answer: later@example.com|history 01" {
+			t.Errorf("oldest messages: got %q, want first, the email, history 01", got)
+		}
+		if !mustEval[bool](t, ctx, `!F().getElementById('greeting').hidden && F().getElementById('older').hidden`) {
+			t.Error("the greeting should show, and the older button hide, once the whole history is loaded")
+		}
+	})
+
+	t.Run("typing both ways", func(t *testing.T) {
+		sctx, stop := context.WithCancel(ctx)
+		defer stop()
+		events := readAdminEvents(t, sctx, app, admin)
+		// An admin watching the stream is online.
+		mustPoll(t, ctx, "online", `F().getElementById('status').classList.contains('online') && F().getElementById('away').hidden`, 10*time.Second)
+		clickInFrame(t, ctx, "#input")
+		mustDo(t, ctx, "type", chromedp.KeyEvent("typing a question"))
+		deadline := time.After(5 * time.Second)
+	wait:
+		for {
+			select {
+			case ev := <-events:
+				if strings.HasPrefix(ev, "typing ") && strings.Contains(ev, roomID) {
+					break wait
+				}
+			case <-deadline:
+				t.Fatal("no typing event on the admin stream within 5s")
+			}
+		}
+		if st := app.call(t, "POST", "/api/v1/admin/rooms/"+roomID+"/typing", admin, nil, nil); st != 204 {
+			t.Fatalf("admin typing: got %d, want 204", st)
+		}
+		mustPoll(t, ctx, "the admin is typing", `!F().getElementById('typing').hidden`, 2*time.Second)
+	})
+
+	t.Run("delete the conversation", func(t *testing.T) {
+		mustDo(t, ctx, "ask", chromedp.Evaluate[chromedp.Void](`(() => {`+widgetJS+`F().getElementById('delete').click(); })()`))
+		mustPoll(t, ctx, "the confirmation", `!F().getElementById('confirm').hidden && F().activeElement.id === 'confirm-cancel'`, 2*time.Second)
+		mustDo(t, ctx, "Esc cancels", chromedp.KeyEvent(kb.Escape))
+		mustPoll(t, ctx, "cancelled", `F().getElementById('confirm').hidden && !!W().querySelector('.o')`, 2*time.Second)
+		if st := app.call(t, "GET", "/api/v1/admin/rooms/"+roomID, admin, nil, nil); st != 200 {
+			t.Fatalf("room after cancelling: got %d, want 200", st)
+		}
+		mustDo(t, ctx, "ask again", chromedp.Evaluate[chromedp.Void](`(() => {`+widgetJS+`F().getElementById('delete').click(); })()`))
+		mustPoll(t, ctx, "the confirmation", `!F().getElementById('confirm').hidden`, 2*time.Second)
+		mustDo(t, ctx, "confirm", chromedp.Evaluate[chromedp.Void](`(() => {`+widgetJS+`F().getElementById('confirm-ok').click(); })()`))
+		mustPoll(t, ctx, "a fresh start", `texts('.msg .text').length === 0 && !F().getElementById('intro').hidden && !F().getElementById('greeting').hidden`, 5*time.Second)
+		if st := app.call(t, "GET", "/api/v1/admin/rooms/"+roomID, admin, nil, nil); st != 404 {
+			t.Errorf("room after the visitor deleted it: got %d, want 404", st)
+		}
+		if got := mustEval[string](t, ctx, `String(localStorage.getItem('parley:' + location.origin))`); got != "null" {
+			t.Errorf("stored session after deleting: got %s, want none", got)
+		}
+	})
 	log.checkNoErrors(t)
 }
