@@ -625,7 +625,7 @@ func TestWidgetRecovers(t *testing.T) {
 		// here) empties only when a send is acknowledged.
 		mustPoll(t, ctx, "the retry is acknowledged", `JSON.parse(localStorage.getItem('parley:' + location.origin)).outbox.length === 0`, 10*time.Second)
 		stop()
-		if got := proxy.count("POST /api/v1/rooms/" + roomID + "/messages ") - posts; got != 2 {
+		if got := proxy.count("POST /api/v1/rooms/"+roomID+"/messages ") - posts; got != 2 {
 			t.Errorf("sends of the message: got %d, want 2 (the lost one and its retry)", got)
 		}
 		mu.Lock()
