@@ -388,6 +388,19 @@ type stream struct {
 	events chan sseEvent
 	done   chan struct{}
 	cancel context.CancelFunc
+	// ignored names events that next skips, like comments.
+	ignored map[string]bool
+}
+
+// ignore makes next skip the named events from now on.
+func (s *stream) ignore(names ...string) *stream {
+	if s.ignored == nil {
+		s.ignored = make(map[string]bool)
+	}
+	for _, n := range names {
+		s.ignored[n] = true
+	}
+	return s
 }
 
 // openStream connects to an event stream and returns the answer's status;
@@ -475,7 +488,7 @@ func (s *stream) next(timeout time.Duration) (sseEvent, bool) {
 			if !ok {
 				return sseEvent{}, false
 			}
-			if ev.Comment != "" {
+			if ev.Comment != "" || s.ignored[ev.Event] {
 				continue
 			}
 			return ev, true
