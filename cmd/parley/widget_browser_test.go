@@ -170,8 +170,8 @@ type adminRoom struct {
 	}
 }
 
-// onlyRoom returns the id of the one room the app has.
-func onlyRoom(tb testing.TB, app *testApp, admin string) string {
+// theOnlyRoom returns the id of the one room the app has.
+func theOnlyRoom(tb testing.TB, app *testApp, admin string) string {
 	tb.Helper()
 	var list struct{ Rooms []struct{ ID string } }
 	if st := app.call(tb, "GET", "/api/v1/admin/rooms", admin, nil, &list); st != 200 {
@@ -183,8 +183,8 @@ func onlyRoom(tb testing.TB, app *testApp, admin string) string {
 	return list.Rooms[0].ID
 }
 
-// openRoom reads a room as the admin console does.
-func openRoom(tb testing.TB, app *testApp, admin, id string) adminRoom {
+// adminOpenRoom reads a room as the admin console does.
+func adminOpenRoom(tb testing.TB, app *testApp, admin, id string) adminRoom {
 	tb.Helper()
 	var r adminRoom
 	if st := app.call(tb, "GET", "/api/v1/admin/rooms/"+id, admin, nil, &r); st != 200 {
@@ -255,8 +255,8 @@ func TestWidgetOnDemoPage(t *testing.T) {
 	if got := mustEval[string](t, ctx, `F().getElementById('input').value`); got != "" {
 		t.Errorf("composer after sending: got %q, want it empty", got)
 	}
-	roomID := onlyRoom(t, app, admin)
-	if r := openRoom(t, app, admin, roomID); len(r.Messages) != 1 || r.Messages[0].Content != hello || r.Messages[0].Sender != "visitor" {
+	roomID := theOnlyRoom(t, app, admin)
+	if r := adminOpenRoom(t, app, admin, roomID); len(r.Messages) != 1 || r.Messages[0].Content != hello || r.Messages[0].Sender != "visitor" {
 		t.Fatalf("stored messages: got %+v, want one visitor message %q", r.Messages, hello)
 	}
 
@@ -291,7 +291,7 @@ func TestWidgetOnDemoPage(t *testing.T) {
 	mustPoll(t, ctx, "the panel closes", `!W().querySelector('.o')`, 2*time.Second)
 	adminSays(t, app, admin, roomID, "Are you still there?")
 	mustPoll(t, ctx, "the badge shows 1", `W().querySelector('.n').hidden === false && W().querySelector('.n').textContent === '1'`, 5*time.Second)
-	if r := openRoom(t, app, admin, roomID); r.Room.VisitorUnread != 1 {
+	if r := adminOpenRoom(t, app, admin, roomID); r.Room.VisitorUnread != 1 {
 		t.Errorf("visitorUnread with the panel closed: got %d, want 1", r.Room.VisitorUnread)
 	}
 
@@ -300,7 +300,7 @@ func TestWidgetOnDemoPage(t *testing.T) {
 	mustPoll(t, ctx, "focus in the composer again", `F().activeElement && F().activeElement.id === 'input'`, 5*time.Second)
 	mustPoll(t, ctx, "the badge is gone", `W().querySelector('.n').hidden === true`, 2*time.Second)
 	deadline := time.Now().Add(5 * time.Second)
-	for openRoom(t, app, admin, roomID).Room.VisitorUnread != 0 {
+	for adminOpenRoom(t, app, admin, roomID).Room.VisitorUnread != 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("visitorUnread after opening the panel: still not 0 after 5s")
 		}
@@ -361,8 +361,8 @@ func TestWidgetCrossOrigin(t *testing.T) {
 	typeAndSend(t, ctx, "Cross-origin hello")
 	mustPoll(t, ctx, "the page hears the message", `got.includes('visitor:Cross-origin hello')`, 5*time.Second)
 
-	roomID := onlyRoom(t, app, admin)
-	r := openRoom(t, app, admin, roomID)
+	roomID := theOnlyRoom(t, app, admin)
+	r := adminOpenRoom(t, app, admin, roomID)
 	if r.Room.VisitorName != "Casey" || r.Room.VisitorEmail != "casey@example.com" {
 		t.Errorf("identify: got name %q email %q, want Casey casey@example.com", r.Room.VisitorName, r.Room.VisitorEmail)
 	}
@@ -510,9 +510,9 @@ func (p *cutProxy) cutAll() {
 	}
 }
 
-// intercept answers the page's message sends (POST …/messages) with fn,
+// interceptSends answers the page's message sends (POST …/messages) with fn,
 // through the Fetch domain, until the returned func is called.
-func intercept(tb testing.TB, ctx context.Context, stage fetch.RequestStage, fn func(ev fetch.EventRequestPaused) any) (stop func()) {
+func interceptSends(tb testing.TB, ctx context.Context, stage fetch.RequestStage, fn func(ev fetch.EventRequestPaused) any) (stop func()) {
 	tb.Helper()
 	ictx, cancel := context.WithCancel(ctx)
 	paused := chromedp.Events(ictx, fetch.RequestPaused)
@@ -554,8 +554,8 @@ func intercept(tb testing.TB, ctx context.Context, stage fetch.RequestStage, fn 
 	}
 }
 
-// countStored returns how many stored messages of the room have content text.
-func countStored(tb testing.TB, app *testApp, admin, roomID, text string) int {
+// storedCopies returns how many stored messages of the room have content text.
+func storedCopies(tb testing.TB, app *testApp, admin, roomID, text string) int {
 	tb.Helper()
 	var out struct{ Messages []struct{ Content string } }
 	if st := app.call(tb, "GET", "/api/v1/admin/rooms/"+roomID+"/messages?limit=200", admin, nil, &out); st != 200 {
@@ -590,7 +590,7 @@ func TestWidgetRecovers(t *testing.T) {
 	mustPoll(t, ctx, "focus in the composer", `!!F() && F().activeElement && F().activeElement.id === 'input'`, 5*time.Second)
 	typeAndSend(t, ctx, "one")
 	mustPoll(t, ctx, "one is sent", `texts('.msg.me:not(.pending) .text').includes('one')`, 5*time.Second)
-	roomID := onlyRoom(t, app, admin)
+	roomID := theOnlyRoom(t, app, admin)
 	mustPoll(t, ctx, "the stream is up", `/online|offline/.test(F().getElementById('status').className)`, 5*time.Second)
 
 	t.Run("cut stream resumes", func(t *testing.T) {
@@ -609,7 +609,7 @@ func TestWidgetRecovers(t *testing.T) {
 	t.Run("lost answer is retried once", func(t *testing.T) {
 		var mu sync.Mutex
 		dropped := 0
-		stop := intercept(t, ctx, fetch.RequestStageResponse, func(ev fetch.EventRequestPaused) any {
+		stop := interceptSends(t, ctx, fetch.RequestStageResponse, func(ev fetch.EventRequestPaused) any {
 			mu.Lock()
 			defer mu.Unlock()
 			if dropped == 0 {
@@ -633,7 +633,7 @@ func TestWidgetRecovers(t *testing.T) {
 			t.Errorf("dropped answers: got %d, want 1", dropped)
 		}
 		mu.Unlock()
-		if n := countStored(t, app, admin, roomID, "two"); n != 1 {
+		if n := storedCopies(t, app, admin, roomID, "two"); n != 1 {
 			t.Errorf("stored copies of a retried message: got %d, want 1", n)
 		}
 		if n := mustEval[int](t, ctx, `texts('.msg .text').filter((s) => s === 'two').length`); n != 1 {
@@ -642,7 +642,7 @@ func TestWidgetRecovers(t *testing.T) {
 	})
 
 	t.Run("503 keeps the text", func(t *testing.T) {
-		stop := intercept(t, ctx, fetch.RequestStageRequest, func(ev fetch.EventRequestPaused) any {
+		stop := interceptSends(t, ctx, fetch.RequestStageRequest, func(ev fetch.EventRequestPaused) any {
 			return fetch.FulfillRequestParams{
 				RequestID: ev.RequestID, ResponseCode: 503,
 				ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/json"}},
@@ -655,12 +655,12 @@ func TestWidgetRecovers(t *testing.T) {
 			t.Errorf("notice on 503: got %q, want it to say the chat is unavailable and the text kept", got)
 		}
 		stop()
-		if n := countStored(t, app, admin, roomID, "three"); n != 0 {
+		if n := storedCopies(t, app, admin, roomID, "three"); n != 0 {
 			t.Errorf("stored copies of a refused message: got %d, want 0", n)
 		}
 		mustDo(t, ctx, "retry", chromedp.Evaluate[chromedp.Void](`(() => {`+widgetJS+`F().querySelector('.msg.failed .link-btn').click(); })()`))
 		mustPoll(t, ctx, "three is sent", `texts('.msg.me:not(.pending):not(.failed) .text').includes('three') && !F().querySelector('.msg.failed')`, 10*time.Second)
-		if n := countStored(t, app, admin, roomID, "three"); n != 1 {
+		if n := storedCopies(t, app, admin, roomID, "three"); n != 1 {
 			t.Errorf("stored copies after Retry: got %d, want 1", n)
 		}
 	})
@@ -742,7 +742,7 @@ func TestWidgetHistoryTypingDelete(t *testing.T) {
 	mustPoll(t, ctx, "focus in the composer", `!!F() && F().activeElement && F().activeElement.id === 'input'`, 5*time.Second)
 	typeAndSend(t, ctx, "first")
 	mustPoll(t, ctx, "first is sent", `texts('.msg.me:not(.pending) .text').includes('first')`, 5*time.Second)
-	roomID := onlyRoom(t, app, admin)
+	roomID := theOnlyRoom(t, app, admin)
 	// No admin has the console open: the panel says so and asks for an email.
 	mustPoll(t, ctx, "away", `F().getElementById('status').classList.contains('offline') && !F().getElementById('away').hidden && !F().getElementById('away-row').hidden`, 5*time.Second)
 	mustDo(t, ctx, "leave an email", chromedp.Evaluate[chromedp.Void](`(() => {`+widgetJS+`F().getElementById('away-email').value = 'later@example.com'; F().getElementById('away').requestSubmit(); })()`))
