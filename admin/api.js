@@ -49,23 +49,25 @@ export const session = {
   },
 };
 
-let unauthorizedHandler = (/** @type {ApiError} */ _err) => {};
+let unauthorizedHandler = () => {};
 
 /**
  * Sets what happens on any 401 of an authenticated call (the token expired or
  * was revoked): the app goes back to the login form.
- * @param {(err: ApiError) => void} fn
+ * @param {() => void} fn
  */
 export function onUnauthorized(fn) {
   unauthorizedHandler = fn;
 }
 
 /**
- * Reports a 401 to the app. The stream uses it too.
- * @param {ApiError} err
+ * Reports a 401 to the app (the stream uses it too), unless it answers a
+ * token that is no longer the session's: a late answer from before a new
+ * sign-in must not end the new session.
+ * @param {string} token the token the refused request carried
  */
-export function reportUnauthorized(err) {
-  unauthorizedHandler(err);
+export function reportUnauthorized(token) {
+  if (token && token === session.token()) unauthorizedHandler();
 }
 
 /**
@@ -111,7 +113,7 @@ async function request(method, path, opts = {}) {
     Number(res.headers.get('Retry-After')) || 0);
   // A 401 on an authenticated call means the session is gone; the login
   // form gets the news. Login's own 401 is just a wrong password.
-  if (res.status === 401 && auth) reportUnauthorized(err);
+  if (res.status === 401 && auth) reportUnauthorized(token);
   throw err;
 }
 

@@ -71,6 +71,7 @@ const conversation = new Conversation({
 const visits = new Visits({ root: $('visits-root'), onError: (msg) => toast(msg, 'error') });
 
 let listTimer = 0;
+let expiryTimer = 0;
 
 const stream = new AdminStream({
   onStatus: (status) => showStatus(status),
@@ -174,6 +175,9 @@ function startApp() {
   ui.meAvatar.textContent = initials(name);
   ui.login.hidden = true;
   ui.app.hidden = false;
+  // Back to the login form when the token expires, before a request fails.
+  const left = Date.parse(s.expiresAt) - Date.now();
+  if (left > 0 && left < 2 ** 31) expiryTimer = setTimeout(() => endSession('Your session expired. Please sign in again.'), left);
   stream.start();
   // If the stream is slow to open, show the list anyway; it reloads on open.
   listTimer = setTimeout(() => { if (!inbox.loaded) inbox.load(); }, STREAM_GRACE_MS);
@@ -186,6 +190,7 @@ function startApp() {
  */
 function endSession(note) {
   clearTimeout(listTimer);
+  clearTimeout(expiryTimer);
   stream.stop();
   api.session.clear();
   conversation.clear();
@@ -197,9 +202,7 @@ function endSession(note) {
   showLogin(note);
 }
 
-api.onUnauthorized(() => {
-  if (api.session.get()) endSession('Your session has ended. Please sign in again.');
-});
+api.onUnauthorized(() => endSession('Your session has ended. Please sign in again.'));
 
 ui.loginForm.addEventListener('submit', async (e) => {
   e.preventDefault();

@@ -59,6 +59,11 @@ export class Conversation {
     this.pendingByRoom = new Map();
     /** @type {Map<string, string>} */
     this.drafts = new Map();
+    /** @type {{avatar: HTMLElement, name: HTMLElement, sub: HTMLElement, tag: HTMLElement}|null} */
+    this.header = null;
+    /** @type {{count: HTMLElement, block: HTMLElement}|null} */
+    this.details = null;
+    this.detailsSig = '';
 
     ui.thread.addEventListener('scroll', () => this.onScroll(), { passive: true });
     ui.jump.addEventListener('click', () => this.scrollToBottom(true));
@@ -104,6 +109,7 @@ export class Conversation {
     this.ui.view.hidden = false;
     this.ui.reply.value = this.drafts.get(id) || '';
     this.updateCounter();
+    this.buildHeader();
     this.renderHeader();
     this.renderDetails();
     replaceChildren(this.ui.top, el('div', { class: 'spinner', 'aria-label': 'Loading messages' }));
@@ -136,6 +142,8 @@ export class Conversation {
     this.ui.view.hidden = true;
     this.ui.empty.hidden = false;
     replaceChildren(this.ui.details);
+    this.details = null;
+    this.detailsSig = '';
   }
 
   reset() {
@@ -461,18 +469,22 @@ export class Conversation {
           el('button', { class: 'link-btn', type: 'button', text: 'Discard', onclick: () => this.discard(p) })))));
   }
 
-  renderHeader() {
-    const r = this.room;
-    if (!r) return;
-    const typing = !!this.typingTimer;
-    const sub = typing ? 'typing…' : r.visitorEmail || (safeURL(r.page) ? 'on ' + safeURL(r.page).pathname : 'Anonymous visitor');
+  /**
+   * Builds the header once per room; renderHeader then updates its text, so
+   * that a focused button keeps the focus while events arrive.
+   */
+  buildHeader() {
+    const h = {
+      avatar: el('span', { class: 'avatar-slot' }),
+      name: el('h2', { id: 'conv-name' }),
+      sub: el('p', { class: 'conv-sub' }),
+      tag: el('span', { class: 'tag tag-danger', text: 'Blocked', hidden: true }),
+    };
     replaceChildren(this.ui.header,
       el('a', { class: 'icon-btn back', href: '#/', 'aria-label': 'Back to conversations', title: 'Back (Esc)' }, icon('back')),
-      avatar(r),
-      el('div', { class: 'conv-title' },
-        el('h2', { id: 'conv-name', text: visitorLabel(r) }),
-        el('p', { class: 'conv-sub' + (typing ? ' typing' : ''), text: sub })),
-      r.blocked ? el('span', { class: 'tag tag-danger', text: 'Blocked' }) : null,
+      h.avatar,
+      el('div', { class: 'conv-title' }, h.name, h.sub),
+      h.tag,
       el('button', {
         class: 'icon-btn details-toggle', type: 'button', 'aria-label': 'Visitor details', title: 'Visitor details',
         'aria-controls': 'details', 'aria-expanded': String(document.body.classList.contains('details-open')),
@@ -481,22 +493,55 @@ export class Conversation {
           else openDetails();
         },
       }, icon('info')));
-    this.ui.banner.hidden = !r.blocked;
-    if (r.blocked) {
-      replaceChildren(this.ui.banner, icon('block'),
+    this.header = h;
+  }
+
+  renderHeader() {
+    const r = this.room;
+    const h = this.header;
+    if (!r || !h) return;
+    const typing = !!this.typingTimer;
+    const page = safeURL(r.page);
+    replaceChildren(h.avatar, avatar(r));
+    h.name.textContent = visitorLabel(r);
+    h.sub.textContent = typing ? 'typing…' : r.visitorEmail || (page ? 'on ' + page.pathname : 'Anonymous visitor');
+    h.sub.classList.toggle('typing', typing);
+    h.tag.hidden = !r.blocked;
+    if (this.ui.banner.hidden === !!r.blocked) {
+      this.ui.banner.hidden = !r.blocked;
+      replaceChildren(this.ui.banner, r.blocked ? [icon('block'),
         el('span', { text: 'This visitor is blocked and cannot send messages.' }),
-        el('button', { class: 'link-btn', type: 'button', text: 'Unblock', onclick: () => this.toggleBlock() }));
+        el('button', { class: 'link-btn', type: 'button', text: 'Unblock', onclick: () => this.toggleBlock() })] : null);
     }
     this.ui.reply.placeholder = `Reply to ${visitorLabel(r)}…`;
   }
 
+  /**
+   * Shows the visitor's details. What identifies the visitor is drawn when it
+   * changes; the count and the block button are updated in place.
+   */
   renderDetails() {
     const r = this.room;
     if (!r) return;
+    const sig = JSON.stringify([r.id, r.visitorName, r.visitorEmail, r.page, r.createdAt]);
+    if (sig !== this.detailsSig) {
+      this.detailsSig = sig;
+      this.buildDetails(r);
+    }
+    const d = this.details;
+    d.count.textContent = String(r.messageCount ?? 0);
+    replaceChildren(d.block, icon(r.blocked ? 'unlock' : 'block'), r.blocked ? 'Unblock visitor' : 'Block visitor');
+  }
+
+  /** @param {any} r */
+  buildDetails(r) {
     const page = safeURL(r.page);
     /** @param {string} label @param {Node|string} value @param {string} ic */
     const row = (label, value, ic) => el('div', { class: 'detail' },
       icon(/** @type {any} */ (ic)), el('dt', { text: label }), el('dd', {}, value));
+    const count = el('span');
+    const block = el('button', { class: 'btn', type: 'button', 'data-action': 'block', onclick: () => this.toggleBlock() });
+    this.details = { count, block };
     replaceChildren(this.ui.details,
       el('button', {
         class: 'icon-btn details-close', type: 'button', 'aria-label': 'Close details', title: 'Close (Esc)',
@@ -509,13 +554,12 @@ export class Conversation {
       el('dl', { class: 'details-list' },
         row('Started on', page ? el('a', { href: page.href, target: '_blank', rel: 'noopener noreferrer', title: page.href, text: page.host + page.pathname }) : '—', 'globe'),
         row('First seen', r.createdAt ? fullTime(r.createdAt) : '—', 'clock'),
-        row('Messages', String(r.messageCount ?? 0), 'chat'),
+        row('Messages', count, 'chat'),
         row('Conversation', el('code', { text: r.id }), 'hash')),
       el('div', { class: 'details-actions' },
         el('button', { class: 'btn', type: 'button', onclick: () => this.copyTranscript() }, icon('copy'), 'Copy transcript'),
         el('button', { class: 'btn', type: 'button', onclick: () => this.downloadTranscript() }, icon('download'), 'Download .txt'),
-        el('button', { class: 'btn', type: 'button', 'data-action': 'block', onclick: () => this.toggleBlock() },
-          icon(r.blocked ? 'unlock' : 'block'), r.blocked ? 'Unblock visitor' : 'Block visitor'),
+        block,
         el('button', { class: 'btn btn-danger', type: 'button', 'data-action': 'delete', onclick: () => this.confirmDelete() },
           icon('trash'), 'Delete conversation')));
   }

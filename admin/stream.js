@@ -2,7 +2,7 @@
 // token travels in the Authorization header (never in a URL), Server-Sent
 // Events parsed by hand, reconnects with backoff.
 
-import { ApiError, reportUnauthorized, session } from './api.js';
+import { reportUnauthorized, session } from './api.js';
 import { sleep } from './util.js';
 
 const URL_EVENTS = '/api/v1/admin/events';
@@ -85,6 +85,9 @@ export class AdminStream {
   constructor(handlers) {
     this.handlers = handlers;
     this.running = false;
+    // Each start() begins a new run; a loop left over from an earlier run
+    // (stop, then start again before its fetch settled) ends by itself.
+    this.run = 0;
     /** @type {AbortController|null} */
     this.abort = null;
     /** @type {AbortController|null} */
@@ -99,41 +102,45 @@ export class AdminStream {
     this.running = true;
     this.connectedOnce = false;
     window.addEventListener('online', this.onOnline);
-    this.loop();
+    this.loop(++this.run);
   }
 
   /** Closes the stream for good. */
   stop() {
     this.running = false;
+    this.run++;
     window.removeEventListener('online', this.onOnline);
     this.abort?.abort();
     this.wait?.abort();
     this.handlers.onStatus('stopped');
   }
 
-  async loop() {
+  /** @param {number} run */
+  async loop(run) {
     let attempt = 0;
-    while (this.running) {
+    while (this.run === run) {
       this.handlers.onStatus(this.connectedOnce || attempt > 0 ? 'reconnecting' : 'connecting');
-      const outcome = await this.connect();
-      if (!this.running || outcome === 'unauthorized') return;
+      const outcome = await this.connect(run);
+      if (this.run !== run || outcome === 'unauthorized') return;
       if (outcome === 'opened') attempt = 0;
       // Exponential backoff with jitter: 1 s, 2 s, 4 s … capped at 30 s.
       const base = Math.min(BACKOFF_MAX, BACKOFF_MIN * 2 ** attempt);
       const delay = Math.round(base / 2 + Math.random() * base / 2);
       attempt = Math.min(attempt + 1, 10);
       this.handlers.onStatus('reconnecting', delay);
-      this.wait = new AbortController();
-      await sleep(delay, this.wait.signal);
-      this.wait = null;
+      const wait = new AbortController();
+      this.wait = wait;
+      await sleep(delay, wait.signal);
+      if (this.wait === wait) this.wait = null;
     }
   }
 
   /**
    * One connection, until it ends.
+   * @param {number} run
    * @returns {Promise<'opened'|'failed'|'unauthorized'>}
    */
-  async connect() {
+  async connect(run) {
     const abort = new AbortController();
     this.abort = abort;
     let idle = 0;
@@ -142,17 +149,18 @@ export class AdminStream {
       idle = setTimeout(() => abort.abort(), IDLE_TIMEOUT);
     };
     let opened = false;
+    const token = session.token();
     try {
       touch();
       const res = await fetch(URL_EVENTS, {
-        headers: { Accept: 'text/event-stream', Authorization: 'Bearer ' + session.token() },
+        headers: { Accept: 'text/event-stream', Authorization: 'Bearer ' + token },
         cache: 'no-store', signal: abort.signal,
       });
       if (res.status === 401) {
-        reportUnauthorized(new ApiError(401, 'unauthorized', 'Your session has ended.'));
+        reportUnauthorized(token);
         return 'unauthorized';
       }
-      if (!res.ok || !res.body) {
+      if (!res.ok || !res.body || this.run !== run) {
         await res.body?.cancel().catch(() => {});
         return 'failed';
       }
@@ -160,7 +168,9 @@ export class AdminStream {
       this.handlers.onStatus('live');
       this.handlers.onOpen({ reconnected: this.connectedOnce });
       this.connectedOnce = true;
-      const parser = new SSEParser((raw) => this.dispatch(raw));
+      const parser = new SSEParser((raw) => {
+        if (this.run === run) this.dispatch(raw);
+      });
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       for (;;) {
         const { value, done } = await reader.read();

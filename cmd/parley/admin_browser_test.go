@@ -251,8 +251,11 @@ func TestAdminConsole(t *testing.T) {
 	})
 
 	t.Run("an open room reads new messages", func(t *testing.T) {
-		visitorSays(t, app, visitor, roomID, "I have a question about pricing.")
-		mustPoll(t, ctx, "the message", `[...document.querySelectorAll('#thread-msgs .bubble')].some((b) => b.textContent === 'I have a question about pricing.')`, 5*time.Second)
+		visitorSays(t, app, visitor, roomID, "I have a <b>question</b> about pricing.")
+		mustPoll(t, ctx, "the message, as text", `[...document.querySelectorAll('#thread-msgs .bubble')].some((b) => b.textContent === 'I have a <b>question</b> about pricing.')`, 5*time.Second)
+		if mustEval[bool](t, ctx, `!!document.querySelector('#thread-msgs b, #rooms b')`) {
+			t.Error("message text was rendered as HTML")
+		}
 		waitUnread(t, app, admin, roomID, 0)
 	})
 
@@ -355,6 +358,19 @@ func TestAdminConsole(t *testing.T) {
 		}
 		if mustEval[bool](t, ctx, `!!sessionStorage.getItem('parley.admin.session')`) {
 			t.Error("the revoked token is still stored")
+		}
+	})
+
+	t.Run("sign out revokes the token", func(t *testing.T) {
+		mustDo(t, ctx, "log in again",
+			chromedp.SendKeys(chromedp.CSS("#password"), app.AdminPassword),
+			chromedp.Click(chromedp.CSS("#login-submit")))
+		mustPoll(t, ctx, "the stream is live", `document.getElementById('status').dataset.state === 'live'`, 10*time.Second)
+		token := mustEval[string](t, ctx, `JSON.parse(sessionStorage.getItem('parley.admin.session')).token`)
+		mustDo(t, ctx, "sign out", chromedp.Click(chromedp.CSS("#logout")))
+		mustPoll(t, ctx, "the login form", `!document.getElementById('login').hidden && document.getElementById('login-note').textContent.includes('signed out')`, 5*time.Second)
+		if st := app.call(t, "GET", "/api/v1/admin/rooms", token, nil, nil); st != 401 {
+			t.Errorf("the signed-out token lists rooms: got %d, want 401", st)
 		}
 	})
 
