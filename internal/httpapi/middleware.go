@@ -166,7 +166,13 @@ func (s *Server) limitBody(c *gin.Context) {
 		return
 	}
 	if c.Request.Body != nil && c.Request.Body != http.NoBody {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.maxBody)
+		// The net/http writer (not gin's wrapper) learns that the body was
+		// cut short, so the connection is closed rather than drained.
+		var w http.ResponseWriter = c.Writer
+		if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
+			w = u.Unwrap()
+		}
+		c.Request.Body = http.MaxBytesReader(w, c.Request.Body, s.maxBody)
 	}
 	c.Next()
 }

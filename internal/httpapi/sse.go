@@ -151,11 +151,14 @@ func (s *Server) visitorEvents(c *gin.Context) {
 	defer sub.Close()
 
 	ctx := c.Request.Context()
-	online, err := s.streamSetup(ctx, roomID)
+	room, online, err := s.streamSetup(ctx, roomID)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	// A resume point beyond the room's last message (a client bug) would
+	// hide every future message; the room's seq is the most a client has.
+	after = min(after, room.MessageCount)
 	s.metrics.streams.WithLabelValues(streamVisitor).Inc()
 	defer s.metrics.streams.WithLabelValues(streamVisitor).Dec()
 
@@ -197,14 +200,16 @@ func (s *Server) visitorEvents(c *gin.Context) {
 	}
 }
 
-// streamSetup checks that the room exists and reads the admins' presence.
-func (s *Server) streamSetup(ctx context.Context, roomID string) (bool, error) {
+// streamSetup reads the room (it must exist) and the admins' presence.
+func (s *Server) streamSetup(ctx context.Context, roomID string) (chat.Room, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, streamStoreTimeout)
 	defer cancel()
-	if _, err := s.svc.Room(ctx, roomID); err != nil {
-		return false, err
+	room, err := s.svc.Room(ctx, roomID)
+	if err != nil {
+		return chat.Room{}, false, err
 	}
-	return s.svc.AdminsOnline(ctx)
+	online, err := s.svc.AdminsOnline(ctx)
+	return room, online, err
 }
 
 // streamEnded logs why a stream ended early, unless the client went away.

@@ -316,6 +316,13 @@ func TestStreamResume(t *testing.T) {
 		s.quiet(200 * time.Millisecond)
 		s.close()
 
+		// A resume point beyond the last message cannot hide later ones.
+		s = e.visitorStream(room.ID, tok, map[string]string{"Last-Event-ID": "999"})
+		expectPresence(t, s, false)
+		e.mustSend(room.ID, at, true, "seven")
+		wantSeqs(t, expectMessages(t, s, 1), 7, 7)
+		s.close()
+
 		// Replay pages through more than one store page, while sends go on.
 		ctx := context.Background()
 		for i := 0; i < 450; i++ {
@@ -323,7 +330,7 @@ func TestStreamResume(t *testing.T) {
 				t.Fatalf("send: %v", err)
 			}
 		}
-		s = e.visitorStream(room.ID, tok, map[string]string{"Last-Event-ID": "6"})
+		s = e.visitorStream(room.ID, tok, map[string]string{"Last-Event-ID": "7"})
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -335,7 +342,7 @@ func TestStreamResume(t *testing.T) {
 			}
 		}()
 		expectPresence(t, s, false)
-		wantSeqs(t, expectMessages(t, s, 470), 7, 476)
+		wantSeqs(t, expectMessages(t, s, 470), 8, 477)
 		<-done
 		s.quiet(200 * time.Millisecond)
 	})

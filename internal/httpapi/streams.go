@@ -1,0 +1,147 @@
+package httpapi
+
+import (
+	"sync"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// streamSet counts open streams against the server-wide and per-key caps, and
+// owns the signal that ends them all.
+type streamSet struct {
+	mu      sync.Mutex
+	max     int
+	perKey  int
+	open    int
+	byKey   map[string]int
+	closing chan struct{} // closed by closeAll
+	closed  bool
+
+	// healthy and generation, when set, are polled by a watcher goroutine
+	// that runs while at least one stream is open; a bridge found down (or
+	// subscribed anew) closes the current epoch, which ends the streams
+	// opened under it.
+	healthy     func() bool
+	generation  func() uint64
+	epoch       chan struct{}
+	watcherStop chan struct{}
+}
+
+func newStreamSet(max, perKey int, healthy func() bool, generation func() uint64) *streamSet {
+	return &streamSet{
+		max: max, perKey: perKey, byKey: make(map[string]int),
+		closing: make(chan struct{}), healthy: healthy, generation: generation,
+		epoch: make(chan struct{}),
+	}
+}
+
+// bridgeUp tells whether the event bridge is known to be working.
+func (ss *streamSet) bridgeUp() bool { return ss.healthy == nil || ss.healthy() }
+
+func (ss *streamSet) gen() uint64 {
+	if ss.generation == nil {
+		return 0
+	}
+	return ss.generation()
+}
+
+// streamSlot is one accepted stream; release it exactly once.
+type streamSlot struct {
+	set *streamSet
+	key string
+	// closing and epoch are closed when the stream must end: the server is
+	// closing, or the event bridge went down.
+	closing <-chan struct{}
+	epoch   <-chan struct{}
+	once    sync.Once
+}
+
+// Errors of acquire.
+var (
+	errTooManyStreams = &chat.Error{Code: chat.CodeTooMany, Message: "too many open event streams; close one and retry"}
+	errServerClosing  = &chat.Error{Code: chat.CodeUnavailable, Message: "the server is shutting down; reconnect"}
+	errBridgeDown     = &chat.Error{Code: chat.CodeUnavailable, Message: "real-time events are unavailable; retry shortly"}
+)
+
+// acquire takes a slot for key or returns errTooManyStreams.
+func (ss *streamSet) acquire(key string) (*streamSlot, error) {
+	if !ss.bridgeUp() {
+		return nil, errBridgeDown
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return nil, errServerClosing
+	}
+	if ss.open >= ss.max || ss.byKey[key] >= ss.perKey {
+		return nil, errTooManyStreams
+	}
+	ss.open++
+	ss.byKey[key]++
+	if (ss.healthy != nil || ss.generation != nil) && ss.watcherStop == nil {
+		ss.watcherStop = make(chan struct{})
+		go ss.watch(ss.watcherStop, ss.gen())
+	}
+	return &streamSlot{set: ss, key: key, closing: ss.closing, epoch: ss.epoch}, nil
+}
+
+func (sl *streamSlot) release() {
+	sl.once.Do(func() {
+		ss := sl.set
+		ss.mu.Lock()
+		defer ss.mu.Unlock()
+		ss.open--
+		if ss.byKey[sl.key]--; ss.byKey[sl.key] <= 0 {
+			delete(ss.byKey, sl.key)
+		}
+		if ss.open == 0 && ss.watcherStop != nil {
+			close(ss.watcherStop)
+			ss.watcherStop = nil
+		}
+	})
+}
+
+// watchInterval is how often the bridge health is polled while streams are
+// open.
+const watchInterval = 250 * time.Millisecond
+
+// watch polls the bridge until stop closes. When the bridge is down, or has
+// subscribed again since the last look, it ends the current epoch: every
+// stream opened before now ends, and its client resumes from its last event
+// id once the bridge is back.
+func (ss *streamSet) watch(stop <-chan struct{}, gen uint64) {
+	t := time.NewTicker(watchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			up, g := ss.bridgeUp(), ss.gen()
+			if up && g == gen {
+				continue
+			}
+			gen = g
+			ss.mu.Lock()
+			close(ss.epoch)
+			ss.epoch = make(chan struct{})
+			ss.mu.Unlock()
+		}
+	}
+}
+
+func (ss *streamSet) closeAll() {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if !ss.closed {
+		ss.closed = true
+		close(ss.closing)
+	}
+}
+
+func (ss *streamSet) count() int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.open
+}
