@@ -126,6 +126,16 @@ function defaultMessage(status) {
 }
 
 /**
+ * Tells whether a call failed because the session ended; the login form
+ * takes over then, so the caller shows nothing.
+ * @param {unknown} err
+ * @returns {boolean}
+ */
+export function isUnauthorized(err) {
+  return err instanceof ApiError && err.status === 401;
+}
+
+/**
  * A sentence for the user about a failed call.
  * @param {unknown} err
  * @returns {string}

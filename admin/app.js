@@ -49,7 +49,7 @@ const inbox = new Inbox({
 });
 
 const conversation = new Conversation({
-  pane: $('conv-pane'), empty: $('conv-empty'), view: $('conv'), header: $('conv-header'), banner: $('conv-banner'),
+  empty: $('conv-empty'), view: $('conv'), header: $('conv-header'), banner: $('conv-banner'),
   thread: $('thread'), top: $('thread-top'), msgs: $('thread-msgs'), pending: $('thread-pending'),
   typing: $('thread-typing'), jump: /** @type {HTMLButtonElement} */ ($('jump')),
   form: /** @type {HTMLFormElement} */ ($('composer')), reply: /** @type {HTMLTextAreaElement} */ ($('reply')),
@@ -68,7 +68,7 @@ const conversation = new Conversation({
   toast: (msg, kind) => toast(msg, kind),
 });
 
-const visits = new Visits({ root: $('visits-root'), onError: (msg) => toast(msg, 'error') });
+const visits = new Visits({ root: $('visits-root') });
 
 let listTimer = 0;
 let expiryTimer = 0;
@@ -222,7 +222,7 @@ ui.loginForm.addEventListener('submit', async (e) => {
     ui.loginNote.hidden = true;
     startApp();
   } catch (err) {
-    showLoginError(err instanceof api.ApiError && err.status === 401
+    showLoginError(api.isUnauthorized(err)
       ? 'Wrong username or password.'
       : api.describeError(err));
   } finally {

@@ -24,7 +24,7 @@ const MAX_PAGES = 100; // bounds every "fetch until done" loop
 export class Conversation {
   /**
    * @param {{
-   *   pane: HTMLElement, empty: HTMLElement, view: HTMLElement, header: HTMLElement, banner: HTMLElement,
+   *   empty: HTMLElement, view: HTMLElement, header: HTMLElement, banner: HTMLElement,
    *   thread: HTMLElement, top: HTMLElement, msgs: HTMLElement, pending: HTMLElement, typing: HTMLElement,
    *   jump: HTMLButtonElement, form: HTMLFormElement, reply: HTMLTextAreaElement, counter: HTMLElement,
    *   details: HTMLElement, dialog: HTMLDialogElement,
@@ -183,7 +183,7 @@ export class Conversation {
 
   /** @param {unknown} err */
   fail(err) {
-    if (err instanceof api.ApiError && err.status === 401) return; // the login form takes over
+    if (api.isUnauthorized(err)) return;
     if (err instanceof api.ApiError && (err.status === 404 || err.code === 'room_not_found' || err.code === 'invalid_request')) {
       const id = this.id;
       this.hooks.onGone(id, 'This conversation no longer exists.');
@@ -200,6 +200,16 @@ export class Conversation {
             this.open(id, this.room);
           },
         })));
+  }
+
+  /**
+   * Tells the admin that an action failed (a 401 says nothing: the login
+   * form takes over).
+   * @param {unknown} err
+   */
+  report(err) {
+    if (api.isUnauthorized(err)) return;
+    this.hooks.toast(err instanceof api.ApiError ? api.describeError(err) : String(/** @type {Error} */ (err)?.message || err), 'error');
   }
 
   // ——— live updates ———
@@ -367,9 +377,7 @@ export class Conversation {
       this.renderThread();
       t.scrollTop = t.scrollHeight - fromBottom;
     } catch (err) {
-      if (gen === this.gen && !(err instanceof api.ApiError && err.status === 401)) {
-        this.hooks.toast(api.describeError(err), 'error');
-      }
+      if (gen === this.gen) this.report(err);
     } finally {
       if (gen === this.gen) {
         this.loadingOlder = false;
@@ -633,7 +641,7 @@ export class Conversation {
         else this.msgs.set(message.seq, message);
       }
     } catch (err) {
-      if (err instanceof api.ApiError && err.status === 401) return;
+      if (api.isUnauthorized(err)) return;
       if (err instanceof api.ApiError && err.status === 404) {
         if (roomId === this.id) this.hooks.onGone(roomId, 'This conversation no longer exists.');
         return;
@@ -669,7 +677,7 @@ export class Conversation {
       }
       this.hooks.toast(want ? 'Visitor blocked.' : 'Visitor unblocked.');
     } catch (err) {
-      if (!(err instanceof api.ApiError && err.status === 401)) this.hooks.toast(api.describeError(err), 'error');
+      this.report(err);
     }
   }
 
@@ -688,7 +696,7 @@ export class Conversation {
         this.hooks.onGone(r.id, 'Conversation deleted.');
       } catch (err) {
         if (err instanceof api.ApiError && err.status === 404) this.hooks.onGone(r.id, 'Conversation deleted.');
-        else if (!(err instanceof api.ApiError && err.status === 401)) this.hooks.toast(api.describeError(err), 'error');
+        else this.report(err);
       } finally {
         this.deleting = '';
       }
@@ -730,9 +738,7 @@ export class Conversation {
       await copyText(text);
       this.hooks.toast('Transcript copied to the clipboard.');
     } catch (err) {
-      if (!(err instanceof api.ApiError && err.status === 401)) {
-        this.hooks.toast(err instanceof api.ApiError ? api.describeError(err) : 'Could not copy the transcript.', 'error');
-      }
+      this.report(err instanceof api.ApiError ? err : new Error('Could not copy the transcript.'));
     }
   }
 
@@ -748,7 +754,7 @@ export class Conversation {
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10000);
     } catch (err) {
-      if (!(err instanceof api.ApiError && err.status === 401)) this.hooks.toast(api.describeError(err), 'error');
+      this.report(err);
     }
   }
 }

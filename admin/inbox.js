@@ -136,7 +136,7 @@ export class Inbox {
     } catch (err) {
       if (gen !== this.generation) return;
       this.failed = api.describeError(err);
-      if (!(err instanceof api.ApiError && err.status === 401)) this.ui.onError(this.failed);
+      if (!api.isUnauthorized(err)) this.ui.onError(this.failed);
     } finally {
       if (gen === this.generation) {
         this.loading = false;
@@ -160,7 +160,7 @@ export class Inbox {
       }
       this.nextCursor = page.nextCursor || '';
     } catch (err) {
-      if (gen === this.generation && !(err instanceof api.ApiError && err.status === 401)) {
+      if (gen === this.generation && !api.isUnauthorized(err)) {
         this.ui.onError(api.describeError(err));
       }
     } finally {

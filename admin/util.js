@@ -112,7 +112,7 @@ export function icon(name, cls = '') {
 export function visitorLabel(room) {
   const name = (room.visitorName || '').trim();
   if (name) return name;
-  const tail = String(room.id || '').replace(/^r_/, '').slice(0, 4);
+  const tail = String(room.id || '').replace(/^r_/, '').slice(-4);
   return 'Visitor ' + (tail || '????');
 }
 

@@ -28,7 +28,7 @@ export function niceScale(max) {
 }
 
 export class Visits {
-  /** @param {{root: HTMLElement, onError: (msg: string) => void}} ui */
+  /** @param {{root: HTMLElement}} ui */
   constructor(ui) {
     this.ui = ui;
     this.loading = false;
@@ -65,7 +65,7 @@ export class Visits {
       const report = await api.visits(DAYS);
       if (gen === this.gen) this.render(report);
     } catch (err) {
-      if (gen !== this.gen || (err instanceof api.ApiError && err.status === 401)) return;
+      if (gen !== this.gen || api.isUnauthorized(err)) return;
       replaceChildren(this.ui.root, el('div', { class: 'empty' },
         el('p', { class: 'empty-title', text: 'Could not load visits' }),
         el('p', { class: 'empty-text', text: api.describeError(err) }),
