@@ -154,6 +154,8 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 		Admin:          admin.Files,
 		Ready:          b.store.Ping,
 		StreamsHealthy: b.store.Subscribed,
+		// Any resubscribe may have lost events: streams end and clients resume.
+		StreamsGeneration: b.store.Generation,
 	})
 	return &server{backend: b, cfg: cfg, hub: hub, api: api, tokens: tokens}, nil
 }

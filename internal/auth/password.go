@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/chat"
@@ -22,8 +23,12 @@ const (
 )
 
 // dummyHash is compared against when a username is unknown, so a wrong
-// password and an unknown user take the same time.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("parley-dummy-password"), bcrypt.DefaultCost)
+// password and an unknown user take the same time. It is made on first use,
+// at the cost real hashes have.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("parley-dummy-password"), bcrypt.DefaultCost)
+	return h
+})
 
 // Accounts manages admin accounts on top of an AdminStore.
 type Accounts struct {
@@ -41,13 +46,13 @@ func NewAccounts(store chat.AdminStore) *Accounts {
 func (a *Accounts) Login(ctx context.Context, username, password string) (chat.Admin, error) {
 	username = strings.TrimSpace(username)
 	if username == "" || len(username) > MaxUsername || len(password) > MaxPassword {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return chat.Admin{}, chat.ErrBadLogin
 	}
 	adm, err := a.store.Admin(ctx, username)
 	switch {
 	case errors.Is(err, chat.ErrAdminUnknown):
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return chat.Admin{}, chat.ErrBadLogin
 	case err != nil:
 		return chat.Admin{}, fmt.Errorf("auth: login: %w", err)
