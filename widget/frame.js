@@ -442,6 +442,10 @@
     for (let attempt = 0; attempt < 8; attempt++) {
       let res;
       try {
+        // Ask about the saved room first: resuming with a token that is no
+        // longer good would open a new, empty conversation for nothing.
+        const check = await api('GET', `/rooms/${state.session.roomId}`);
+        if (check.status === 401 || check.status === 403 || check.status === 404) return reset('', true);
         const body = { page: state.page || undefined, name: state.identity.name || undefined, email: state.identity.email || undefined };
         res = await api('POST', '/rooms', body);
       } catch (e) {

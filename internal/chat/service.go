@@ -80,6 +80,27 @@ func (s *Service) CreateRoom(ctx context.Context, in NewRoom, clientIP string) (
 	return r, nil
 }
 
+// ResumeRoom is a returning visitor opening their room again. Details they
+// give now fill in the ones the room does not have yet (say, an email left
+// while no admin was online); details already given are kept.
+func (s *Service) ResumeRoom(ctx context.Context, roomID string, in NewRoom) (Room, error) {
+	if err := in.Normalize(); err != nil {
+		return Room{}, err
+	}
+	r, err := s.Room(ctx, roomID)
+	if err != nil {
+		return Room{}, err
+	}
+	if (in.Name == "" || r.VisitorName != "") && (in.Email == "" || r.VisitorEmail != "") && (in.Page == "" || r.Page != "") {
+		return r, nil // nothing to fill in
+	}
+	if r, err = s.store.FillVisitor(ctx, roomID, in); err != nil {
+		return Room{}, err
+	}
+	s.publishRoom(ctx, r)
+	return r, nil
+}
+
 // Room returns a room or ErrRoomNotFound.
 func (s *Service) Room(ctx context.Context, id string) (Room, error) {
 	if !ValidRoomID(id) {

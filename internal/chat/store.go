@@ -26,6 +26,9 @@ type RoomStore interface {
 	// last message is clamped; seq <= 0 means "everything") and recounts the
 	// unread counter of that side. ErrRoomNotFound.
 	MarkRead(ctx context.Context, roomID string, side Sender, seq int64) (Room, error)
+	// FillVisitor sets the visitor's name, email and page where they are
+	// still empty; a detail once given is never overwritten. ErrRoomNotFound.
+	FillVisitor(ctx context.Context, roomID string, in NewRoom) (Room, error)
 	// SetBlocked blocks or unblocks the visitor of a room. ErrRoomNotFound.
 	SetBlocked(ctx context.Context, roomID string, blocked bool) (Room, error)
 	// DeleteRoom removes every key of a room and its index entries, and

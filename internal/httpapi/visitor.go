@@ -37,7 +37,7 @@ func (s *Server) createRoom(c *gin.Context) {
 	ctx := c.Request.Context()
 	if raw := bearer(c); raw != "" {
 		if id, err := s.tokens.VerifyVisitor(raw); err == nil {
-			r, err := s.svc.Room(ctx, id)
+			r, err := s.svc.ResumeRoom(ctx, id, in)
 			switch {
 			case err == nil:
 				s.respondRoomToken(c, http.StatusOK, r)

@@ -146,6 +146,20 @@ func (s *Store) SetBlocked(ctx context.Context, roomID string, blocked bool) (ch
 	return r, nil
 }
 
+// FillVisitor sets the visitor's name, email and page where they are still
+// empty, in one script.
+func (s *Store) FillVisitor(ctx context.Context, roomID string, in chat.NewRoom) (chat.Room, error) {
+	res, err := fillVisitorScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID)}, in.Name, in.Email, in.Page).Slice()
+	if err != nil {
+		return chat.Room{}, fail("fill visitor", err)
+	}
+	r, ok := roomFromFlat(roomID, res)
+	if !ok {
+		return chat.Room{}, chat.ErrRoomNotFound
+	}
+	return r, nil
+}
+
 // DeleteRoom removes every key of a room and its index entries, and publishes
 // chat.EventRoomDeleted, in one script.
 func (s *Store) DeleteRoom(ctx context.Context, roomID string) error {

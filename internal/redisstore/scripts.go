@@ -29,6 +29,10 @@ var (
 	blockSrc    string
 	blockScript = redis.NewScript(blockSrc)
 
+	//go:embed lua/fillvisitor.lua
+	fillVisitorSrc    string
+	fillVisitorScript = redis.NewScript(fillVisitorSrc)
+
 	//go:embed lua/delete.lua
 	deleteSrc    string
 	deleteScript = redis.NewScript(deleteSrc)
