@@ -750,7 +750,9 @@ func TestWidgetHistoryTypingDelete(t *testing.T) {
 	// Resuming with the email fills in the room's empty email: the admins
 	// see it on the room, and no extra message is needed.
 	roomEmail := func() string {
-		var list struct{ Rooms []struct{ VisitorEmail string } }
+		var list struct {
+			Rooms []struct{ VisitorEmail string }
+		}
 		app.call(t, "GET", "/api/v1/admin/rooms", admin, nil, &list)
 		if len(list.Rooms) != 1 {
 			return ""
