@@ -89,12 +89,12 @@ func Load(ctx context.Context, store chat.Store, now time.Time) (Result, error) 
 			}
 		}
 		if r.AdminRead > 0 {
-			if _, err := store.MarkRead(ctx, r.ID, chat.SenderAdmin, r.AdminRead); err != nil {
+			if _, _, err := store.MarkRead(ctx, r.ID, chat.SenderAdmin, r.AdminRead); err != nil {
 				return res, fmt.Errorf("seed: read marks of %s: %w", r.ID, err)
 			}
 		}
 		if r.VisitorRead > 0 {
-			if _, err := store.MarkRead(ctx, r.ID, chat.SenderVisitor, r.VisitorRead); err != nil {
+			if _, _, err := store.MarkRead(ctx, r.ID, chat.SenderVisitor, r.VisitorRead); err != nil {
 				return res, fmt.Errorf("seed: read marks of %s: %w", r.ID, err)
 			}
 		}

@@ -81,7 +81,8 @@ func runList(ctx context.Context, c *client, cfg Config, p *progress) (*ListRepo
 	}
 	var middle, deep string
 	if len(cursors) > 0 {
-		mi, di := len(cursors)/2, max(len(cursors)-1, 0)
+		// The deep cursor is the last but one: a full page always follows it.
+		mi, di := len(cursors)/2, max(len(cursors)-2, 0)
 		middle, deep = cursors[mi], cursors[di]
 		rep.MiddleDepth, rep.DeepDepth = (mi+1)*walkPageSize, (di+1)*walkPageSize
 	} else {

@@ -150,11 +150,13 @@ func (s *Service) VisitorRead(ctx context.Context, roomID string, seq int64) err
 	if seq < 0 {
 		return invalid("seq must not be negative")
 	}
-	r, err := s.store.MarkRead(ctx, roomID, SenderVisitor, seq)
+	r, moved, err := s.store.MarkRead(ctx, roomID, SenderVisitor, seq)
 	if err != nil {
 		return err
 	}
-	s.publishRoom(ctx, r)
+	if moved {
+		s.publishRoom(ctx, r)
+	}
 	return nil
 }
 
@@ -175,18 +177,29 @@ func (s *Service) AdminOpen(ctx context.Context, roomID string) (Room, []Message
 // AdminRead marks every message of a room read for admins, and tells the
 // visitor and the other admins.
 func (s *Service) AdminRead(ctx context.Context, roomID string) (Room, error) {
-	r, err := s.store.MarkRead(ctx, roomID, SenderAdmin, 0)
+	r, moved, err := s.store.MarkRead(ctx, roomID, SenderAdmin, 0)
 	if err != nil {
 		return Room{}, err
 	}
-	s.publish(ctx, Event{Type: EventRead, RoomID: roomID, Sender: SenderAdmin, Seq: r.AdminReadSeq})
-	s.publishRoom(ctx, r)
+	if moved {
+		s.publish(ctx, Event{Type: EventRead, RoomID: roomID, Sender: SenderAdmin, Seq: r.AdminReadSeq})
+		s.publishRoom(ctx, r)
+	}
 	return r, nil
 }
 
-// Typing tells the other side that from is typing in a room.
+// typingEvery is the least time between two typing events of one side of a
+// room: clients send more often than that, and a client that sends far more
+// must not flood every instance's admin streams.
+var typingEvery = Limit{N: 1, Per: 2 * time.Second}
+
+// Typing tells the other side that from is typing in a room. Calls within
+// typingEvery of the last event are accepted and dropped.
 func (s *Service) Typing(ctx context.Context, roomID string, from Sender) error {
 	if _, err := s.Room(ctx, roomID); err != nil {
+		return err
+	}
+	if _, ok, err := s.store.Allow(ctx, "typing:"+roomID+":"+string(from), typingEvery, s.now()); err != nil || !ok {
 		return err
 	}
 	return s.store.Publish(ctx, Event{Type: EventTyping, RoomID: roomID, Sender: from})
@@ -215,8 +228,16 @@ func (s *Service) ListRooms(ctx context.Context, q RoomQuery) (RoomPage, error) 
 	return s.store.ListRooms(ctx, q)
 }
 
-// LimitLogin counts a login attempt for username from clientIP.
+// LimitLogin counts a login attempt for username from clientIP, against the
+// login limit per IP and username, and three times that limit per IP alone:
+// a client trying a new username each time still cannot keep bcrypt busy.
 func (s *Service) LimitLogin(ctx context.Context, clientIP, username string) error {
+	if l := s.limits.Login; l != nil {
+		perIP := Limit{N: 3 * l.N, Per: l.Per}
+		if err := s.allow(ctx, &perIP, "login-ip:"+clientIP); err != nil {
+			return err
+		}
+	}
 	return s.allow(ctx, s.limits.Login, "login:"+clientIP+":"+username)
 }
 

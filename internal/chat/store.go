@@ -24,8 +24,9 @@ type RoomStore interface {
 	Messages(ctx context.Context, roomID string, q MessageQuery) ([]Message, bool, error)
 	// MarkRead moves side's read mark up to seq (never down; seq beyond the
 	// last message is clamped; seq <= 0 means "everything") and recounts the
-	// unread counter of that side. ErrRoomNotFound.
-	MarkRead(ctx context.Context, roomID string, side Sender, seq int64) (Room, error)
+	// unread counter of that side; moved tells whether the mark went up.
+	// ErrRoomNotFound.
+	MarkRead(ctx context.Context, roomID string, side Sender, seq int64) (r Room, moved bool, err error)
 	// FillVisitor sets the visitor's name, email and page where they are
 	// still empty; a detail once given is never overwritten. ErrRoomNotFound.
 	FillVisitor(ctx context.Context, roomID string, in NewRoom) (Room, error)

@@ -72,8 +72,17 @@ func TestRateLimits(t *testing.T) {
 			want(t, login(" "+adminUser, "wrong 2"), 401, "unauthorized")
 			// The right password no longer helps: the limit comes first.
 			wantLimited(t, login(adminUser, adminPassword), 2)
-			// Another username from the same IP has its own window.
+			// Another username from the same IP has its own window...
 			want(t, login("bob", "wrong"), 401, "unauthorized")
+			want(t, login("bob", "wrong"), 401, "unauthorized")
+			// ...but the IP as a whole gets three times the limit (here 6,
+			// the refused attempt above included), whatever the usernames.
+			want(t, login("carol", "wrong"), 401, "unauthorized")
+			r := login("dave", "wrong")
+			want(t, r, 429, "rate_limited")
+			if r.header.Get("X-RateLimit-Limit") != "6" {
+				t.Errorf("per-IP login limit: got X-RateLimit-Limit %q, want 6", r.header.Get("X-RateLimit-Limit"))
+			}
 		})
 		t.Run("visits per IP", func(t *testing.T) {
 			e := newEnv(t, addr, envConfig{Limits: limits})

@@ -153,9 +153,19 @@ func (s *Server) recoverPanic(c *gin.Context) {
 func (s *Server) observe(c *gin.Context) {
 	start := time.Now()
 	c.Next()
-	route, status := routeLabel(c), strconv.Itoa(c.Writer.Status())
-	s.metrics.requests.WithLabelValues(c.Request.Method, route, status).Inc()
-	s.metrics.duration.WithLabelValues(c.Request.Method, route, status).Observe(time.Since(start).Seconds())
+	route, status, method := routeLabel(c), strconv.Itoa(c.Writer.Status()), methodLabel(c.Request.Method)
+	s.metrics.requests.WithLabelValues(method, route, status).Inc()
+	s.metrics.duration.WithLabelValues(method, route, status).Observe(time.Since(start).Seconds())
+}
+
+// methodLabel keeps the method label to a fixed set: net/http accepts any
+// token as a method, and each new label value would be a series kept forever.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "OTHER"
 }
 
 // limitBody refuses bodies over the limit: at once when the declared length

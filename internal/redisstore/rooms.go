@@ -115,18 +115,22 @@ func (s *Store) Messages(ctx context.Context, roomID string, q chat.MessageQuery
 }
 
 // MarkRead moves side's read mark; see lua/markread.lua.
-func (s *Store) MarkRead(ctx context.Context, roomID string, side chat.Sender, seq int64) (chat.Room, error) {
+func (s *Store) MarkRead(ctx context.Context, roomID string, side chat.Sender, seq int64) (chat.Room, bool, error) {
 	res, err := markReadScript.Run(ctx, s.rdb,
 		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Unread()},
 		string(side), seq, roomID).Slice()
 	if err != nil {
-		return chat.Room{}, fail("mark read", err)
+		return chat.Room{}, false, fail("mark read", err)
 	}
-	r, ok := roomFromFlat(roomID, res)
+	if len(res) == 0 {
+		return chat.Room{}, false, chat.ErrRoomNotFound
+	}
+	moved, _ := res[0].(int64)
+	r, ok := roomFromFlat(roomID, res[1:])
 	if !ok {
-		return chat.Room{}, chat.ErrRoomNotFound
+		return chat.Room{}, false, chat.ErrRoomNotFound
 	}
-	return r, nil
+	return r, moved == 1, nil
 }
 
 // SetBlocked blocks or unblocks a room's visitor.

@@ -226,19 +226,19 @@ func TestReadMarksAndCounters(t *testing.T) {
 			t.Fatalf("got %d unread rooms (count %d), want 1 1", len(page.Rooms), page.UnreadRooms)
 		}
 
-		got, err := s.MarkRead(ctx, r.ID, chat.SenderAdmin, 2)
+		got, moved, err := s.MarkRead(ctx, r.ID, chat.SenderAdmin, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Unread != 1 || got.AdminReadSeq != 2 {
-			t.Fatalf("admin read to 2: got unread %d mark %d, want 1 2", got.Unread, got.AdminReadSeq)
+		if got.Unread != 1 || got.AdminReadSeq != 2 || !moved {
+			t.Fatalf("admin read to 2: got unread %d mark %d moved %v, want 1 2 true", got.Unread, got.AdminReadSeq, moved)
 		}
 		checkRoom("admin read to 2", 1, 2, 2, 0)
-		if _, err := s.MarkRead(ctx, r.ID, chat.SenderAdmin, 1); err != nil {
-			t.Fatal(err)
+		if _, moved, err := s.MarkRead(ctx, r.ID, chat.SenderAdmin, 1); err != nil || moved {
+			t.Fatalf("admin read down to 1: got moved %v, %v; want false", moved, err)
 		}
 		checkRoom("admin read down to 1 (ignored)", 1, 2, 2, 0)
-		if _, err := s.MarkRead(ctx, r.ID, chat.SenderAdmin, 0); err != nil {
+		if _, _, err := s.MarkRead(ctx, r.ID, chat.SenderAdmin, 0); err != nil {
 			t.Fatal(err)
 		}
 		checkRoom("admin read all", 0, 2, 5, 0)
@@ -246,11 +246,11 @@ func TestReadMarksAndCounters(t *testing.T) {
 			t.Fatalf("got %d unread rooms (count %d), want 0 0", len(page.Rooms), page.UnreadRooms)
 		}
 
-		if _, err := s.MarkRead(ctx, r.ID, chat.SenderVisitor, 4); err != nil {
+		if _, _, err := s.MarkRead(ctx, r.ID, chat.SenderVisitor, 4); err != nil {
 			t.Fatal(err)
 		}
 		checkRoom("visitor read to 4", 0, 1, 5, 4)
-		if _, err := s.MarkRead(ctx, r.ID, chat.SenderVisitor, 100); err != nil {
+		if _, _, err := s.MarkRead(ctx, r.ID, chat.SenderVisitor, 100); err != nil {
 			t.Fatal(err)
 		}
 		checkRoom("visitor read beyond the end", 0, 0, 5, 5)
@@ -264,7 +264,7 @@ func TestReadMarksAndCounters(t *testing.T) {
 			t.Fatalf("got %d unread rooms, want 1", len(page.Rooms))
 		}
 
-		_, err = s.MarkRead(ctx, chat.NewRoomID(), chat.SenderAdmin, 0)
+		_, _, err = s.MarkRead(ctx, chat.NewRoomID(), chat.SenderAdmin, 0)
 		wantCode(t, err, chat.CodeRoomNotFound)
 	})
 }

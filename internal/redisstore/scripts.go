@@ -41,6 +41,10 @@ var (
 	listSrc    string
 	listScript = redis.NewScript(listSrc)
 
+	//go:embed lua/visit.lua
+	visitSrc    string
+	visitScript = redis.NewScript(visitSrc)
+
 	//go:embed lua/allow.lua
 	allowSrc    string
 	allowScript = redis.NewScript(allowSrc)

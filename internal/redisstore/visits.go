@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"time"
 
@@ -17,29 +18,28 @@ const visitDayTTL = 400 * 24 * time.Hour
 // topPages is how many paths the visit report names.
 const topPages = 10
 
-// RecordVisit counts one page view in one pipeline: the all-time total, the
+// maxDayPaths bounds the distinct paths kept for one day; dayPathsRead is how
+// many of a day's busiest paths the report adds up.
+const (
+	maxDayPaths  = 1000
+	dayPathsRead = 100
+)
+
+// RecordVisit counts one page view in one script: the all-time total, the
 // day's views, the day's distinct visitors (HyperLogLog) and the day's views
-// of the path.
+// of the path (at most maxDayPaths distinct paths a day).
 func (s *Store) RecordVisit(ctx context.Context, v chat.NewVisit, now time.Time) (chat.VisitCount, error) {
 	day := chat.DayKey(now)
-	views, visitors, paths := s.keys.VisitsViews(day), s.keys.VisitsVisitors(day), s.keys.VisitsPaths(day)
-	var total, today *redis.IntCmd
-	var distinct *redis.IntCmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		total = p.Incr(ctx, s.keys.VisitsTotal())
-		today = p.Incr(ctx, views)
-		p.PFAdd(ctx, visitors, v.VisitorID)
-		p.ZIncrBy(ctx, paths, 1, v.Path)
-		p.Expire(ctx, views, visitDayTTL)
-		p.Expire(ctx, visitors, visitDayTTL)
-		p.Expire(ctx, paths, visitDayTTL)
-		distinct = p.PFCount(ctx, visitors)
-		return nil
-	})
+	res, err := visitScript.Run(ctx, s.rdb,
+		[]string{s.keys.VisitsTotal(), s.keys.VisitsViews(day), s.keys.VisitsVisitors(day), s.keys.VisitsPaths(day)},
+		v.VisitorID, v.Path, visitDayTTL.Milliseconds(), maxDayPaths).Int64Slice()
 	if err != nil {
 		return chat.VisitCount{}, fail("record visit", err)
 	}
-	return chat.VisitCount{Total: total.Val(), Today: today.Val(), VisitorsToday: distinct.Val()}, nil
+	if len(res) != 3 {
+		return chat.VisitCount{}, fmt.Errorf("redisstore: record visit: unexpected reply of %d values", len(res))
+	}
+	return chat.VisitCount{Total: res[0], Today: res[1], VisitorsToday: res[2]}, nil
 }
 
 // VisitCount returns the public counter at now, in one pipeline.
@@ -64,7 +64,7 @@ func (s *Store) VisitReport(ctx context.Context, days int, now time.Time) (chat.
 	}
 	dates := make([]string, days)
 	for i := range dates {
-		dates[i] = chat.DayKey(now.AddDate(0, 0, i-days+1))
+		dates[i] = chat.DayKey(now.UTC().AddDate(0, 0, i-days+1))
 	}
 	p := s.rdb.Pipeline()
 	total := p.Get(ctx, s.keys.VisitsTotal())
@@ -74,7 +74,7 @@ func (s *Store) VisitReport(ctx context.Context, days int, now time.Time) (chat.
 	for i, d := range dates {
 		views[i] = p.Get(ctx, s.keys.VisitsViews(d))
 		visitors[i] = p.PFCount(ctx, s.keys.VisitsVisitors(d))
-		paths[i] = p.ZRangeWithScores(ctx, s.keys.VisitsPaths(d), 0, -1)
+		paths[i] = p.ZRevRangeWithScores(ctx, s.keys.VisitsPaths(d), 0, dayPathsRead-1)
 	}
 	if _, err := p.Exec(ctx); err != nil && !isNil(err) {
 		return chat.VisitReport{}, fail("visit report", err)

@@ -2,7 +2,8 @@
 -- the messages after the mark. The message list is never rewritten.
 -- KEYS: 1 room hash, 2 msgs list, 3 unread index
 -- ARGV: 1 side (visitor|admin), 2 seq (<= 0 = everything), 3 room id
--- Returns the flat room hash, or an empty array when the room does not exist.
+-- Returns 1 or 0 (did the mark move) followed by the flat room hash, or an
+-- empty array when the room does not exist.
 local room = KEYS[1]
 local h = redis.call('HMGET', room, 'seq', 'firstSeq', 'adminRead', 'visitorRead')
 if not h[1] then
@@ -20,7 +21,9 @@ local seq = tonumber(ARGV[2])
 if seq <= 0 or seq > last then
   seq = last
 end
+local moved = 0
 if seq > old then
+  moved = 1
   local n = 0
   if seq < last then
     -- The content is JSON-escaped, so the sender marker cannot occur in it.
@@ -36,4 +39,6 @@ if seq > old then
     redis.call('ZREM', KEYS[3], ARGV[3])
   end
 end
-return redis.call('HGETALL', room)
+local out = redis.call('HGETALL', room)
+table.insert(out, 1, moved)
+return out

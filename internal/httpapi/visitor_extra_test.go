@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"net/http"
 	"testing"
+	"time"
 )
 
 // A returning visitor who gives details later (an email left while no admin
@@ -35,5 +36,28 @@ func TestResumeFillsMissingDetails(t *testing.T) {
 		if stored := e.mustStoredRoom(room.ID); stored.VisitorEmail != "jane@example.com" {
 			t.Errorf("after a bad resume: got email %q", stored.VisitorEmail)
 		}
+	})
+}
+
+// A client posting typing far more often than a person types is answered 204
+// every time, but the admins' streams get one event per two seconds, and a
+// read that moves no mark publishes nothing.
+func TestTypingAndReadDoNotFlood(t *testing.T) {
+	forEachRedis(t, func(t *testing.T, addr string) {
+		e := newEnv(t, addr, envConfig{})
+		admin := e.adminStream(e.adminToken())
+		defer admin.close()
+		room, token := e.mustRoom(map[string]string{})
+		admin.expect("room")
+		for i := 0; i < 20; i++ {
+			want(t, e.do(req{method: "POST", path: "/api/v1/rooms/" + room.ID + "/typing", token: token}), 204, "")
+		}
+		if ev := admin.expect("typing"); !containsAll(ev.Data, room.ID, `"sender":"visitor"`) {
+			t.Errorf("got typing %s", ev.Data)
+		}
+		for i := 0; i < 5; i++ {
+			want(t, e.do(req{method: "POST", path: "/api/v1/rooms/" + room.ID + "/read", token: token, body: map[string]int{"seq": 0}}), 204, "")
+		}
+		admin.quiet(500 * time.Millisecond)
 	})
 }

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -32,6 +33,37 @@ func TestFillVisitor(t *testing.T) {
 		}
 		if _, err := s.FillVisitor(ctx, chat.NewRoomID(), chat.NewRoom{Name: "x"}); !errors.Is(err, chat.ErrRoomNotFound) {
 			t.Errorf("unknown room: got %v, want ErrRoomNotFound", err)
+		}
+	})
+}
+
+// A client inventing paths cannot grow a day's path set without end: past
+// 1000 distinct paths, new ones count under "(other)".
+func TestVisitPathsAreBounded(t *testing.T) {
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		prefix := uniquePrefix()
+		s, c := mustStore(t, addr, redisstore.Options{Prefix: prefix})
+		now := time.Now()
+		for i := 0; i < 1005; i++ {
+			if _, err := s.RecordVisit(ctx, chat.NewVisit{Path: fmt.Sprintf("/p%d", i), VisitorID: "v"}, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var n int64
+		iter := c.Scan(ctx, 0, prefix+"*paths:"+chat.DayKey(now), 100).Iterator()
+		for iter.Next(ctx) {
+			n = c.ZCard(ctx, iter.Val()).Val()
+		}
+		if n != 1001 {
+			t.Errorf("distinct paths stored: got %d, want 1000 and (other)", n)
+		}
+		rep, err := s.VisitReport(ctx, 1, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Days[0].Views != 1005 || rep.TopPages[0].Path != "(other)" || rep.TopPages[0].Views != 5 {
+			t.Errorf("got %d views, top %+v; want 1005 views and (other) with 5 on top", rep.Days[0].Views, rep.TopPages[0])
 		}
 	})
 }
