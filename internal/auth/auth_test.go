@@ -76,9 +76,16 @@ func (m *memStore) Admins(context.Context) ([]chat.Admin, error)  { return nil, 
 
 var secret = []byte("0123456789abcdef0123456789abcdef")
 
+// newMemWithSam returns a store where the admin sam exists since a day ago.
+func newMemWithSam() *memStore {
+	m := newMem()
+	m.admins["sam"] = chat.Admin{Username: "sam", DisplayName: "Sam", TokensAfter: chat.Time{Time: time.Now().Add(-24 * time.Hour)}}
+	return m
+}
+
 func mustTokens(t *testing.T, now func() time.Time) *Tokens {
 	t.Helper()
-	tk, err := NewTokens(secret, newMem(), time.Hour, now)
+	tk, err := NewTokens(secret, newMemWithSam(), time.Hour, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +127,7 @@ func TestRejectedTokens(t *testing.T) {
 	past := mustTokens(t, func() time.Time { return time.Now().Add(-13 * time.Hour) })
 	expired, _, _ := past.IssueAdmin(chat.Admin{Username: "sam"})
 
-	other, _ := NewTokens([]byte("another-secret-another-secret-xx"), newMem(), time.Hour, nil)
+	other, _ := NewTokens([]byte("another-secret-another-secret-xx"), newMemWithSam(), time.Hour, nil)
 	foreign, _, _ := other.IssueAdmin(chat.Admin{Username: "sam"})
 
 	claims := jwt.RegisteredClaims{Issuer: Issuer, Subject: "sam", Audience: jwt.ClaimStrings{AudienceAdmin}, ID: "x",
@@ -172,6 +179,26 @@ func TestRevoke(t *testing.T) {
 	other, _, _ := tk.IssueAdmin(chat.Admin{Username: "sam"})
 	if _, err := tk.VerifyAdmin(ctx, other); err != nil {
 		t.Errorf("another token of the same admin: got %v, want valid", err)
+	}
+}
+
+// A token dies with its account, and with a new password.
+func TestAdminTokenFollowsTheAccount(t *testing.T) {
+	ctx := context.Background()
+	store := newMemWithSam()
+	tk, _ := NewTokens(secret, store, time.Hour, nil)
+	tok, _, _ := tk.IssueAdmin(chat.Admin{Username: "sam"})
+	if _, err := tk.VerifyAdmin(ctx, tok); err != nil {
+		t.Fatalf("fresh token: %v", err)
+	}
+	store.admins["sam"] = chat.Admin{Username: "sam", TokensAfter: chat.Time{Time: time.Now().Add(2 * time.Second)}}
+	if _, err := tk.VerifyAdmin(ctx, tok); !errors.Is(err, chat.ErrUnauthorized) {
+		t.Errorf("after a password change: got %v, want unauthorized", err)
+	}
+	delete(store.admins, "sam")
+	fresh, _, _ := tk.IssueAdmin(chat.Admin{Username: "sam"})
+	if _, err := tk.VerifyAdmin(ctx, fresh); !errors.Is(err, chat.ErrUnauthorized) {
+		t.Errorf("after the account was removed: got %v, want unauthorized", err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/chat"
@@ -82,7 +83,7 @@ func (a *Accounts) build(username, displayName, password string) (chat.Admin, er
 	if err != nil {
 		return chat.Admin{}, fmt.Errorf("auth: hash password: %w", err)
 	}
-	return chat.Admin{Username: username, DisplayName: displayName, PasswordHash: hash}, nil
+	return chat.Admin{Username: username, DisplayName: displayName, PasswordHash: hash, TokensAfter: chat.Time{Time: time.Now()}}, nil
 }
 
 // Add creates an admin account.

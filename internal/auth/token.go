@@ -37,10 +37,17 @@ type adminJWT struct {
 	jwt.RegisteredClaims
 }
 
+// Store is what Tokens needs from storage: revoked token ids, and the admin
+// accounts, so a token dies with its account or with a new password.
+type Store interface {
+	chat.TokenStore
+	Admin(ctx context.Context, username string) (chat.Admin, error)
+}
+
 // Tokens signs and verifies tokens with one HMAC secret.
 type Tokens struct {
 	secret     []byte
-	store      chat.TokenStore
+	store      Store
 	now        func() time.Time
 	visitorTTL time.Duration
 	parsers    map[string]*jwt.Parser
@@ -49,7 +56,7 @@ type Tokens struct {
 // NewTokens returns a Tokens signing with secret (at least 32 bytes). store
 // keeps revoked token ids. visitorTTL is the visitor token lifetime (the room
 // TTL); 0 means a year. now may be nil for time.Now.
-func NewTokens(secret []byte, store chat.TokenStore, visitorTTL time.Duration, now func() time.Time) (*Tokens, error) {
+func NewTokens(secret []byte, store Store, visitorTTL time.Duration, now func() time.Time) (*Tokens, error) {
 	if len(secret) < minSecretLength {
 		return nil, fmt.Errorf("auth: secret must be at least %d bytes", minSecretLength)
 	}
@@ -121,8 +128,9 @@ func (t *Tokens) parse(raw, audience string, claims jwt.Claims) error {
 	return nil
 }
 
-// VerifyAdmin checks an admin token, including that it was not revoked.
-// It returns chat.ErrUnauthorized, or a store error.
+// VerifyAdmin checks an admin token, including that it was not revoked, that
+// its account still exists and that it was issued after the account's
+// password was last set. It returns chat.ErrUnauthorized, or a store error.
 func (t *Tokens) VerifyAdmin(ctx context.Context, raw string) (AdminClaims, error) {
 	var c adminJWT
 	if err := t.parse(raw, AudienceAdmin, &c); err != nil {
@@ -138,7 +146,16 @@ func (t *Tokens) VerifyAdmin(ctx context.Context, raw string) (AdminClaims, erro
 	if revoked {
 		return AdminClaims{}, chat.ErrUnauthorized
 	}
-	name := c.Name
+	adm, err := t.store.Admin(ctx, c.Subject)
+	switch {
+	case errors.Is(err, chat.ErrAdminUnknown):
+		return AdminClaims{}, chat.ErrUnauthorized
+	case err != nil:
+		return AdminClaims{}, fmt.Errorf("auth: verify admin: %w", err)
+	case c.IssuedAt == nil || c.IssuedAt.Time.Before(adm.TokensAfter.Truncate(time.Second)):
+		return AdminClaims{}, chat.ErrUnauthorized
+	}
+	name := adm.DisplayName
 	if name == "" {
 		name = c.Subject
 	}

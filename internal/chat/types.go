@@ -140,6 +140,9 @@ type Admin struct {
 	Username     string `json:"username"`
 	DisplayName  string `json:"displayName"`
 	PasswordHash []byte `json:"-"`
+	// TokensAfter is when the password was last set: admin tokens issued
+	// before it are refused.
+	TokensAfter Time `json:"-"`
 }
 
 // NewVisit is one page view reported by a site.

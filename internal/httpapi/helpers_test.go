@@ -130,11 +130,7 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 		t.Fatalf("tokens: %v", err)
 	}
 	accounts := auth.NewAccounts(store)
-	actx, acancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer acancel()
-	if err := store.AddAdmin(actx, chat.Admin{Username: adminUser, DisplayName: adminName, PasswordHash: adminHash()}); err != nil && !errors.Is(err, chat.ErrAdminExists) {
-		t.Fatalf("add admin: %v", err)
-	}
+	mustAddAdmin(t, store)
 	opts := httpapi.Options{
 		Service: svc, Tokens: tokens, Accounts: accounts, Hub: hub, Logger: log,
 		AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
@@ -169,6 +165,16 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 	})
 	e.waitSubscribed()
 	return e
+}
+
+// mustAddAdmin creates the test admin in store unless it exists.
+func mustAddAdmin(t testing.TB, store *redisstore.Store) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := store.AddAdmin(ctx, chat.Admin{Username: adminUser, DisplayName: adminName, PasswordHash: adminHash()}); err != nil && !errors.Is(err, chat.ErrAdminExists) {
+		t.Fatalf("add admin: %v", err)
+	}
 }
 
 // waitSubscribed waits until the pub/sub bridge holds its subscription, so

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -59,5 +60,18 @@ func TestTypingAndReadDoNotFlood(t *testing.T) {
 			want(t, e.do(req{method: "POST", path: "/api/v1/rooms/" + room.ID + "/read", token: token, body: map[string]int{"seq": 0}}), 204, "")
 		}
 		admin.quiet(500 * time.Millisecond)
+	})
+}
+
+// Removing an admin (parley admin remove) ends their tokens at once.
+func TestRemovedAdminTokenRefused(t *testing.T) {
+	forEachRedis(t, func(t *testing.T, addr string) {
+		e := newEnv(t, addr, envConfig{})
+		tok := e.adminToken()
+		want(t, e.do(req{method: "GET", path: "/api/v1/admin/rooms", token: tok}), 200, "")
+		if err := e.accounts.Remove(context.Background(), adminUser); err != nil {
+			t.Fatal(err)
+		}
+		want(t, e.do(req{method: "GET", path: "/api/v1/admin/rooms", token: tok}), 401, "unauthorized")
 	})
 }

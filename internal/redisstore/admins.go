@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"sort"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
@@ -48,7 +49,7 @@ func (s *Store) addAdmin(ctx context.Context, a chat.Admin, first bool) (int64, 
 		onlyFirst = "1"
 	}
 	n, err := addAdminScript.Run(ctx, s.rdb, []string{s.keys.Admin(a.Username), s.keys.Admins()},
-		a.Username, a.DisplayName, a.PasswordHash, onlyFirst).Int64()
+		a.Username, a.DisplayName, a.PasswordHash, onlyFirst, a.TokensAfter.Millis()).Int64()
 	if err != nil {
 		return 0, fail("add admin", err)
 	}
@@ -58,7 +59,7 @@ func (s *Store) addAdmin(ctx context.Context, a chat.Admin, first bool) (int64, 
 // UpdateAdmin replaces an existing account, or returns chat.ErrAdminUnknown.
 func (s *Store) UpdateAdmin(ctx context.Context, a chat.Admin) error {
 	n, err := updateAdminScript.Run(ctx, s.rdb, []string{s.keys.Admin(a.Username)},
-		a.Username, a.DisplayName, a.PasswordHash).Int64()
+		a.Username, a.DisplayName, a.PasswordHash, a.TokensAfter.Millis()).Int64()
 	if err != nil {
 		return fail("update admin", err)
 	}
@@ -109,5 +110,7 @@ func (s *Store) Admins(ctx context.Context) ([]chat.Admin, error) {
 }
 
 func adminFromMap(h map[string]string) chat.Admin {
-	return chat.Admin{Username: h["username"], DisplayName: h["displayName"], PasswordHash: []byte(h["passwordHash"])}
+	after, _ := strconv.ParseInt(h["tokensAfter"], 10, 64)
+	return chat.Admin{Username: h["username"], DisplayName: h["displayName"], PasswordHash: []byte(h["passwordHash"]),
+		TokensAfter: chat.TimeFromMillis(after)}
 }

@@ -1,9 +1,10 @@
 -- Replace an existing admin account.
 -- KEYS: 1 admin hash
--- ARGV: 1 username, 2 display name, 3 password hash
+-- ARGV: 1 username, 2 display name, 3 password hash, 4 tokens valid after (ms)
 -- Returns 1, or 0 when there is no such admin.
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end
-redis.call('HSET', KEYS[1], 'username', ARGV[1], 'displayName', ARGV[2], 'passwordHash', ARGV[3])
+redis.call('HSET', KEYS[1], 'username', ARGV[1], 'displayName', ARGV[2], 'passwordHash', ARGV[3],
+  'tokensAfter', ARGV[4])
 return 1
