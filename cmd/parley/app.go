@@ -44,7 +44,9 @@ func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger) (*bac
 			return nil, fmt.Errorf("start embedded redis: %w", err)
 		}
 		b.embedded = srv
-		url = "redis://" + srv.Addr()
+		password := auth.RandomPassword()
+		srv.RequirePassword(password)
+		url = "redis://:" + password + "@" + srv.Addr()
 		log.Warn("using the embedded in-process Redis: fine for trying Parley and small sites, not for production",
 			"data_dir", cfg.DataDir,
 			"guarantee", "data is snapshotted every 30s and on shutdown and loaded at start; a crash can lose up to 30s of writes; one instance only",
@@ -140,7 +142,9 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 			b.log.Info("created the first admin from PARLEY_ADMIN_USER/PARLEY_ADMIN_PASSWORD", "username", user)
 		}
 	}
-	hub := chat.NewHub(256)
+	// A stream that falls 64 events behind is dropped and resumes from its
+	// last event id: a bigger buffer would only cost memory per stream.
+	hub := chat.NewHub(64)
 	api := httpapi.New(httpapi.Options{
 		Service:        b.svc,
 		Tokens:         tokens,

@@ -30,9 +30,14 @@ func NewHub(buffer int) *Hub {
 }
 
 // OnAdminCount registers fn to be called (outside the hub's lock, in the
-// caller's goroutine) with the number of admin subscriptions whenever it
-// changes. Call it before the hub is used.
-func (h *Hub) OnAdminCount(fn func(n int)) { h.onAdmins = fn }
+// caller's goroutine) whenever the number of admin subscriptions changes. Two
+// changes may be reported out of order: fn should read Counts rather than
+// trust its argument for anything but a nudge.
+func (h *Hub) OnAdminCount(fn func(n int)) {
+	h.mu.Lock()
+	h.onAdmins = fn
+	h.mu.Unlock()
+}
 
 // Subscription is one stream's view of the hub.
 type Subscription struct {
@@ -71,7 +76,7 @@ func (h *Hub) add(roomID string) *Subscription {
 		s.once.Do(func() { close(s.done) })
 		return s
 	}
-	n := -1
+	n, notify := -1, h.onAdmins
 	if roomID == "" {
 		h.admins[s] = struct{}{}
 		n = len(h.admins)
@@ -84,19 +89,19 @@ func (h *Hub) add(roomID string) *Subscription {
 		set[s] = struct{}{}
 	}
 	h.mu.Unlock()
-	if n >= 0 && h.onAdmins != nil {
-		h.onAdmins(n)
+	if n >= 0 && notify != nil {
+		notify(n)
 	}
 	return s
 }
 
 func (h *Hub) remove(s *Subscription) {
 	h.mu.Lock()
-	n := h.detach(s)
+	n, notify := h.detach(s), h.onAdmins
 	h.mu.Unlock()
 	s.once.Do(func() { close(s.done) })
-	if n >= 0 && h.onAdmins != nil {
-		h.onAdmins(n)
+	if n >= 0 && notify != nil {
+		notify(n)
 	}
 }
 
@@ -195,11 +200,12 @@ func (h *Hub) Close() {
 	}
 	h.admins = make(map[*Subscription]struct{})
 	h.rooms = make(map[string]map[*Subscription]struct{})
+	notify := h.onAdmins
 	h.mu.Unlock()
 	for _, s := range all {
 		s.once.Do(func() { close(s.done) })
 	}
-	if h.onAdmins != nil {
-		h.onAdmins(0)
+	if notify != nil {
+		notify(0)
 	}
 }

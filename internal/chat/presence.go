@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"sync/atomic"
 	"time"
 )
 
@@ -19,10 +18,8 @@ func (s *Service) RunPresence(ctx context.Context, hub *Hub, instance string, in
 	if interval <= 0 {
 		interval = PresenceInterval
 	}
-	var admins atomic.Int64
 	nudge := make(chan struct{}, 1)
-	hub.OnAdminCount(func(n int) {
-		admins.Store(int64(n))
+	hub.OnAdminCount(func(int) {
 		select {
 		case nudge <- struct{}{}:
 		default:
@@ -32,7 +29,8 @@ func (s *Service) RunPresence(ctx context.Context, hub *Hub, instance string, in
 	defer tick.Stop()
 	known, last := false, false
 	check := func() {
-		if err := s.store.Heartbeat(ctx, instance, int(admins.Load()), 3*interval); err != nil {
+		_, admins := hub.Counts() // the live count: nudges may arrive out of order
+		if err := s.store.Heartbeat(ctx, instance, admins, 3*interval); err != nil {
 			return // the store is down; try again on the next tick
 		}
 		online, err := s.store.AdminsOnline(ctx)

@@ -88,6 +88,11 @@ func Start(dataDir string, log *slog.Logger) (*Server, error) {
 // Addr returns the server's host:port.
 func (s *Server) Addr() string { return s.addr }
 
+// RequirePassword makes the server refuse clients that do not AUTH with pw:
+// the loopback port is open to every local user, and the store holds the
+// token signing secret.
+func (s *Server) RequirePassword(pw string) { s.m.RequireAuth(pw) }
+
 // Close stops the server and its goroutine and writes a last snapshot. It is
 // safe to call more than once.
 func (s *Server) Close() error {

@@ -36,6 +36,16 @@ func mustDial(tb testing.TB, addr string) *conn {
 // []any.
 func (c *conn) do(args ...string) any {
 	c.tb.Helper()
+	v, err := c.send(args...)
+	if err != nil {
+		c.tb.Fatalf("%v: %v", args, err)
+	}
+	return v
+}
+
+// send is do that returns a Redis error reply instead of failing the test.
+func (c *conn) send(args ...string) (any, error) {
+	c.tb.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%d\r\n", len(args))
 	for _, a := range args {
@@ -45,11 +55,7 @@ func (c *conn) do(args ...string) any {
 	if _, err := c.c.Write([]byte(b.String())); err != nil {
 		c.tb.Fatalf("%v: %v", args, err)
 	}
-	v, err := c.read()
-	if err != nil {
-		c.tb.Fatalf("%v: %v", args, err)
-	}
-	return v
+	return c.read()
 }
 
 func (c *conn) read() (any, error) {
@@ -203,4 +209,15 @@ func TestCloseTwice(t *testing.T) {
 	if _, err := net.DialTimeout("tcp", s.Addr(), time.Second); err == nil {
 		t.Fatalf("server still accepts connections after Close")
 	}
+}
+
+func TestRequirePassword(t *testing.T) {
+	s := mustStart(t, "")
+	s.RequirePassword("sesame-sesame")
+	c := mustDial(t, s.Addr())
+	if _, err := c.send("PING"); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+		t.Errorf("PING without AUTH: got %v, want NOAUTH", err)
+	}
+	want(t, "AUTH", c.do("AUTH", "sesame-sesame"), "OK")
+	want(t, "PING after AUTH", c.do("PING"), "PONG")
 }

@@ -6,8 +6,8 @@
 // Topology: a single Redis (redis://, rediss://) and Sentinel are fully
 // supported. Under Redis Cluster, each room's keys share one slot, but the
 // send, delete and list scripts also touch the room index, and the admin
-// scripts touch the admin set, which live in other slots: Cluster is not
-// supported for those yet.
+// scripts touch the admin set, which live in other slots: Connect refuses
+// Cluster URLs rather than start a server whose sends would all fail.
 package redisstore
 
 import (
@@ -131,9 +131,9 @@ const (
 //	redis://[user:password@]host:port[/db][?options]   one server (redis.ParseURL)
 //	rediss://...                                          the same over TLS
 //	redis-sentinel://[user:password@]host1:26379,host2:26379/mastername[/db][?sentinel_password=...]
-//	redis-cluster://[user:password@]host1:6379,host2:6379
 //
-// and rediss-sentinel:// or rediss-cluster:// for TLS. The credentials are
+// and rediss-sentinel:// for TLS. redis-cluster:// is refused with an error
+// that says why (see the package doc). The credentials are
 // those of the Redis servers (for Sentinel, sentinel_password authenticates
 // to the sentinels themselves). Connect does not dial; the first command does.
 func Connect(rawURL string) (redis.UniversalClient, error) {
@@ -155,12 +155,17 @@ func Connect(rawURL string) (redis.UniversalClient, error) {
 		opt.DisableIdentity = true
 		opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 		return redis.NewClient(opt), nil
-	case "rediss-sentinel", "rediss-cluster":
+	case "rediss-sentinel":
 		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-		scheme = "redis-" + strings.TrimPrefix(scheme, "rediss-")
-	case "redis-sentinel", "redis-cluster":
+		scheme = "redis-sentinel"
+	case "redis-sentinel":
+	case "redis-cluster", "rediss-cluster":
+		// Sending a message updates the room and the global room index in one
+		// script, which Cluster refuses (the keys live in different slots).
+		// Failing here is better than starting and answering 500 to every send.
+		return nil, fmt.Errorf("redisstore: connect: Redis Cluster is not supported yet (the room scripts also update the global room index); use one Redis, or Sentinel for failover")
 	default:
-		return nil, fmt.Errorf("redisstore: connect: unknown scheme %q (want redis, rediss, redis-sentinel or redis-cluster)", u.Scheme)
+		return nil, fmt.Errorf("redisstore: connect: unknown scheme %q (want redis, rediss or redis-sentinel)", u.Scheme)
 	}
 	addrs := strings.Split(u.Host, ",")
 	for _, a := range addrs {
@@ -171,16 +176,6 @@ func Connect(rawURL string) (redis.UniversalClient, error) {
 	user := u.User.Username()
 	password, _ := u.User.Password()
 	q := u.Query()
-	if scheme == "redis-cluster" {
-		opt := &redis.ClusterOptions{
-			Addrs: addrs, Username: user, Password: password, TLSConfig: tlsConfig,
-			Protocol: 2, DisableIdentity: true,
-			MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
-		}
-		tune(&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.PoolTimeout,
-			&opt.MaxRetries, &opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.DialerRetries)
-		return redis.NewClusterClient(opt), nil
-	}
 	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
 	if parts[0] == "" {
 		return nil, fmt.Errorf("redisstore: connect: a Sentinel URL needs the master name as its path")

@@ -57,6 +57,18 @@ redis.call('HSET', room, 'lastSeq', seq, 'lastSender', ARGV[2],
   'lastContent', ARGV[11], 'lastAt', ARGV[6], 'updatedAt', updated)
 if cid ~= '' then
   redis.call('HSET', KEYS[3], cid, seq)
+  -- Forget the clientIds of trimmed messages, in one sweep each time the
+  -- hash doubles the cap: amortised O(1) a send, and a busy room's dedup
+  -- hash stays bounded like its list. (Retries come within seconds.)
+  if max > 0 and redis.call('HLEN', KEYS[3]) > 2 * max then
+    local first = seq - max + 1
+    local all = redis.call('HGETALL', KEYS[3])
+    for i = 1, #all, 2 do
+      if tonumber(all[i + 1]) < first then
+        redis.call('HDEL', KEYS[3], all[i])
+      end
+    end
+  end
 end
 
 local ttl = tonumber(ARGV[8])
