@@ -236,7 +236,10 @@ func startBenchEnv(ctx context.Context, o *benchOptions, stderr io.Writer) (*ben
 			return env, err
 		}
 		env.onClose(func() { _ = emb.Close() })
-		redisURL = "redis://" + emb.Addr()
+		// As `parley serve` does: nobody else on this machine may use it.
+		password := randomHex(16)
+		emb.RequirePassword(password)
+		redisURL = "redis://:" + password + "@" + emb.Addr()
 	} else {
 		prefix = "parleybench-" + randomHex(4) + ":"
 	}
