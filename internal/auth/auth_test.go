@@ -19,6 +19,7 @@ type memStore struct {
 	mu      sync.Mutex
 	revoked map[string]time.Time
 	admins  map[string]chat.Admin
+	down    error // when set, AdminAuth fails with it (the store is down)
 }
 
 func newMem() *memStore {
@@ -38,6 +39,14 @@ func (m *memStore) IsRevoked(_ context.Context, id string) (bool, error) {
 	return ok, nil
 }
 func (m *memStore) Secret(_ context.Context, c []byte) ([]byte, error) { return c, nil }
+func (m *memStore) AdminAuth(ctx context.Context, id, u string) (chat.Admin, bool, error) {
+	if m.down != nil {
+		return chat.Admin{}, false, m.down
+	}
+	revoked, _ := m.IsRevoked(ctx, id)
+	a, err := m.Admin(ctx, u)
+	return a, revoked, err
+}
 func (m *memStore) Admin(_ context.Context, u string) (chat.Admin, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -199,6 +208,19 @@ func TestAdminTokenFollowsTheAccount(t *testing.T) {
 	fresh, _, _ := tk.IssueAdmin(chat.Admin{Username: "sam"})
 	if _, err := tk.VerifyAdmin(ctx, fresh); !errors.Is(err, chat.ErrUnauthorized) {
 		t.Errorf("after the account was removed: got %v, want unauthorized", err)
+	}
+}
+
+// A store that does not answer is a failure (503 at the edge), never a
+// "bad token".
+func TestVerifyAdminStoreDown(t *testing.T) {
+	store := newMemWithSam()
+	tk, _ := NewTokens(secret, store, time.Hour, nil)
+	tok, _, _ := tk.IssueAdmin(chat.Admin{Username: "sam"})
+	store.down = chat.ErrUnavailable
+	_, err := tk.VerifyAdmin(context.Background(), tok)
+	if err == nil || IsUnauthorized(err) || !errors.Is(err, chat.ErrUnavailable) {
+		t.Fatalf("got %v, want the store error", err)
 	}
 }
 

@@ -41,7 +41,11 @@ type adminJWT struct {
 // accounts, so a token dies with its account or with a new password.
 type Store interface {
 	chat.TokenStore
-	Admin(ctx context.Context, username string) (chat.Admin, error)
+	// AdminAuth returns, in one round trip, the account username and whether
+	// the token id tokenID was revoked. It returns chat.ErrAdminUnknown when
+	// the account does not exist (revoked is still reported), or a store
+	// error.
+	AdminAuth(ctx context.Context, tokenID, username string) (adm chat.Admin, revoked bool, err error)
 }
 
 // Tokens signs and verifies tokens with one HMAC secret.
@@ -139,19 +143,13 @@ func (t *Tokens) VerifyAdmin(ctx context.Context, raw string) (AdminClaims, erro
 	if c.ID == "" || c.Subject == "" {
 		return AdminClaims{}, chat.ErrUnauthorized
 	}
-	revoked, err := t.store.IsRevoked(ctx, c.ID)
-	if err != nil {
-		return AdminClaims{}, fmt.Errorf("auth: verify admin: %w", err)
-	}
-	if revoked {
-		return AdminClaims{}, chat.ErrUnauthorized
-	}
-	adm, err := t.store.Admin(ctx, c.Subject)
+	// One round trip for both checks: they are on every admin request.
+	adm, revoked, err := t.store.AdminAuth(ctx, c.ID, c.Subject)
 	switch {
-	case errors.Is(err, chat.ErrAdminUnknown):
-		return AdminClaims{}, chat.ErrUnauthorized
-	case err != nil:
+	case err != nil && !errors.Is(err, chat.ErrAdminUnknown):
 		return AdminClaims{}, fmt.Errorf("auth: verify admin: %w", err)
+	case revoked, errors.Is(err, chat.ErrAdminUnknown):
+		return AdminClaims{}, chat.ErrUnauthorized
 	case c.IssuedAt == nil || c.IssuedAt.Time.Before(adm.TokensAfter.Truncate(time.Second)):
 		return AdminClaims{}, chat.ErrUnauthorized
 	}

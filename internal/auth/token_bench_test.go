@@ -17,8 +17,8 @@ type benchTokenStore struct{}
 func (benchTokenStore) Revoke(context.Context, string, time.Time) error    { return nil }
 func (benchTokenStore) IsRevoked(context.Context, string) (bool, error)    { return false, nil }
 func (benchTokenStore) Secret(_ context.Context, c []byte) ([]byte, error) { return c, nil }
-func (benchTokenStore) Admin(_ context.Context, u string) (chat.Admin, error) {
-	return chat.Admin{Username: u}, nil
+func (benchTokenStore) AdminAuth(_ context.Context, _, u string) (chat.Admin, bool, error) {
+	return chat.Admin{Username: u}, false, nil
 }
 
 func benchTokens(b *testing.B) *auth.Tokens {

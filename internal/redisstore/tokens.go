@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/internal/chat"
 )
 
 // Revoke refuses the token id until until; the marker expires with it.
@@ -27,6 +29,30 @@ func (s *Store) IsRevoked(ctx context.Context, id string) (bool, error) {
 		return false, fail("is revoked", err)
 	}
 	return n == 1, nil
+}
+
+// AdminAuth returns the account username and whether the token id tokenID was
+// revoked, in one pipelined round trip (an admin request needs both before it
+// does anything). It returns chat.ErrAdminUnknown when the account is gone.
+func (s *Store) AdminAuth(ctx context.Context, tokenID, username string) (chat.Admin, bool, error) {
+	var (
+		revoked *redis.IntCmd
+		account *redis.MapStringStringCmd
+	)
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		revoked = p.Exists(ctx, s.keys.Revoked(tokenID))
+		account = p.HGetAll(ctx, s.keys.Admin(username))
+		return nil
+	})
+	if err != nil {
+		return chat.Admin{}, false, fail("admin auth", err)
+	}
+	isRevoked := revoked.Val() == 1
+	h := account.Val()
+	if len(h) == 0 {
+		return chat.Admin{}, isRevoked, chat.ErrAdminUnknown
+	}
+	return adminFromMap(h), isRevoked, nil
 }
 
 // Secret returns the stored signing secret, storing candidate first when there
