@@ -22,9 +22,10 @@ import (
 // benchServer is the real router over a real store, wired as cmd/parley
 // wires it, with rate limits off and the access log on (at info, discarded).
 type benchServer struct {
-	handler http.Handler
-	store   *redisstore.Store
-	tokens  *auth.Tokens
+	handler  http.Handler
+	store    *redisstore.Store
+	tokens   *auth.Tokens
+	accounts *auth.Accounts
 }
 
 func newBenchServer(b *testing.B, addr string) *benchServer {
@@ -49,13 +50,14 @@ func newBenchServer(b *testing.B, addr string) *benchServer {
 		_ = store.Run(ctx, hub, slog.New(slog.DiscardHandler))
 	}()
 	b.Cleanup(func() { cancel(); <-bridgeDone })
+	accounts := auth.NewAccounts(store)
 	api := httpapi.New(httpapi.Options{
-		Service: svc, Tokens: tokens, Accounts: auth.NewAccounts(store), Hub: hub,
+		Service: svc, Tokens: tokens, Accounts: accounts, Hub: hub,
 		Logger: slog.New(slog.NewTextHandler(discard{}, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Widget: fstest.MapFS{}, Admin: fstest.MapFS{},
 		Ready: store.Ping, StreamsHealthy: store.Subscribed,
 	})
-	return &benchServer{handler: api.Handler(), store: store, tokens: tokens}
+	return &benchServer{handler: api.Handler(), store: store, tokens: tokens, accounts: accounts}
 }
 
 type discard struct{}
@@ -139,6 +141,10 @@ func BenchmarkListRoomsHTTP(b *testing.B) {
 		s := newBenchServer(b, addr)
 		for i := 0; i < 60; i++ {
 			s.room(b)
+		}
+		// Admin tokens are checked against their account on every request.
+		if err := s.accounts.Add(context.Background(), "admin", "Admin", "bench-password-1"); err != nil {
+			b.Fatal(err)
 		}
 		token, _, err := s.tokens.IssueAdmin(chat.Admin{Username: "admin", DisplayName: "Admin"})
 		if err != nil {
