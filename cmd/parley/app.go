@@ -142,9 +142,11 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 			b.log.Info("created the first admin from PARLEY_ADMIN_USER/PARLEY_ADMIN_PASSWORD", "username", user)
 		}
 	}
-	// A stream that falls 64 events behind is dropped and resumes from its
-	// last event id: a bigger buffer would only cost memory per stream.
-	hub := chat.NewHub(64)
+	// A stream that falls behind its buffer is dropped and resumes from its
+	// last event id. A visitor stream sees a few events a minute and there
+	// may be 10,000 of them (16 x 80 bytes each); an admin stream sees every
+	// event of the instance, so it gets room for a burst.
+	hub := chat.NewHubBuffers(chat.DefaultRoomBuffer, chat.DefaultAdminBuffer)
 	api := httpapi.New(httpapi.Options{
 		Service:        b.svc,
 		Tokens:         tokens,

@@ -12,20 +12,41 @@ type Hub struct {
 	rooms  map[string]map[*Subscription]struct{}
 	admins map[*Subscription]struct{}
 	closed bool
-	buffer int
+	// roomBuffer and adminBuffer are the channel sizes of room (visitor)
+	// and admin subscriptions. A room subscription sees a handful of events
+	// a minute and there are thousands of them, so its buffer is small; an
+	// admin subscription sees every event of the instance.
+	roomBuffer, adminBuffer int
 	// onAdmins is told the number of admin subscriptions after each change.
 	onAdmins func(n int)
 }
 
-// NewHub returns a hub whose subscriptions buffer up to buffer events.
-func NewHub(buffer int) *Hub {
-	if buffer < 1 {
-		buffer = 64
+// Default buffers of NewHubBuffers (a chat.Event is 80 bytes: 1.3 KB per
+// visitor stream, 20 KB per admin stream).
+const (
+	DefaultRoomBuffer  = 16
+	DefaultAdminBuffer = 256
+)
+
+// NewHub returns a hub whose subscriptions, room and admin alike, buffer up
+// to buffer events. NewHubBuffers sizes the two kinds apart.
+func NewHub(buffer int) *Hub { return NewHubBuffers(buffer, buffer) }
+
+// NewHubBuffers returns a hub whose room subscriptions buffer up to
+// roomBuffer events and admin subscriptions up to adminBuffer; a size below
+// 1 takes the default.
+func NewHubBuffers(roomBuffer, adminBuffer int) *Hub {
+	if roomBuffer < 1 {
+		roomBuffer = DefaultRoomBuffer
+	}
+	if adminBuffer < 1 {
+		adminBuffer = DefaultAdminBuffer
 	}
 	return &Hub{
-		rooms:  make(map[string]map[*Subscription]struct{}),
-		admins: make(map[*Subscription]struct{}),
-		buffer: buffer,
+		rooms:       make(map[string]map[*Subscription]struct{}),
+		admins:      make(map[*Subscription]struct{}),
+		roomBuffer:  roomBuffer,
+		adminBuffer: adminBuffer,
 	}
 }
 
@@ -69,7 +90,11 @@ func (h *Hub) SubscribeAdmin() *Subscription {
 }
 
 func (h *Hub) add(roomID string) *Subscription {
-	s := &Subscription{hub: h, roomID: roomID, ch: make(chan Event, h.buffer), done: make(chan struct{})}
+	size := h.roomBuffer
+	if roomID == "" {
+		size = h.adminBuffer
+	}
+	s := &Subscription{hub: h, roomID: roomID, ch: make(chan Event, size), done: make(chan struct{})}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()

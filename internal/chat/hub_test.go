@@ -170,3 +170,37 @@ func TestHubConcurrentAndNoLeak(t *testing.T) {
 		t.Errorf("goroutines: got %d after, want <= %d", after, before)
 	}
 }
+
+// TestHubBuffersApart checks that room and admin subscriptions get their own
+// buffer sizes: a room subscription is dropped once its small buffer is full,
+// while an admin subscription of the same hub takes the same events and more.
+func TestHubBuffersApart(t *testing.T) {
+	h := NewHubBuffers(2, 8)
+	defer h.Close()
+	room := h.SubscribeRoom("r_a")
+	adm := h.SubscribeAdmin()
+	if c, a := cap(room.ch), cap(adm.ch); c != 2 || a != 8 {
+		t.Fatalf("buffers: got room %d admin %d, want 2 and 8", c, a)
+	}
+	for i := 1; i <= 3; i++ {
+		h.Deliver(Event{Type: EventMessage, RoomID: "r_a", Message: &Message{Seq: int64(i)}})
+	}
+	select {
+	case <-room.Done():
+	default:
+		t.Fatal("room subscription with a full buffer of 2 was not dropped")
+	}
+	select {
+	case <-adm.Done():
+		t.Fatal("admin subscription dropped with 3 of 8 events buffered")
+	default:
+	}
+	for i := 1; i <= 3; i++ {
+		if ev := recv(t, adm); ev.Message.Seq != int64(i) {
+			t.Fatalf("admin: got seq %d, want %d", ev.Message.Seq, i)
+		}
+	}
+	if d := NewHubBuffers(0, 0); d.roomBuffer != DefaultRoomBuffer || d.adminBuffer != DefaultAdminBuffer {
+		t.Errorf("defaults: got %d/%d", d.roomBuffer, d.adminBuffer)
+	}
+}

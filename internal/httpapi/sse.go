@@ -52,18 +52,27 @@ func startStream(c *gin.Context) *sseWriter {
 	}
 	c.Status(http.StatusOK)
 	c.Writer.WriteHeaderNow()
-	w := &sseWriter{w: c.Writer, rc: rc, buf: make([]byte, 0, 512)}
+	w := &sseWriter{w: c.Writer, rc: rc, buf: make([]byte, 0, initialBuf)}
 	return w
 }
 
 // event writes one event; id > 0 adds an "id:" line. data is JSON, which
 // never holds a raw new line, so it fits one "data:" line.
 func (w *sseWriter) event(name string, id int64, data any) error {
+	w.buf = w.buf[:0]
+	if err := w.add(name, id, data); err != nil {
+		return err
+	}
+	return w.send()
+}
+
+// add appends one event to the buffer without writing it; flush writes
+// what was added. Events of one burst so go out in one write.
+func (w *sseWriter) add(name string, id int64, data any) error {
 	b, err := json.Marshal(data)
 	if err != nil {
 		return err
 	}
-	w.buf = w.buf[:0]
 	if id > 0 {
 		w.buf = append(w.buf, "id: "...)
 		w.buf = strconv.AppendInt(w.buf, id, 10)
@@ -74,6 +83,14 @@ func (w *sseWriter) event(name string, id int64, data any) error {
 	w.buf = append(w.buf, "\ndata: "...)
 	w.buf = append(w.buf, b...)
 	w.buf = append(w.buf, "\n\n"...)
+	return nil
+}
+
+// flush writes the events added since the last write, if any.
+func (w *sseWriter) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
 	return w.send()
 }
 
@@ -84,12 +101,31 @@ func (w *sseWriter) comment(text string) error {
 }
 
 func (w *sseWriter) send() error {
+	defer w.reset()
 	_ = w.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	if _, err := w.w.Write(w.buf); err != nil {
 		return err
 	}
 	return w.rc.Flush()
 }
+
+// reset empties the buffer after a write; one grown by a burst is dropped
+// rather than kept for the stream's life.
+func (w *sseWriter) reset() {
+	if cap(w.buf) > maxKeptBuf {
+		w.buf = make([]byte, 0, initialBuf)
+		return
+	}
+	w.buf = w.buf[:0]
+}
+
+const (
+	initialBuf = 512
+	maxKeptBuf = 16 << 10
+	// maxBatch is how many queued events an admin stream writes at most in
+	// one write.
+	maxBatch = 32
+)
 
 // Wire shapes of the stream events (API.md).
 type (
@@ -338,7 +374,7 @@ func (s *Server) adminEvents(c *gin.Context) {
 				return
 			}
 		case ev := <-sub.Events():
-			if adminDeliver(w, ev) != nil {
+			if adminDeliverQueued(w, sub, ev) != nil {
 				return
 			}
 		}
@@ -358,26 +394,49 @@ func (s *Server) adminStillValid(ctx context.Context, raw string, claims auth.Ad
 	return err == nil || !errors.Is(err, chat.ErrUnauthorized)
 }
 
-func adminDeliver(w *sseWriter, ev chat.Event) error {
+// adminDeliverQueued writes ev and whatever else is already queued on sub
+// (up to maxBatch events) in one write.
+func adminDeliverQueued(w *sseWriter, sub *chat.Subscription, ev chat.Event) error {
+	w.buf = w.buf[:0]
+	if err := adminAdd(w, ev); err != nil {
+		return err
+	}
+drain:
+	for n := 1; n < maxBatch; n++ {
+		select {
+		case ev = <-sub.Events():
+			if err := adminAdd(w, ev); err != nil {
+				return err
+			}
+		default:
+			break drain
+		}
+	}
+	return w.flush()
+}
+
+// adminAdd adds the events an admin stream shows for one hub event: a
+// message comes with its room, in the same write.
+func adminAdd(w *sseWriter, ev chat.Event) error {
 	switch ev.Type {
 	case chat.EventMessage:
 		if ev.Message == nil {
 			return nil
 		}
-		if err := w.event(string(chat.EventMessage), 0, ev.Message); err != nil {
+		if err := w.add(string(chat.EventMessage), 0, ev.Message); err != nil {
 			return err
 		}
 		if ev.Room != nil {
-			return w.event(string(chat.EventRoom), 0, ev.Room)
+			return w.add(string(chat.EventRoom), 0, ev.Room)
 		}
 	case chat.EventRoom:
 		if ev.Room != nil {
-			return w.event(string(chat.EventRoom), 0, ev.Room)
+			return w.add(string(chat.EventRoom), 0, ev.Room)
 		}
 	case chat.EventTyping:
-		return w.event(string(ev.Type), 0, roomTypingData{RoomID: ev.RoomID, Sender: ev.Sender})
+		return w.add(string(ev.Type), 0, roomTypingData{RoomID: ev.RoomID, Sender: ev.Sender})
 	case chat.EventRoomDeleted:
-		return w.event(string(ev.Type), 0, roomIDData{RoomID: ev.RoomID})
+		return w.add(string(ev.Type), 0, roomIDData{RoomID: ev.RoomID})
 	}
 	return nil
 }
