@@ -22,6 +22,8 @@ const (
 	minSecretLength  = 32
 	maxTokenLength   = 4096
 	defaultVisitorTL = 365 * 24 * time.Hour
+	// leeway is the clock skew allowed on exp, iat and nbf.
+	leeway = 5 * time.Second
 )
 
 // AdminClaims is what an admin token says.
@@ -55,6 +57,7 @@ type Tokens struct {
 	now        func() time.Time
 	visitorTTL time.Duration
 	parsers    map[string]*jwt.Parser
+	visitors   *visitorCache
 }
 
 // NewTokens returns a Tokens signing with secret (at least 32 bytes). store
@@ -77,13 +80,14 @@ func NewTokens(secret []byte, store Store, visitorTTL time.Duration, now func() 
 			jwt.WithAudience(audience),
 			jwt.WithExpirationRequired(),
 			jwt.WithIssuedAt(),
-			jwt.WithLeeway(5*time.Second),
+			jwt.WithLeeway(leeway),
 			jwt.WithTimeFunc(now),
 		)
 	}
 	return &Tokens{
 		secret: secret, store: store, now: now, visitorTTL: visitorTTL,
-		parsers: map[string]*jwt.Parser{AudienceAdmin: parser(AudienceAdmin), AudienceVisitor: parser(AudienceVisitor)},
+		parsers:  map[string]*jwt.Parser{AudienceAdmin: parser(AudienceAdmin), AudienceVisitor: parser(AudienceVisitor)},
+		visitors: newVisitorCache(visitorCacheGeneration),
 	}, nil
 }
 
@@ -161,16 +165,40 @@ func (t *Tokens) VerifyAdmin(ctx context.Context, raw string) (AdminClaims, erro
 }
 
 // VerifyVisitor checks a visitor token and returns the room it is bound to.
-// It returns chat.ErrUnauthorized.
+// It returns chat.ErrUnauthorized. Tokens that verified are remembered (see
+// visitorCache): the answer is the same, without the signature check.
 func (t *Tokens) VerifyVisitor(raw string) (string, error) {
-	var c jwt.RegisteredClaims
-	if err := t.parse(raw, AudienceVisitor, &c); err != nil {
+	now := t.now()
+	if room, ok := t.visitors.get(raw, now); ok {
+		return room, nil
+	}
+	room, e, err := t.verifyVisitor(raw)
+	if err != nil {
 		return "", err
 	}
-	if !chat.ValidRoomID(c.Subject) {
-		return "", chat.ErrUnauthorized
+	t.visitors.put(raw, e)
+	return room, nil
+}
+
+// verifyVisitor checks a visitor token without the cache, and returns the
+// window in which the token is valid.
+func (t *Tokens) verifyVisitor(raw string) (string, visitorEntry, error) {
+	var c jwt.RegisteredClaims
+	if err := t.parse(raw, AudienceVisitor, &c); err != nil {
+		return "", visitorEntry{}, err
 	}
-	return c.Subject, nil
+	if !chat.ValidRoomID(c.Subject) {
+		return "", visitorEntry{}, chat.ErrUnauthorized
+	}
+	// The same bounds the parser checks: now < exp+leeway, now >= iat-leeway
+	// and now >= nbf-leeway (exp is required; iat and nbf are optional).
+	e := visitorEntry{roomID: c.Subject, until: c.ExpiresAt.Add(leeway)}
+	for _, d := range []*jwt.NumericDate{c.IssuedAt, c.NotBefore} {
+		if d != nil && d.Add(-leeway).After(e.from) {
+			e.from = d.Add(-leeway)
+		}
+	}
+	return c.Subject, e, nil
 }
 
 // Revoke refuses an admin token from now until it would have expired.
