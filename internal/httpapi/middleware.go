@@ -80,7 +80,14 @@ func (s *Server) accessLog(c *gin.Context) {
 	if status >= 500 {
 		level = slog.LevelWarn
 	}
-	attrs := []slog.Attr{
+	ctx := c.Request.Context()
+	// Nothing is built for a line the handler would drop (PARLEY_LOG_LEVEL
+	// above info): this runs on every request.
+	if !s.log.Enabled(ctx, level) {
+		return
+	}
+	var attrs [8]slog.Attr // on the stack: no slice per request
+	a := append(attrs[:0],
 		slog.String("method", c.Request.Method),
 		attrRoute(c),
 		slog.String("path", c.Request.URL.Path),
@@ -88,11 +95,11 @@ func (s *Server) accessLog(c *gin.Context) {
 		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 		attrRequestID(c),
 		slog.String("client_ip", c.ClientIP()),
-	}
+	)
 	if q := c.Request.URL.RawQuery; q != "" {
-		attrs = append(attrs, slog.String("query", redactQuery(q)))
+		a = append(a, slog.String("query", redactQuery(q)))
 	}
-	s.log.LogAttrs(c.Request.Context(), level, "request", attrs...)
+	s.log.LogAttrs(ctx, level, "request", a...)
 }
 
 // redactQuery hides the values of parameters that may hold a credential.
