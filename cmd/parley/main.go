@@ -50,6 +50,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	log := newLogger(cfg, stderr)
 	switch cmd {
 	case "serve":
+		tuneGC(ctx, cfg, getenv, log)
 		return serve(ctx, cfg, log)
 	case "seed":
 		return runSeed(ctx, cfg, log, stdout)

@@ -37,6 +37,9 @@ type Config struct {
 	MaxStreams     int
 	// Pprof serves net/http/pprof on this loopback address when set.
 	Pprof string
+	// MemoryLimit is the Go runtime's soft memory limit in bytes
+	// (PARLEY_MEMORY_LIMIT); 0 sets none. GOMEMLIMIT, when set, wins.
+	MemoryLimit int64
 }
 
 // Load reads the configuration through getenv (os.Getenv in main, a map in
@@ -134,10 +137,43 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("PARLEY_PPROF", "want a loopback address such as 127.0.0.1:6060")
 		}
 	}
+	if v := get("PARLEY_MEMORY_LIMIT", ""); v != "" {
+		if c.MemoryLimit, err = ParseSize(v); err != nil || c.MemoryLimit < minMemoryLimit {
+			bad("PARLEY_MEMORY_LIMIT", "want a size of at least 16MiB such as 512MiB or 2GiB, got %q", v)
+		}
+	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("config: %w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// minMemoryLimit keeps a typo ("512K") from making the server collect all
+// the time.
+const minMemoryLimit = 16 << 20
+
+// ParseSize reads a byte count in GOMEMLIMIT's form: a number with an
+// optional unit B, KiB, MiB, GiB or TiB ("512MiB", "1073741824").
+func ParseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		shift  uint
+	}{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"B", 0}}
+	num, shift := s, uint(0)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			num, shift = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a size such as 512MiB", s)
+	}
+	if n > (1<<63-1)>>shift {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return n << shift, nil
 }
 
 // ParseRateLimits reads "rooms=10/h,messages=30/m,login=10/15m,visits=120/m";
