@@ -1,7 +1,10 @@
 package redisstore
 
 import (
+	"context"
 	"strconv"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/parley-chat/parley/internal/chat"
 )
@@ -26,6 +29,35 @@ const (
 	fLastContent   = "lastContent"
 	fLastAt        = "lastAt"
 )
+
+// roomFields is every field of a room hash, in the order roomFromValues
+// reads an HMGET of them.
+var roomFields = [...]string{fName, fEmail, fPage, fCreatedAt, fUpdatedAt, fSeq, fFirstSeq, fUnread, fVisitorUnread,
+	fAdminRead, fVisitorRead, fBlocked, fLastSeq, fLastSender, fLastContent, fLastAt}
+
+// hmgetRoom is HMGET of every room field, read as strings ("" for a missing
+// field): no map and no field names per room, as HGETALL would cost.
+func hmgetRoom(ctx context.Context, key string) *redis.StringSliceCmd {
+	args := make([]any, 0, 2+len(roomFields))
+	args = append(args, "hmget", key)
+	for _, f := range roomFields {
+		args = append(args, f)
+	}
+	return redis.NewStringSliceCmd(ctx, args...)
+}
+
+// roomFromValues reads the answer of hmgetRoom. An empty value is what a
+// missing field reads as too (every field's zero value), so it is skipped;
+// createdAt is never empty in a room that exists.
+func roomFromValues(id string, vals []string) (chat.Room, bool) {
+	var d roomDecoder
+	for i, v := range vals {
+		if v != "" && i < len(roomFields) {
+			d.set(roomFields[i], v)
+		}
+	}
+	return d.room(id)
+}
 
 // roomDecoder turns hash fields into a chat.Room, one field at a time, so the
 // same code reads HGETALL maps and the flat arrays scripts return.

@@ -239,10 +239,11 @@ func (s *Store) ListRooms(ctx context.Context, q chat.RoomQuery) (chat.RoomPage,
 		id, _ := entries[i].(string)
 		ids = append(ids, id)
 	}
-	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	cmds := make([]*redis.StringSliceCmd, len(ids))
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
-			cmds[i] = p.HGetAll(ctx, s.keys.Room(id))
+			cmds[i] = hmgetRoom(ctx, s.keys.Room(id))
+			_ = p.Process(ctx, cmds[i])
 		}
 		return nil
 	})
@@ -253,7 +254,7 @@ func (s *Store) ListRooms(ctx context.Context, q chat.RoomQuery) (chat.RoomPage,
 	for i, id := range ids {
 		// A hash that expired or was deleted since the index was read is
 		// skipped; its index entry goes with the next cleanup or delete.
-		if r, ok := roomFromMap(id, cmds[i].Val()); ok {
+		if r, ok := roomFromValues(id, cmds[i].Val()); ok {
 			page.Rooms = append(page.Rooms, r)
 		}
 	}
