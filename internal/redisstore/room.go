@@ -35,14 +35,22 @@ const (
 var roomFields = [...]string{fName, fEmail, fPage, fCreatedAt, fUpdatedAt, fSeq, fFirstSeq, fUnread, fVisitorUnread,
 	fAdminRead, fVisitorRead, fBlocked, fLastSeq, fLastSender, fLastContent, fLastAt}
 
+// roomFieldArgs is roomFields as command arguments, boxed once: boxing a
+// string in an interface allocates, and a page reads 50 rooms.
+var roomFieldArgs = func() []any {
+	a := make([]any, len(roomFields))
+	for i, f := range roomFields {
+		a[i] = f
+	}
+	return a
+}()
+
 // hmgetRoom is HMGET of every room field, read as strings ("" for a missing
 // field): no map and no field names per room, as HGETALL would cost.
 func hmgetRoom(ctx context.Context, key string) *redis.StringSliceCmd {
 	args := make([]any, 0, 2+len(roomFields))
 	args = append(args, "hmget", key)
-	for _, f := range roomFields {
-		args = append(args, f)
-	}
+	args = append(args, roomFieldArgs...)
 	return redis.NewStringSliceCmd(ctx, args...)
 }
 
