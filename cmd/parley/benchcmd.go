@@ -373,29 +373,29 @@ func benchHooks(ctx context.Context, env *benchEnv, cfg *bench.Config, store *re
 }
 
 // seedRooms creates n rooms with one visitor message each, straight through
-// the store, 64 at a time.
+// the store, 32 at a time. A room that fails (a Redis timeout on a loaded
+// machine) is tried again a few times before the seeding gives up.
 func seedRooms(ctx context.Context, store chat.RoomStore, n int, progress func(int)) error {
+	const attempts = 4
 	var next, done atomic.Int64
 	var mu sync.Mutex
 	var firstErr error
 	var wg sync.WaitGroup
-	for w := 0; w < 64; w++ {
+	for w := 0; w < 32; w++ {
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				i := next.Add(1) - 1
 				if i >= int64(n) {
 					return
 				}
-				now := time.Now().UTC()
-				r, err := store.CreateRoom(ctx, chat.Room{
-					ID: chat.NewRoomID(), VisitorName: "Seed " + strconv.FormatInt(i, 10), Page: "http://localhost/bench",
-					CreatedAt: chat.Time{Time: now}, UpdatedAt: chat.Time{Time: now},
-				})
-				if err == nil {
-					_, _, err = store.Append(ctx, chat.Message{
-						ID: chat.NewMessageID(now), RoomID: r.ID, Sender: chat.SenderVisitor,
-						Content: "Hello, I have a question about my order " + strconv.FormatInt(i, 10) + ".", CreatedAt: chat.Time{Time: now},
-					}, "")
+				var err error
+				for a := 0; a < attempts && ctx.Err() == nil; a++ {
+					if a > 0 {
+						time.Sleep(time.Duration(a) * 200 * time.Millisecond)
+					}
+					if err = seedRoom(ctx, store, i); err == nil {
+						break
+					}
 				}
 				if err != nil {
 					mu.Lock()
@@ -414,6 +414,22 @@ func seedRooms(ctx context.Context, store chat.RoomStore, n int, progress func(i
 		return fmt.Errorf("seed: %w", firstErr)
 	}
 	return ctx.Err()
+}
+
+func seedRoom(ctx context.Context, store chat.RoomStore, i int64) error {
+	now := time.Now().UTC()
+	r, err := store.CreateRoom(ctx, chat.Room{
+		ID: chat.NewRoomID(), VisitorName: "Seed " + strconv.FormatInt(i, 10), Page: "http://localhost/bench",
+		CreatedAt: chat.Time{Time: now}, UpdatedAt: chat.Time{Time: now},
+	})
+	if err != nil {
+		return err
+	}
+	_, _, err = store.Append(ctx, chat.Message{
+		ID: chat.NewMessageID(now), RoomID: r.ID, Sender: chat.SenderVisitor,
+		Content: "Hello, I have a question about my order " + strconv.FormatInt(i, 10) + ".", CreatedAt: chat.Time{Time: now},
+	}, "")
+	return err
 }
 
 // startInProcess runs a Parley inside this process, wired as `parley serve`
