@@ -207,6 +207,10 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 		cancel()
 		<-errc
 	}
+	// Shutdown runs CloseStreams in a goroutine of its own and does not wait
+	// for it, nor for hijacked stream connections: wait for the streams here
+	// (a no-op when they are gone), before their hub closes.
+	s.api.CloseStreams()
 	stopBG()
 	wg.Wait()
 	s.hub.Close()

@@ -155,7 +155,18 @@ func (s *Server) Handler() http.Handler { return s.engine }
 // reconnect (to another instance, or to this one once it is back). Register
 // it with http.Server.RegisterOnShutdown. Streams opened afterwards are
 // refused with 503 so that clients retry elsewhere.
-func (s *Server) CloseStreams() { s.streams.closeAll() }
+//
+// Streams on HTTP/1.x run on hijacked connections, which
+// http.Server.Shutdown neither tracks nor closes: CloseStreams ends them
+// itself, and waits up to closeStreamsWait for every stream to have ended
+// (a stream blocked in a write ends at that write's deadline at the latest).
+func (s *Server) CloseStreams() {
+	s.streams.closeAll()
+	s.streams.waitEnded(closeStreamsWait)
+}
+
+// closeStreamsWait bounds how long CloseStreams waits for streams to end.
+const closeStreamsWait = 2 * time.Second
 
 func (s *Server) newEngine(trustedProxies []string) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -30,16 +33,35 @@ const (
 )
 
 // sseWriter writes Server-Sent Events to one response and flushes each.
+// Once the stream is set up it writes either through the handler's response
+// (HTTP/2, test recorders) or, on HTTP/1.x, straight to the hijacked
+// connection (conn set), which then belongs to the stream's goroutine.
 type sseWriter struct {
-	w   gin.ResponseWriter
-	rc  *http.ResponseController
-	buf []byte
+	w    gin.ResponseWriter
+	rc   *http.ResponseController
+	conn net.Conn
+	buf  []byte
+	// head is the length of the response head at the start of buf, not yet
+	// written: it goes out with the first event, in the same write.
+	head int
 }
 
-// startStream commits the response as an event stream. The server's read
-// and write timeouts are lifted for this response (they would otherwise cut
-// every stream after a few seconds); each write sets its own deadline.
+// writeError is a failed write to the client: on a hijacked connection that
+// is how a client that went away shows, so it is not logged.
+type writeError struct{ err error }
+
+func (e writeError) Error() string { return "write to the client: " + e.err.Error() }
+func (e writeError) Unwrap() error { return e.err }
+
+// startStream commits the response as an event stream. On HTTP/1.x it
+// hijacks the connection and writes the response head itself (see
+// hijackStream); otherwise the server's read and write timeouts are lifted
+// for this response (they would otherwise cut every stream after a few
+// seconds) and each write sets its own deadline.
 func startStream(c *gin.Context) *sseWriter {
+	if w := hijackStream(c); w != nil {
+		return w
+	}
 	rc := http.NewResponseController(c.Writer)
 	_ = rc.SetReadDeadline(time.Time{})  // not supported by every writer (tests)
 	_ = rc.SetWriteDeadline(time.Time{}) // idem
@@ -56,10 +78,73 @@ func startStream(c *gin.Context) *sseWriter {
 	return w
 }
 
+// hijackStream takes the connection of an HTTP/1.x request from net/http
+// before anything is written, and writes the response head on it: status
+// 200, the headers set so far (X-Request-ID, CORS) and the stream's own. The
+// body is delimited by the connection's close (Connection: close, neither
+// Content-Length nor chunking: valid HTTP/1.1, read incrementally by
+// browsers, curl, Go's client and proxies), so each event is written as is.
+// It returns nil when the connection cannot be hijacked (HTTP/2, a test
+// recorder, a response already started): the caller then streams through
+// the handler.
+//
+// The point is memory: a hijacked stream is one goroutine and its
+// connection, without the handler's stack, net/http's buffers and
+// background reader, the request and the gin context.
+func hijackStream(c *gin.Context) *sseWriter {
+	if c.Request.ProtoMajor != 1 || c.Writer.Written() {
+		return nil
+	}
+	u, ok := c.Writer.(interface{ Unwrap() http.ResponseWriter })
+	if !ok {
+		return nil
+	}
+	if _, ok := u.Unwrap().(http.Hijacker); !ok {
+		return nil
+	}
+	h := c.Writer.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	h.Set("Connection", "close")
+	h.Del("Content-Length")
+	h.Del("Transfer-Encoding")
+	h.Del("Keep-Alive")
+	if h.Get("Date") == "" {
+		h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	}
+	c.Status(http.StatusOK) // what the access log and metrics see
+	conn, _, err := c.Writer.Hijack()
+	if err != nil {
+		return nil
+	}
+	w := &sseWriter{conn: conn, buf: make([]byte, 0, initialBuf)}
+	w.buf = append(w.buf, "HTTP/1.1 200 OK\r\n"...)
+	hb := headerBuf{b: w.buf}
+	_ = h.Write(&hb) // keys sorted, new lines in values replaced
+	w.buf = append(hb.b, "\r\n"...)
+	// The head goes out with the first event (see send).
+	w.head = len(w.buf)
+	return w
+}
+
+// headerBuf lets http.Header.Write append to a byte slice.
+type headerBuf struct{ b []byte }
+
+func (hb *headerBuf) Write(p []byte) (int, error) { hb.b = append(hb.b, p...); return len(p), nil }
+
+// close ends a hijacked connection; the stream's goroutine calls it when it
+// ends. Data already written still reaches the client before the FIN.
+func (w *sseWriter) close() {
+	if w.conn != nil {
+		_ = w.conn.Close()
+	}
+}
+
 // event writes one event; id > 0 adds an "id:" line. data is JSON, which
 // never holds a raw new line, so it fits one "data:" line.
 func (w *sseWriter) event(name string, id int64, data any) error {
-	w.buf = w.buf[:0]
+	w.begin()
 	if err := w.add(name, id, data); err != nil {
 		return err
 	}
@@ -86,9 +171,12 @@ func (w *sseWriter) add(name string, id int64, data any) error {
 	return nil
 }
 
+// begin empties the buffer for the next write, keeping an unwritten head.
+func (w *sseWriter) begin() { w.buf = w.buf[:w.head] }
+
 // flush writes the events added since the last write, if any.
 func (w *sseWriter) flush() error {
-	if len(w.buf) == 0 {
+	if len(w.buf) == w.head {
 		return nil
 	}
 	return w.send()
@@ -96,12 +184,20 @@ func (w *sseWriter) flush() error {
 
 // comment writes a comment line, the keep-alive of proxies.
 func (w *sseWriter) comment(text string) error {
-	w.buf = append(append(append(w.buf[:0], ": "...), text...), "\n\n"...)
+	w.begin()
+	w.buf = append(append(append(w.buf, ": "...), text...), "\n\n"...)
 	return w.send()
 }
 
 func (w *sseWriter) send() error {
 	defer w.reset()
+	if w.conn != nil {
+		_ = w.conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+		if _, err := w.conn.Write(w.buf); err != nil {
+			return writeError{err}
+		}
+		return nil
+	}
 	_ = w.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	if _, err := w.w.Write(w.buf); err != nil {
 		return err
@@ -112,6 +208,7 @@ func (w *sseWriter) send() error {
 // reset empties the buffer after a write; one grown by a burst is dropped
 // rather than kept for the stream's life.
 func (w *sseWriter) reset() {
+	w.head = 0
 	if cap(w.buf) > maxKeptBuf {
 		w.buf = make([]byte, 0, initialBuf)
 		return
@@ -182,58 +279,176 @@ func (s *Server) visitorEvents(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	defer slot.release()
 	sub := s.hub.SubscribeRoom(roomID)
-	defer sub.Close()
-
-	ctx := c.Request.Context()
-	room, online, err := s.streamSetup(ctx, roomID)
+	room, online, err := s.streamSetup(c.Request.Context(), roomID)
 	if err != nil {
+		sub.Close()
+		slot.release()
 		s.fail(c, err)
 		return
 	}
 	// A resume point beyond the room's last message (a client bug) would
 	// hide every future message; the room's seq is the most a client has.
 	after = min(after, room.MessageCount)
-	s.metrics.streams.WithLabelValues(streamVisitor).Inc()
-	defer s.metrics.streams.WithLabelValues(streamVisitor).Dec()
-
-	w := startStream(c)
-	vs := &visitorStream{s: s, w: w, roomID: roomID, last: after, online: online}
-	if err := w.event(string(chat.EventPresence), 0, presenceData{AdminsOnline: online}); err != nil {
+	r := s.startRun(c, streamVisitor, sub, slot)
+	defer r.release()
+	vs := &visitorStream{s: s, w: r.w, roomID: roomID, last: after, online: online}
+	if err := r.w.event(string(chat.EventPresence), 0, presenceData{AdminsOnline: online}); err != nil {
 		return
 	}
-	if err := vs.replay(ctx); err != nil {
-		s.streamEnded(c, err)
+	if err := vs.replay(r.ctx); err != nil {
+		r.ended(err)
 		return
 	}
-	ping := time.NewTicker(s.pingInterval)
-	defer ping.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-sub.Done():
-			return
-		case <-slot.closing:
-			return
-		case <-slot.epoch:
-			return
-		case <-ping.C:
-			if w.comment("ping") != nil {
+	r.run(func() {
+		ping := time.NewTicker(s.pingInterval)
+		defer ping.Stop()
+		for {
+			select {
+			case <-r.ctx.Done():
 				return
-			}
-		case ev := <-sub.Events():
-			done, err := vs.deliver(ctx, ev)
-			if err != nil {
-				s.streamEnded(c, err)
+			case <-sub.Done():
 				return
-			}
-			if done {
+			case <-slot.closing:
 				return
+			case <-slot.epoch:
+				return
+			case <-ping.C:
+				if r.w.comment("ping") != nil {
+					return
+				}
+			case ev := <-sub.Events():
+				done, err := vs.deliver(r.ctx, ev)
+				if err != nil {
+					r.ended(err)
+					return
+				}
+				if done {
+					return
+				}
 			}
 		}
+	})
+}
+
+// streamRun is one stream once set up: its writer, subscription and slot,
+// and what its log lines need. On a hijacked connection it outlives the
+// handler and the gin context, so it holds neither.
+type streamRun struct {
+	s    *Server
+	kind string
+	w    *sseWriter
+	sub  *chat.Subscription
+	slot *streamSlot
+	// ctx is the request's context when the handler serves the stream.
+	// On a hijacked connection it belongs to no request: cancel ends it,
+	// called by the connection's reader when the client goes away, and by
+	// finish.
+	ctx              context.Context
+	cancel           context.CancelFunc
+	requestID, route string
+	// detached is set once a goroutine of its own runs the stream.
+	detached bool
+	// unwatch ends the watch of the connection for the client's hang-up.
+	unwatch func()
+}
+
+// startRun commits the response as an event stream (hijacking the
+// connection when it can) and counts the stream as open.
+func (s *Server) startRun(c *gin.Context, kind string, sub *chat.Subscription, slot *streamSlot) *streamRun {
+	w := startStream(c)
+	r := &streamRun{s: s, kind: kind, w: w, sub: sub, slot: slot, ctx: c.Request.Context(),
+		requestID: c.GetString(ctxRequestID), route: routeLabel(c)}
+	if w.conn != nil {
+		r.ctx, r.cancel = context.WithCancel(context.Background())
 	}
+	s.metrics.streams.WithLabelValues(kind).Inc()
+	return r
+}
+
+// run runs loop, the idle part of the stream. On a hijacked connection loop
+// runs in a goroutine of its own, which then owns the stream, and run
+// returns at once, so that the handler (and with it the request) is done.
+// That goroutine finishes the stream when loop returns, which every loop
+// does on a failed write, on the client closing the connection (see
+// watchClient), on its subscription ending or on its slot closing
+// (CloseStreams, a bridge epoch). Otherwise loop runs in the handler, whose
+// deferred release finishes the stream.
+func (r *streamRun) run(loop func()) {
+	if r.w.conn == nil {
+		loop()
+		return
+	}
+	r.detached = true
+	if unwatch, ok := r.s.streams.conns.watch(r.w.conn, r.cancel); ok {
+		r.unwatch = unwatch
+	} else {
+		go r.watchClient()
+	}
+	go func() {
+		defer r.finish()
+		defer r.recoverPanic()
+		loop()
+	}()
+}
+
+// release finishes the stream unless run handed it to its own goroutine;
+// the handler defers it, so that an early return or a panic frees the
+// stream too.
+func (r *streamRun) release() {
+	if !r.detached {
+		r.finish()
+	}
+}
+
+// recoverPanic logs a panic of a detached stream's goroutine, which no
+// middleware covers any more, and ends only that stream.
+func (r *streamRun) recoverPanic() {
+	if v := recover(); v != nil {
+		r.s.log.LogAttrs(context.Background(), slog.LevelError, "panic",
+			slog.String("request_id", r.requestID), slog.String("route", r.route),
+			slog.String("error", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
+	}
+}
+
+// watchClient reads the hijacked connection until it fails: the client
+// closed it (or the stream did, in finish), and the stream ends at once
+// rather than at its next write. It is the fallback of connWatcher (one
+// goroutine for every connection, Linux only), which costs no goroutine per
+// stream. A client has nothing to send on a stream;
+// whatever it sends is discarded.
+func (r *streamRun) watchClient() {
+	defer r.cancel()
+	var b [1]byte
+	for {
+		if _, err := r.w.conn.Read(b[:]); err != nil {
+			return
+		}
+	}
+}
+
+// finish releases what the stream holds: its connection when hijacked, its
+// subscription, its slot and its place in the gauge.
+func (r *streamRun) finish() {
+	if r.cancel != nil {
+		r.cancel()
+	}
+	if r.unwatch != nil {
+		r.unwatch() // before the close: the descriptor may be reused after
+	}
+	r.w.close() // ends watchClient, when that is what watches it
+	r.sub.Close()
+	r.s.metrics.streams.WithLabelValues(r.kind).Dec()
+	r.slot.release()
+}
+
+// ended logs why a stream ended early, unless the client went away.
+func (r *streamRun) ended(err error) {
+	if r.ctx.Err() != nil || r.w.conn != nil && errors.As(err, new(writeError)) {
+		return
+	}
+	r.s.log.LogAttrs(context.Background(), slog.LevelInfo, "stream ended",
+		slog.String("request_id", r.requestID), slog.String("route", r.route), attrErr(err))
 }
 
 // streamSetup reads the room (it must exist) and the admins' presence.
@@ -246,15 +461,6 @@ func (s *Server) streamSetup(ctx context.Context, roomID string) (chat.Room, boo
 	}
 	online, err := s.svc.AdminsOnline(ctx)
 	return room, online, err
-}
-
-// streamEnded logs why a stream ended early, unless the client went away.
-func (s *Server) streamEnded(c *gin.Context, err error) {
-	if c.Request.Context().Err() != nil {
-		return
-	}
-	s.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "stream ended",
-		attrRequestID(c), attrRoute(c), attrErr(err))
 }
 
 // visitorStream is the state of one visitor stream.
@@ -343,42 +549,39 @@ func (s *Server) adminEvents(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	defer slot.release()
 	sub := s.hub.SubscribeAdmin()
-	defer sub.Close()
-	s.metrics.streams.WithLabelValues(streamAdmin).Inc()
-	defer s.metrics.streams.WithLabelValues(streamAdmin).Dec()
-
-	ctx := c.Request.Context()
-	w := startStream(c)
-	if w.event("ready", 0, readyData{Time: chat.Time{Time: time.Now()}}) != nil {
+	r := s.startRun(c, streamAdmin, sub, slot)
+	defer r.release()
+	if r.w.event("ready", 0, readyData{Time: chat.Time{Time: time.Now()}}) != nil {
 		return
 	}
-	ping := time.NewTicker(s.pingInterval)
-	defer ping.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-sub.Done():
-			return
-		case <-slot.closing:
-			return
-		case <-slot.epoch:
-			return
-		case <-ping.C:
-			if !s.adminStillValid(ctx, raw, claims) {
+	r.run(func() {
+		ping := time.NewTicker(s.pingInterval)
+		defer ping.Stop()
+		for {
+			select {
+			case <-r.ctx.Done():
 				return
-			}
-			if w.comment("ping") != nil {
+			case <-sub.Done():
 				return
-			}
-		case ev := <-sub.Events():
-			if adminDeliverQueued(w, sub, ev) != nil {
+			case <-slot.closing:
 				return
+			case <-slot.epoch:
+				return
+			case <-ping.C:
+				if !s.adminStillValid(r.ctx, raw, claims) {
+					return
+				}
+				if r.w.comment("ping") != nil {
+					return
+				}
+			case ev := <-sub.Events():
+				if adminDeliverQueued(r.w, sub, ev) != nil {
+					return
+				}
 			}
 		}
-	}
+	})
 }
 
 // adminStillValid ends an admin stream whose token expired or was revoked
@@ -397,7 +600,7 @@ func (s *Server) adminStillValid(ctx context.Context, raw string, claims auth.Ad
 // adminDeliverQueued writes ev and whatever else is already queued on sub
 // (up to maxBatch events) in one write.
 func adminDeliverQueued(w *sseWriter, sub *chat.Subscription, ev chat.Event) error {
-	w.buf = w.buf[:0]
+	w.begin()
 	if err := adminAdd(w, ev); err != nil {
 		return err
 	}

@@ -26,6 +26,9 @@ type streamSet struct {
 	generation  func() uint64
 	epoch       chan struct{}
 	watcherStop chan struct{}
+
+	// conns tells hijacked streams that their client went away.
+	conns connWatcher
 }
 
 func newStreamSet(max, perKey int, healthy func() bool, generation func() uint64) *streamSet {
@@ -138,6 +141,19 @@ func (ss *streamSet) closeAll() {
 		ss.closed = true
 		close(ss.closing)
 	}
+}
+
+// waitEnded waits up to d for every stream to end (to have released its
+// slot), polling: streams end on their own once closing is closed.
+func (ss *streamSet) waitEnded(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for ss.count() > 0 {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
 }
 
 func (ss *streamSet) count() int {

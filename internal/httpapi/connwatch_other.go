@@ -1,0 +1,11 @@
+//go:build !linux
+
+package httpapi
+
+import "net"
+
+// connWatcher has no shared implementation outside Linux: each stream reads
+// its own connection (see streamRun.watchClient).
+type connWatcher struct{}
+
+func (cw *connWatcher) watch(net.Conn, func()) (unwatch func(), ok bool) { return nil, false }
