@@ -5,11 +5,53 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley/internal/config"
 )
+
+func TestGCPercentFor(t *testing.T) {
+	for _, tc := range []struct {
+		live uint64
+		want int
+	}{
+		{0, 400},
+		{4 << 20, 400},  // the usual server: 32 MB of headroom is over 400%
+		{8 << 20, 400},  // exactly 400%
+		{16 << 20, 200}, // a busy one
+		{32 << 20, 100},
+		{600 << 20, 100}, // never below the runtime's default
+	} {
+		if got := gcPercentFor(tc.live); got != tc.want {
+			t.Errorf("live %d MB: got %d, want %d", tc.live>>20, got, tc.want)
+		}
+	}
+}
+
+// gcPercent reads the GC target without changing it.
+func gcPercent() int {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	return int(s[0].Value.Uint64())
+}
+
+// waitGCPercent collects until the tuner has set want (its finalizer runs
+// after a collection, in the runtime's finalizer goroutine).
+func waitGCPercent(t *testing.T, want int) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); {
+		runtime.GC()
+		if gcPercent() == want {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("GC percent %d, want %d", gcPercent(), want)
+}
 
 func TestTuneGC(t *testing.T) {
 	oldPercent := debug.SetGCPercent(100)
@@ -26,21 +68,51 @@ func TestTuneGC(t *testing.T) {
 		wantPercent int
 		wantLimit   int64
 	}{
-		{"defaults", nil, 0, serveGCPercent, math.MaxInt64},
-		{"PARLEY_MEMORY_LIMIT", nil, 512 << 20, serveGCPercent, 512 << 20},
+		{"defaults", nil, 0, gcMaxPercent, math.MaxInt64},
+		{"PARLEY_MEMORY_LIMIT", nil, 512 << 20, gcMaxPercent, 512 << 20},
 		{"GOGC wins", map[string]string{"GOGC": "100"}, 0, 100, math.MaxInt64},
-		{"GOMEMLIMIT wins", map[string]string{"GOMEMLIMIT": "1GiB"}, 512 << 20, serveGCPercent, math.MaxInt64},
+		{"GOMEMLIMIT wins", map[string]string{"GOMEMLIMIT": "1GiB"}, 512 << 20, gcMaxPercent, math.MaxInt64},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			debug.SetGCPercent(100)
 			debug.SetMemoryLimit(math.MaxInt64)
-			tuneGC(context.Background(), config.Config{MemoryLimit: tc.limit}, func(k string) string { return tc.env[k] }, quiet)
-			if got := debug.SetGCPercent(100); got != tc.wantPercent {
+			stop := tuneGC(context.Background(), config.Config{MemoryLimit: tc.limit}, func(k string) string { return tc.env[k] }, quiet)
+			defer stop()
+			if got := gcPercent(); got != tc.wantPercent {
 				t.Errorf("got GC percent %d, want %d", got, tc.wantPercent)
 			}
 			if got := debug.SetMemoryLimit(-1); got != tc.wantLimit {
 				t.Errorf("got memory limit %d, want %d", got, tc.wantLimit)
 			}
 		})
+	}
+}
+
+// TestGCTunerFollowsLiveHeap checks that the target drops to the default
+// while the live heap is large (many open streams) and goes back up when it
+// shrinks, and that stopping the tuner restores the target it found.
+func TestGCTunerFollowsLiveHeap(t *testing.T) {
+	old := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(old) })
+	stop := startGCTuner()
+	waitGCPercent(t, gcMaxPercent)
+
+	live := make([][]byte, 64)
+	for i := range live {
+		live[i] = make([]byte, 1<<20)
+	}
+	waitGCPercent(t, gcMinPercent)
+	runtime.KeepAlive(live)
+	live = nil
+	waitGCPercent(t, gcMaxPercent)
+
+	stop()
+	if got := gcPercent(); got != 100 {
+		t.Errorf("after stop: GC percent %d, want the 100 it started from", got)
+	}
+	runtime.GC()
+	time.Sleep(50 * time.Millisecond)
+	if got := gcPercent(); got != 100 {
+		t.Errorf("a collection after stop set the GC percent to %d", got)
 	}
 }

@@ -50,7 +50,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	log := newLogger(cfg, stderr)
 	switch cmd {
 	case "serve":
-		tuneGC(ctx, cfg, getenv, log)
+		stopGC := tuneGC(ctx, cfg, getenv, log)
+		defer stopGC()
 		return serve(ctx, cfg, log)
 	case "seed":
 		return runSeed(ctx, cfg, log, stdout)
