@@ -158,15 +158,24 @@ func (s *Server) Handler() http.Handler { return s.engine }
 //
 // Streams on HTTP/1.x run on hijacked connections, which
 // http.Server.Shutdown neither tracks nor closes: CloseStreams ends them
-// itself, and waits up to closeStreamsWait for every stream to have ended
-// (a stream blocked in a write ends at that write's deadline at the latest).
+// itself. It gives every stream closeStreamsGrace to end on its own, then
+// closes the connections of those still open (a client that stopped
+// reading holds its stream in a write), and returns once they have all
+// ended, or after another closeStreamsGrace.
 func (s *Server) CloseStreams() {
 	s.streams.closeAll()
-	s.streams.waitEnded(closeStreamsWait)
+	if s.streams.waitEnded(closeStreamsGrace) {
+		return
+	}
+	s.streams.forceEnd()
+	if !s.streams.waitEnded(closeStreamsGrace) {
+		s.log.Warn("event streams still open after shutdown", slog.Int("streams", s.streams.count()))
+	}
 }
 
-// closeStreamsWait bounds how long CloseStreams waits for streams to end.
-const closeStreamsWait = 2 * time.Second
+// closeStreamsGrace is how long CloseStreams waits for streams to end, once
+// before it ends their connections and once after.
+const closeStreamsGrace = time.Second
 
 func (s *Server) newEngine(trustedProxies []string) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -349,8 +350,11 @@ type streamRun struct {
 	requestID, route string
 	// detached is set once a goroutine of its own runs the stream.
 	detached bool
-	// unwatch ends the watch of the connection for the client's hang-up.
+	// connMu guards unwatch, the end of the watch of the connection for the
+	// client's hang-up, and stopped, set once the connection is ended.
+	connMu  sync.Mutex
 	unwatch func()
+	stopped bool
 }
 
 // startRun commits the response as an event stream (hijacking the
@@ -361,6 +365,7 @@ func (s *Server) startRun(c *gin.Context, kind string, sub *chat.Subscription, s
 		requestID: c.GetString(ctxRequestID), route: routeLabel(c)}
 	if w.conn != nil {
 		r.ctx, r.cancel = context.WithCancel(context.Background())
+		slot.setStop(r.stopConn)
 	}
 	s.metrics.streams.WithLabelValues(kind).Inc()
 	return r
@@ -380,11 +385,7 @@ func (r *streamRun) run(loop func()) {
 		return
 	}
 	r.detached = true
-	if unwatch, ok := r.s.streams.conns.watch(r.w.conn, r.cancel); ok {
-		r.unwatch = unwatch
-	} else {
-		go r.watchClient()
-	}
+	r.watchConn()
 	go func() {
 		defer r.finish()
 		defer r.recoverPanic()
@@ -433,13 +434,43 @@ func (r *streamRun) finish() {
 	if r.cancel != nil {
 		r.cancel()
 	}
-	if r.unwatch != nil {
-		r.unwatch() // before the close: the descriptor may be reused after
-	}
-	r.w.close() // ends watchClient, when that is what watches it
+	r.stopConn()
 	r.sub.Close()
 	r.s.metrics.streams.WithLabelValues(r.kind).Dec()
 	r.slot.release()
+}
+
+// watchConn has the hijacked connection watched for the client's hang-up,
+// unless it was ended already.
+func (r *streamRun) watchConn() {
+	r.connMu.Lock()
+	defer r.connMu.Unlock()
+	if r.stopped {
+		return
+	}
+	if unwatch, ok := r.s.streams.conns.watch(r.w.conn, r.cancel); ok {
+		r.unwatch = unwatch
+	} else {
+		go r.watchClient()
+	}
+}
+
+// stopConn ends a hijacked connection, once: its watch first (the
+// descriptor may be reused once closed), then the connection itself, which
+// fails a write in progress and ends watchClient when that is what watches
+// it. finish calls it, and CloseStreams for a stream that does not end in
+// time (one blocked in a write to a client that stopped reading).
+func (r *streamRun) stopConn() {
+	r.connMu.Lock()
+	defer r.connMu.Unlock()
+	if r.stopped {
+		return
+	}
+	r.stopped = true
+	if r.unwatch != nil {
+		r.unwatch()
+	}
+	r.w.close()
 }
 
 // ended logs why a stream ended early, unless the client went away.

@@ -29,11 +29,13 @@ type streamSet struct {
 
 	// conns tells hijacked streams that their client went away.
 	conns connWatcher
+	// stops ends the connection of each hijacked stream (see setStop).
+	stops map[*streamSlot]func()
 }
 
 func newStreamSet(max, perKey int, healthy func() bool, generation func() uint64) *streamSet {
 	return &streamSet{
-		max: max, perKey: perKey, byKey: make(map[string]int),
+		max: max, perKey: perKey, byKey: make(map[string]int), stops: make(map[*streamSlot]func()),
 		closing: make(chan struct{}), healthy: healthy, generation: generation,
 		epoch: make(chan struct{}),
 	}
@@ -95,6 +97,7 @@ func (sl *streamSlot) release() {
 		ss.mu.Lock()
 		defer ss.mu.Unlock()
 		ss.open--
+		delete(ss.stops, sl)
 		if ss.byKey[sl.key]--; ss.byKey[sl.key] <= 0 {
 			delete(ss.byKey, sl.key)
 		}
@@ -131,6 +134,31 @@ func (ss *streamSet) watch(stop <-chan struct{}, gen uint64) {
 			ss.epoch = make(chan struct{})
 			ss.mu.Unlock()
 		}
+	}
+}
+
+// setStop registers how to end the stream of sl by force: a hijacked stream
+// outlives its handler, so http.Server.Shutdown neither waits for it nor
+// closes its connection.
+func (sl *streamSlot) setStop(stop func()) {
+	ss := sl.set
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	ss.stops[sl] = stop
+}
+
+// forceEnd ends the connection of every hijacked stream still open: a stream
+// blocked in a write to a client that stopped reading fails at once instead
+// of at its write deadline.
+func (ss *streamSet) forceEnd() {
+	ss.mu.Lock()
+	stops := make([]func(), 0, len(ss.stops))
+	for _, stop := range ss.stops {
+		stops = append(stops, stop)
+	}
+	ss.mu.Unlock()
+	for _, stop := range stops {
+		stop()
 	}
 }
 
