@@ -301,34 +301,12 @@ func (s *Server) visitorEvents(c *gin.Context) {
 		r.ended(err)
 		return
 	}
-	r.run(func() {
-		ping := time.NewTicker(s.pingInterval)
-		defer ping.Stop()
-		for {
-			select {
-			case <-r.ctx.Done():
-				return
-			case <-sub.Done():
-				return
-			case <-slot.closing:
-				return
-			case <-slot.epoch:
-				return
-			case <-ping.C:
-				if r.w.comment("ping") != nil {
-					return
-				}
-			case ev := <-sub.Events():
-				done, err := vs.deliver(r.ctx, ev)
-				if err != nil {
-					r.ended(err)
-					return
-				}
-				if done {
-					return
-				}
-			}
+	r.serve(nil, func(ev chat.Event) bool {
+		done, err := vs.deliver(r.ctx, ev)
+		if err != nil {
+			r.ended(err)
 		}
+		return done || err != nil
 	})
 }
 
@@ -391,6 +369,37 @@ func (r *streamRun) run(loop func()) {
 		defer r.recoverPanic()
 		loop()
 	}()
+}
+
+// serve runs the idle part of the stream (see run): a ping comment every
+// pingInterval, after stillValid (when set) agrees, and each hub event
+// handed to deliver. It ends when the client goes away, the subscription or
+// the slot ends, a ping fails, stillValid says no or deliver says stop.
+func (r *streamRun) serve(stillValid func() bool, deliver func(chat.Event) (stop bool)) {
+	r.run(func() {
+		ping := time.NewTicker(r.s.pingInterval)
+		defer ping.Stop()
+		for {
+			select {
+			case <-r.ctx.Done():
+				return
+			case <-r.sub.Done():
+				return
+			case <-r.slot.closing:
+				return
+			case <-r.slot.epoch:
+				return
+			case <-ping.C:
+				if stillValid != nil && !stillValid() || r.w.comment("ping") != nil {
+					return
+				}
+			case ev := <-r.sub.Events():
+				if deliver(ev) {
+					return
+				}
+			}
+		}
+	})
 }
 
 // release finishes the stream unless run handed it to its own goroutine;
@@ -586,33 +595,8 @@ func (s *Server) adminEvents(c *gin.Context) {
 	if r.w.event("ready", 0, readyData{Time: chat.Time{Time: time.Now()}}) != nil {
 		return
 	}
-	r.run(func() {
-		ping := time.NewTicker(s.pingInterval)
-		defer ping.Stop()
-		for {
-			select {
-			case <-r.ctx.Done():
-				return
-			case <-sub.Done():
-				return
-			case <-slot.closing:
-				return
-			case <-slot.epoch:
-				return
-			case <-ping.C:
-				if !s.adminStillValid(r.ctx, raw, claims) {
-					return
-				}
-				if r.w.comment("ping") != nil {
-					return
-				}
-			case ev := <-sub.Events():
-				if adminDeliverQueued(r.w, sub, ev) != nil {
-					return
-				}
-			}
-		}
-	})
+	r.serve(func() bool { return s.adminStillValid(r.ctx, raw, claims) },
+		func(ev chat.Event) bool { return adminDeliverQueued(r.w, sub, ev) != nil })
 }
 
 // adminStillValid ends an admin stream whose token expired or was revoked
