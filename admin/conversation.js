@@ -512,7 +512,8 @@ export class Conversation {
     const page = safeURL(r.page);
     replaceChildren(h.avatar, avatar(r));
     h.name.textContent = visitorLabel(r);
-    h.sub.textContent = typing ? 'typing…' : r.visitorEmail || (page ? 'on ' + page.pathname : 'Anonymous visitor');
+    h.sub.textContent = typing ? 'typing…'
+      : r.visitorEmail || (page ? 'on ' + page.pathname : r.visitorName ? 'No email given' : 'Anonymous visitor');
     h.sub.classList.toggle('typing', typing);
     h.tag.hidden = !r.blocked;
     if (this.ui.banner.hidden === !!r.blocked) {

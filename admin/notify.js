@@ -82,14 +82,14 @@ export class Notifier {
   }
 
   /**
-   * A new visitor message: beep and notify when the tab is hidden.
+   * A new visitor message: when the tab is hidden and the admin opted in,
+   * a desktop notification and a beep.
    * @param {{roomId: string, content: string}} msg
    * @param {string} from the visitor's label
    */
   visitorMessage(msg, from) {
-    if (document.visibilityState === 'visible') return;
+    if (document.visibilityState === 'visible' || !this.enabled) return;
     this.beep();
-    if (!this.enabled) return;
     try {
       const n = new Notification(from, {
         body: msg.content.length > 140 ? msg.content.slice(0, 139) + '…' : msg.content,

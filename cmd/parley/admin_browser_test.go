@@ -275,15 +275,10 @@ func TestAdminConsole(t *testing.T) {
 		waitUnread(t, app, admin, roomID, 0)
 	})
 
-	t.Run("keyboard", func(t *testing.T) {
-		mustDo(t, ctx, "Esc", pressKey("Escape", "Escape", 27))
-		mustPoll(t, ctx, "back to the list", `location.hash === '#/' && document.getElementById('conv').hidden && document.activeElement?.classList.contains('room')`, 5*time.Second)
-		mustDo(t, ctx, "k, j", chromedp.KeyEvent("k"), chromedp.KeyEvent("j"), pressKey("Enter", "Enter", 13))
-		mustPoll(t, ctx, "opened with Enter", fmt.Sprintf(`location.hash === '#/r/%s' && !document.getElementById('conv').hidden`, roomID), 5*time.Second)
-		mustPoll(t, ctx, "loaded", `document.querySelectorAll('#thread-msgs .msg').length === 4`, 5*time.Second)
-	})
-
-	// Two more conversations, so the screenshot shows a working inbox.
+	// Two more conversations, so the keyboard, the search and the filter have
+	// rows to go through, and the screenshot shows a working inbox. The
+	// list, newest first: the nonprofit question, Grace, this room.
+	var grace, nonprofit string
 	for _, v := range []struct{ name, text string }{
 		{"Grace Hopper", "Can I export my conversations as CSV?"},
 		{"", "Do you have a free plan for nonprofits?"},
@@ -291,7 +286,57 @@ func TestAdminConsole(t *testing.T) {
 		id, token := app.newVisitor(t, v.name)
 		visitorSays(t, app, token, id, v.text)
 		mustPoll(t, ctx, "the new room", fmt.Sprintf(`!!document.querySelector('#rooms a.room[data-id=%q] .badge')`, id), 5*time.Second)
+		if v.name != "" {
+			grace = id
+		} else {
+			nonprofit = id
+		}
 	}
+
+	t.Run("keyboard", func(t *testing.T) {
+		mustDo(t, ctx, "Esc", pressKey("Escape", "Escape", 27))
+		mustPoll(t, ctx, "back to the list, on this room", fmt.Sprintf(`location.hash === '#/' && document.getElementById('conv').hidden && document.activeElement?.dataset.id === %q`, roomID), 5*time.Second)
+		// Up twice (k, then the arrow), down once (j): Grace's room.
+		mustDo(t, ctx, "k, up, j, Enter", chromedp.KeyEvent("k"), pressKey("ArrowUp", "ArrowUp", 38), chromedp.KeyEvent("j"), pressKey("Enter", "Enter", 13))
+		mustPoll(t, ctx, "Grace's room opened with Enter", fmt.Sprintf(`location.hash === '#/r/%s' && !document.getElementById('conv').hidden`, grace), 5*time.Second)
+		mustDo(t, ctx, "Esc, down, Enter", pressKey("Escape", "Escape", 27), pressKey("ArrowDown", "ArrowDown", 40), pressKey("Enter", "Enter", 13))
+		mustPoll(t, ctx, "this room again", fmt.Sprintf(`location.hash === '#/r/%s' && !document.getElementById('conv').hidden`, roomID), 5*time.Second)
+		mustPoll(t, ctx, "loaded", `document.querySelectorAll('#thread-msgs .msg').length === 4`, 5*time.Second)
+	})
+
+	t.Run("search and filter", func(t *testing.T) {
+		const shown = `[...document.querySelectorAll('#rooms a.room')].filter((a) => a.offsetParent !== null).map((a) => a.dataset.id).join(',')`
+		search := func(q string) chromedp.Action[chromedp.Void] {
+			return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const s = document.getElementById('search'); s.value = %q; s.dispatchEvent(new Event('input')); })()`, q))
+		}
+		all := nonprofit + "," + grace + "," + roomID
+		mustDo(t, ctx, "search by name", search("grace"))
+		mustPoll(t, ctx, "only Grace", fmt.Sprintf(`%s === %q`, shown, grace), 5*time.Second)
+		mustDo(t, ctx, "search the last message", search("NONPROFITS"))
+		mustPoll(t, ctx, "only the nonprofit question", fmt.Sprintf(`%s === %q`, shown, nonprofit), 5*time.Second)
+		mustDo(t, ctx, "clear", search(""))
+		mustPoll(t, ctx, "every room", fmt.Sprintf(`%s === %q`, shown, all), 5*time.Second)
+		// Grace's room and this one were read when opened; the open one stays
+		// in the list while it is open.
+		mustDo(t, ctx, "unread", chromedp.Click(chromedp.CSS(`#filters [data-filter="unread"]`)))
+		mustPoll(t, ctx, "the unread room and the open one", fmt.Sprintf(`%s === %q`, shown, nonprofit+","+roomID), 5*time.Second)
+		mustDo(t, ctx, "all", chromedp.Click(chromedp.CSS(`#filters [data-filter="all"]`)))
+		mustPoll(t, ctx, "every room again", fmt.Sprintf(`%s === %q`, shown, all), 5*time.Second)
+	})
+
+	t.Run("block and unblock", func(t *testing.T) {
+		block := chromedp.Click(chromedp.CSS(`#details [data-action="block"]`))
+		mustDo(t, ctx, "block", block)
+		mustPoll(t, ctx, "the blocked banner", `!document.getElementById('conv-banner').hidden && document.querySelector('#details [data-action="block"]').textContent.includes('Unblock')`, 5*time.Second)
+		if st := app.call(t, "POST", "/api/v1/rooms/"+roomID+"/messages", visitor, map[string]string{"content": "still there?"}, nil); st != 403 {
+			t.Errorf("a blocked visitor's send: got %d, want 403", st)
+		}
+		mustDo(t, ctx, "unblock", block)
+		mustPoll(t, ctx, "no banner", `document.getElementById('conv-banner').hidden && document.querySelector('#details [data-action="block"]').textContent.includes('Block visitor')`, 5*time.Second)
+		visitorSays(t, app, visitor, roomID, "Thanks, all clear now.")
+		mustPoll(t, ctx, "the visitor's message", `document.querySelectorAll('#thread-msgs .msg').length === 5`, 5*time.Second)
+	})
+
 	screenshot(t, ctx, "admin-inbox.png")
 
 	t.Run("delete asks, then removes", func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -665,12 +666,14 @@ func TestWidgetRecovers(t *testing.T) {
 		}
 	})
 
+	// The notice names the wait, in seconds or minutes.
+	waitInNotice := regexp.MustCompile(`\b\d+ (s|min)\b`)
 	t.Run("429 says slow down", func(t *testing.T) {
 		for i := 0; i < 10 && !mustEval[bool](t, ctx, `!!F().querySelector('.msg.failed')`); i++ {
 			typeAndSend(t, ctx, fmt.Sprintf("flood %d", i))
 			mustPoll(t, ctx, "the send settles", `!F().querySelector('.msg.pending')`, 5*time.Second)
 		}
-		if got := mustEval[string](t, ctx, `F().getElementById('notice').textContent`); !strings.Contains(got, "Slow down") || !strings.Contains(got, " s") {
+		if got := mustEval[string](t, ctx, `F().getElementById('notice').textContent`); !strings.Contains(got, "Slow down") || !waitInNotice.MatchString(got) {
 			t.Errorf("notice on 429: got %q, want Slow down with the wait", got)
 		}
 		if got := mustEval[int](t, ctx, `F().querySelectorAll('.msg.failed').length`); got != 1 {

@@ -23,7 +23,8 @@ type RoomStore interface {
 	// whether more exist in the direction of the query. ErrRoomNotFound.
 	Messages(ctx context.Context, roomID string, q MessageQuery) ([]Message, bool, error)
 	// MarkRead moves side's read mark up to seq (never down; seq beyond the
-	// last message is clamped; seq <= 0 means "everything") and recounts the
+	// last message is clamped; for the admins seq <= 0 means "everything",
+	// for the visitor 0 means "nothing yet") and recounts the
 	// unread counter of that side; moved tells whether the mark went up.
 	// ErrRoomNotFound.
 	MarkRead(ctx context.Context, roomID string, side Sender, seq int64) (r Room, moved bool, err error)

@@ -208,7 +208,7 @@ func TestAdminStream(t *testing.T) {
 		if err := json.Unmarshal([]byte(ev.Data), &got); err != nil || !got.Blocked {
 			t.Fatalf("got room after block %s", ev.Data)
 		}
-		want(t, e.do(req{method: "POST", path: "/api/v1/rooms/" + room.ID + "/read", token: tok, body: `{"seq":0}`}), 204, "")
+		want(t, e.do(req{method: "POST", path: "/api/v1/rooms/" + room.ID + "/read", token: tok, body: `{"seq":1}`}), 204, "")
 		s.expect("room")
 
 		// A reply from another admin tab shows as message then room.

@@ -246,6 +246,11 @@ func TestReadMarksAndCounters(t *testing.T) {
 			t.Fatalf("got %d unread rooms (count %d), want 0 0", len(page.Rooms), page.UnreadRooms)
 		}
 
+		// The visitor's 0 is "nothing read yet", never "everything".
+		if _, moved, err := s.MarkRead(ctx, r.ID, chat.SenderVisitor, 0); err != nil || moved {
+			t.Fatalf("visitor read 0: got moved %v, %v; want false", moved, err)
+		}
+		checkRoom("visitor read 0 (nothing)", 0, 2, 5, 0)
 		if _, _, err := s.MarkRead(ctx, r.ID, chat.SenderVisitor, 4); err != nil {
 			t.Fatal(err)
 		}

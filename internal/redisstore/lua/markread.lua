@@ -1,7 +1,9 @@
 -- Move one side's read mark up and recount that side's unread counter from
 -- the messages after the mark. The message list is never rewritten.
 -- KEYS: 1 room hash, 2 msgs list, 3 unread index
--- ARGV: 1 side (visitor|admin), 2 seq (<= 0 = everything), 3 room id
+-- ARGV: 1 side (visitor|admin), 2 seq (beyond the last = the last; the
+-- admin's 0 = everything, as the console marks a room read when it opens it;
+-- the visitor's 0 = nothing read yet), 3 room id
 -- Returns 1 or 0 (did the mark move) followed by the flat room hash, or an
 -- empty array when the room does not exist.
 local room = KEYS[1]
@@ -18,7 +20,7 @@ else
   markField, counter, other, old = 'visitorRead', 'visitorUnread', '"sender":"admin"', tonumber(h[4])
 end
 local seq = tonumber(ARGV[2])
-if seq <= 0 or seq > last then
+if seq > last or (admin and seq <= 0) then
   seq = last
 end
 local moved = 0
