@@ -50,7 +50,13 @@ func (s *Service) allow(ctx context.Context, l *Limit, key string) error {
 	if l == nil {
 		return nil
 	}
-	q, ok, err := s.store.Allow(ctx, key, *l, s.now())
+	return s.allowAll(ctx, Window{Key: key, Limit: *l})
+}
+
+// allowAll applies every window at once: a request one of them refuses is
+// counted in none.
+func (s *Service) allowAll(ctx context.Context, windows ...Window) error {
+	q, ok, err := s.store.Allow(ctx, s.now(), windows...)
 	if err != nil {
 		return err
 	}
@@ -199,7 +205,7 @@ func (s *Service) Typing(ctx context.Context, roomID string, from Sender) error 
 	if _, err := s.Room(ctx, roomID); err != nil {
 		return err
 	}
-	if _, ok, err := s.store.Allow(ctx, "typing:"+roomID+":"+string(from), typingEvery, s.now()); err != nil || !ok {
+	if _, ok, err := s.store.Allow(ctx, s.now(), Window{Key: "typing:" + roomID + ":" + string(from), Limit: typingEvery}); err != nil || !ok {
 		return err
 	}
 	return s.store.Publish(ctx, Event{Type: EventTyping, RoomID: roomID, Sender: from})
@@ -232,13 +238,13 @@ func (s *Service) ListRooms(ctx context.Context, q RoomQuery) (RoomPage, error) 
 // login limit per IP and username, and three times that limit per IP alone:
 // a client trying a new username each time still cannot keep bcrypt busy.
 func (s *Service) LimitLogin(ctx context.Context, clientIP, username string) error {
-	if l := s.limits.Login; l != nil {
-		perIP := Limit{N: 3 * l.N, Per: l.Per}
-		if err := s.allow(ctx, &perIP, "login-ip:"+clientIP); err != nil {
-			return err
-		}
+	l := s.limits.Login
+	if l == nil {
+		return nil
 	}
-	return s.allow(ctx, s.limits.Login, "login:"+clientIP+":"+username)
+	return s.allowAll(ctx,
+		Window{Key: "login:" + clientIP + ":" + username, Limit: *l},
+		Window{Key: "login-ip:" + clientIP, Limit: Limit{N: 3 * l.N, Per: l.Per}})
 }
 
 // RecordVisit counts a page view. Without a visitorId the visitor is told

@@ -59,10 +59,18 @@ type Limit struct {
 	Per time.Duration
 }
 
-// Limiter implements sliding-window rate limits. A rejected request is not
-// counted against the window.
+// Window is one rate limit applied to the requests counted under Key.
+type Window struct {
+	Key   string
+	Limit Limit
+}
+
+// Limiter implements sliding-window rate limits. A request is accepted when
+// every window has room, and then counted in each; a rejected request is
+// counted in none. The quota is that of the window that refused, or else
+// of the one with the least room left.
 type Limiter interface {
-	Allow(ctx context.Context, key string, l Limit, now time.Time) (Quota, bool, error)
+	Allow(ctx context.Context, now time.Time, windows ...Window) (Quota, bool, error)
 }
 
 // AdminStore keeps admin accounts.

@@ -372,7 +372,7 @@ func (r *streamRun) run(loop func()) {
 }
 
 // serve runs the idle part of the stream (see run): a ping comment every
-// pingInterval, after stillValid (when set) agrees, and each hub event
+// pingInterval, then stillValid (when set) asked, and each hub event
 // handed to deliver. It ends when the client goes away, the subscription or
 // the slot ends, a ping fails, stillValid says no or deliver says stop.
 func (r *streamRun) serve(stillValid func() bool, deliver func(chat.Event) (stop bool)) {
@@ -390,7 +390,9 @@ func (r *streamRun) serve(stillValid func() bool, deliver func(chat.Event) (stop
 			case <-r.slot.epoch:
 				return
 			case <-ping.C:
-				if stillValid != nil && !stillValid() || r.w.comment("ping") != nil {
+				// The ping first: a slow check must not delay it past what
+				// proxies and clients wait for.
+				if r.w.comment("ping") != nil || stillValid != nil && !stillValid() {
 					return
 				}
 			case ev := <-r.sub.Events():

@@ -175,7 +175,7 @@ func TestUnavailable(t *testing.T) {
 				},
 				"list": func() error { _, err := s.ListRooms(ctx, chat.RoomQuery{Limit: 5}); return err },
 				"allow": func() error {
-					_, _, err := s.Allow(ctx, "k", chat.Limit{N: 1, Per: time.Second}, time.Now())
+					_, _, err := s.Allow(ctx, time.Now(), chat.Window{Key: "k", Limit: chat.Limit{N: 1, Per: time.Second}})
 					return err
 				},
 				"visit": func() error { _, err := s.RecordVisit(ctx, chat.NewVisit{Path: "/"}, time.Now()); return err },

@@ -21,7 +21,7 @@ func TestAllowSlidingWindow(t *testing.T) {
 		l := chat.Limit{N: 3, Per: time.Minute}
 		t0 := time.Now().Truncate(time.Millisecond)
 		for i := range 3 {
-			q, ok, err := s.Allow(ctx, "messages:r1", l, t0.Add(time.Duration(i)*time.Second))
+			q, ok, err := s.Allow(ctx, t0.Add(time.Duration(i)*time.Second), chat.Window{Key: "messages:r1", Limit: l})
 			if err != nil || !ok {
 				t.Fatalf("request %d: got ok=%v err=%v, want accepted", i+1, ok, err)
 			}
@@ -30,7 +30,7 @@ func TestAllowSlidingWindow(t *testing.T) {
 			}
 		}
 		for i := range 5 { // rejected requests must not extend the window
-			q, ok, err := s.Allow(ctx, "messages:r1", l, t0.Add(time.Duration(10+i)*time.Second))
+			q, ok, err := s.Allow(ctx, t0.Add(time.Duration(10+i)*time.Second), chat.Window{Key: "messages:r1", Limit: l})
 			if err != nil || ok {
 				t.Fatalf("request over the limit: got ok=%v err=%v, want rejected", ok, err)
 			}
@@ -39,14 +39,55 @@ func TestAllowSlidingWindow(t *testing.T) {
 			}
 		}
 		// Once the first request leaves the window, exactly one more fits.
-		if _, ok, _ := s.Allow(ctx, "messages:r1", l, t0.Add(time.Minute+500*time.Millisecond)); !ok {
+		if _, ok, _ := s.Allow(ctx, t0.Add(time.Minute+500*time.Millisecond), chat.Window{Key: "messages:r1", Limit: l}); !ok {
 			t.Fatalf("after the oldest left the window: got rejected, want accepted")
 		}
-		if _, ok, _ := s.Allow(ctx, "messages:r1", l, t0.Add(time.Minute+600*time.Millisecond)); ok {
+		if _, ok, _ := s.Allow(ctx, t0.Add(time.Minute+600*time.Millisecond), chat.Window{Key: "messages:r1", Limit: l}); ok {
 			t.Fatalf("window full again: got accepted, want rejected")
 		}
-		if _, ok, _ := s.Allow(ctx, "messages:r2", l, t0); !ok {
+		if _, ok, _ := s.Allow(ctx, t0, chat.Window{Key: "messages:r2", Limit: l}); !ok {
 			t.Fatalf("another key: got rejected, want accepted")
+		}
+	})
+}
+
+// TestAllowWindowsTogether checks several windows applied at once: a
+// request one window refuses is counted in none, and the quota reported is
+// the refusing window's, or else the one with the least room.
+func TestAllowWindowsTogether(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		s, _ := mustStore(t, addr, redisstore.Options{})
+		now := time.Now().Truncate(time.Millisecond)
+		user := chat.Window{Key: "login:ip:ana", Limit: chat.Limit{N: 2, Per: time.Minute}}
+		ip := chat.Window{Key: "login-ip:ip", Limit: chat.Limit{N: 4, Per: time.Minute}}
+		for i := range 2 {
+			q, ok, err := s.Allow(ctx, now, user, ip)
+			if err != nil || !ok || q.Limit != 2 || q.Remaining != 1-i {
+				t.Fatalf("attempt %d: got %+v ok=%v err=%v, want accepted with the user window's %d left", i+1, q, ok, err, 1-i)
+			}
+		}
+		for range 5 {
+			if q, ok, err := s.Allow(ctx, now, user, ip); err != nil || ok || q.Limit != 2 || q.Remaining != 0 {
+				t.Fatalf("over the user window: got %+v ok=%v err=%v, want refused by it", q, ok, err)
+			}
+		}
+		// The refused attempts took nothing from the IP window: two more
+		// usernames fit, the third is refused by the IP window.
+		other := func(name string) chat.Window {
+			return chat.Window{Key: "login:ip:" + name, Limit: user.Limit}
+		}
+		for _, name := range []string{"bob", "cy"} {
+			if _, ok, err := s.Allow(ctx, now, other(name), ip); err != nil || !ok {
+				t.Fatalf("%s: got ok=%v err=%v, want accepted", name, ok, err)
+			}
+		}
+		if q, ok, err := s.Allow(ctx, now, other("dee"), ip); err != nil || ok || q.Limit != 4 {
+			t.Fatalf("dee: got %+v ok=%v err=%v, want refused by the IP window", q, ok, err)
+		}
+		if _, ok, err := s.Allow(ctx, now, other("dee")); err != nil || !ok {
+			t.Fatalf("dee alone: got ok=%v err=%v, want accepted (the refusal above counted nowhere)", ok, err)
 		}
 	})
 }

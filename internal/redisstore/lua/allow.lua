@@ -1,22 +1,40 @@
--- Sliding-window-log rate limit: one zset entry per accepted request.
--- A rejected request is not recorded.
--- KEYS: 1 window zset
--- ARGV: 1 now (ms), 2 window (ms), 3 limit, 4 unique member
--- Returns {allowed (0|1), remaining, reset (ms: when the oldest entry leaves)}.
-local key = KEYS[1]
-local now, win, lim = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1] - win)
-local n = redis.call('ZCARD', key)
-local allowed = 0
-if n < lim then
-  redis.call('ZADD', key, ARGV[1], ARGV[4])
-  redis.call('PEXPIRE', key, win)
-  n = n + 1
-  allowed = 1
+-- Sliding-window-log rate limits: one zset entry per accepted request in
+-- each window. A request is accepted only when every window has room, and
+-- then counted in all of them; a rejected request is recorded in none.
+-- KEYS: the window zsets
+-- ARGV: 1 now (ms), 2 unique member, then per key: window (ms), limit
+-- Returns {allowed (0|1), limit, remaining, reset (ms: when the oldest entry
+-- leaves)} of the window that refused, or else of the one with the least
+-- room left.
+local now, member = tonumber(ARGV[1]), ARGV[2]
+local counts = {}
+for i, key in ipairs(KEYS) do
+  local win = tonumber(ARGV[1 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - win)
+  counts[i] = redis.call('ZCARD', key)
 end
-local reset = now + win
-local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-if oldest[2] then
-  reset = tonumber(oldest[2]) + win
+local function report(i, allowed)
+  local win, lim = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  local reset = now + win
+  local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+  if oldest[2] then
+    reset = tonumber(oldest[2]) + win
+  end
+  return {allowed, lim, math.max(lim - counts[i], 0), reset}
 end
-return {allowed, lim - n, reset}
+for i = 1, #KEYS do
+  if counts[i] >= tonumber(ARGV[2 + 2 * i]) then
+    return report(i, 0)
+  end
+end
+local tightest, least = 1, nil
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, member)
+  redis.call('PEXPIRE', key, tonumber(ARGV[1 + 2 * i]))
+  counts[i] = counts[i] + 1
+  local left = tonumber(ARGV[2 + 2 * i]) - counts[i]
+  if least == nil or left < least then
+    tightest, least = i, left
+  end
+end
+return report(tightest, 1)
