@@ -19,6 +19,10 @@ type RoomStore interface {
 	// original message and created=false. Returns ErrRoomNotFound, or
 	// ErrBlocked for a visitor message in a blocked room.
 	Append(ctx context.Context, m Message, clientID string) (msg Message, created bool, err error)
+	// Sent returns the message an earlier Append with clientID stored, if
+	// it is still there: what a retry gets back when a new send would be
+	// refused. ErrRoomNotFound, ErrBlocked.
+	Sent(ctx context.Context, roomID, clientID string) (msg Message, ok bool, err error)
 	// Messages returns a page of a room's messages in ascending seq, and
 	// whether more exist in the direction of the query. ErrRoomNotFound.
 	Messages(ctx context.Context, roomID string, q MessageQuery) ([]Message, bool, error)

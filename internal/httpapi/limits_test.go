@@ -53,10 +53,23 @@ func TestRateLimits(t *testing.T) {
 		t.Run("messages per room", func(t *testing.T) {
 			e := newEnv(t, addr, envConfig{Limits: limits})
 			room, tok := e.mustRoom(nil)
-			for i := 0; i < 3; i++ {
+			send := func(body string) resp {
+				return e.do(req{method: "POST", path: "/api/v1/rooms/" + room.ID + "/messages", token: tok, body: body})
+			}
+			want(t, send(`{"content":"hi 0","clientId":"c-0"}`), 201, "")
+			for i := 1; i < 3; i++ {
 				e.mustSend(room.ID, tok, false, "hi "+strconv.Itoa(i))
 			}
-			wantLimited(t, e.do(req{method: "POST", path: "/api/v1/rooms/" + room.ID + "/messages", token: tok, body: `{"content":"one more"}`}), 3)
+			wantLimited(t, send(`{"content":"one more"}`), 3)
+			wantLimited(t, send(`{"content":"one more","clientId":"c-new"}`), 3)
+			// A retry of a stored send still gets its message back, at the limit.
+			r := send(`{"content":"hi 0","clientId":"c-0"}`)
+			want(t, r, 200, "")
+			if m := decode[struct {
+				Message chat.Message `json:"message"`
+			}](t, r).Message; m.Seq != 1 || m.Content != "hi 0" {
+				t.Fatalf("retry at the limit: got %+v, want the original (seq 1)", m)
+			}
 			if n := e.mustStoredRoom(room.ID).MessageCount; n != 3 {
 				t.Fatalf("got %d messages, want 3", n)
 			}

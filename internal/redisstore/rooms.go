@@ -58,7 +58,7 @@ func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (ch
 	res, err := sendScript.Run(ctx, s.rdb,
 		[]string{s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Rooms(), s.keys.Unread()},
 		m.RoomID, string(m.Sender), clientID, head, tail, m.CreatedAt.Millis(), s.max, s.ttlMS,
-		s.keys.Events(), messageEventHead(m.RoomID), m.Content).Slice()
+		s.keys.Events(), messageEventHead(m.RoomID), m.Content, "0").Slice()
 	if err != nil {
 		return chat.Message{}, false, fail("append", err)
 	}
@@ -86,6 +86,33 @@ func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (ch
 	}
 	m.Seq = seq
 	return m, false, nil
+}
+
+// Sent looks clientID up the way Append does, storing nothing; see
+// lua/send.lua. A message trimmed away since is not found.
+func (s *Store) Sent(ctx context.Context, roomID, clientID string) (chat.Message, bool, error) {
+	res, err := sendScript.Run(ctx, s.rdb,
+		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Dedup(roomID), s.keys.Rooms(), s.keys.Unread()},
+		roomID, string(chat.SenderVisitor), clientID, "", "", 0, 0, 0, "", "", "", "1").Slice()
+	if err != nil {
+		return chat.Message{}, false, fail("sent", err)
+	}
+	switch status, _ := res[0].(string); status {
+	case "notfound":
+		return chat.Message{}, false, chat.ErrRoomNotFound
+	case "blocked":
+		return chat.Message{}, false, chat.ErrBlocked
+	case "dup":
+		raw, _ := res[2].(string)
+		if raw == "" {
+			return chat.Message{}, false, nil
+		}
+		m, err := decodeMessage(raw)
+		return m, err == nil, err
+	case "new":
+		return chat.Message{}, false, nil
+	}
+	return chat.Message{}, false, fmt.Errorf("redisstore: sent: unexpected reply %v", res)
 }
 
 // Messages returns a page of a room's messages; see lua/messages.lua.

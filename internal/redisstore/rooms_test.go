@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -106,6 +107,19 @@ func TestAppendDedupe(t *testing.T) {
 		}
 		if room := mustGetRoom(t, s, r.ID); room.MessageCount != 1 || room.Unread != 1 {
 			t.Fatalf("got count %d unread %d, want 1 1", room.MessageCount, room.Unread)
+		}
+		// Sent looks a clientId up without storing anything.
+		if m, ok, err := s.Sent(ctx, r.ID, "c-1"); err != nil || !ok || m != first {
+			t.Fatalf("Sent c-1: got %+v ok=%v err=%v, want the original", m, ok, err)
+		}
+		if _, ok, err := s.Sent(ctx, r.ID, "c-2"); err != nil || ok {
+			t.Fatalf("Sent c-2: got ok=%v err=%v, want not found", ok, err)
+		}
+		if _, _, err := s.Sent(ctx, "r_nosuchroomaaaaaaaaaaaaaaaa", "c-1"); !errors.Is(err, chat.ErrRoomNotFound) {
+			t.Fatalf("Sent in a missing room: got %v, want ErrRoomNotFound", err)
+		}
+		if room := mustGetRoom(t, s, r.ID); room.MessageCount != 1 {
+			t.Fatalf("after Sent: got count %d, want 1", room.MessageCount)
 		}
 	})
 }

@@ -3,8 +3,10 @@
 -- ARGV: 1 room id, 2 sender (visitor|admin), 3 clientId ('' = none),
 --       4 message JSON up to the seq, 5 message JSON after the seq,
 --       6 createdAt (ms), 7 max messages kept (0 = all), 8 ttl (ms, 0 = none),
---       9 events channel, 10 event JSON up to the message, 11 content
--- Returns {status, seq, message JSON}; status is ok, dup, notfound or
+--       9 events channel, 10 event JSON up to the message, 11 content,
+--       12 '1' to only look the clientId up (then status new when unknown;
+--       only KEYS 1-3 and ARGV 2-3 matter)
+-- Returns {status, seq, message JSON}; status is ok, dup, new, notfound or
 -- blocked. The message JSON is only returned for dup (the caller built it for
 -- ok), and is '' when the original was trimmed away since.
 --
@@ -30,6 +32,9 @@ if cid ~= '' then
     end
     return {'dup', tonumber(old), msg}
   end
+end
+if ARGV[12] == '1' then
+  return {'new'}
 end
 
 local seq = redis.call('HINCRBY', room, 'seq', 1)
