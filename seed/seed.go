@@ -48,8 +48,11 @@ type Result struct {
 	Rooms, Messages, Visits int
 }
 
-// Load writes the demo data into store as of now. A second Load finds the
-// rooms present and writes nothing.
+// Load writes the demo data into store as of now. Each room is written
+// unless it is there, and the month of visits only when the counter has no
+// visits in that month (a second Load, or a live site's counter, is left
+// alone): a second Load writes nothing, and one after a demo room was
+// deleted writes that room back and nothing else.
 func Load(ctx context.Context, store chat.Store, now time.Time) (Result, error) {
 	var d demo
 	if err := json.Unmarshal(demoJSON, &d); err != nil {
@@ -57,7 +60,7 @@ func Load(ctx context.Context, store chat.Store, now time.Time) (Result, error) 
 	}
 	var res Result
 	ago := func(min int) chat.Time { return chat.Time{Time: now.Add(-time.Duration(min) * time.Minute).UTC()} }
-	for i, r := range d.Rooms {
+	for _, r := range d.Rooms {
 		_, err := store.Room(ctx, r.ID)
 		if err == nil {
 			continue // already seeded
@@ -98,15 +101,18 @@ func Load(ctx context.Context, store chat.Store, now time.Time) (Result, error) 
 				return res, fmt.Errorf("seed: read marks of %s: %w", r.ID, err)
 			}
 		}
-		if i == 0 {
-			n, err := loadVisits(ctx, store, d, now)
-			if err != nil {
-				return res, err
-			}
-			res.Visits = n
+	}
+	report, err := store.VisitReport(ctx, d.Visits.Days, now)
+	if err != nil {
+		return res, fmt.Errorf("seed: visits: %w", err)
+	}
+	for _, day := range report.Days {
+		if day.Views > 0 {
+			return res, nil // counted already
 		}
 	}
-	return res, nil
+	res.Visits, err = loadVisits(ctx, store, d, now)
+	return res, err
 }
 
 // loadVisits records a month of page views with a weekly rhythm and a slow
