@@ -415,6 +415,13 @@ func TestStreamsDeliverEveryReply(t *testing.T) {
 			expectPresence(t, convs[i].s, false)
 		}
 		at := e.adminToken()
+		// However many streams are open, the instance holds one pub/sub
+		// subscription: the bridge's.
+		channel := e.prefix + "events"
+		subs, err := e.store.Client().PubSubNumSub(context.Background(), channel).Result()
+		if err != nil || subs[channel] != 1 {
+			t.Fatalf("subscribers of %s with %d streams open: got %v (%v), want 1", channel, rooms, subs, err)
+		}
 		// Four senders take the replies in round-robin order, so the
 		// replies of one room are sent concurrently by different senders.
 		jobs := make(chan string)
