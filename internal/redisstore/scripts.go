@@ -64,4 +64,8 @@ var (
 	//go:embed lua/secret.lua
 	secretSrc    string
 	secretScript = redis.NewScript(secretSrc)
+
+	//go:embed lua/presence.lua
+	presenceSrc    string
+	presenceScript = redis.NewScript(presenceSrc)
 )

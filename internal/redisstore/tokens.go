@@ -2,7 +2,7 @@ package redisstore
 
 import (
 	"context"
-	"strconv"
+	"errors"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -65,33 +65,27 @@ func (s *Store) Secret(ctx context.Context, candidate []byte) ([]byte, error) {
 	return []byte(v), nil
 }
 
-// Heartbeat records that instance has n open admin streams until now+ttl
-// (n == 0 removes it), and drops the heartbeats that have run out.
+// Heartbeat records that instance has n open admin streams until ttl from
+// now (n == 0 removes it), and drops the heartbeats that have run out; "now"
+// is Redis's clock, so instances whose clocks differ still agree. See
+// lua/presence.lua.
 func (s *Store) Heartbeat(ctx context.Context, instance string, n int, ttl time.Duration) error {
-	now := time.Now().UnixMilli()
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZRemRangeByScore(ctx, s.keys.Presence(), "-inf", "("+itoa(now))
-		if n > 0 {
-			p.ZAdd(ctx, s.keys.Presence(), redis.Z{Score: float64(now + ttl.Milliseconds()), Member: instance})
-		} else {
-			p.ZRem(ctx, s.keys.Presence(), instance)
-		}
-		return nil
-	})
-	if err != nil {
+	if instance == "" {
+		return errors.New("redisstore: heartbeat: empty instance name")
+	}
+	if err := presenceScript.Run(ctx, s.rdb, []string{s.keys.Presence()}, instance, n, ttl.Milliseconds()).Err(); err != nil {
 		return fail("heartbeat", err)
 	}
 	return nil
 }
 
 // AdminsOnline tells whether any instance has a live heartbeat (only
-// instances with admin streams open have one).
+// instances with admin streams open have one), on Redis's clock.
 func (s *Store) AdminsOnline(ctx context.Context) (bool, error) {
-	n, err := s.rdb.ZCount(ctx, s.keys.Presence(), "("+itoa(time.Now().UnixMilli()), "+inf").Result()
+	n, err := presenceScript.Run(ctx, s.rdb, []string{s.keys.Presence()}, "", 0, 0).Int64()
 	if err != nil {
 		return false, fail("admins online", err)
 	}
 	return n > 0, nil
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
