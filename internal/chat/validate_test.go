@@ -18,6 +18,7 @@ func TestNewMessageNormalize(t *testing.T) {
 		{"whitespace only", NewMessage{Content: " \n\t "}, false, ""},
 		{"2000 multi-byte", NewMessage{Content: strings.Repeat("é", 2000)}, true, strings.Repeat("é", 2000)},
 		{"2001", NewMessage{Content: strings.Repeat("a", 2001)}, false, ""},
+		{"2000 after trim", NewMessage{Content: "  \n" + strings.Repeat("a", 2000) + "\t "}, true, strings.Repeat("a", 2000)},
 		{"new lines kept", NewMessage{Content: "a\nb"}, true, "a\nb"},
 		{"control char", NewMessage{Content: "a\x00b"}, false, ""},
 		{"clientId 64", NewMessage{Content: "x", ClientID: strings.Repeat("c", 64)}, true, "x"},
