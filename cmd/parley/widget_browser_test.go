@@ -691,21 +691,21 @@ func TestWidgetRecovers(t *testing.T) {
 	log.mu.Unlock()
 }
 
-// readAdminEvents reads the admin stream into a channel of "event data"
-// strings until ctx ends.
-func readAdminEvents(tb testing.TB, ctx context.Context, app *testApp, admin string) <-chan string {
+// readEvents reads an event stream (the admin one, or a room's with its
+// visitor token) into a channel of "event data" strings until ctx ends.
+func readEvents(tb testing.TB, ctx context.Context, app *testApp, path, token string) <-chan string {
 	tb.Helper()
-	req, err := http.NewRequestWithContext(ctx, "GET", app.URL+"/api/v1/admin/events", nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", app.URL+path, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+admin)
+	req.Header.Set("Authorization", "Bearer "+token)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		tb.Fatalf("admin events: %v", err)
+		tb.Fatalf("events %s: %v", path, err)
 	}
 	if res.StatusCode != 200 {
-		tb.Fatalf("admin events: got %d, want 200", res.StatusCode)
+		tb.Fatalf("events %s: got %d, want 200", path, res.StatusCode)
 	}
 	out := make(chan string, 64)
 	go func() {
@@ -798,7 +798,7 @@ func TestWidgetHistoryTypingDelete(t *testing.T) {
 	t.Run("typing both ways", func(t *testing.T) {
 		sctx, stop := context.WithCancel(ctx)
 		defer stop()
-		events := readAdminEvents(t, sctx, app, admin)
+		events := readEvents(t, sctx, app, "/api/v1/admin/events", admin)
 		// An admin watching the stream is online.
 		mustPoll(t, ctx, "online", `F().getElementById('status').classList.contains('online') && F().getElementById('away').hidden`, 10*time.Second)
 		clickInFrame(t, ctx, "#input")
