@@ -13,7 +13,8 @@ const TYPING_MS = 5000;
  */
 function byActivity(a, b) {
   const d = Date.parse(b.updatedAt) - Date.parse(a.updatedAt);
-  return d !== 0 ? d : (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  // Ties by id, descending: the order of the server's room index.
+  return d !== 0 ? d : (a.id > b.id ? -1 : a.id < b.id ? 1 : 0);
 }
 
 /** @param {string} s lowercase, without accents, for search */
