@@ -82,7 +82,6 @@ func (s *Service) CreateRoom(ctx context.Context, in NewRoom, clientIP string) (
 	if err != nil {
 		return Room{}, err
 	}
-	s.publishRoom(ctx, r)
 	return r, nil
 }
 
@@ -100,11 +99,7 @@ func (s *Service) ResumeRoom(ctx context.Context, roomID string, in NewRoom) (Ro
 	if (in.Name == "" || r.VisitorName != "") && (in.Email == "" || r.VisitorEmail != "") && (in.Page == "" || r.Page != "") {
 		return r, nil // nothing to fill in
 	}
-	if r, err = s.store.FillVisitor(ctx, roomID, in); err != nil {
-		return Room{}, err
-	}
-	s.publishRoom(ctx, r)
-	return r, nil
+	return s.store.FillVisitor(ctx, roomID, in)
 }
 
 // Room returns a room or ErrRoomNotFound.
@@ -163,14 +158,8 @@ func (s *Service) VisitorRead(ctx context.Context, roomID string, seq int64) err
 	if seq < 0 {
 		return invalid("seq must not be negative")
 	}
-	r, moved, err := s.store.MarkRead(ctx, roomID, SenderVisitor, seq)
-	if err != nil {
-		return err
-	}
-	if moved {
-		s.publishRoom(ctx, r)
-	}
-	return nil
+	_, _, err := s.store.MarkRead(ctx, roomID, SenderVisitor, seq)
+	return err
 }
 
 // AdminOpen marks a room read for admins and returns it with its latest
@@ -190,15 +179,8 @@ func (s *Service) AdminOpen(ctx context.Context, roomID string) (Room, []Message
 // AdminRead marks every message of a room read for admins, and tells the
 // visitor and the other admins.
 func (s *Service) AdminRead(ctx context.Context, roomID string) (Room, error) {
-	r, moved, err := s.store.MarkRead(ctx, roomID, SenderAdmin, 0)
-	if err != nil {
-		return Room{}, err
-	}
-	if moved {
-		s.publish(ctx, Event{Type: EventRead, RoomID: roomID, Sender: SenderAdmin, Seq: r.AdminReadSeq})
-		s.publishRoom(ctx, r)
-	}
-	return r, nil
+	r, _, err := s.store.MarkRead(ctx, roomID, SenderAdmin, 0)
+	return r, err
 }
 
 // typingEvery is the least time between two typing events of one side of a
@@ -220,12 +202,8 @@ func (s *Service) Typing(ctx context.Context, roomID string, from Sender) error 
 
 // SetBlocked blocks or unblocks a room's visitor.
 func (s *Service) SetBlocked(ctx context.Context, roomID string, blocked bool) error {
-	r, err := s.store.SetBlocked(ctx, roomID, blocked)
-	if err != nil {
-		return err
-	}
-	s.publishRoom(ctx, r)
-	return nil
+	_, err := s.store.SetBlocked(ctx, roomID, blocked)
+	return err
 }
 
 // DeleteRoom erases a room and everything in it.
@@ -291,15 +269,4 @@ func (s *Service) VisitReport(ctx context.Context, days int) (VisitReport, error
 // AdminsOnline tells whether an admin has the console open anywhere.
 func (s *Service) AdminsOnline(ctx context.Context) (bool, error) {
 	return s.store.AdminsOnline(ctx)
-}
-
-// publishRoom tells admins that a room changed. Events are best effort: the
-// write they describe has been stored, and a failed publish must not turn a
-// stored write into an error for the client.
-func (s *Service) publishRoom(ctx context.Context, r Room) {
-	s.publish(ctx, Event{Type: EventRoom, RoomID: r.ID, Room: &r})
-}
-
-func (s *Service) publish(ctx context.Context, ev Event) {
-	_ = s.store.Publish(ctx, ev)
 }

@@ -10,7 +10,8 @@ import (
 
 // RoomStore keeps rooms and their messages.
 type RoomStore interface {
-	// CreateRoom stores a new room whose ID the caller chose.
+	// CreateRoom stores a new room whose ID the caller chose, and publishes
+	// EventRoom in the same step.
 	CreateRoom(ctx context.Context, r Room) (Room, error)
 	// Room returns a room, or ErrRoomNotFound.
 	Room(ctx context.Context, id string) (Room, error)
@@ -30,12 +31,15 @@ type RoomStore interface {
 	// last message is clamped; for the admins seq <= 0 means "everything",
 	// for the visitor 0 means "nothing yet") and recounts the
 	// unread counter of that side; moved tells whether the mark went up.
-	// ErrRoomNotFound.
+	// When it did, it publishes EventRoom in the same step, after an
+	// EventRead for the admins' mark. ErrRoomNotFound.
 	MarkRead(ctx context.Context, roomID string, side Sender, seq int64) (r Room, moved bool, err error)
 	// FillVisitor sets the visitor's name, email and page where they are
-	// still empty; a detail once given is never overwritten. ErrRoomNotFound.
+	// still empty; a detail once given is never overwritten. When one was
+	// set, it publishes EventRoom in the same step. ErrRoomNotFound.
 	FillVisitor(ctx context.Context, roomID string, in NewRoom) (Room, error)
-	// SetBlocked blocks or unblocks the visitor of a room. ErrRoomNotFound.
+	// SetBlocked blocks or unblocks the visitor of a room, and publishes
+	// EventRoom in the same step. ErrRoomNotFound.
 	SetBlocked(ctx context.Context, roomID string, blocked bool) (Room, error)
 	// DeleteRoom removes every key of a room and its index entries, and
 	// publishes EventRoomDeleted. ErrRoomNotFound.

@@ -66,9 +66,14 @@ func TestBridgeDelivers(t *testing.T) {
 		ctx := context.Background()
 		s, _ := mustStore(t, addr, redisstore.Options{})
 		hub := startBridge(t, s)
-		r := mustRoom(t, s, time.Now())
-		admin, visitor := hub.SubscribeAdmin(), hub.SubscribeRoom(r.ID)
+		admin := hub.SubscribeAdmin()
 		defer admin.Close()
+		r := mustRoom(t, s, time.Now())
+		if ev := nextEvent(t, admin); ev.Type != chat.EventRoom || ev.Room == nil || ev.Room.ID != r.ID ||
+			ev.Room.VisitorName != "Jane" || !ev.Room.CreatedAt.Equal(r.CreatedAt.Time) {
+			t.Fatalf("got %+v, want the new room's event", ev)
+		}
+		visitor := hub.SubscribeRoom(r.ID)
 		defer visitor.Close()
 
 		m := mustSend(t, s, r.ID, chat.SenderVisitor, `say "hi" \ <there>`)
@@ -89,12 +94,55 @@ func TestBridgeDelivers(t *testing.T) {
 		if ev := nextEvent(t, admin); ev.Type != chat.EventTyping || ev.Sender != chat.SenderVisitor {
 			t.Fatalf("got %+v, want the visitor's typing event", ev)
 		}
-		room := mustGetRoom(t, s, r.ID)
-		if err := s.Publish(ctx, chat.Event{Type: chat.EventRoom, RoomID: r.ID, Room: &room}); err != nil {
+
+		// The writes that change a room publish its event in the same script.
+		roomEvent := func(what string, ok func(chat.Room) bool) {
+			t.Helper()
+			if ev := nextEvent(t, admin); ev.Type != chat.EventRoom || ev.Room == nil || ev.Room.ID != r.ID || !ok(*ev.Room) {
+				t.Fatalf("%s: got %+v (room %+v), want the room event", what, ev, ev.Room)
+			}
+		}
+		mustSend(t, s, r.ID, chat.SenderAdmin, "hello Jane")
+		if ev := nextEvent(t, admin); ev.Type != chat.EventMessage {
+			t.Fatalf("got %+v, want the reply", ev)
+		}
+		if ev := nextEvent(t, visitor); ev.Type != chat.EventMessage {
+			t.Fatalf("got %+v, want the reply", ev)
+		}
+		if _, _, err := s.MarkRead(ctx, r.ID, chat.SenderAdmin, 0); err != nil {
 			t.Fatal(err)
 		}
-		if ev := nextEvent(t, admin); ev.Type != chat.EventRoom || ev.Room == nil || ev.Room.ID != r.ID || ev.Room.CreatedAt != room.CreatedAt {
-			t.Fatalf("got %+v, want the room event", ev)
+		if ev := nextEvent(t, visitor); ev.Type != chat.EventRead || ev.Sender != chat.SenderAdmin || ev.Seq != 2 {
+			t.Fatalf("got %+v, want the admins' read up to 2", ev)
+		}
+		roomEvent("admin read", func(got chat.Room) bool { return got.Unread == 0 && got.AdminReadSeq == 2 })
+		if _, _, err := s.MarkRead(ctx, r.ID, chat.SenderVisitor, 2); err != nil {
+			t.Fatal(err)
+		}
+		roomEvent("visitor read", func(got chat.Room) bool { return got.VisitorUnread == 0 && got.VisitorReadSeq == 2 })
+		if _, _, err := s.MarkRead(ctx, r.ID, chat.SenderVisitor, 2); err != nil { // moves nothing: no event
+			t.Fatal(err)
+		}
+		if _, err := s.SetBlocked(ctx, r.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		roomEvent("block", func(got chat.Room) bool { return got.Blocked })
+		if _, err := s.FillVisitor(ctx, r.ID, chat.NewRoom{Name: "Not Jane"}); err != nil { // fills nothing: no event
+			t.Fatal(err)
+		}
+		now := chat.Time{Time: time.Now()}
+		anon, err := s.CreateRoom(ctx, chat.Room{ID: chat.NewRoomID(), CreatedAt: now, UpdatedAt: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev := nextEvent(t, admin); ev.Type != chat.EventRoom || ev.RoomID != anon.ID {
+			t.Fatalf("got %+v, want the anonymous room's event", ev)
+		}
+		if _, err := s.FillVisitor(ctx, anon.ID, chat.NewRoom{Email: "kim@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		if ev := nextEvent(t, admin); ev.Type != chat.EventRoom || ev.Room == nil || ev.Room.ID != anon.ID || ev.Room.VisitorEmail != "kim@example.com" {
+			t.Fatalf("got %+v, want the room with the email filled in", ev)
 		}
 
 		if err := s.DeleteRoom(ctx, r.ID); err != nil {
@@ -130,6 +178,9 @@ func TestBridgeSurvivesRedisRestart(t *testing.T) {
 	}
 
 	r := mustRoom(t, s, time.Now()) // the pool recovered by itself
+	if ev := nextEvent(t, admin); ev.Type != chat.EventRoom || ev.RoomID != r.ID {
+		t.Fatalf("got %+v, want the room created after the restart", ev)
+	}
 	m := mustSend(t, s, r.ID, chat.SenderVisitor, "after the restart")
 	if ev := nextEvent(t, admin); ev.Type != chat.EventMessage || ev.Message == nil || ev.Message.Seq != m.Seq {
 		t.Fatalf("got %+v, want the message sent after the restart", ev)

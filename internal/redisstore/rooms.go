@@ -14,11 +14,12 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 )
 
-// CreateRoom stores a new room and adds it to the index, atomically.
+// CreateRoom stores a new room, adds it to the index and publishes the room
+// event, in one script.
 func (s *Store) CreateRoom(ctx context.Context, r chat.Room) (chat.Room, error) {
 	created := r.CreatedAt.Millis()
 	n, err := createScript.Run(ctx, s.rdb, []string{s.keys.Room(r.ID), s.keys.Rooms()},
-		r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS).Int64()
+		r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS, s.keys.Events(), roomEventHead(r.ID)).Int64()
 	if err != nil {
 		return chat.Room{}, fail("create room", err)
 	}
@@ -141,11 +142,17 @@ func (s *Store) Messages(ctx context.Context, roomID string, q chat.MessageQuery
 	return msgs, more == 1, nil
 }
 
-// MarkRead moves side's read mark; see lua/markread.lua.
+// MarkRead moves side's read mark and, when it moved, publishes the room
+// event (and, for the admins, the read event the visitor sees); see
+// lua/markread.lua.
 func (s *Store) MarkRead(ctx context.Context, roomID string, side chat.Sender, seq int64) (chat.Room, bool, error) {
+	readHead := ""
+	if side == chat.SenderAdmin {
+		readHead = readEventHead(roomID)
+	}
 	res, err := markReadScript.Run(ctx, s.rdb,
 		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Unread()},
-		string(side), seq, roomID).Slice()
+		string(side), seq, roomID, s.keys.Events(), roomEventHead(roomID), readHead).Slice()
 	if err != nil {
 		return chat.Room{}, false, fail("mark read", err)
 	}
@@ -160,13 +167,14 @@ func (s *Store) MarkRead(ctx context.Context, roomID string, side chat.Sender, s
 	return r, moved == 1, nil
 }
 
-// SetBlocked blocks or unblocks a room's visitor.
+// SetBlocked blocks or unblocks a room's visitor and publishes the room
+// event, in one script.
 func (s *Store) SetBlocked(ctx context.Context, roomID string, blocked bool) (chat.Room, error) {
 	flag := "0"
 	if blocked {
 		flag = "1"
 	}
-	res, err := blockScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID)}, flag).Slice()
+	res, err := blockScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID)}, flag, s.keys.Events(), roomEventHead(roomID)).Slice()
 	if err != nil {
 		return chat.Room{}, fail("set blocked", err)
 	}
@@ -178,9 +186,10 @@ func (s *Store) SetBlocked(ctx context.Context, roomID string, blocked bool) (ch
 }
 
 // FillVisitor sets the visitor's name, email and page where they are still
-// empty, in one script.
+// empty and, when one was, publishes the room event, in one script.
 func (s *Store) FillVisitor(ctx context.Context, roomID string, in chat.NewRoom) (chat.Room, error) {
-	res, err := fillVisitorScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID)}, in.Name, in.Email, in.Page).Slice()
+	res, err := fillVisitorScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID)},
+		in.Name, in.Email, in.Page, s.keys.Events(), roomEventHead(roomID)).Slice()
 	if err != nil {
 		return chat.Room{}, fail("fill visitor", err)
 	}

@@ -88,4 +88,3 @@ func (s *Store) AdminsOnline(ctx context.Context) (bool, error) {
 	}
 	return n > 0, nil
 }
-

@@ -74,6 +74,20 @@ func messageEventHead(roomID string) string {
 	return `{"type":"message","roomId":` + string(id) + `,"message":`
 }
 
+// roomEventHead is the start of the room event a script publishes, up to
+// the room hash (a flat array), which the script appends with its '}'.
+func roomEventHead(roomID string) string {
+	id, _ := json.Marshal(roomID) // a string always encodes
+	return `{"type":"room","roomId":` + string(id) + `,"roomHash":`
+}
+
+// readEventHead is the start of the admins' read event the read script
+// publishes, up to the seq, which the script appends with its '}'.
+func readEventHead(roomID string) string {
+	id, _ := json.Marshal(roomID)
+	return `{"type":"read","roomId":` + string(id) + `,"sender":"admin","seq":`
+}
+
 func decodeMessage(b string) (chat.Message, error) {
 	var m chat.Message
 	if err := json.Unmarshal([]byte(b), &m); err != nil {

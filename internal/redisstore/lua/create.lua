@@ -1,6 +1,8 @@
--- Create a room: its hash (with the TTL) and its index entry, together.
+-- Create a room: its hash (with the TTL) and its index entry, together, and
+-- publish the room event.
 -- KEYS: 1 room hash, 2 rooms index
--- ARGV: 1 id, 2 name, 3 email, 4 page, 5 createdAt (ms), 6 ttl (ms, 0 = none)
+-- ARGV: 1 id, 2 name, 3 email, 4 page, 5 createdAt (ms), 6 ttl (ms, 0 = none),
+--       7 events channel, 8 room event JSON up to the room hash
 -- Returns 1, or 0 when the id is taken.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
@@ -16,4 +18,5 @@ if ttl > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
 end
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
+redis.call('PUBLISH', ARGV[7], ARGV[8] .. cjson.encode(redis.call('HGETALL', KEYS[1])) .. '}')
 return 1

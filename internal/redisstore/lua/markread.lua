@@ -1,9 +1,13 @@
 -- Move one side's read mark up and recount that side's unread counter from
--- the messages after the mark. The message list is never rewritten.
+-- the messages after the mark. The message list is never rewritten. When
+-- the mark moved, publish the read event (when given: the admins' read,
+-- for the visitor) and the room event.
 -- KEYS: 1 room hash, 2 msgs list, 3 unread index
 -- ARGV: 1 side (visitor|admin), 2 seq (beyond the last = the last; the
 -- admin's 0 = everything, as the console marks a room read when it opens it;
--- the visitor's 0 = nothing read yet), 3 room id
+-- the visitor's 0 = nothing read yet), 3 room id, 4 events channel,
+-- 5 room event JSON up to the room hash, 6 read event JSON up to the seq
+-- ('' = none)
 -- Returns 1 or 0 (did the mark move) followed by the flat room hash, or an
 -- empty array when the room does not exist.
 local room = KEYS[1]
@@ -42,5 +46,11 @@ if seq > old then
   end
 end
 local out = redis.call('HGETALL', room)
+if moved == 1 then
+  if ARGV[6] ~= '' then
+    redis.call('PUBLISH', ARGV[4], ARGV[6] .. seq .. '}')
+  end
+  redis.call('PUBLISH', ARGV[4], ARGV[5] .. cjson.encode(out) .. '}')
+end
 table.insert(out, 1, moved)
 return out
