@@ -29,8 +29,11 @@ type streamSet struct {
 
 	// conns tells hijacked streams that their client went away.
 	conns connWatcher
-	// stops ends the connection of each hijacked stream (see setStop).
-	stops map[*streamSlot]func()
+	// stops ends the connection of each hijacked stream (see setStop);
+	// forced is set once forceEnd ran, after which a stream is ended as it
+	// registers.
+	stops  map[*streamSlot]func()
+	forced bool
 }
 
 func newStreamSet(max, perKey int, healthy func() bool, generation func() uint64) *streamSet {
@@ -143,8 +146,13 @@ func (ss *streamSet) watch(stop <-chan struct{}, gen uint64) {
 func (sl *streamSlot) setStop(stop func()) {
 	ss := sl.set
 	ss.mu.Lock()
-	defer ss.mu.Unlock()
+	if ss.forced { // a stream still setting up when forceEnd ran
+		ss.mu.Unlock()
+		stop()
+		return
+	}
 	ss.stops[sl] = stop
+	ss.mu.Unlock()
 }
 
 // forceEnd ends the connection of every hijacked stream still open: a stream
@@ -152,6 +160,7 @@ func (sl *streamSlot) setStop(stop func()) {
 // of at its write deadline.
 func (ss *streamSet) forceEnd() {
 	ss.mu.Lock()
+	ss.forced = true
 	stops := make([]func(), 0, len(ss.stops))
 	for _, stop := range ss.stops {
 		stops = append(stops, stop)

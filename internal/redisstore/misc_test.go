@@ -89,6 +89,16 @@ func TestAllowWindowsTogether(t *testing.T) {
 		if _, ok, err := s.Allow(ctx, now, other("dee")); err != nil || !ok {
 			t.Fatalf("dee alone: got ok=%v err=%v, want accepted (the refusal above counted nowhere)", ok, err)
 		}
+
+		// Refused by two windows: the quota is the one that frees up last.
+		minute := chat.Window{Key: "a", Limit: chat.Limit{N: 1, Per: time.Minute}}
+		hour := chat.Window{Key: "b", Limit: chat.Limit{N: 1, Per: time.Hour}}
+		if _, ok, err := s.Allow(ctx, now, minute, hour); err != nil || !ok {
+			t.Fatalf("first: got ok=%v err=%v, want accepted", ok, err)
+		}
+		if q, ok, err := s.Allow(ctx, now, minute, hour); err != nil || ok || !q.Reset.Equal(now.Add(time.Hour)) {
+			t.Fatalf("second: got %+v ok=%v err=%v, want refused until %v", q, ok, err, now.Add(time.Hour))
+		}
 	})
 }
 

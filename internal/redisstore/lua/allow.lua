@@ -4,8 +4,8 @@
 -- KEYS: the window zsets
 -- ARGV: 1 now (ms), 2 unique member, then per key: window (ms), limit
 -- Returns {allowed (0|1), limit, remaining, reset (ms: when the oldest entry
--- leaves)} of the window that refused, or else of the one with the least
--- room left.
+-- leaves)} of the window that refused (the one that frees up last, when
+-- several did), or else of the one with the least room left.
 local now, member = tonumber(ARGV[1]), ARGV[2]
 local counts = {}
 for i, key in ipairs(KEYS) do
@@ -22,10 +22,17 @@ local function report(i, allowed)
   end
   return {allowed, lim, math.max(lim - counts[i], 0), reset}
 end
+local refused = nil
 for i = 1, #KEYS do
   if counts[i] >= tonumber(ARGV[2 + 2 * i]) then
-    return report(i, 0)
+    local r = report(i, 0)
+    if refused == nil or r[4] > refused[4] then
+      refused = r
+    end
   end
+end
+if refused then
+  return refused
 end
 local tightest, least = 1, nil
 for i, key in ipairs(KEYS) do
