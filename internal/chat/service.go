@@ -186,18 +186,16 @@ func (s *Service) AdminRead(ctx context.Context, roomID string) (Room, error) {
 // typingEvery is the least time between two typing events of one side of a
 // room: clients send more often than that, and a client that sends far more
 // must not flood every instance's admin streams.
-var typingEvery = Limit{N: 1, Per: 2 * time.Second}
+const typingEvery = 2 * time.Second
 
 // Typing tells the other side that from is typing in a room. Calls within
 // typingEvery of the last event are accepted and dropped.
 func (s *Service) Typing(ctx context.Context, roomID string, from Sender) error {
-	if _, err := s.Room(ctx, roomID); err != nil {
-		return err
+	if !ValidRoomID(roomID) {
+		return ErrRoomNotFound
 	}
-	if _, ok, err := s.store.Allow(ctx, s.now(), Window{Key: "typing:" + roomID + ":" + string(from), Limit: typingEvery}); err != nil || !ok {
-		return err
-	}
-	return s.store.Publish(ctx, Event{Type: EventTyping, RoomID: roomID, Sender: from})
+	_, err := s.store.Typing(ctx, roomID, from, typingEvery)
+	return err
 }
 
 // SetBlocked blocks or unblocks a room's visitor.

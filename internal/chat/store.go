@@ -41,6 +41,9 @@ type RoomStore interface {
 	// SetBlocked blocks or unblocks the visitor of a room, and publishes
 	// EventRoom in the same step. ErrRoomNotFound.
 	SetBlocked(ctx context.Context, roomID string, blocked bool) (Room, error)
+	// Typing publishes EventTyping for one side of a room, unless it did
+	// within every: published is false then. ErrRoomNotFound.
+	Typing(ctx context.Context, roomID string, from Sender, every time.Duration) (published bool, err error)
 	// DeleteRoom removes every key of a room and its index entries, and
 	// publishes EventRoomDeleted. ErrRoomNotFound.
 	DeleteRoom(ctx context.Context, roomID string) error

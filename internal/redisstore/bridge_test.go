@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"testing"
@@ -88,11 +89,22 @@ func TestBridgeDelivers(t *testing.T) {
 			}
 		}
 
-		if err := s.Publish(ctx, chat.Event{Type: chat.EventTyping, RoomID: r.ID, Sender: chat.SenderVisitor}); err != nil {
-			t.Fatal(err)
+		// Typing: one event per side and window, for the other side; the
+		// second call is dropped (the admins' next event is the reply below).
+		for i, from := range []chat.Sender{chat.SenderVisitor, chat.SenderVisitor, chat.SenderAdmin} {
+			published, err := s.Typing(ctx, r.ID, from, time.Minute)
+			if err != nil || published != (i != 1) {
+				t.Fatalf("typing %d (%s): got published=%v err=%v", i+1, from, published, err)
+			}
 		}
-		if ev := nextEvent(t, admin); ev.Type != chat.EventTyping || ev.Sender != chat.SenderVisitor {
+		if ev := nextEvent(t, admin); ev.Type != chat.EventTyping || ev.RoomID != r.ID || ev.Sender != chat.SenderVisitor {
 			t.Fatalf("got %+v, want the visitor's typing event", ev)
+		}
+		if ev := nextEvent(t, visitor); ev.Type != chat.EventTyping || ev.RoomID != r.ID || ev.Sender != chat.SenderAdmin {
+			t.Fatalf("got %+v, want the admin's typing event", ev)
+		}
+		if _, err := s.Typing(ctx, chat.NewRoomID(), chat.SenderVisitor, time.Minute); !errors.Is(err, chat.ErrRoomNotFound) {
+			t.Fatalf("typing in a missing room: got %v, want ErrRoomNotFound", err)
 		}
 
 		// The writes that change a room publish its event in the same script.

@@ -47,6 +47,10 @@ func (k keys) Msgs(id string) string { return k.room + id + "}:msgs" }
 // Dedup returns the hash clientId → seq of a room.
 func (k keys) Dedup(id string) string { return k.room + id + "}:dedup" }
 
+// Typing returns the throttle key of one side's typing events in a room,
+// in the room's slot; it lives for the throttle window only.
+func (k keys) Typing(id, side string) string { return k.room + id + "}:typing:" + side }
+
 // Rooms returns the room index: room id scored by updatedAt (ms).
 func (k keys) Rooms() string { return k.rooms }
 

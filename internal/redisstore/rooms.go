@@ -200,6 +200,25 @@ func (s *Store) FillVisitor(ctx context.Context, roomID string, in chat.NewRoom)
 	return r, nil
 }
 
+// Typing publishes the typing event of one side of a room unless one was
+// published within every; see lua/typing.lua. published is false for a call
+// within the window.
+func (s *Store) Typing(ctx context.Context, roomID string, from chat.Sender, every time.Duration) (bool, error) {
+	payload, err := encodeEvent(chat.Event{Type: chat.EventTyping, RoomID: roomID, Sender: from})
+	if err != nil {
+		return false, err
+	}
+	n, err := typingScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID), s.keys.Typing(roomID, string(from))},
+		every.Milliseconds(), s.keys.Events(), payload).Int64()
+	if err != nil {
+		return false, fail("typing", err)
+	}
+	if n < 0 {
+		return false, chat.ErrRoomNotFound
+	}
+	return n == 1, nil
+}
+
 // DeleteRoom removes every key of a room and its index entries, and publishes
 // chat.EventRoomDeleted, in one script.
 func (s *Store) DeleteRoom(ctx context.Context, roomID string) error {

@@ -65,6 +65,10 @@ var (
 	secretSrc    string
 	secretScript = redis.NewScript(secretSrc)
 
+	//go:embed lua/typing.lua
+	typingSrc    string
+	typingScript = redis.NewScript(typingSrc)
+
 	//go:embed lua/presence.lua
 	presenceSrc    string
 	presenceScript = redis.NewScript(presenceSrc)
