@@ -180,12 +180,8 @@ func seed(ctx context.Context, c *client, cfg Config, rep *ListReport, p *progre
 		})
 	}
 	wg.Wait()
-	if m := errs.snapshot(); len(m) > 0 {
-		note := ""
-		if rateLimited(m) {
-			note = "; " + rateLimitNote
-		}
-		return fmt.Errorf("seeding through the API failed: %v%s", m, note)
+	if err := errs.failed("seeding through the API"); err != nil {
+		return err
 	}
 	return ctx.Err()
 }

@@ -135,12 +135,8 @@ func createVisitors(ctx context.Context, c *client, n, conc int, p *progress, la
 		})
 	}
 	wg.Wait()
-	if m := errs.snapshot(); len(m) > 0 {
-		note := ""
-		if rateLimited(m) {
-			note = "; " + rateLimitNote
-		}
-		return nil, errs, fmt.Errorf("creating rooms failed: %v%s", m, note)
+	if err := errs.failed("creating rooms"); err != nil {
+		return nil, errs, err
 	}
 	return out, errs, ctx.Err()
 }

@@ -127,6 +127,20 @@ func rateLimited(m map[string]int) bool {
 	return false
 }
 
+// failed is the error of a set-up step that counted errors (nil when there
+// were none), naming them and, when the server answered 429, why.
+func (e *errorCounts) failed(what string) error {
+	m := e.snapshot()
+	if len(m) == 0 {
+		return nil
+	}
+	note := ""
+	if rateLimited(m) {
+		note = "; " + rateLimitNote
+	}
+	return fmt.Errorf("%s failed: %v%s", what, m, note)
+}
+
 const rateLimitNote = "the server answered 429: its rate limits are on; run it with PARLEY_RATE_LIMITS=off for load runs"
 
 func errorKey(err error) string {
