@@ -103,10 +103,7 @@ func BenchmarkSendVisitor(b *testing.B) {
 			}
 		}
 	}
-	b.Run("embedded", func(b *testing.B) { run(b, redistest.StartEmbedded(b)) })
-	if redistest.Installed() {
-		b.Run("redis-server", func(b *testing.B) { run(b, redistest.StartReal(b).Addr()) })
-	}
+	redistest.ForEachB(b, run)
 }
 
 // BenchmarkBaselineSend is the same send through httpapi.Baseline: the
@@ -127,10 +124,7 @@ func BenchmarkBaselineSend(b *testing.B) {
 			}
 		}
 	}
-	b.Run("embedded", func(b *testing.B) { run(b, redistest.StartEmbedded(b)) })
-	if redistest.Installed() {
-		b.Run("redis-server", func(b *testing.B) { run(b, redistest.StartReal(b).Addr()) })
-	}
+	redistest.ForEachB(b, run)
 }
 
 // BenchmarkListRoomsHTTP is GET /api/v1/admin/rooms?limit=50 through the
@@ -161,8 +155,5 @@ func BenchmarkListRoomsHTTP(b *testing.B) {
 			}
 		}
 	}
-	b.Run("embedded", func(b *testing.B) { run(b, redistest.StartEmbedded(b)) })
-	if redistest.Installed() {
-		b.Run("redis-server", func(b *testing.B) { run(b, redistest.StartReal(b).Addr()) })
-	}
+	redistest.ForEachB(b, run)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,18 +15,6 @@ import (
 	"github.com/parley-chat/parley/internal/redisstore"
 	"github.com/parley-chat/parley/internal/redisstore/redistest"
 )
-
-// benchEach runs fn against the embedded server and, where one is
-// installed, a real redis-server: the numbers differ by an order of
-// magnitude, and production runs on the latter.
-func benchEach(b *testing.B, fn func(b *testing.B, addr string, real bool)) {
-	b.Run("embedded", func(b *testing.B) { fn(b, redistest.StartEmbedded(b), false) })
-	if !redistest.Installed() {
-		b.Log("redis-server not installed: benchmarked the embedded server only")
-		return
-	}
-	b.Run("redis-server", func(b *testing.B) { fn(b, redistest.StartReal(b).Addr(), true) })
-}
 
 func benchNewStore(b *testing.B, addr string) *redisstore.Store {
 	b.Helper()
@@ -82,7 +71,7 @@ func benchMsg(roomID string, now time.Time) chat.Message {
 // BenchmarkAppend is the send script (lua/send.lua, publish included): one
 // sender at a time (a round trip per op), then many at once (throughput).
 func BenchmarkAppend(b *testing.B) {
-	benchEach(b, func(b *testing.B, addr string, _ bool) {
+	redistest.ForEachB(b, func(b *testing.B, addr string) {
 		s := benchNewStore(b, addr)
 		ids := benchCreateRooms(b, s, 100, false)
 		ctx := context.Background()
@@ -122,9 +111,9 @@ func BenchmarkAppend(b *testing.B) {
 // BenchmarkListRooms is one admin page of 50 rooms out of many, first page
 // and deep behind a cursor: the list script plus one pipelined HGETALL.
 func BenchmarkListRooms(b *testing.B) {
-	benchEach(b, func(b *testing.B, addr string, real bool) {
+	redistest.ForEachB(b, func(b *testing.B, addr string) {
 		n := 10_000
-		if real {
+		if strings.HasSuffix(b.Name(), "/redis-server") {
 			n = 100_000 // the budget's index size; too slow to seed on the embedded server
 		}
 		s := benchNewStore(b, addr)
@@ -165,7 +154,7 @@ func BenchmarkListRooms(b *testing.B) {
 
 // BenchmarkRawPushCeiling is the raw Redis ceiling `parley bench` prints.
 func BenchmarkRawPushCeiling(b *testing.B) {
-	benchEach(b, func(b *testing.B, addr string, _ bool) {
+	redistest.ForEachB(b, func(b *testing.B, addr string) {
 		s := benchNewStore(b, addr)
 		ctx := context.Background()
 		b.ReportAllocs()
@@ -180,7 +169,7 @@ func BenchmarkRawPushCeiling(b *testing.B) {
 // BenchmarkIsRevoked is the Redis read every admin request adds to its
 // token check.
 func BenchmarkIsRevoked(b *testing.B) {
-	benchEach(b, func(b *testing.B, addr string, _ bool) {
+	redistest.ForEachB(b, func(b *testing.B, addr string) {
 		s := benchNewStore(b, addr)
 		ctx := context.Background()
 		b.ReportAllocs()

@@ -144,3 +144,15 @@ func ForEach(t *testing.T, fn func(t *testing.T, addr string)) {
 		fn(t, StartReal(t).Addr())
 	})
 }
+
+// ForEachB is ForEach for benchmarks: the numbers differ by an order of
+// magnitude, and production runs on the real server.
+func ForEachB(b *testing.B, fn func(b *testing.B, addr string)) {
+	b.Helper()
+	b.Run("embedded", func(b *testing.B) { fn(b, StartEmbedded(b)) })
+	if !Installed() {
+		b.Log("redis-server not installed: benchmarked the embedded server only")
+		return
+	}
+	b.Run("redis-server", func(b *testing.B) { fn(b, StartReal(b).Addr()) })
+}
