@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,57 +21,6 @@ const cspRecorder = `window.__csp = [];
 document.addEventListener('securitypolicyviolation', (e) => {
   window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' ' + (e.sourceFile || '') + ':' + e.lineNumber);
 });`
-
-// consoleWatch records the console of a tab with the URL of each message, so
-// that the network failures a test causes on purpose can be told apart from
-// real errors.
-type consoleWatch struct {
-	mu   sync.Mutex
-	msgs []chromedp.ConsoleMessage
-}
-
-func watchConsole(ctx context.Context) *consoleWatch {
-	w := &consoleWatch{}
-	console := chromedp.Console(ctx)
-	go func() {
-		for m, err := range console {
-			if err != nil {
-				return
-			}
-			if m.IsException() || m.Type == "error" || m.Type == "assert" {
-				w.mu.Lock()
-				w.msgs = append(w.msgs, m)
-				w.mu.Unlock()
-			}
-		}
-	}()
-	return w
-}
-
-// provoked is a failed load that a test causes on purpose: the browser logs
-// it as an error, but the page handled it.
-type provoked struct {
-	path string // part of the URL
-	text string // part of the message, e.g. "status of 401"
-}
-
-// checkClean fails the test for every console error but the provoked ones.
-func (w *consoleWatch) checkClean(tb testing.TB, allowed ...provoked) {
-	tb.Helper()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-next:
-	for _, m := range w.msgs {
-		if strings.HasPrefix(m.Text, "Failed to load resource") {
-			for _, a := range allowed {
-				if strings.Contains(m.URL, a.path) && strings.Contains(m.Text, a.text) {
-					continue next
-				}
-			}
-		}
-		tb.Errorf("console %s (%s:%d)", m, m.URL, m.Line)
-	}
-}
 
 // pressKey sends one key as rawKeyDown and keyUp, without the char event that
 // would type into whatever has the focus next.
@@ -162,7 +110,7 @@ func TestAdminConsole(t *testing.T) {
 	me := adminName(t, app)
 	// Through a proxy that can cut the connections, for the reconnect step.
 	proxy := startCutProxy(t, strings.TrimPrefix(app.URL, "http://"))
-	console := watchConsole(ctx)
+	console := watchBrowser(ctx)
 	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspRecorder}); err != nil {
 		t.Fatalf("add csp recorder: %v", err)
 	}

@@ -67,7 +67,7 @@ func TestAdminLongConversation(t *testing.T) {
 	ctx := newBrowser(t)
 	app := startTestApp(t, nil)
 	admin := app.adminToken(t)
-	console := watchConsole(ctx)
+	console := watchBrowser(ctx)
 	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspRecorder + attentionStub}); err != nil {
 		t.Fatalf("add init script: %v", err)
 	}

@@ -118,5 +118,5 @@ func TestWidgetOnTheHostPage(t *testing.T) {
 		clickBubble(t, ctx)
 		mustPoll(t, ctx, "the panel opens on the left", panelShown+` && W().querySelector('.p').getBoundingClientRect().left === 20`, 5*time.Second)
 	})
-	log.checkNoErrors(t)
+	log.checkClean(t)
 }
