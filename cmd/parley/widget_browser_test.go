@@ -127,6 +127,13 @@ func mustPoll(tb testing.TB, ctx context.Context, step, expr string, timeout tim
 	}
 }
 
+// loadWidgetPage opens a page with the widget on it and waits for the bubble.
+func loadWidgetPage(tb testing.TB, ctx context.Context, url string) {
+	tb.Helper()
+	mustDo(tb, ctx, "load "+url, chromedp.Navigate(url))
+	mustPoll(tb, ctx, "the bubble", `!!W() && !!W().querySelector('button')`, 5*time.Second)
+}
+
 // mustEval evaluates a JavaScript expression (with widgetJS in scope).
 func mustEval[T any](tb testing.TB, ctx context.Context, expr string) T {
 	tb.Helper()
@@ -241,8 +248,7 @@ func TestWidgetOnDemoPage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 
-	mustDo(t, ctx, "load the demo page", chromedp.Navigate(app.URL+"/"))
-	mustPoll(t, ctx, "the bubble", `!!W() && !!W().querySelector('button')`, 5*time.Second)
+	loadWidgetPage(t, ctx, app.URL+"/")
 	mustDo(t, ctx, "settle", chromedp.Sleep(500*time.Millisecond))
 
 	// Before the click: no frame, no API call but the demo page's own visitor
@@ -363,8 +369,7 @@ func TestWidgetCrossOrigin(t *testing.T) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 
-	mustDo(t, ctx, "load the site", chromedp.Navigate(site.URL+"/pricing"))
-	mustPoll(t, ctx, "the bubble", `!!W() && !!W().querySelector('button')`, 5*time.Second)
+	loadWidgetPage(t, ctx, site.URL+"/pricing")
 	if got := log.requestsMatching(app.URL + "/"); len(got) != 1 {
 		t.Errorf("requests to Parley before the click: got %v, want only the loader", got)
 	}
@@ -601,8 +606,7 @@ func TestWidgetRecovers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 
-	mustDo(t, ctx, "load the demo page", chromedp.Navigate(proxy.URL+"/"))
-	mustPoll(t, ctx, "the bubble", `!!W() && !!W().querySelector('button')`, 5*time.Second)
+	loadWidgetPage(t, ctx, proxy.URL+"/")
 	clickBubble(t, ctx)
 	mustPoll(t, ctx, "focus in the composer", `!!F() && F().activeElement && F().activeElement.id === 'input'`, 5*time.Second)
 	typeAndSend(t, ctx, "one")
@@ -749,8 +753,7 @@ func TestWidgetHistoryTypingDelete(t *testing.T) {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 
-	mustDo(t, ctx, "load the demo page", chromedp.Navigate(app.URL+"/"))
-	mustPoll(t, ctx, "the bubble", `!!W() && !!W().querySelector('button')`, 5*time.Second)
+	loadWidgetPage(t, ctx, app.URL+"/")
 	clickBubble(t, ctx)
 	mustPoll(t, ctx, "focus in the composer", `!!F() && F().activeElement && F().activeElement.id === 'input'`, 5*time.Second)
 	typeAndSend(t, ctx, "first")

@@ -33,8 +33,7 @@ func TestWidgetOnTheHostPage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 
-	mustDo(t, ctx, "load the demo page", chromedp.Navigate(app.URL+"/"))
-	mustPoll(t, ctx, "the bubble", `!!W() && !!W().querySelector('button')`, 5*time.Second)
+	loadWidgetPage(t, ctx, app.URL+"/")
 	mustDo(t, ctx, "listen to messages", chromedp.Evaluate[chromedp.Void](`window.heard = []; Parley('on', 'message', (m) => heard.push(m.sender + ':' + m.content))`))
 	const panelShown = `!!W().querySelector('.o') && getComputedStyle(W().querySelector('.p')).visibility === 'visible'`
 	const panelHidden = `!W().querySelector('.o') && getComputedStyle(W().querySelector('.p')).visibility === 'hidden'`
@@ -110,8 +109,7 @@ func TestWidgetOnTheHostPage(t *testing.T) {
 			fmt.Fprintf(w, leftPage, app.URL)
 		}))
 		defer site.Close()
-		mustDo(t, ctx, "load the site", chromedp.Navigate(site.URL+"/"))
-		mustPoll(t, ctx, "the bubble", `!!W() && !!W().querySelector('button')`, 5*time.Second)
+		loadWidgetPage(t, ctx, site.URL+"/")
 		if got := mustEval[[]float64](t, ctx, `(() => { const r = W().querySelector('.b').getBoundingClientRect(); return [r.left, innerWidth - r.right]; })()`); got[0] != 20 || got[1] < 1000 {
 			t.Errorf("bubble's distance to the left and right edges: got %v, want 20 and the rest of the page", got)
 		}
