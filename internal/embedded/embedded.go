@@ -126,8 +126,8 @@ func (s *Server) run(last time.Time) {
 		select {
 		case <-s.stop:
 			return
-		case now := <-tick.C:
-			now = time.Now() // the ticker's value can lag under load
+		case <-tick.C:
+			now := time.Now() // not the ticker's value, which can lag under load
 			if d := now.Sub(last); d > 0 {
 				s.m.SetTime(now)
 				s.m.FastForward(d)
