@@ -11,10 +11,14 @@
 //     the last tick, so a key can expire up to one tick early.
 //   - Durability: with a data directory, the whole dataset (strings, hashes,
 //     lists, sets, sorted sets, HyperLogLogs, and each key's expiry time) is
-//     written to parley.snapshot every 30 s and on Close, atomically (a temp
-//     file renamed over the old one), and loaded at Start. A crash loses at
-//     most the last 30 s of writes; a clean shutdown loses nothing. Keys whose
-//     expiry passed while the server was down are not loaded.
+//     written to parley.snapshot soon after writes — snapshotQuiet after the
+//     last one, and at least every snapshotMaxDelay while writes go on — and
+//     on Close, atomically (a temp file, fsynced, renamed over the old one,
+//     the directory fsynced), with a SHA-256 checksum, and loaded at Start. A
+//     crash loses at most the last snapshotMaxDelay (2 s) of writes; a clean
+//     shutdown loses nothing; a damaged file stops Start with ErrDamaged
+//     rather than loading wrong data. Keys whose expiry passed while the
+//     server was down are not loaded.
 //
 // It is meant for trying Parley and for tests: one process, no replication,
 // everything in memory. Production points PARLEY_REDIS_URL at a real Redis.
@@ -26,18 +30,41 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/alicebob/miniredis/v2/server"
 )
 
 // SnapshotFile is the name of the snapshot inside the data directory.
 const SnapshotFile = "parley.snapshot"
 
 const (
-	tickInterval     = 250 * time.Millisecond
-	snapshotInterval = 30 * time.Second
+	tickInterval = 250 * time.Millisecond
+	// A snapshot follows writes: snapshotQuiet after the last one, or, while
+	// writes go on, snapshotMaxDelay after the first one not yet saved. That
+	// bounds both what a crash loses and how often the dataset is dumped.
+	snapshotQuiet    = time.Second
+	snapshotMaxDelay = 2 * time.Second
 )
+
+// readOnly lists the commands that never change the dataset; every other
+// command (EVALSHA included) marks it as needing a snapshot.
+var readOnly = map[string]bool{
+	"PING": true, "AUTH": true, "HELLO": true, "CLIENT": true, "SELECT": true, "ECHO": true,
+	"QUIT": true, "INFO": true, "TIME": true, "COMMAND": true, "DBSIZE": true, "CONFIG": true,
+	"SCRIPT": true, "MULTI": true, "DISCARD": true, "WATCH": true, "UNWATCH": true,
+	"GET": true, "MGET": true, "STRLEN": true, "EXISTS": true, "TTL": true, "PTTL": true, "TYPE": true,
+	"HGET": true, "HMGET": true, "HGETALL": true, "HEXISTS": true, "HLEN": true, "HKEYS": true, "HVALS": true,
+	"LRANGE": true, "LLEN": true, "LINDEX": true,
+	"SMEMBERS": true, "SISMEMBER": true, "SCARD": true,
+	"ZRANGE": true, "ZREVRANGE": true, "ZRANGEBYSCORE": true, "ZREVRANGEBYSCORE": true,
+	"ZCARD": true, "ZCOUNT": true, "ZSCORE": true, "ZRANK": true, "ZREVRANK": true,
+	"PFCOUNT": true, "SCAN": true, "KEYS": true,
+	"SUBSCRIBE": true, "UNSUBSCRIBE": true, "PSUBSCRIBE": true, "PUNSUBSCRIBE": true,
+	"PUBLISH": true, "PUBSUB": true, "EVALSHA_RO": true, "EVAL_RO": true,
+}
 
 // Server is a running embedded Redis.
 type Server struct {
@@ -45,6 +72,11 @@ type Server struct {
 	addr string
 	path string // "" when there is no snapshot
 	log  *slog.Logger
+
+	// writes counts the commands that may have changed the dataset, and
+	// lastWrite is when the latest one arrived (Unix ns).
+	writes    atomic.Uint64
+	lastWrite atomic.Int64
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -76,10 +108,13 @@ func Start(dataDir string, log *slog.Logger) (*Server, error) {
 		if n > 0 {
 			log.Info("embedded redis loaded its snapshot", "path", s.path, "keys", n)
 		}
+		log.Info("embedded redis snapshots its data after every write, at most "+snapshotMaxDelay.String()+" later: a crash loses at most the last "+snapshotMaxDelay.String()+" of writes, a clean stop nothing",
+			"path", s.path)
 	}
 	if err := m.StartAddr("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("embedded: start: %w", err)
 	}
+	m.Server().SetPreHook(s.seen)
 	s.addr = m.Addr()
 	go s.run(now)
 	return s, nil
@@ -115,28 +150,78 @@ func (s *Server) Snapshot() error {
 	return save(s.m, s.path)
 }
 
-// run drives the clock and the periodic snapshot until Close.
+// seen is miniredis's pre-command hook: it notes commands that may write.
+// It runs before the command does; see snapshotDue for why that is enough.
+func (s *Server) seen(_ *server.Peer, cmd string, _ ...string) bool {
+	if !readOnly[cmd] {
+		s.writes.Add(1)
+		s.lastWrite.Store(time.Now().UnixNano())
+	}
+	return false
+}
+
+// run drives the clock and the snapshots until Close.
 func (s *Server) run(last time.Time) {
 	defer close(s.done)
 	tick := time.NewTicker(tickInterval)
 	defer tick.Stop()
-	snap := time.NewTicker(snapshotInterval)
-	defer snap.Stop()
+	var (
+		saved      uint64    // s.writes covered by the last snapshot
+		dirtySince time.Time // when writes past saved were first noticed
+		failing    bool      // the last snapshot failed (logged once)
+	)
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-tick.C:
-			now := time.Now() // not the ticker's value, which can lag under load
-			if d := now.Sub(last); d > 0 {
-				s.m.SetTime(now)
-				s.m.FastForward(d)
-				last = now
+		}
+		now := time.Now() // not the ticker's value, which can lag under load
+		if d := now.Sub(last); d > 0 {
+			s.m.SetTime(now)
+			s.m.FastForward(d)
+			last = now
+		}
+		if s.path == "" {
+			continue
+		}
+		gen := s.writes.Load()
+		if gen == saved {
+			continue
+		}
+		if dirtySince.IsZero() {
+			dirtySince = now
+		}
+		quiet, due := snapshotDue(now, time.Unix(0, s.lastWrite.Load()), dirtySince)
+		if !due {
+			continue
+		}
+		if err := s.Snapshot(); err != nil {
+			if !failing {
+				s.log.Error("embedded redis snapshot failed; retrying", "path", s.path, "err", err)
 			}
-		case <-snap.C:
-			if err := s.Snapshot(); err != nil {
-				s.log.Error("embedded redis snapshot failed", "path", s.path, "err", err)
-			}
+			failing = true
+			dirtySince = now
+			continue
+		}
+		if failing {
+			s.log.Info("embedded redis snapshot written again", "path", s.path)
+			failing = false
+		}
+		dirtySince = time.Time{}
+		if quiet {
+			saved = gen
 		}
 	}
+}
+
+// snapshotDue says whether to snapshot now, and whether the dataset is quiet.
+// The hook counts a write before the command runs, so a snapshot taken while
+// writes are still arriving may miss the one in flight: only a snapshot taken
+// after snapshotQuiet without writes (when every counted command has long
+// finished) marks the writes saved; one forced by snapshotMaxDelay is followed
+// by another.
+func snapshotDue(now, lastWrite, dirtySince time.Time) (quiet, due bool) {
+	quiet = now.Sub(lastWrite) >= snapshotQuiet
+	return quiet, quiet || now.Sub(dirtySince) >= snapshotMaxDelay
 }

@@ -2,6 +2,7 @@ package embedded_test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -220,4 +221,104 @@ func TestRequirePassword(t *testing.T) {
 	}
 	want(t, "AUTH", c.do("AUTH", "sesame-sesame"), "OK")
 	want(t, "PING after AUTH", c.do("PING"), "PONG")
+}
+
+// copySnapshot copies dir's snapshot into a fresh directory, so a second
+// server can load what is on disk while the first one keeps running.
+func copySnapshot(tb testing.TB, dir string) string {
+	tb.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, embedded.SnapshotFile))
+	if err != nil {
+		tb.Fatalf("read snapshot: %v", err)
+	}
+	to := tb.TempDir()
+	if err := os.WriteFile(filepath.Join(to, embedded.SnapshotFile), data, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return to
+}
+
+// TestSnapshotFollowsWrites: a write reaches the file within seconds while
+// the server keeps running (a crash then loses seconds, not half a minute),
+// and reads alone write nothing.
+func TestSnapshotFollowsWrites(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := mustStart(t, dir)
+	c := mustDial(t, s.Addr())
+	path := filepath.Join(dir, embedded.SnapshotFile)
+	c.do("SET", "first", "1")
+	waitFor := func(key string) {
+		t.Helper()
+		deadline := time.Now().Add(8 * time.Second)
+		for {
+			if _, err := os.Stat(path); err == nil {
+				s2 := mustStart(t, copySnapshot(t, dir))
+				got := mustDial(t, s2.Addr()).do("EXISTS", key)
+				_ = s2.Close()
+				if got == int64(1) {
+					return
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s is not in the snapshot 8 s after it was written", key)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	waitFor("first")
+
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		c.do("GET", "first")
+		c.do("HGETALL", "nothing")
+		time.Sleep(100 * time.Millisecond)
+	}
+	after, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !after.ModTime().Equal(before.ModTime()) {
+		t.Errorf("the snapshot was rewritten after reads alone")
+	}
+
+	c.do("HSET", "second", "a", "1")
+	waitFor("second")
+}
+
+// TestDamagedSnapshotIsDetected: one changed byte inside a stored value
+// stops Start with ErrDamaged instead of loading the wrong text.
+func TestDamagedSnapshotIsDetected(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := mustStart(t, dir)
+	c := mustDial(t, s.Addr())
+	c.do("RPUSH", "room:{abc}:messages", `{"content":"the invoice number is 4711"}`)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, embedded.SnapshotFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(data), "4711")
+	if i < 0 {
+		t.Fatalf("the message is not in the snapshot")
+	}
+	data[i] = '9'
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := embedded.Start(dir, nil)
+	if err == nil {
+		_ = s2.Close()
+		t.Fatalf("a snapshot with a changed byte loaded, want ErrDamaged")
+	}
+	if !errors.Is(err, embedded.ErrDamaged) {
+		t.Fatalf("got %v, want ErrDamaged", err)
+	}
 }

@@ -2,9 +2,12 @@ package embedded
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/sha256"
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -18,7 +21,18 @@ import (
 )
 
 // snapshotVersion changes whenever the file format does.
-const snapshotVersion = 1
+//
+// Version 2 files are the magic line, the gob-encoded snapshot, then the
+// SHA-256 of everything before it, so a damaged file (a changed byte inside a
+// message, a truncated write) is detected at load instead of loading wrong
+// data silently. Version 1 files (the gob alone) still load.
+const snapshotVersion = 2
+
+// snapshotMagic opens every version 2 file.
+const snapshotMagic = "PARLEY-SNAPSHOT 2\n"
+
+// ErrDamaged is returned by Start when the snapshot's checksum does not match.
+var ErrDamaged = errors.New("the snapshot is damaged (checksum mismatch)")
 
 // snapshot is the file format (gob, so values stay binary-safe).
 type snapshot struct {
@@ -146,22 +160,31 @@ func setHLL(m *miniredis.Miniredis, key string, sketch *hyperloglog.Sketch) erro
 	return nil
 }
 
-// save writes the snapshot to a temp file and renames it over path, so a
-// crash mid-write leaves the previous snapshot whole.
+// save writes the snapshot to a temp file, fsyncs it, renames it over path
+// and fsyncs the directory, so a crash at any point leaves either the
+// previous snapshot or the new one, whole.
 func save(m *miniredis.Miniredis, path string) error {
 	snap, err := dump(m)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("embedded: snapshot: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	w := bufio.NewWriter(tmp)
-	err = gob.NewEncoder(w).Encode(&snap)
+	sum := sha256.New()
+	w := bufio.NewWriter(io.MultiWriter(tmp, sum))
+	_, err = w.WriteString(snapshotMagic)
+	if err == nil {
+		err = gob.NewEncoder(w).Encode(&snap)
+	}
 	if err == nil {
 		err = w.Flush()
+	}
+	if err == nil {
+		_, err = tmp.Write(sum.Sum(nil))
 	}
 	if err == nil {
 		err = tmp.Sync()
@@ -172,29 +195,70 @@ func save(m *miniredis.Miniredis, path string) error {
 	if err == nil {
 		err = os.Rename(tmp.Name(), path)
 	}
+	if err == nil {
+		err = syncDir(dir)
+	}
 	if err != nil {
 		return fmt.Errorf("embedded: snapshot: %w", err)
 	}
 	return nil
 }
 
+// syncDir makes a rename inside dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// decodeSnapshot checks and decodes a snapshot file's bytes.
+func decodeSnapshot(data []byte) (snapshot, error) {
+	var snap snapshot
+	if body, ok := bytes.CutPrefix(data, []byte(snapshotMagic)); ok {
+		if len(body) < sha256.Size {
+			return snap, ErrDamaged
+		}
+		end := len(data) - sha256.Size
+		if got := sha256.Sum256(data[:end]); !bytes.Equal(got[:], data[end:]) {
+			return snap, ErrDamaged
+		}
+		if err := gob.NewDecoder(bytes.NewReader(body[:len(body)-sha256.Size])).Decode(&snap); err != nil {
+			return snap, err
+		}
+		if snap.Version != snapshotVersion {
+			return snap, fmt.Errorf("unknown snapshot version %d", snap.Version)
+		}
+		return snap, nil
+	}
+	// Version 1: the gob alone, written before checksums.
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&snap); err != nil {
+		return snap, err
+	}
+	if snap.Version != 1 {
+		return snap, fmt.Errorf("unknown snapshot version %d", snap.Version)
+	}
+	return snap, nil
+}
+
 // load reads the snapshot at path into m, which is not serving yet, and
 // returns the number of keys loaded. A missing file loads nothing.
 func load(m *miniredis.Miniredis, path string, now time.Time) (int, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("load %s: %w", path, err)
 	}
-	defer f.Close()
-	var snap snapshot
-	if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&snap); err != nil {
+	snap, err := decodeSnapshot(data)
+	if err != nil {
 		return 0, fmt.Errorf("load %s: %w", path, err)
-	}
-	if snap.Version != snapshotVersion {
-		return 0, fmt.Errorf("load %s: unknown snapshot version %d", path, snap.Version)
 	}
 	db := m.DB(0)
 	n := 0
