@@ -31,7 +31,7 @@ func runAdmin(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	if !ok || len(args) < n[0] || len(args) > n[1] {
 		return fmt.Errorf("%s", adminUsage)
 	}
-	b, err := openBackend(ctx, cfg, log)
+	b, err := openToolBackend(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

@@ -34,8 +34,53 @@ type backend struct {
 }
 
 // openBackend connects to Redis (starting the embedded one when no URL is
-// configured) and waits until it answers.
+// configured) and waits until it answers. It is the server's: with the
+// embedded Redis it refuses a data directory another server is running on,
+// and advertises its own for the tools (see openToolBackend).
 func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger) (*backend, error) {
+	if cfg.RedisURL == "" {
+		if _, ok := runningEmbedded(ctx, cfg.DataDir); ok {
+			return nil, fmt.Errorf("another Parley server is running with PARLEY_DATA_DIR=%s: stop it, or give this one another PARLEY_DATA_DIR", cfg.DataDir)
+		}
+	}
+	return connectBackend(ctx, cfg, log, true)
+}
+
+// openToolBackend is openBackend for the commands that change data and exit
+// (parley seed, parley admin): with the embedded Redis, when a server is
+// running on the same data directory they work on its Redis, so the server
+// sees the change at once and its next snapshot keeps it.
+func openToolBackend(ctx context.Context, cfg config.Config, log *slog.Logger) (*backend, error) {
+	if cfg.RedisURL == "" {
+		if url, ok := runningEmbedded(ctx, cfg.DataDir); ok {
+			log.Info("using the embedded Redis of the Parley server running on this data dir", "data_dir", cfg.DataDir)
+			cfg.RedisURL = url
+		}
+	}
+	return connectBackend(ctx, cfg, log, false)
+}
+
+// runningEmbedded returns the URL of the embedded Redis that a server running
+// on dataDir advertised, when it answers.
+func runningEmbedded(ctx context.Context, dataDir string) (string, bool) {
+	url, ok := embedded.Advertised(dataDir)
+	if !ok {
+		return "", false
+	}
+	client, err := redisstore.Connect(url)
+	if err != nil {
+		return "", false
+	}
+	defer client.Close()
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if redisstore.New(client, redisstore.Options{}).Ping(pctx) != nil {
+		return "", false // a server that died without removing the file
+	}
+	return url, true
+}
+
+func connectBackend(ctx context.Context, cfg config.Config, log *slog.Logger, advertise bool) (*backend, error) {
 	b := &backend{log: log}
 	url := cfg.RedisURL
 	if url == "" {
@@ -47,9 +92,15 @@ func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger) (*bac
 		password := auth.RandomPassword()
 		srv.RequirePassword(password)
 		url = "redis://:" + password + "@" + srv.Addr()
+		if advertise {
+			if err := srv.Advertise(url); err != nil {
+				b.close()
+				return nil, fmt.Errorf("PARLEY_DATA_DIR: %w", err)
+			}
+		}
 		log.Warn("using the embedded in-process Redis: fine for trying Parley and small sites, not for production",
 			"data_dir", cfg.DataDir,
-			"guarantee", "data is snapshotted every 30s and on shutdown and loaded at start; a crash can lose up to 30s of writes; one instance only",
+			"guarantee", "data is snapshotted within 2s of every write and on shutdown, and loaded at start; a crash can lose up to the last 2s of writes; one instance only",
 			"production", "set PARLEY_REDIS_URL=redis://host:6379/0 to use a real Redis (and run as many instances as you like)")
 	}
 	client, err := redisstore.Connect(url)

@@ -3,8 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/parley-chat/parley/internal/embedded"
 )
 
 // runCmd runs a parley subcommand against the data dir dir.
@@ -136,5 +141,68 @@ func TestUnknownCommand(t *testing.T) {
 		return map[string]string{"PARLEY_ROOM_TTL": "soon"}[k]
 	}, nil, &out, &out); err == nil || !strings.Contains(err.Error(), "PARLEY_ROOM_TTL") {
 		t.Errorf("bad config: got %v, want an error naming PARLEY_ROOM_TTL", err)
+	}
+}
+
+// TestToolsReachTheRunningServer: with the embedded Redis, `parley seed` and
+// `parley admin` next to a running server change that server's data (the
+// console shows it at once, and the next snapshot keeps it) instead of a
+// second copy that one of the two snapshots would overwrite.
+func TestToolsReachTheRunningServer(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"PARLEY_DATA_DIR": dir}
+	app := startTestApp(t, env)
+	tok := app.adminToken(t)
+
+	out, err := runCmd(t, dir, "", "seed")
+	if err != nil || !strings.Contains(out, "seeded 3 rooms") {
+		t.Fatalf("seed next to a server: got %q, %v", out, err)
+	}
+	var page struct{ Rooms []struct{ ID string } }
+	if st := app.call(t, "GET", "/api/v1/admin/rooms", tok, nil, &page); st != 200 || len(page.Rooms) != 3 {
+		t.Fatalf("the running server lists %d rooms (status %d), want the 3 seeded", len(page.Rooms), st)
+	}
+	if _, err := runCmd(t, dir, "priya-password\n", "admin", "add", "priya"); err != nil {
+		t.Fatalf("admin add next to a server: %v", err)
+	}
+	if st := app.call(t, "POST", "/api/v1/admin/login", "", map[string]string{"username": "priya", "password": "priya-password"}, nil); st != 200 {
+		t.Fatalf("login as the admin just added: got %d, want 200", st)
+	}
+
+	// A second server on the same data dir would overwrite the first's data.
+	if _, err := runCmd(t, dir, "", "serve"); err == nil || !strings.Contains(err.Error(), "PARLEY_DATA_DIR") {
+		t.Fatalf("a second server on the same data dir: got %v, want an error naming PARLEY_DATA_DIR", err)
+	}
+
+	app.stop(t)
+	if _, err := os.Stat(filepath.Join(dir, embedded.EndpointFile)); !os.IsNotExist(err) {
+		t.Errorf("the endpoint file outlives the server: %v", err)
+	}
+	again := startTestApp(t, env)
+	if st := again.call(t, "GET", "/api/v1/admin/rooms", again.adminToken(t), nil, &page); st != 200 || len(page.Rooms) != 3 {
+		t.Errorf("after a restart: %d rooms (status %d), want the 3 seeded", len(page.Rooms), st)
+	}
+}
+
+// TestStaleEndpointIsIgnored: a server that died without removing its
+// endpoint file does not stop the tools or the next server.
+func TestStaleEndpointIsIgnored(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	_ = ln.Close()
+	if err := os.WriteFile(filepath.Join(dir, embedded.EndpointFile), []byte("redis://:pw@"+dead+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCmd(t, dir, "", "seed"); err != nil || !strings.Contains(out, "seeded 3 rooms") {
+		t.Fatalf("seed with a stale endpoint file: got %q, %v", out, err)
+	}
+	app := startTestApp(t, map[string]string{"PARLEY_DATA_DIR": dir})
+	var page struct{ Rooms []struct{ ID string } }
+	if st := app.call(t, "GET", "/api/v1/admin/rooms", app.adminToken(t), nil, &page); st != 200 || len(page.Rooms) != 3 {
+		t.Errorf("server after a stale endpoint: %d rooms (status %d), want 3", len(page.Rooms), st)
 	}
 }

@@ -13,7 +13,7 @@ import (
 
 // runSeed loads the demo data; a second run changes nothing.
 func runSeed(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
-	b, err := openBackend(ctx, cfg, log)
+	b, err := openToolBackend(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,12 @@ import (
 
 // SnapshotFile is the name of the snapshot inside the data directory.
 const SnapshotFile = "parley.snapshot"
+
+// EndpointFile is the name, inside the data directory, of the file where a
+// running server tells the tools of the same data directory (parley seed,
+// parley admin) how to reach its embedded Redis: a Redis URL, password
+// included, readable by the owner only. It exists only while that server runs.
+const EndpointFile = "parley.endpoint"
 
 const (
 	tickInterval = 250 * time.Millisecond
@@ -71,6 +78,7 @@ type Server struct {
 	m    *miniredis.Miniredis
 	addr string
 	path string // "" when there is no snapshot
+	dir  string // the data directory, "" without one
 	log  *slog.Logger
 
 	// writes counts the commands that may have changed the dataset, and
@@ -100,6 +108,7 @@ func Start(dataDir string, log *slog.Logger) (*Server, error) {
 		if err := os.MkdirAll(dataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("embedded: start: %w", err)
 		}
+		s.dir = dataDir
 		s.path = filepath.Join(dataDir, SnapshotFile)
 		n, err := load(m, s.path, now)
 		if err != nil {
@@ -132,6 +141,9 @@ func (s *Server) RequirePassword(pw string) { s.m.RequireAuth(pw) }
 // safe to call more than once.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
+		if s.dir != "" {
+			_ = os.Remove(filepath.Join(s.dir, EndpointFile)) // tools stop coming first
+		}
 		close(s.stop)
 		<-s.done
 		s.m.Close()
@@ -140,6 +152,48 @@ func (s *Server) Close() error {
 		}
 	})
 	return s.closeErr
+}
+
+// Advertise writes url (this server's address with its password) to the data
+// directory's EndpointFile, so that tools run next to this server use its data
+// instead of starting a second embedded Redis whose snapshot would overwrite
+// (or be overwritten by) this one's. Close removes the file.
+func (s *Server) Advertise(url string) error {
+	if s.dir == "" {
+		return nil
+	}
+	path := filepath.Join(s.dir, EndpointFile)
+	tmp, err := os.CreateTemp(s.dir, EndpointFile+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("embedded: advertise: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(url + "\n")
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path) // CreateTemp made it 0600
+	}
+	if err != nil {
+		return fmt.Errorf("embedded: advertise: %w", err)
+	}
+	return nil
+}
+
+// Advertised returns the URL a server running on dataDir advertised, if the
+// file is there. The server may have died without removing it: callers check
+// that the URL answers.
+func Advertised(dataDir string) (string, bool) {
+	if dataDir == "" {
+		return "", false
+	}
+	data, err := os.ReadFile(filepath.Join(dataDir, EndpointFile))
+	if err != nil {
+		return "", false
+	}
+	url := strings.TrimSpace(string(data))
+	return url, url != ""
 }
 
 // Snapshot writes the snapshot now. It is a no-op without a data directory.
