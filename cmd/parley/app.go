@@ -114,6 +114,10 @@ func connectBackend(ctx context.Context, cfg config.Config, log *slog.Logger, ad
 		b.close()
 		return nil, err
 	}
+	if p := b.store.EvictionPolicy(ctx); p != "" && p != "noeviction" {
+		log.Error("redis evicts keys when its memory is full (maxmemory-policy "+p+"): it will silently delete whole conversations; set maxmemory-policy noeviction (Parley then answers 503 store_full instead)",
+			"maxmemory_policy", p)
+	}
 	b.svc = chat.NewService(b.store, chat.Config{Limits: cfg.Limits})
 	b.accounts = auth.NewAccounts(b.store)
 	return b, nil
@@ -209,7 +213,7 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 		MaxStreams:     cfg.MaxStreams,
 		Widget:         widget.Files,
 		Admin:          admin.Files,
-		Ready:          b.store.Ping,
+		Ready:          b.store.Ready,
 		StreamsHealthy: b.store.Subscribed,
 		// Any resubscribe may have lost events: streams end and clients resume.
 		StreamsGeneration: b.store.Generation,

@@ -20,6 +20,8 @@ const (
 	CodeTooLarge     Code = "payload_too_large"
 	CodeRateLimited  Code = "rate_limited"
 	CodeUnavailable  Code = "store_unavailable"
+	CodeTimeout      Code = "store_timeout"
+	CodeFull         Code = "store_full"
 	CodeTooMany      Code = "too_many_streams"
 	CodeInternal     Code = "internal"
 )
@@ -63,10 +65,18 @@ func ErrorMessage(err error) string {
 	return "internal error"
 }
 
+// StoreTrouble reports whether code is one of the store's 503s: unreachable,
+// timed out or full.
+func StoreTrouble(code Code) bool {
+	return code == CodeUnavailable || code == CodeTimeout || code == CodeFull
+}
+
 // Frequently returned errors.
 var (
 	ErrRoomNotFound = &Error{Code: CodeRoomNotFound, Message: "room does not exist or has expired"}
 	ErrUnavailable  = &Error{Code: CodeUnavailable, Message: "the store cannot be reached; nothing was written"}
+	ErrTimeout      = &Error{Code: CodeTimeout, Message: "the store did not answer in time; a write may have been stored: retry with the same clientId"}
+	ErrFull         = &Error{Code: CodeFull, Message: "the store is out of memory; nothing was written"}
 	ErrBlocked      = &Error{Code: CodeForbidden, Message: "this conversation has been blocked"}
 	ErrForbidden    = &Error{Code: CodeForbidden, Message: "this token may not access this room"}
 	ErrUnauthorized = &Error{Code: CodeUnauthorized, Message: "missing, invalid or expired token"}

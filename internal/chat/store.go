@@ -6,7 +6,10 @@ import (
 )
 
 // Every store method returns ErrUnavailable (wrapped) when the store cannot be
-// reached, and never a driver-specific "nil" error: "not found" is an *Error.
+// reached and the command provably never ran, ErrTimeout when it was sent but
+// no answer came (a write may be stored: retry with the same clientId), and
+// ErrFull when the store is out of memory; never a driver-specific "nil"
+// error: "not found" is an *Error.
 
 // RoomStore keeps rooms and their messages.
 type RoomStore interface {
@@ -131,4 +134,7 @@ type Store interface {
 	PresenceStore
 	// Ping tells whether the store answers.
 	Ping(ctx context.Context) error
+	// Ready tells whether the store can take writes: it answers and is not
+	// full (ErrFull).
+	Ready(ctx context.Context) error
 }

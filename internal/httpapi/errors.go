@@ -22,6 +22,8 @@ var statusOf = map[chat.Code]int{
 	chat.CodeTooLarge:     http.StatusRequestEntityTooLarge,
 	chat.CodeRateLimited:  http.StatusTooManyRequests,
 	chat.CodeUnavailable:  http.StatusServiceUnavailable,
+	chat.CodeTimeout:      http.StatusServiceUnavailable,
+	chat.CodeFull:         http.StatusServiceUnavailable,
 	chat.CodeTooMany:      http.StatusTooManyRequests,
 	chat.CodeInternal:     http.StatusInternalServerError,
 }
@@ -71,8 +73,11 @@ func (s *Server) fail(c *gin.Context, err error) {
 		s.log.LogAttrs(c.Request.Context(), slog.LevelError, "internal error",
 			attrRequestID(c), attrErr(err), attrRoute(c))
 	}
-	if code == chat.CodeUnavailable {
+	if chat.StoreTrouble(code) {
 		s.metrics.storeErrors.Inc()
+	}
+	if code == chat.CodeFull {
+		s.warnFull(c)
 	}
 	h := c.Writer.Header()
 	var ce *chat.Error
@@ -89,6 +94,19 @@ func (s *Server) fail(c *gin.Context, err error) {
 		code = w
 	}
 	c.AbortWithStatusJSON(status, errorBody{Error: errorDetail{Code: code, Message: msg}})
+}
+
+// warnFull logs, at most once a minute, that Redis is out of memory and what
+// to do about it.
+func (s *Server) warnFull(c *gin.Context) {
+	now := time.Now().UnixNano()
+	last := s.fullWarned.Load()
+	if now-last < int64(time.Minute) || !s.fullWarned.CompareAndSwap(last, now) {
+		return
+	}
+	s.log.LogAttrs(c.Request.Context(), slog.LevelError,
+		"redis is out of memory (maxmemory reached): every write is refused with 503 store_full until memory is freed; raise maxmemory, or shorten PARLEY_ROOM_TTL, or delete old rooms",
+		attrRequestID(c), attrRoute(c))
 }
 
 // setQuotaHeaders writes Retry-After (whole seconds, rounded up, at least 1)

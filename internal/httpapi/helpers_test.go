@@ -243,6 +243,19 @@ func (r resp) errorCode() string {
 	return b.Error.Code
 }
 
+// errorMessage returns the message of an error body, or "".
+func (r resp) errorMessage() string {
+	var b struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(r.body, &b) != nil {
+		return ""
+	}
+	return b.Error.Message
+}
+
 func (e *env) url(path string) string { return e.srv.URL + path }
 
 // do sends r and reads the whole answer.

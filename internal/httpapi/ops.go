@@ -15,13 +15,18 @@ type statusBody struct {
 
 func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, statusBody{Status: "ok"}) }
 
-// readyz answers 200 while the store answers within readyTimeout.
+// readyz answers 200 while the store answers within readyTimeout and is not
+// full (503 store_full when Redis reached maxmemory).
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), readyTimeout)
 	defer cancel()
 	if err := s.ready(ctx); err != nil {
 		s.log.LogAttrs(ctx, slog.LevelWarn, "not ready", attrRequestID(c), attrErr(err))
-		s.fail(c, chat.ErrUnavailable)
+		if chat.ErrorCode(err) == chat.CodeFull {
+			s.fail(c, chat.ErrFull)
+		} else {
+			s.fail(c, chat.ErrUnavailable)
+		}
 		return
 	}
 	c.JSON(http.StatusOK, statusBody{Status: "ok"})

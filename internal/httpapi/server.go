@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -100,6 +101,9 @@ type Server struct {
 	metrics *metrics
 	streams *streamSet
 	engine  *gin.Engine
+
+	// fullWarned is when the last "Redis is full" error was logged (Unix ns).
+	fullWarned atomic.Int64
 }
 
 // New builds a Server from opts. It panics when a required option is missing
@@ -125,7 +129,7 @@ func New(opts Options) *Server {
 		opts.PingInterval = DefaultPingInterval
 	}
 	if opts.Ready == nil {
-		opts.Ready = opts.Service.Store().Ping
+		opts.Ready = opts.Service.Store().Ready
 	}
 	s := &Server{
 		svc:            opts.Service,

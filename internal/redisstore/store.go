@@ -99,6 +99,48 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Ready tells whether the store can take writes: it answers, and, where the
+// server reports its memory (INFO memory; the embedded server does not), it
+// is below maxmemory. A full Redis answers PING but refuses every write, so
+// /readyz must see it: it returns chat.ErrFull then.
+func (s *Store) Ready(ctx context.Context) error {
+	info, err := s.rdb.Info(ctx, "memory").Result()
+	if err != nil {
+		if classify(err) == errReply { // no INFO memory here: fall back to PING
+			return s.Ping(ctx)
+		}
+		return fail("ready", err)
+	}
+	used, max := infoField(info, "used_memory"), infoField(info, "maxmemory")
+	if max > 0 && used >= max {
+		return fmt.Errorf("redisstore: ready: used_memory %d of maxmemory %d: %w", used, max, chat.ErrFull)
+	}
+	return nil
+}
+
+// infoField reads one integer field of an INFO reply; 0 when absent.
+func infoField(info, name string) int64 {
+	for line := range strings.SplitSeq(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// EvictionPolicy returns Redis's maxmemory-policy, or "" when the server does
+// not tell (CONFIG is often disabled on managed Redis; the embedded server
+// never evicts). Any policy but noeviction deletes keys when memory is full:
+// for Parley, whole conversations, silently.
+func (s *Store) EvictionPolicy(ctx context.Context) string {
+	v, err := s.rdb.ConfigGet(ctx, "maxmemory-policy").Result()
+	if err != nil {
+		return ""
+	}
+	return v["maxmemory-policy"]
+}
+
 // SetDriverLog sends the Redis driver's own log lines (a failed dial, a
 // dropped connection), which it otherwise prints to stderr, to log at debug
 // level: the store's callers already get and log those failures as errors.
@@ -203,30 +245,63 @@ func tune(dial, read, write, pool *time.Duration, retries *int, minBackoff, maxB
 	*dialRetries = 1
 }
 
-// fail wraps a Redis error for the caller. Anything that is not a reply from
-// the server (a refused dial, a timeout, a closed connection or client) and the
-// server's own "not now" replies mean the store cannot be reached: those carry
-// chat.ErrUnavailable, and the cause stays in the chain for the log.
+// fail wraps a Redis error for the caller, saying what Parley knows of it:
+//
+//   - chat.ErrUnavailable when the command provably never ran: no connection
+//     could be had (a refused or timed-out dial, an exhausted pool, a closed
+//     client), or the server refused it with a "not now" reply;
+//   - chat.ErrFull when Redis refused it for want of memory (maxmemory);
+//   - chat.ErrTimeout when the command was sent and no answer came (a read
+//     timeout, a connection lost mid-command): it may have run, so a write
+//     may be stored, and the client must retry with the same clientId;
+//   - the error itself otherwise (an internal error).
+//
+// The cause stays in the chain for the log.
 func fail(op string, err error) error {
-	if unavailable(err) {
+	switch classify(err) {
+	case errNeverRan:
 		return fmt.Errorf("redisstore: %s: %w: %w", op, chat.ErrUnavailable, err)
+	case errFull:
+		return fmt.Errorf("redisstore: %s: %w: %w", op, chat.ErrFull, err)
+	case errMayHaveRun:
+		return fmt.Errorf("redisstore: %s: %w: %w", op, chat.ErrTimeout, err)
 	}
 	return fmt.Errorf("redisstore: %s: %w", op, err)
 }
 
-func unavailable(err error) bool {
+type errClass int
+
+const (
+	errReply errClass = iota
+	errNeverRan
+	errFull
+	errMayHaveRun
+)
+
+func classify(err error) errClass {
 	var rerr redis.Error
-	if !errors.As(err, &rerr) {
-		// Not a reply from the server: a refused dial, a timeout, a closed
-		// connection, an exhausted pool, a closed client.
-		return true
-	}
-	for _, p := range busyReplies {
-		if strings.HasPrefix(rerr.Error(), p) {
-			return true
+	if errors.As(err, &rerr) {
+		msg := rerr.Error()
+		if strings.HasPrefix(msg, "OOM ") {
+			return errFull
 		}
+		for _, p := range busyReplies {
+			if strings.HasPrefix(msg, p) {
+				return errNeverRan
+			}
+		}
+		return errReply
 	}
-	return false
+	var op *net.OpError
+	switch {
+	case errors.Is(err, redis.ErrClosed), errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, redis.ErrPoolExhausted):
+		return errNeverRan
+	case errors.As(err, &op) && op.Op == "dial":
+		return errNeverRan
+	}
+	// Not a reply from the server: a read timeout, a connection closed or
+	// reset mid-command, a context that ended while waiting for the answer.
+	return errMayHaveRun
 }
 
 // busyReplies are the server's answers that mean "not now" rather than "no".

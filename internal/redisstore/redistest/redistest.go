@@ -10,6 +10,7 @@ import (
 	"net"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,7 +79,8 @@ func (r *Real) Start() {
 	r.out = &bytes.Buffer{}
 	cmd := exec.Command("redis-server",
 		"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--protected-mode", "no")
+		"--save", "", "--appendonly", "no", "--protected-mode", "no",
+		"--enable-debug-command", "local")
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	if err := cmd.Start(); err != nil {
 		r.tb.Fatalf("start redis-server: %v", err)
@@ -155,4 +157,36 @@ func ForEachB(b *testing.B, fn func(b *testing.B, addr string)) {
 		return
 	}
 	b.Run("redis-server", func(b *testing.B) { fn(b, StartReal(b).Addr()) })
+}
+
+// Do sends one command to the server and returns the first line of its reply
+// (for example "+OK" or "-ERR ..."). It is for setting up faults (CONFIG SET
+// maxmemory, DEBUG SLEEP) from tests that must not import go-redis.
+func (r *Real) Do(args ...string) (string, error) {
+	c, err := net.DialTimeout("tcp", r.Addr(), time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := c.Write(b.Bytes()); err != nil {
+		return "", err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return strings.TrimRight(line, "\r\n"), err
+}
+
+// MustDo is Do that fails the test on an error or an error reply.
+func (r *Real) MustDo(args ...string) string {
+	r.tb.Helper()
+	line, err := r.Do(args...)
+	if err != nil || strings.HasPrefix(line, "-") {
+		r.tb.Fatalf("%v: %q, %v", args, line, err)
+	}
+	return line
 }
