@@ -88,9 +88,6 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	}
 }
 
-// Client returns the Redis client the store works on.
-func (s *Store) Client() redis.UniversalClient { return s.rdb }
-
 // Ping tells whether Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.rdb.Ping(ctx).Err(); err != nil {

@@ -6,6 +6,7 @@ package redistest
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/parley-chat/parley/internal/embedded"
 )
@@ -155,4 +158,17 @@ func ForEachB(b *testing.B, fn func(b *testing.B, addr string)) {
 		return
 	}
 	b.Run("redis-server", func(b *testing.B) { fn(b, StartReal(b).Addr()) })
+}
+
+// Subscribers returns how many pub/sub subscriptions the server at addr
+// holds on channel, as PUBSUB NUMSUB counts them.
+func Subscribers(tb testing.TB, addr, channel string) int64 {
+	tb.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true})
+	defer c.Close()
+	subs, err := c.PubSubNumSub(context.Background(), channel).Result()
+	if err != nil {
+		tb.Fatalf("PUBSUB NUMSUB %s: %v", channel, err)
+	}
+	return subs[channel]
 }
