@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parley-chat/parley/internal/bench"
+	"github.com/parley-chat/parley/internal/config"
 )
 
 // TestBench runs every scenario of `parley bench` for about a second with
@@ -25,7 +27,7 @@ func TestBench(t *testing.T) {
 		"--server=inprocess", "--redis-url=", "--scenario=all", "--json",
 		"--visitors=5", "--admins=2", "--rate=40", "--duration=1s", "--concurrency=4",
 		"--streams=20", "--settle=100ms", "--rooms=450", "--list-requests=10", "--ceiling-ops=2000",
-	}, &out, &errb)
+	}, environ(nil), &out, &errb)
 	if err != nil {
 		t.Fatalf("bench: %v\nstderr:\n%s", err, errb.String())
 	}
@@ -114,7 +116,7 @@ func TestBenchTextReport(t *testing.T) {
 	defer cancel()
 	var out, errb bytes.Buffer
 	err := runBench(ctx, []string{"--server=inprocess", "--redis-url=", "--scenario=send",
-		"--visitors=2", "--admins=1", "--rate=20", "--duration=500ms"}, &out, &errb)
+		"--visitors=2", "--admins=1", "--rate=20", "--duration=500ms"}, environ(nil), &out, &errb)
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, errb.String())
 	}
@@ -136,9 +138,63 @@ func TestBenchRefusesRemote(t *testing.T) {
 		{"--url=http://127.0.0.1:1", "--redis-url=redis://192.0.2.10:6379"},
 	} {
 		var out, errb bytes.Buffer
-		err := runBench(context.Background(), args, &out, &errb)
+		err := runBench(context.Background(), args, environ(nil), &out, &errb)
 		if err == nil || !strings.Contains(err.Error(), "loopback") {
 			t.Errorf("%v: got error %v, want a refusal naming loopback", args, err)
 		}
 	}
+	// The Redis named by the environment is held to the same rule, through
+	// the environment `parley` itself is given.
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"bench", "--url=http://127.0.0.1:1"},
+		environ(map[string]string{"PARLEY_REDIS_URL": "redis://192.0.2.10:6379"}), strings.NewReader(""), &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Errorf("PARLEY_REDIS_URL remote: got error %v, want a refusal naming loopback", err)
+	}
+}
+
+// TestBenchFlagDefaults checks that the flags naming the server's settings
+// default to the environment's, and that a bad setting is named.
+func TestBenchFlagDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		name                          string
+		env                           map[string]string
+		redisURL, adminUser, password string
+	}{
+		{"empty", nil, "", "admin", ""},
+		{"set", map[string]string{
+			"PARLEY_REDIS_URL": "redis://127.0.0.1:6391", "PARLEY_ADMIN_USER": "ops", "PARLEY_ADMIN_PASSWORD": "benchpass1",
+		}, "redis://127.0.0.1:6391", "ops", "benchpass1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Load(environ(tc.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := parseBenchFlags(nil, cfg, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.redisURL != tc.redisURL || o.adminUser != tc.adminUser || o.adminPassword != tc.password {
+				t.Errorf("got redis %q, admin %q/%q; want %q, %q/%q", o.redisURL, o.adminUser, o.adminPassword, tc.redisURL, tc.adminUser, tc.password)
+			}
+			o, err = parseBenchFlags([]string{"--redis-url=", "--admin-user=x", "--admin-password=y"}, cfg, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.redisURL != "" || o.adminUser != "x" || o.adminPassword != "y" {
+				t.Errorf("flags given: got redis %q, admin %q/%q; want the flags'", o.redisURL, o.adminUser, o.adminPassword)
+			}
+		})
+	}
+	var out, errb bytes.Buffer
+	err := runBench(context.Background(), nil, environ(map[string]string{"PARLEY_PPROF": "0.0.0.0:6060"}), &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "PARLEY_PPROF") {
+		t.Errorf("bad PARLEY_PPROF: got error %v, want one naming the variable", err)
+	}
+}
+
+// environ is an environment of vars only.
+func environ(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
 }

@@ -26,8 +26,9 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/embedded"
-	"github.com/parley-chat/parley/internal/httpapi"
+	"github.com/parley-chat/parley/internal/httpapi/baseline"
 	"github.com/parley-chat/parley/internal/redisstore"
+	"github.com/parley-chat/parley/internal/redisstore/redisbench"
 )
 
 const benchUsage = `usage: parley bench [flags]
@@ -61,8 +62,14 @@ type benchOptions struct {
 	cfg                                bench.Config
 }
 
-func parseBenchFlags(args []string, stderr io.Writer) (benchOptions, error) {
+// parseBenchFlags reads the flags; those that name the server's settings
+// default to env, the settings of the environment the tool runs in.
+func parseBenchFlags(args []string, env config.Config, stderr io.Writer) (benchOptions, error) {
 	var o benchOptions
+	adminUser := env.AdminUser
+	if adminUser == "" {
+		adminUser = "admin"
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -71,10 +78,10 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchOptions, error) {
 	}
 	fs.StringVar(&o.url, "url", "", "the Parley to load (default: start one)")
 	fs.StringVar(&o.server, "server", "process", "without --url: process (a child parley serve) or inprocess")
-	fs.StringVar(&o.redisURL, "redis-url", os.Getenv("PARLEY_REDIS_URL"), "the Redis the server uses (default $PARLEY_REDIS_URL; none: embedded)")
+	fs.StringVar(&o.redisURL, "redis-url", env.RedisURL, "the Redis the server uses (default $PARLEY_REDIS_URL; none: embedded)")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "", "with --url: the server's key prefix (default $PARLEY_REDIS_PREFIX or parley:)")
-	fs.StringVar(&o.adminUser, "admin-user", envOr("PARLEY_ADMIN_USER", "admin"), "with --url: an admin's username")
-	fs.StringVar(&o.adminPassword, "admin-password", os.Getenv("PARLEY_ADMIN_PASSWORD"), "with --url: that admin's password")
+	fs.StringVar(&o.adminUser, "admin-user", adminUser, "with --url: an admin's username")
+	fs.StringVar(&o.adminPassword, "admin-password", env.AdminPassword, "with --url: that admin's password")
 	fs.StringVar(&o.scenario, "scenario", "all", "send, streams, list, baseline, all, or a comma-separated list")
 	fs.StringVar(&o.serverLog, "server-log", "", "where a started server logs (default: a temporary file)")
 	fs.StringVar(&o.pprofURL, "pprof-url", "", "with --url: the server's PARLEY_PPROF address (http://127.0.0.1:6060), to collect garbage before memory readings")
@@ -112,9 +119,15 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchOptions, error) {
 	return o, nil
 }
 
-// runBench is `parley bench`.
-func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, err := parseBenchFlags(args, stderr)
+// runBench is `parley bench`. getenv is the environment, read through
+// config as `parley serve` reads it: the flags default to its settings, and
+// a server the tool starts gets them too, under the tool's own.
+func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	envCfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	o, err := parseBenchFlags(args, envCfg, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -138,7 +151,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
-	env, err := startBenchEnv(ctx, &o, stderr)
+	env, err := startBenchEnv(ctx, &o, getenv, stderr)
 	if env != nil {
 		defer env.close()
 	}
@@ -164,7 +177,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // benchEnv is what a run set up around the tool: the server it started (or
-// none), its own store over the server's Redis, the baseline handler.
+// none), its own clients of the server's Redis, the baseline handler.
 type benchEnv struct {
 	closers []func()
 	logPath string
@@ -180,7 +193,7 @@ func (e *benchEnv) onClose(fn func()) { e.closers = append(e.closers, fn) }
 
 // startBenchEnv starts what the run needs and fills o.cfg's URL, hooks and
 // descriptions.
-func startBenchEnv(ctx context.Context, o *benchOptions, stderr io.Writer) (*benchEnv, error) {
+func startBenchEnv(ctx context.Context, o *benchOptions, getenv func(string) string, stderr io.Writer) (*benchEnv, error) {
 	env := &benchEnv{}
 	quiet := slog.New(slog.DiscardHandler)
 	cfg := &o.cfg
@@ -214,17 +227,17 @@ func startBenchEnv(ctx context.Context, o *benchOptions, stderr io.Writer) (*ben
 					return o.redisPrefix
 				}
 			}
-			return os.Getenv(k)
+			return getenv(k)
 		})
 		if err != nil {
 			return env, err
 		}
-		store, desc, err := benchStore(ctx, env, o.redisURL, scfg)
+		r, err := openBenchRedis(ctx, env, o.redisURL, scfg)
 		if err != nil {
 			return env, err
 		}
-		cfg.Redis = desc
-		return env, benchHooks(ctx, env, cfg, store, scfg.RedisPrefix, o.ceilingOps)
+		cfg.Redis = r.desc
+		return env, benchHooks(env, cfg, r, scfg.RedisPrefix, o.ceilingOps)
 	}
 
 	// Start a Parley: its Redis first.
@@ -260,29 +273,28 @@ func startBenchEnv(ctx context.Context, o *benchOptions, stderr io.Writer) (*ben
 		"PARLEY_RATE_LIMITS":    "off",
 		"PARLEY_MAX_STREAMS":    strconv.Itoa(max(20_000, cfg.Streams+1_000)),
 	}
-	getenv := func(k string) string {
+	scfg, err := config.Load(func(k string) string {
 		if v, ok := vars[k]; ok {
 			return v
 		}
-		return os.Getenv(k)
-	}
-	scfg, err := config.Load(getenv)
+		return getenv(k)
+	})
 	if err != nil {
 		return env, err
 	}
 	cfg.AdminUser, cfg.AdminPassword = "bench", password
-	store, desc, err := benchStore(ctx, env, redisURL, scfg)
+	r, err := openBenchRedis(ctx, env, redisURL, scfg)
 	if err != nil {
 		return env, err
 	}
-	cfg.Redis = desc
+	cfg.Redis = r.desc
 	if o.redisURL != "" {
 		cfg.Redis += ", keys under " + prefix
 		if !o.keepData {
 			env.onClose(func() {
 				dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
-				n, err := redisstore.DeletePrefix(dctx, store.Client(), prefix)
+				n, err := r.raw.DeletePrefix(dctx, prefix)
 				if err != nil {
 					fmt.Fprintf(stderr, "bench: cleaning up %s*: %v\n", prefix, err)
 				} else {
@@ -315,7 +327,7 @@ func startBenchEnv(ctx context.Context, o *benchOptions, stderr io.Writer) (*ben
 	default:
 		// The profiler's heap endpoint is how the tool makes the child
 		// collect garbage before reading its memory.
-		pprofAddr := os.Getenv("PARLEY_PPROF")
+		pprofAddr := scfg.Pprof
 		if pprofAddr == "" {
 			port, err := freePort()
 			if err != nil {
@@ -333,41 +345,56 @@ func startBenchEnv(ctx context.Context, o *benchOptions, stderr io.Writer) (*ben
 		cfg.Server = fmt.Sprintf("child process `parley serve` (pid %d), %s", pid, u)
 	}
 	cfg.Server += ", rate limits off, log level " + scfg.LogLevel.String() + " to " + logPath
-	return env, benchHooks(ctx, env, cfg, store, prefix, o.ceilingOps)
+	return env, benchHooks(env, cfg, r, prefix, o.ceilingOps)
 }
 
-// benchStore opens the tool's own store over the server's Redis.
-func benchStore(ctx context.Context, env *benchEnv, redisURL string, scfg config.Config) (*redisstore.Store, string, error) {
+// benchRedis is the tool's own access to the server's Redis: a store as the
+// server's (for the baseline handler and the seeding), and the bench-only
+// client (for the raw ceiling and the cleanup).
+type benchRedis struct {
+	store *redisstore.Store
+	raw   *redisbench.Client
+	desc  string // for the report
+}
+
+// openBenchRedis connects the tool to the server's Redis and checks that it
+// answers.
+func openBenchRedis(ctx context.Context, env *benchEnv, redisURL string, scfg config.Config) (*benchRedis, error) {
 	client, err := redisstore.Connect(redisURL)
 	if err != nil {
-		return nil, "", fmt.Errorf("--redis-url: %w", err)
+		return nil, fmt.Errorf("--redis-url: %w", err)
 	}
 	env.onClose(func() { _ = client.Close() })
 	store := redisstore.New(client, redisstore.Options{Prefix: scfg.RedisPrefix, RoomTTL: scfg.RoomTTL, MaxMessages: scfg.MaxMessages})
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := store.Ping(pctx); err != nil {
-		return nil, "", fmt.Errorf("redis at %s: %w", redact(redisURL), err)
+		return nil, fmt.Errorf("redis at %s: %w", redact(redisURL), err)
 	}
-	return store, redisstore.Describe(ctx, client) + " at " + redact(redisURL), nil
+	raw, err := redisbench.Open(redisURL)
+	if err != nil {
+		return nil, fmt.Errorf("--redis-url: %w", err)
+	}
+	env.onClose(func() { _ = raw.Close() })
+	return &benchRedis{store: store, raw: raw, desc: raw.Describe(ctx) + " at " + redact(redisURL)}, nil
 }
 
 // benchHooks starts the baseline handler on a loopback port and gives the
 // tool the raw Redis ceiling and the bulk seeder.
-func benchHooks(ctx context.Context, env *benchEnv, cfg *bench.Config, store *redisstore.Store, prefix string, ceilingOps int) error {
+func benchHooks(env *benchEnv, cfg *bench.Config, r *benchRedis, prefix string, ceilingOps int) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: httpapi.Baseline(store), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: baseline.Handler(r.store), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	env.onClose(func() { _ = hs.Close() })
 	cfg.BaselineURL = "http://" + ln.Addr().String()
 	cfg.RedisCeiling = func(ctx context.Context) (float64, error) {
-		return redisstore.RawPushCeiling(ctx, store.Client(), prefix, ceilingOps, 100)
+		return r.raw.RawPushCeiling(ctx, prefix, ceilingOps, 100)
 	}
 	cfg.Seed = func(ctx context.Context, n int, progress func(int)) error {
-		return seedRooms(ctx, store, n, progress)
+		return seedRooms(ctx, r.store, n, progress)
 	}
 	return nil
 }
@@ -480,11 +507,13 @@ func startChild(ctx context.Context, env *benchEnv, vars map[string]string, logw
 		return "", 0, err
 	}
 	vars["PARLEY_ADDR"] = "127.0.0.1:" + strconv.Itoa(port)
-	environ := os.Environ()
+	cmd := exec.Command(exe, "serve")
+	// The child inherits this process's environment, as any child does, with
+	// the run's settings on top (a later entry wins).
+	environ := cmd.Environ()
 	for k, v := range vars {
 		environ = append(environ, k+"="+v)
 	}
-	cmd := exec.Command(exe, "serve")
 	cmd.Env = environ
 	cmd.Stdout, cmd.Stderr = logw, logw
 	if err := cmd.Start(); err != nil {
@@ -607,13 +636,6 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }
 
 func containsScenario(list []string, s string) bool {

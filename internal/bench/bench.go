@@ -76,7 +76,7 @@ type Config struct {
 	Rooms        int
 	ListRequests int // requests per kind of page
 
-	// BaselineURL serves the bare send handler (httpapi.Baseline), or is
+	// BaselineURL serves the bare send handler (baseline.Handler), or is
 	// empty when it cannot run (no access to the server's Redis).
 	BaselineURL string
 	// RedisCeiling measures the raw pipelined RPUSH rate of the server's

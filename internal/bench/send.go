@@ -89,7 +89,8 @@ func (t *tracker) latency(data []byte, now time.Duration) (time.Duration, bool) 
 }
 
 // watch reads s until it ends, recording the delivery latency of every
-// message event of this run.
+// message event of this run, and returns why it ended: a stream has no
+// clean end (io.EOF is a server that hung up), so the error is never nil.
 func (t *tracker) watch(s *stream, rec *recorder, seen *atomic.Int64) error {
 	for {
 		ev, err := s.sse.next()
@@ -194,7 +195,10 @@ func runSend(ctx context.Context, c *client, cfg Config, p *progress) (*SendRepo
 	watch := func(s *stream, rec *recorder, seen *atomic.Int64) {
 		streams = append(streams, s)
 		readers.Go(func() {
-			if err := tr.watch(s, rec, seen); err != nil && sctx.Err() == nil {
+			err := tr.watch(s, rec, seen)
+			// The run ends every stream when it is done with it (sctx is
+			// cancelled first); one that ends before is an error.
+			if sctx.Err() == nil {
 				streamErrs.add(fmt.Errorf("stream ended early: %w", err))
 			}
 		})

@@ -15,6 +15,7 @@ import (
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/httpapi"
+	"github.com/parley-chat/parley/internal/httpapi/baseline"
 	"github.com/parley-chat/parley/internal/redisstore"
 	"github.com/parley-chat/parley/internal/redisstore/redistest"
 )
@@ -106,13 +107,13 @@ func BenchmarkSendVisitor(b *testing.B) {
 	redistest.ForEachB(b, run)
 }
 
-// BenchmarkBaselineSend is the same send through httpapi.Baseline: the
+// BenchmarkBaselineSend is the same send through baseline.Handler: the
 // difference with BenchmarkSendVisitor is what Parley's HTTP layer costs.
 func BenchmarkBaselineSend(b *testing.B) {
 	run := func(b *testing.B, addr string) {
 		s := newBenchServer(b, addr)
 		id, _ := s.room(b)
-		h := httpapi.Baseline(s.store)
+		h := baseline.Handler(s.store)
 		body := []byte(`{"content":"Hello! I have a question about my order, it has not arrived yet."}`)
 		path := "/rooms/" + id + "/messages"
 		b.ReportAllocs()

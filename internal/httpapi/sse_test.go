@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/redisstore/redistest"
 )
 
 // visitorStream opens a room's stream and checks it is accepted.
@@ -418,9 +419,8 @@ func TestStreamsDeliverEveryReply(t *testing.T) {
 		// However many streams are open, the instance holds one pub/sub
 		// subscription: the bridge's.
 		channel := e.prefix + "events"
-		subs, err := e.store.Client().PubSubNumSub(context.Background(), channel).Result()
-		if err != nil || subs[channel] != 1 {
-			t.Fatalf("subscribers of %s with %d streams open: got %v (%v), want 1", channel, rooms, subs, err)
+		if n := redistest.Subscribers(t, e.addr, channel); n != 1 {
+			t.Fatalf("subscribers of %s with %d streams open: got %d, want 1", channel, rooms, n)
 		}
 		// Four senders take the replies in round-robin order, so the
 		// replies of one room are sent concurrently by different senders.

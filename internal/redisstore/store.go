@@ -1,7 +1,9 @@
 // Package redisstore is Parley's storage: it implements chat.Store on Redis
-// and bridges Redis pub/sub into the in-process chat.Hub. It is the only
-// package that imports go-redis. Key names live in keys.go, the atomic parts
-// in lua/*.lua; Lua does atomicity, the Go side gives the data its meaning.
+// and bridges Redis pub/sub into the in-process chat.Hub. It and its
+// subpackages (redistest for tests, redisbench for `parley bench`) are the
+// only packages that import go-redis. Key names live in keys.go, the atomic
+// parts in lua/*.lua; Lua does atomicity, the Go side gives the data its
+// meaning.
 //
 // Topology: a single Redis (redis://, rediss://) and Sentinel are fully
 // supported. Under Redis Cluster, each room's keys share one slot, but the
@@ -87,9 +89,6 @@ func New(client redis.UniversalClient, opts Options) *Store {
 		memberTag: hex.EncodeToString(tag[:]),
 	}
 }
-
-// Client returns the Redis client the store works on.
-func (s *Store) Client() redis.UniversalClient { return s.rdb }
 
 // Ping tells whether Redis answers.
 func (s *Store) Ping(ctx context.Context) error {

@@ -152,20 +152,6 @@ func BenchmarkListRooms(b *testing.B) {
 	})
 }
 
-// BenchmarkRawPushCeiling is the raw Redis ceiling `parley bench` prints.
-func BenchmarkRawPushCeiling(b *testing.B) {
-	redistest.ForEachB(b, func(b *testing.B, addr string) {
-		s := benchNewStore(b, addr)
-		ctx := context.Background()
-		b.ReportAllocs()
-		ops, err := redisstore.RawPushCeiling(ctx, s.Client(), "bench:", b.N, 100)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(ops, "push/s")
-	})
-}
-
 // BenchmarkIsRevoked is the Redis read every admin request adds to its
 // token check.
 func BenchmarkIsRevoked(b *testing.B) {

@@ -6,6 +6,7 @@ package redistest
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os/exec"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/parley-chat/parley/internal/embedded"
 )
@@ -189,4 +192,17 @@ func (r *Real) MustDo(args ...string) string {
 		r.tb.Fatalf("%v: %q, %v", args, line, err)
 	}
 	return line
+}
+
+// Subscribers returns how many pub/sub subscriptions the server at addr
+// holds on channel, as PUBSUB NUMSUB counts them.
+func Subscribers(tb testing.TB, addr, channel string) int64 {
+	tb.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true})
+	defer c.Close()
+	subs, err := c.PubSubNumSub(context.Background(), channel).Result()
+	if err != nil {
+		tb.Fatalf("PUBSUB NUMSUB %s: %v", channel, err)
+	}
+	return subs[channel]
 }
