@@ -2,7 +2,10 @@
 // updates from the admin stream and the unread count.
 
 import * as api from './api.js';
-import { avatar, el, relativeTime, replaceChildren, visitorLabel, fullTime, icon } from './util.js';
+import { el, replaceChildren } from './dom.js';
+import { icon } from './icons.js';
+import { avatar, visitorLabel } from './people.js';
+import { fullTime, relativeTime } from './time.js';
 
 const PAGE = 50;
 const TYPING_MS = 5000;
