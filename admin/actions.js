@@ -2,8 +2,8 @@
 // delete it (after the confirmation dialog), and copy or download its
 // transcript.
 
+import { el } from '/widget/dom.js';
 import * as api from './api.js';
-import { el } from './dom.js';
 import { pagesAfter } from './messages.js';
 import { visitorLabel } from './people.js';
 import { fullTime } from './time.js';

@@ -1,12 +1,12 @@
 // The admin console's entry point: login, routing between the inbox and the
 // visitors page, the wiring of the event stream and the keyboard to the views.
 
+import { el } from '/widget/dom.js';
 import * as api from './api.js';
 import { Conversation, closeDetails } from './conversation.js';
 import { Inbox } from './inbox.js';
 import { Notifier } from './notify.js';
 import { AdminStream } from './stream.js';
-import { el } from './dom.js';
 import { initials, visitorLabel } from './people.js';
 import { bindShortcuts } from './shortcuts.js';
 import { Visits } from './visits.js';

@@ -2,9 +2,9 @@
 // counter, Enter to send, "typing" sent to the visitor, and replies that are
 // pending until the server stores them, retried with the same clientId.
 
+import { el, replaceChildren } from '/widget/dom.js';
+import { newClientId } from '/widget/ids.js';
 import * as api from './api.js';
-import { el, replaceChildren } from './dom.js';
-import { newClientId } from './ids.js';
 
 const MAX_CONTENT = 2000;
 const TYPING_SEND_EVERY = 3000;

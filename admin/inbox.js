@@ -1,8 +1,8 @@
 // The inbox: the room list with its filter, search, infinite scroll, live
 // updates from the admin stream and the unread count.
 
+import { el, replaceChildren } from '/widget/dom.js';
 import * as api from './api.js';
-import { el, replaceChildren } from './dom.js';
 import { icon } from './icons.js';
 import { avatar, visitorLabel } from './people.js';
 import { fullTime, relativeTime } from './time.js';

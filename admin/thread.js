@@ -3,11 +3,12 @@
 // thread (older history, or where the chat started), the typing line, and
 // the scroll position with its "jump to the newest" button.
 
-import { el, replaceChildren } from './dom.js';
+import { el, replaceChildren } from '/widget/dom.js';
+import { clockTime, dayKey, dayLabel } from '/widget/dates.js';
 import { icon } from './icons.js';
 import { safeURL } from './links.js';
 import { visitorLabel } from './people.js';
-import { clockTime, dayKey, dayLabel, fullTime } from './time.js';
+import { fullTime } from './time.js';
 
 const GROUP_GAP_MS = 5 * 60 * 1000;
 const NEAR_BOTTOM = 80;

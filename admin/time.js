@@ -1,21 +1,16 @@
-// Times as the console shows them: relative for lists, clock times, full
-// dates and the labels of day separators, in the user's locale.
+// Times as the console's lists and details show them, in the user's locale:
+// relative ("5m", "Yesterday") and in full. Clock times and day labels are
+// the widget's (/widget/dates.js).
+
+import { sameDay } from '/widget/dates.js';
 
 const MINUTE = 60 * 1000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
 const weekdayFmt = new Intl.DateTimeFormat(undefined, { weekday: 'short' });
 const shortDateFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
-const longDateFmt = new Intl.DateTimeFormat(undefined, { weekday: 'long', month: 'long', day: 'numeric' });
-const yearDateFmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'long', day: 'numeric' });
 const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-
-/** @param {Date} a @param {Date} b */
-function sameDay(a, b) {
-  return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
-}
 
 /**
  * A compact relative time for lists: "now", "5m", "3h", "Yesterday", "Mon", "Nov 3".
@@ -36,33 +31,8 @@ export function relativeTime(when, now = new Date()) {
   return shortDateFmt.format(d);
 }
 
-/** @param {string|Date} when @returns {string} "10:04" in the user's locale */
-export function clockTime(when) {
-  return timeFmt.format(new Date(when));
-}
-
 /** @param {string|Date} when @returns {string} a date and time, "23 Nov 2026, 10:04" */
 export function fullTime(when) {
   const d = new Date(when);
   return Number.isNaN(d.getTime()) ? '' : fullFmt.format(d);
-}
-
-/**
- * The label of a day separator: "Today", "Yesterday", "Monday, November 3"
- * (with the year when it is not this year).
- * @param {string|Date} when
- * @param {Date} [now]
- * @returns {string}
- */
-export function dayLabel(when, now = new Date()) {
-  const d = new Date(when);
-  if (sameDay(d, now)) return 'Today';
-  if (sameDay(d, new Date(now.getTime() - DAY))) return 'Yesterday';
-  return d.getFullYear() === now.getFullYear() ? longDateFmt.format(d) : yearDateFmt.format(d);
-}
-
-/** @param {string|Date} when @returns {string} a local calendar-day key */
-export function dayKey(when) {
-  const d = new Date(when);
-  return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
 }

@@ -1,8 +1,8 @@
 // The visitors page: a 30-day chart of page views and distinct visitors drawn
 // as inline SVG, today's numbers and the top pages.
 
+import { el, replaceChildren, svg } from '/widget/dom.js';
 import * as api from './api.js';
-import { el, replaceChildren, svg } from './dom.js';
 
 const DAYS = 30;
 // Chart padding in SVG user units. The chart is drawn at its container's
