@@ -10,6 +10,7 @@ import { fullTime } from './time.js';
 
 /** @typedef {import('./messages.js').Message} Message */
 
+/** Blocks, deletes and exports the open room, on the admin's click. */
 export class RoomActions {
   /**
    * @param {HTMLDialogElement} dialog the delete confirmation

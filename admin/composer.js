@@ -14,6 +14,7 @@ const TYPING_SEND_EVERY = 3000;
  * @typedef {{clientId: string, content: string, status: 'sending'|'failed', error: string, createdAt: string}} Pending
  */
 
+/** The reply box and the replies still on their way. */
 export class Composer {
   /**
    * @param {{form: HTMLFormElement, reply: HTMLTextAreaElement, counter: HTMLElement, pending: HTMLElement}} ui

@@ -20,6 +20,7 @@ const GONE = 'This conversation no longer exists.';
 
 /** @typedef {import('./messages.js').Message} Message */
 
+/** The open room: what opens, closes and updates it, told to the modules that show it. */
 export class Conversation {
   /**
    * @param {{

@@ -7,6 +7,7 @@ import { safeURL } from './links.js';
 import { avatar, visitorLabel } from './people.js';
 import { fullTime } from './time.js';
 
+/** The visitor details panel of the open room. */
 export class DetailsPanel {
   /**
    * @param {HTMLElement} root

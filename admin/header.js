@@ -7,6 +7,7 @@ import { icon } from './icons.js';
 import { safeURL } from './links.js';
 import { avatar, visitorLabel } from './people.js';
 
+/** The header and the blocked banner of the open room. */
 export class ConversationHeader {
   /**
    * @param {{header: HTMLElement, banner: HTMLElement}} ui

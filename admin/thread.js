@@ -16,6 +16,7 @@ const NEAR_TOP = 120;
 
 /** @typedef {import('./messages.js').Message} Message */
 
+/** The message thread of the open room, as drawn. */
 export class ThreadView {
   /**
    * @param {{thread: HTMLElement, top: HTMLElement, msgs: HTMLElement, typing: HTMLElement, jump: HTMLButtonElement}} ui
@@ -74,17 +75,16 @@ export class ThreadView {
   /**
    * Draws the top of the thread: a button for older messages, or where the
    * conversation started.
-   * @param {any} room
+   * @param {any} r the room
    * @param {boolean} hasOlder
    * @param {() => void} onLoadOlder
    */
-  renderTop(room, hasOlder, onLoadOlder) {
+  renderTop(r, hasOlder, onLoadOlder) {
     if (hasOlder) {
       replaceChildren(this.ui.top, el('button', {
         class: 'btn btn-ghost btn-sm', type: 'button', text: 'Load older messages', onclick: onLoadOlder,
       }));
     } else {
-      const r = room;
       replaceChildren(this.ui.top, el('div', { class: 'thread-start' },
         el('p', { class: 'thread-start-title', text: 'Start of the conversation' }),
         r.createdAt ? el('p', { text: `${visitorLabel(r)} opened the chat ${fullTime(r.createdAt)}${safeURL(r.page) ? ' on ' + safeURL(r.page).pathname : ''}.` }) : null));
