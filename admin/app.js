@@ -1,13 +1,14 @@
 // The admin console's entry point: login, routing between the inbox and the
-// visitors page, the wiring of the event stream to the views, and keyboard
-// shortcuts.
+// visitors page, the wiring of the event stream and the keyboard to the views.
 
+import { el } from '/widget/dom.js';
 import * as api from './api.js';
 import { Conversation, closeDetails } from './conversation.js';
 import { Inbox } from './inbox.js';
 import { Notifier } from './notify.js';
 import { AdminStream } from './stream.js';
-import { el, initials, isTyping, visitorLabel } from './util.js';
+import { initials, visitorLabel } from './people.js';
+import { bindShortcuts } from './shortcuts.js';
 import { Visits } from './visits.js';
 
 /** @param {string} id @returns {any} */
@@ -284,37 +285,9 @@ window.addEventListener('hashchange', route);
 
 // ——— keyboard ———
 
-document.addEventListener('keydown', (e) => {
-  if (ui.app.hidden || e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
-  if (/** @type {HTMLDialogElement} */ ($('confirm-delete')).open) return;
-  const inboxShown = !ui.inboxView.hidden;
-  if (e.key === 'Escape') {
-    if (document.body.classList.contains('details-open') && matchMedia('(max-width: 1180px)').matches) {
-      e.preventDefault();
-      closeDetails();
-    } else if (inboxShown && conversation.id) {
-      e.preventDefault();
-      location.hash = '#/';
-      requestAnimationFrame(() => inbox.focusSelected());
-    } else if (isTyping(e.target)) {
-      /** @type {HTMLElement} */ (e.target).blur();
-    }
-    return;
-  }
-  if (isTyping(e.target) || !inboxShown) return;
-  if (e.key === 'j' || (e.key === 'ArrowDown' && !conversation.id)) {
-    e.preventDefault();
-    inbox.moveFocus(1);
-  } else if (e.key === 'k' || (e.key === 'ArrowUp' && !conversation.id)) {
-    e.preventDefault();
-    inbox.moveFocus(-1);
-  } else if (e.key === '/') {
-    e.preventDefault();
-    $('search').focus();
-  } else if (e.key === 'r' && conversation.id) {
-    e.preventDefault();
-    $('reply').focus();
-  }
+bindShortcuts({
+  app: ui.app, inboxView: ui.inboxView, dialog: /** @type {HTMLDialogElement} */ ($('confirm-delete')),
+  search: $('search'), reply: $('reply'), inbox, conversation, closeDetails,
 });
 
 startApp();

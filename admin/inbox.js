@@ -1,8 +1,12 @@
 // The inbox: the room list with its filter, search, infinite scroll, live
-// updates from the admin stream and the unread count.
+// updates from the admin stream and the unread count. How one row looks is
+// room-row.js's.
 
+import { el, replaceChildren } from '/widget/dom.js';
 import * as api from './api.js';
-import { avatar, el, relativeTime, replaceChildren, visitorLabel, fullTime, icon } from './util.js';
+import { icon } from './icons.js';
+import { visitorLabel } from './people.js';
+import { roomRow } from './room-row.js';
 
 const PAGE = 50;
 const TYPING_MS = 5000;
@@ -22,18 +26,6 @@ function fold(s) {
   return String(s || '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
 }
 
-/**
- * A preview of a room's last message for the list.
- * @param {any} room
- * @returns {string}
- */
-function preview(room) {
-  const m = room.lastMessage;
-  if (!m) return 'No messages yet';
-  const text = m.content.replace(/\s+/g, ' ').trim();
-  return m.sender === 'admin' ? 'You: ' + text : text;
-}
-
 export class Inbox {
   /**
    * @param {{
@@ -46,7 +38,7 @@ export class Inbox {
     this.ui = ui;
     /** @type {Map<string, any>} */
     this.rooms = new Map();
-    /** @type {Map<string, {li: HTMLElement, a: HTMLAnchorElement, sig: string}>} */
+    /** @type {Map<string, import('./room-row.js').Row>} */
     this.rows = new Map();
     /** @type {Map<string, number>} room id → when an event last touched it */
     this.eventAt = new Map();
@@ -341,42 +333,13 @@ export class Inbox {
    * @param {any} room
    * @param {Date} now
    * @param {boolean} tabbable
+   * @returns {import('./room-row.js').Row}
    */
   row(room, now, tabbable) {
-    let row = this.rows.get(room.id);
-    if (!row) {
-      const a = /** @type {HTMLAnchorElement} */ (el('a', { class: 'room', href: '#/r/' + room.id, dataset: { id: room.id } }));
-      row = { li: el('li', {}, a), a, sig: '' };
-      this.rows.set(room.id, row);
-    }
-    const typing = this.typing.has(room.id);
-    const when = room.lastMessage?.createdAt || room.updatedAt;
-    const time = relativeTime(when, now);
-    const selected = room.id === this.selectedId;
-    const sig = JSON.stringify([room.visitorName, room.visitorEmail, room.lastMessage, room.unread, room.blocked, typing, time, selected]);
-    row.a.tabIndex = tabbable ? 0 : -1;
-    if (sig === row.sig) return row;
-    row.sig = sig;
-
-    const a = row.a;
-    const name = visitorLabel(room);
-    a.classList.toggle('unread', room.unread > 0);
-    a.classList.toggle('selected', selected);
-    if (selected) a.setAttribute('aria-current', 'true');
-    else a.removeAttribute('aria-current');
-    a.setAttribute('aria-label', `${name}${room.unread > 0 ? `, ${room.unread} unread` : ''}${typing ? ', typing' : ''}`);
-    replaceChildren(a,
-      avatar(room),
-      el('span', { class: 'room-main' },
-        el('span', { class: 'room-top' },
-          el('span', { class: 'room-name', text: name }),
-          room.blocked ? el('span', { class: 'tag tag-muted', text: 'Blocked' }) : null,
-          el('time', { class: 'room-time', datetime: when, title: fullTime(when), text: time })),
-        el('span', { class: 'room-bottom' },
-          typing
-            ? el('span', { class: 'room-preview typing', text: 'typing…' })
-            : el('span', { class: 'room-preview' + (room.lastMessage ? '' : ' none'), text: preview(room) }),
-          room.unread > 0 ? el('span', { class: 'badge', text: room.unread > 99 ? '99+' : String(room.unread) }) : null)));
+    const row = roomRow(this.rows.get(room.id), room, {
+      now, tabbable, typing: this.typing.has(room.id), selected: room.id === this.selectedId,
+    });
+    this.rows.set(room.id, row);
     return row;
   }
 

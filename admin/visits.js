@@ -1,8 +1,8 @@
 // The visitors page: a 30-day chart of page views and distinct visitors drawn
 // as inline SVG, today's numbers and the top pages.
 
+import { el, replaceChildren, svg } from '/widget/dom.js';
 import * as api from './api.js';
-import { compactNumber, el, replaceChildren, svg } from './util.js';
 
 const DAYS = 30;
 // Chart padding in SVG user units. The chart is drawn at its container's
@@ -12,6 +12,15 @@ const PAD = { top: 16, right: 12, bottom: 28, left: 44 };
 const dayFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
 const longDayFmt = new Intl.DateTimeFormat(undefined, { weekday: 'short', month: 'short', day: 'numeric', timeZone: 'UTC' });
 const numberFmt = new Intl.NumberFormat();
+
+/**
+ * Formats a count compactly: 999, 1.2k, 34k, 1.5M.
+ * @param {number} n
+ * @returns {string}
+ */
+function compactNumber(n) {
+  return new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 }).format(n);
+}
 
 /**
  * A round upper bound for the y axis and its step: 0–4 → 4, 0–130 → 150 …

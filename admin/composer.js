@@ -1,0 +1,195 @@
+// The reply box of the open conversation: drafts kept per room, the length
+// counter, Enter to send, "typing" sent to the visitor, and replies that are
+// pending until the server stores them, retried with the same clientId.
+
+import { el, replaceChildren } from '/widget/dom.js';
+import { newClientId } from '/widget/ids.js';
+import * as api from './api.js';
+
+const MAX_CONTENT = 2000;
+const TYPING_SEND_EVERY = 3000;
+
+/**
+ * @typedef {import('./messages.js').Message} Message
+ * @typedef {{clientId: string, content: string, status: 'sending'|'failed', error: string, createdAt: string}} Pending
+ */
+
+/** The reply box and the replies still on their way. */
+export class Composer {
+  /**
+   * @param {{form: HTMLFormElement, reply: HTMLTextAreaElement, counter: HTMLElement, pending: HTMLElement}} ui
+   * @param {{
+   *   roomId: () => string,
+   *   onSent: (message: Message) => void, onGone: (roomId: string) => void,
+   *   scrollToBottom: () => void, toast: (msg: string, kind?: string) => void,
+   * }} hooks
+   */
+  constructor(ui, hooks) {
+    this.ui = ui;
+    this.hooks = hooks;
+    this.lastTypingSent = 0;
+    /** @type {Map<string, Pending[]>} per room, so failed sends survive switching rooms */
+    this.pendingByRoom = new Map();
+    /** @type {Map<string, string>} */
+    this.drafts = new Map();
+
+    ui.form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.submit();
+    });
+    ui.reply.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+        e.preventDefault();
+        this.submit();
+      }
+    });
+    ui.reply.addEventListener('input', () => this.onInput());
+  }
+
+  /** @returns {Pending[]} the open room's pending replies */
+  get pending() {
+    const id = this.hooks.roomId();
+    let list = this.pendingByRoom.get(id);
+    if (!list) {
+      list = [];
+      this.pendingByRoom.set(id, list);
+    }
+    return list;
+  }
+
+  /** @param {string} id shows the room's draft in the reply box */
+  showDraft(id) {
+    this.ui.reply.value = this.drafts.get(id) || '';
+    this.updateCounter();
+  }
+
+  /** Keeps what the reply box holds as the open room's draft. */
+  saveDraft() {
+    const id = this.hooks.roomId();
+    if (!id) return;
+    const text = this.ui.reply.value;
+    if (text.trim()) this.drafts.set(id, text);
+    else this.drafts.delete(id);
+  }
+
+  /** Another room, or none: typing is announced afresh. */
+  reset() {
+    this.lastTypingSent = 0;
+  }
+
+  /** Forgets every draft and pending reply (sign-out). */
+  clear() {
+    this.pendingByRoom.clear();
+    this.drafts.clear();
+    this.ui.reply.value = '';
+  }
+
+  /** @param {string} who the visitor's label, for the placeholder */
+  setPlaceholder(who) {
+    this.ui.reply.placeholder = `Reply to ${who}…`;
+  }
+
+  onInput() {
+    this.updateCounter();
+    const now = Date.now();
+    const id = this.hooks.roomId();
+    if (id && this.ui.reply.value.trim() && now - this.lastTypingSent > TYPING_SEND_EVERY) {
+      this.lastTypingSent = now;
+      api.sendTyping(id).catch(() => {});
+    }
+  }
+
+  updateCounter() {
+    const n = Array.from(this.ui.reply.value.trim()).length;
+    this.ui.counter.hidden = n < MAX_CONTENT - 200;
+    this.ui.counter.textContent = `${n} / ${MAX_CONTENT}`;
+    this.ui.counter.classList.toggle('over', n > MAX_CONTENT);
+  }
+
+  submit() {
+    const id = this.hooks.roomId();
+    if (!id) return;
+    const content = this.ui.reply.value.trim();
+    if (!content) return;
+    if (Array.from(content).length > MAX_CONTENT) {
+      this.hooks.toast(`A message can be at most ${MAX_CONTENT} characters.`, 'error');
+      return;
+    }
+    this.ui.reply.value = '';
+    this.drafts.delete(id);
+    this.updateCounter();
+    /** @type {Pending} */
+    const p = { clientId: newClientId(), content, status: 'sending', error: '', createdAt: new Date().toISOString() };
+    this.pending.push(p);
+    this.deliver(p);
+  }
+
+  /**
+   * Sends (or re-sends, with the same clientId) a pending reply.
+   * @param {Pending} p
+   */
+  async deliver(p) {
+    const roomId = this.hooks.roomId();
+    const list = this.pending;
+    p.status = 'sending';
+    p.error = '';
+    this.render();
+    this.hooks.scrollToBottom();
+    try {
+      const { message } = await api.sendMessage(roomId, p.content, p.clientId);
+      const i = list.indexOf(p);
+      if (i >= 0) list.splice(i, 1);
+      if (roomId === this.hooks.roomId()) {
+        this.render();
+        this.hooks.onSent(message);
+      }
+    } catch (err) {
+      if (api.isUnauthorized(err)) return;
+      if (err instanceof api.ApiError && err.status === 404) {
+        if (roomId === this.hooks.roomId()) this.hooks.onGone(roomId);
+        return;
+      }
+      p.status = 'failed';
+      p.error = api.describeError(err);
+      if (roomId === this.hooks.roomId()) this.render();
+    }
+  }
+
+  /** @param {Pending} p drops a failed reply, its text back in the box if that is empty */
+  discard(p) {
+    const list = this.pending;
+    const i = list.indexOf(p);
+    if (i >= 0) list.splice(i, 1);
+    if (!this.ui.reply.value.trim()) this.ui.reply.value = p.content;
+    this.render();
+  }
+
+  /**
+   * A stream event can announce our own reply before its POST answers: drop
+   * the pending copy with the same text so it never shows twice.
+   * @param {Message} msg an admin message of the open room
+   * @param {string} me the signed-in admin's display name
+   */
+  settleLike(msg, me) {
+    if (msg.author !== me) return;
+    const list = this.pending;
+    const i = list.findIndex((p) => p.status === 'sending' && p.content === msg.content);
+    if (i >= 0) {
+      list.splice(i, 1);
+      this.render();
+    }
+  }
+
+  /** Draws the open room's pending replies under the thread. */
+  render() {
+    const list = this.hooks.roomId() ? this.pending : [];
+    replaceChildren(this.ui.pending, ...list.map((p) => el('div', { class: 'msg msg-admin pending' + (p.status === 'failed' ? ' failed' : '') },
+      el('div', { class: 'bubble', text: p.content }),
+      p.status === 'sending'
+        ? el('div', { class: 'msg-status', text: 'Sending…' })
+        : el('div', { class: 'msg-status error' },
+          el('span', { text: 'Not sent' + (p.error ? ' — ' + p.error : '') + ' ' }),
+          el('button', { class: 'link-btn', type: 'button', text: 'Retry', onclick: () => this.deliver(p) }),
+          el('button', { class: 'link-btn', type: 'button', text: 'Discard', onclick: () => this.discard(p) })))));
+  }
+}

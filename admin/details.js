@@ -1,0 +1,93 @@
+// The visitor's details beside the open conversation (a drawer on narrow
+// screens): who they are, where they started, and the room's actions.
+
+import { el, replaceChildren } from '/widget/dom.js';
+import { icon } from './icons.js';
+import { safeURL } from './links.js';
+import { avatar, visitorLabel } from './people.js';
+import { fullTime } from './time.js';
+
+/** The visitor details panel of the open room. */
+export class DetailsPanel {
+  /**
+   * @param {HTMLElement} root
+   * @param {{copy: () => void, download: () => void, toggleBlock: () => void, remove: () => void}} actions
+   */
+  constructor(root, actions) {
+    this.root = root;
+    this.actions = actions;
+    /** @type {{count: HTMLElement, block: HTMLElement}|null} */
+    this.parts = null;
+    this.sig = '';
+  }
+
+  /**
+   * Shows the visitor's details. What identifies the visitor is drawn when it
+   * changes; the count and the block button are updated in place.
+   * @param {any} r the room
+   */
+  render(r) {
+    const sig = JSON.stringify([r.id, r.visitorName, r.visitorEmail, r.page, r.createdAt]);
+    if (sig !== this.sig) {
+      this.sig = sig;
+      this.build(r);
+    }
+    const d = this.parts;
+    d.count.textContent = String(r.messageCount ?? 0);
+    replaceChildren(d.block, icon(r.blocked ? 'unlock' : 'block'), r.blocked ? 'Unblock visitor' : 'Block visitor');
+  }
+
+  /** Empties the panel (no room open). */
+  clear() {
+    replaceChildren(this.root);
+    this.parts = null;
+    this.sig = '';
+  }
+
+  /** @param {any} r */
+  build(r) {
+    const page = safeURL(r.page);
+    /** @param {string} label @param {Node|string} value @param {string} ic */
+    const row = (label, value, ic) => el('div', { class: 'detail' },
+      icon(/** @type {any} */ (ic)), el('dt', { text: label }), el('dd', {}, value));
+    const count = el('span');
+    const block = el('button', { class: 'btn', type: 'button', 'data-action': 'block', onclick: () => this.actions.toggleBlock() });
+    this.parts = { count, block };
+    replaceChildren(this.root,
+      el('button', {
+        class: 'icon-btn details-close', type: 'button', 'aria-label': 'Close details', title: 'Close (Esc)',
+        onclick: () => closeDetails(),
+      }, icon('close')),
+      el('div', { class: 'details-head' },
+        avatar(r, 'lg'),
+        el('h3', { text: visitorLabel(r) }),
+        r.visitorEmail ? el('a', { href: 'mailto:' + r.visitorEmail, text: r.visitorEmail }) : el('p', { class: 'muted', text: 'No email given' })),
+      el('dl', { class: 'details-list' },
+        row('Started on', page ? el('a', { href: page.href, target: '_blank', rel: 'noopener noreferrer', title: page.href, text: page.host + page.pathname }) : '—', 'globe'),
+        row('First seen', r.createdAt ? fullTime(r.createdAt) : '—', 'clock'),
+        row('Messages', count, 'chat'),
+        row('Conversation', el('code', { text: r.id }), 'hash')),
+      el('div', { class: 'details-actions' },
+        el('button', { class: 'btn', type: 'button', onclick: () => this.actions.copy() }, icon('copy'), 'Copy transcript'),
+        el('button', { class: 'btn', type: 'button', onclick: () => this.actions.download() }, icon('download'), 'Download .txt'),
+        block,
+        el('button', { class: 'btn btn-danger', type: 'button', 'data-action': 'delete', onclick: () => this.actions.remove() },
+          icon('trash'), 'Delete conversation')));
+  }
+}
+
+/** Opens the details drawer (narrow screens) and moves focus into it. */
+export function openDetails() {
+  document.body.classList.add('details-open');
+  document.querySelector('.details-toggle')?.setAttribute('aria-expanded', 'true');
+  /** @type {HTMLElement|null} */ (document.querySelector('.details-close'))?.focus();
+}
+
+/** Closes the details drawer and gives focus back to its toggle. */
+export function closeDetails() {
+  if (!document.body.classList.contains('details-open')) return;
+  document.body.classList.remove('details-open');
+  const toggle = /** @type {HTMLElement|null} */ (document.querySelector('.details-toggle'));
+  toggle?.setAttribute('aria-expanded', 'false');
+  if (toggle && toggle.offsetParent) toggle.focus();
+}
