@@ -42,6 +42,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		"PARLEY_ALLOWED_ORIGINS": "example.com",
 		"PARLEY_ADMIN_PASSWORD":  "short",
 		"PARLEY_PPROF":           "0.0.0.0:6060",
+		"PARLEY_METRICS_ADDR":    "9464",
+		"PARLEY_METRICS_TOKEN":   "short",
 	}
 	for name, value := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -50,6 +52,29 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 				t.Fatalf("got %v, want an error naming %s", err, name)
 			}
 		})
+	}
+}
+
+func TestMetricsSettings(t *testing.T) {
+	tests := []struct {
+		env      map[string]string
+		addr     string
+		explicit bool
+		token    string
+	}{
+		{nil, DefaultMetricsAddr, false, ""},
+		{map[string]string{"PARLEY_METRICS_ADDR": "off"}, "", true, ""},
+		{map[string]string{"PARLEY_METRICS_ADDR": "0.0.0.0:9100"}, "0.0.0.0:9100", true, ""},
+		{map[string]string{"PARLEY_METRICS_TOKEN": " scrape-me-please-123 "}, DefaultMetricsAddr, false, "scrape-me-please-123"},
+	}
+	for _, tt := range tests {
+		c, err := Load(env(tt.env))
+		if err != nil {
+			t.Fatalf("%v: %v", tt.env, err)
+		}
+		if c.MetricsAddr != tt.addr || c.MetricsAddrSet != tt.explicit || c.MetricsToken != tt.token {
+			t.Errorf("%v: got addr %q set %v token %q, want %q %v %q", tt.env, c.MetricsAddr, c.MetricsAddrSet, c.MetricsToken, tt.addr, tt.explicit, tt.token)
+		}
 	}
 }
 

@@ -64,7 +64,13 @@ type envConfig struct {
 	Secret []byte
 	// HubBuffer is the hub's per-subscription buffer (default 256).
 	HubBuffer int
+	// NoMetricsToken leaves PARLEY_METRICS_TOKEN unset; otherwise GET
+	// /metrics answers to testMetricsToken.
+	NoMetricsToken bool
 }
+
+// testMetricsToken is the metrics token of every env but NoMetricsToken's.
+const testMetricsToken = "test-metrics-token-0123456789"
 
 // env is one running Parley instance: real store, hub, bridge, service,
 // tokens and router, served by httptest.
@@ -137,6 +143,9 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 		MaxStreams: cfg.MaxStreams, StreamsPerToken: cfg.StreamsPerToken, PingInterval: cfg.PingInterval,
 		Widget: cfg.Widget, Admin: cfg.Admin, Ready: cfg.Ready,
 		Registry: prometheus.NewRegistry(),
+	}
+	if !cfg.NoMetricsToken {
+		opts.MetricsToken = testMetricsToken
 	}
 	if cfg.WatchBridge {
 		opts.StreamsHealthy = store.Subscribed

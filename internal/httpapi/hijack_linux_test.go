@@ -42,7 +42,7 @@ func TestCloseStreamsEndsAStuckStream(t *testing.T) {
 	defer conn.Close()
 	_, _ = io.WriteString(conn, "GET /api/v1/rooms/"+room.ID+"/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+tok+"\r\n\r\n")
 	open := func() bool {
-		m := e.do(req{method: "GET", path: "/metrics"})
+		m := e.do(req{method: "GET", path: "/metrics", token: testMetricsToken})
 		return bytes.Contains(m.body, []byte(`parley_open_streams{kind="visitor"} 1`))
 	}
 	waitFor(t, "the stream to open", open)

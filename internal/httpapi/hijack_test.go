@@ -63,7 +63,7 @@ func TestStreamOnHijackedConnection(t *testing.T) {
 	s.expect("room.deleted")
 	s.expectEnd(5 * time.Second)
 	waitFor(t, "the gauge to come back to 0", func() bool {
-		m := e.do(req{method: "GET", path: "/metrics"})
+		m := e.do(req{method: "GET", path: "/metrics", token: testMetricsToken})
 		return bytes.Contains(m.body, []byte(`parley_open_streams{kind="visitor"} 0`))
 	})
 }

@@ -69,7 +69,7 @@ func TestRedisDown(t *testing.T) {
 		})
 	}
 	want(t, e.do(req{method: "GET", path: "/healthz"}), 200, "")
-	if m := e.do(req{method: "GET", path: "/metrics"}); !bytes.Contains(m.body, []byte("parley_store_errors_total ")) ||
+	if m := e.do(req{method: "GET", path: "/metrics", token: testMetricsToken}); !bytes.Contains(m.body, []byte("parley_store_errors_total ")) ||
 		bytes.Contains(m.body, []byte("parley_store_errors_total 0\n")) {
 		t.Fatalf("store errors were not counted")
 	}
@@ -236,7 +236,7 @@ func TestStreamsLeaveNoGoroutines(t *testing.T) {
 	e.client.CloseIdleConnections()
 	waitNoStreamGoroutines(t)
 
-	if m := e.do(req{method: "GET", path: "/metrics"}); !bytes.Contains(m.body, []byte(`parley_open_streams{kind="admin"} 0`)) ||
+	if m := e.do(req{method: "GET", path: "/metrics", token: testMetricsToken}); !bytes.Contains(m.body, []byte(`parley_open_streams{kind="admin"} 0`)) ||
 		!bytes.Contains(m.body, []byte(`parley_open_streams{kind="visitor"} 0`)) {
 		t.Fatalf("the open streams gauge did not come back to 0")
 	}

@@ -7,6 +7,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -79,6 +80,10 @@ type Options struct {
 	// Registry receives the server's metrics and is served at /metrics; nil
 	// means a new registry with the Go and process collectors.
 	Registry *prometheus.Registry
+	// MetricsToken is the bearer token GET /metrics asks for; empty means
+	// the route always answers 401 (serve MetricsHandler on a private
+	// listener instead).
+	MetricsToken string
 }
 
 // Server is Parley's HTTP API. Build it with New.
@@ -101,6 +106,11 @@ type Server struct {
 	metrics *metrics
 	streams *streamSet
 	engine  *gin.Engine
+
+	// metricsToken is the SHA-256 of Options.MetricsToken, nil when unset.
+	metricsToken []byte
+	// unlisted rate-limits the warnings about origins not allowed.
+	unlisted *originWarnings
 
 	// fullWarned is when the last "Redis is full" error was logged (Unix ns).
 	fullWarned atomic.Int64
@@ -145,6 +155,11 @@ func New(opts Options) *Server {
 		widget:         newStaticFiles(opts.Widget),
 		admin:          newStaticFiles(opts.Admin),
 		metrics:        newMetrics(opts.Registry),
+		unlisted:       newOriginWarnings(maxWarnedOrigins, warnOriginEvery),
+	}
+	if opts.MetricsToken != "" {
+		sum := sha256.Sum256([]byte(opts.MetricsToken))
+		s.metricsToken = sum[:]
 	}
 	s.cors = s.newCORS()
 	s.streams = newStreamSet(opts.MaxStreams, opts.StreamsPerToken, opts.StreamsHealthy, opts.StreamsGeneration)
@@ -154,6 +169,10 @@ func New(opts Options) *Server {
 
 // Handler returns the http.Handler serving every route.
 func (s *Server) Handler() http.Handler { return s.engine }
+
+// MetricsHandler serves the Prometheus metrics with no authentication, for
+// a listener that only the monitoring network reaches (PARLEY_METRICS_ADDR).
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler }
 
 // CloseStreams ends every open event stream cleanly, so that clients
 // reconnect (to another instance, or to this one once it is back). Register
@@ -196,7 +215,7 @@ func (s *Server) newEngine(trustedProxies []string) *gin.Engine {
 	if err := e.SetTrustedProxies(trustedProxies); err != nil {
 		panic("httpapi: trusted proxies: " + err.Error())
 	}
-	e.Use(s.requestID, s.accessLog, s.observe, s.recoverPanic, s.limitBody, s.corsFor)
+	e.Use(securityHeaders, s.requestID, s.accessLog, s.observe, s.recoverPanic, s.limitBody, s.corsFor)
 	s.routes(e)
 	return e
 }
