@@ -483,7 +483,7 @@ func startInProcess(ctx context.Context, env *benchEnv, cfg config.Config, logw 
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- s.run(sctx, ln) }()
+	go func() { done <- s.run(sctx, ln, nil) }()
 	env.onClose(func() {
 		cancel()
 		select {
