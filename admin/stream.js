@@ -1,7 +1,8 @@
 // The admin event stream: GET /api/v1/admin/events read with fetch so the
 // token travels in the Authorization header (never in a URL), Server-Sent
-// Events parsed by hand, reconnects with backoff.
+// Events read with the SSE reader the widget shares, reconnects with backoff.
 
+import { SSEReader, readEvents } from '/widget/sse.js';
 import { reportUnauthorized, session } from './api.js';
 import { sleep } from './util.js';
 
@@ -16,60 +17,6 @@ const BACKOFF_MAX = 30 * 1000;
  * @typedef {{type: string, data: any, id: string}} StreamEvent
  * @typedef {'connecting'|'live'|'reconnecting'|'stopped'} StreamStatus
  */
-
-/**
- * Splits a text/event-stream into events. Feed it decoded text chunks in
- * order; it calls onEvent for each complete event.
- */
-export class SSEParser {
-  /** @param {(ev: {event: string, data: string, id: string}) => void} onEvent */
-  constructor(onEvent) {
-    this.onEvent = onEvent;
-    this.buffer = '';
-    this.event = '';
-    this.data = [];
-    this.id = '';
-    this.first = true;
-  }
-
-  /** @param {string} chunk */
-  push(chunk) {
-    if (this.first && chunk) {
-      if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
-      this.first = false;
-    }
-    this.buffer += chunk;
-    // A trailing "\r" may be half of "\r\n": keep it until the next chunk.
-    let start = 0;
-    for (;;) {
-      const m = /\r\n|\n|\r(?!$)/g;
-      m.lastIndex = start;
-      const hit = m.exec(this.buffer);
-      if (!hit) break;
-      this.line(this.buffer.slice(start, hit.index));
-      start = hit.index + hit[0].length;
-    }
-    this.buffer = this.buffer.slice(start);
-  }
-
-  /** @param {string} line */
-  line(line) {
-    if (line === '') {
-      if (this.data.length) this.onEvent({ event: this.event || 'message', data: this.data.join('\n'), id: this.id });
-      this.event = '';
-      this.data = [];
-      return;
-    }
-    if (line.startsWith(':')) return; // comment, e.g. ": ping"
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'event') this.event = value;
-    else if (field === 'data') this.data.push(value);
-    else if (field === 'id' && !value.includes('\0')) this.id = value;
-  }
-}
 
 /**
  * Keeps the admin stream open for as long as it runs.
@@ -168,16 +115,10 @@ export class AdminStream {
       this.handlers.onStatus('live');
       this.handlers.onOpen({ reconnected: this.connectedOnce });
       this.connectedOnce = true;
-      const parser = new SSEParser((raw) => {
+      const reader = new SSEReader((raw) => {
         if (this.run === run) this.dispatch(raw);
       });
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        touch();
-        parser.push(value);
-      }
+      await readEvents(res, reader, touch);
     } catch {
       // Network error, abort on stop or idle: the loop decides what next.
     } finally {

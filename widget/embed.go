@@ -6,8 +6,11 @@ package widget
 import "embed"
 
 // Files holds the widget's files. loader.js is served at /widget.js; the
-// panel (frame.html, frame.js, frame.css) under /widget/, with frame.html
-// sent under a strict Content-Security-Policy; demo.html at /.
+// panel (frame.html, frame.css and its ES modules) under /widget/, with
+// frame.html sent under a strict Content-Security-Policy; demo.html at /.
+// sse.js, ids.js, dates.js and dom.js are shared with the console, which
+// imports them from /widget/.
 //
 //go:embed loader.js frame.html frame.js frame.css demo.html
+//go:embed sse.js ids.js dates.js dom.js
 var Files embed.FS
