@@ -49,6 +49,18 @@ const (
 	SenderAdmin   Sender = "admin"
 )
 
+// Other returns the other side of the conversation.
+func (s Sender) Other() Sender {
+	if s == SenderAdmin {
+		return SenderVisitor
+	}
+	return SenderAdmin
+}
+
+// Blockable tells whether blocking a room refuses this side's messages: only
+// the visitor is ever blocked.
+func (s Sender) Blockable() bool { return s == SenderVisitor }
+
 // Message is one chat message. Seq starts at 1 in every room and grows by one
 // with each message; it is never reused.
 type Message struct {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -52,14 +53,20 @@ func (s *Store) Room(ctx context.Context, id string) (chat.Room, error) {
 // back as m with the original seq, which is all that is left of it.
 func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (chat.Message, bool, error) {
 	m.CreatedAt = chat.TimeFromMillis(m.CreatedAt.Millis()) // what is stored
-	head, tail, err := messageHalves(m)
+	open, err := messageOpen(m)
 	if err != nil {
 		return chat.Message{}, false, err
 	}
+	side := sideFields(m.Sender.Other())
+	refuseBlocked := "0"
+	if m.Sender.Blockable() {
+		refuseBlocked = "1"
+	}
 	res, err := sendScript.Run(ctx, s.rdb,
-		[]string{s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Rooms(), s.keys.Unread()},
-		m.RoomID, string(m.Sender), clientID, head, tail, m.CreatedAt.Millis(), s.max, s.ttlMS,
-		s.keys.Events(), messageEventHead(m.RoomID), m.Content, "0").Slice()
+		[]string{s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Senders(m.RoomID),
+			s.keys.Rooms(), s.keys.Unread()},
+		m.RoomID, clientID, open, string(m.Sender), m.Content, m.CreatedAt.Millis(),
+		side.counter, refuseBlocked, s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID)).Slice()
 	if err != nil {
 		return chat.Message{}, false, fail("append", err)
 	}
@@ -90,30 +97,27 @@ func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (ch
 }
 
 // Sent looks clientID up the way Append does, storing nothing; see
-// lua/send.lua. A message trimmed away since is not found.
+// lua/sent.lua. Only a visitor retries after a refusal, so a blocked room
+// refuses it as it refuses the visitor's sends. A message trimmed away since
+// is not found.
 func (s *Store) Sent(ctx context.Context, roomID, clientID string) (chat.Message, bool, error) {
-	res, err := sendScript.Run(ctx, s.rdb,
-		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Dedup(roomID), s.keys.Rooms(), s.keys.Unread()},
-		roomID, string(chat.SenderVisitor), clientID, "", "", 0, 0, 0, "", "", "", "1").Slice()
+	res, err := sentScript.Run(ctx, s.rdb,
+		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Dedup(roomID)}, clientID).StringSlice()
 	if err != nil {
 		return chat.Message{}, false, fail("sent", err)
 	}
-	switch status, _ := res[0].(string); status {
-	case "notfound":
+	switch {
+	case len(res) == 0:
 		return chat.Message{}, false, chat.ErrRoomNotFound
-	case "blocked":
+	case len(res) != 2:
+		return chat.Message{}, false, fmt.Errorf("redisstore: sent: unexpected reply %v", res)
+	case res[0] == "1":
 		return chat.Message{}, false, chat.ErrBlocked
-	case "dup":
-		raw, _ := res[2].(string)
-		if raw == "" {
-			return chat.Message{}, false, nil
-		}
-		m, err := decodeMessage(raw)
-		return m, err == nil, err
-	case "new":
+	case res[1] == "":
 		return chat.Message{}, false, nil
 	}
-	return chat.Message{}, false, fmt.Errorf("redisstore: sent: unexpected reply %v", res)
+	m, err := decodeMessage(res[1])
+	return m, err == nil, err
 }
 
 // Messages returns a page of a room's messages; see lua/messages.lua.
@@ -142,17 +146,40 @@ func (s *Store) Messages(ctx context.Context, roomID string, q chat.MessageQuery
 	return msgs, more == 1, nil
 }
 
+// side names the room hash fields of one side of a conversation.
+type side struct {
+	mark    string // its read mark
+	counter string // its unread counter: the other side's messages after the mark
+}
+
+func sideFields(reader chat.Sender) side {
+	if reader == chat.SenderAdmin {
+		return side{mark: fAdminRead, counter: fUnread}
+	}
+	return side{mark: fVisitorRead, counter: fVisitorUnread}
+}
+
+// readAll is a seq beyond any room's last: the read script clamps it to the
+// last.
+const readAll = math.MaxInt64
+
 // MarkRead moves side's read mark and, when it moved, publishes the room
 // event (and, for the admins, the read event the visitor sees); see
-// lua/markread.lua.
-func (s *Store) MarkRead(ctx context.Context, roomID string, side chat.Sender, seq int64) (chat.Room, bool, error) {
+// lua/markread.lua. The admins' counter is the one the unread index
+// follows.
+func (s *Store) MarkRead(ctx context.Context, roomID string, reader chat.Sender, seq int64) (chat.Room, bool, error) {
+	f := sideFields(reader)
+	keys := []string{s.keys.Room(roomID), s.keys.Senders(roomID)}
 	readHead := ""
-	if side == chat.SenderAdmin {
+	if reader == chat.SenderAdmin {
+		keys = append(keys, s.keys.Unread())
 		readHead = readEventHead(roomID)
+		if seq <= 0 {
+			seq = readAll // the console opening a room reads it all
+		}
 	}
-	res, err := markReadScript.Run(ctx, s.rdb,
-		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Unread()},
-		string(side), seq, roomID, s.keys.Events(), roomEventHead(roomID), readHead).Slice()
+	res, err := markReadScript.Run(ctx, s.rdb, keys,
+		f.mark, f.counter, senderMark(reader.Other()), seq, roomID, s.keys.Events(), roomEventHead(roomID), readHead).Slice()
 	if err != nil {
 		return chat.Room{}, false, fail("mark read", err)
 	}
@@ -227,7 +254,8 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string) error {
 		return err
 	}
 	n, err := deleteScript.Run(ctx, s.rdb,
-		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Dedup(roomID), s.keys.Rooms(), s.keys.Unread()},
+		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Dedup(roomID), s.keys.Senders(roomID),
+			s.keys.Rooms(), s.keys.Unread()},
 		roomID, s.keys.Events(), payload).Int64()
 	if err != nil {
 		return fail("delete room", err)
@@ -268,12 +296,12 @@ func (s *Store) ListRooms(ctx context.Context, q chat.RoomQuery) (chat.RoomPage,
 	if s.ttlMS > 0 {
 		cutoff = strconv.FormatInt(time.Now().UnixMilli()-s.ttlMS, 10)
 	}
-	filter := "all"
+	index := s.keys.Rooms()
 	if q.Filter == chat.FilterUnread {
-		filter = "unread"
+		index = s.keys.Unread()
 	}
-	res, err := listScript.Run(ctx, s.rdb, []string{s.keys.Rooms(), s.keys.Unread()},
-		filter, cutoff, q.Limit+1, curScore, curID).Slice()
+	res, err := listScript.Run(ctx, s.rdb, []string{s.keys.Rooms(), s.keys.Unread(), index},
+		cutoff, q.Limit+1, curScore, curID).Slice()
 	if err != nil {
 		return chat.RoomPage{}, fail("list rooms", err)
 	}
