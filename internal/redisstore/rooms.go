@@ -53,11 +53,12 @@ func (s *Store) Room(ctx context.Context, id string) (chat.Room, error) {
 // back as m with the original seq, which is all that is left of it.
 func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (chat.Message, bool, error) {
 	m.CreatedAt = chat.TimeFromMillis(m.CreatedAt.Millis()) // what is stored
-	open, err := messageOpen(m)
+	msgJSON, err := messageOpen(m)
 	if err != nil {
 		return chat.Message{}, false, err
 	}
-	side := sideFields(m.Sender.Other())
+	// The message counts as unread for the other side.
+	counter := readFieldsOf(m.Sender.Other()).counter
 	refuseBlocked := "0"
 	if m.Sender.Blockable() {
 		refuseBlocked = "1"
@@ -65,8 +66,8 @@ func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (ch
 	res, err := sendScript.Run(ctx, s.rdb,
 		[]string{s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Senders(m.RoomID),
 			s.keys.Rooms(), s.keys.Unread()},
-		m.RoomID, clientID, open, string(m.Sender), m.Content, m.CreatedAt.Millis(),
-		side.counter, refuseBlocked, s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID)).Slice()
+		m.RoomID, clientID, msgJSON, string(m.Sender), m.Content, m.CreatedAt.Millis(),
+		counter, refuseBlocked, s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID)).Slice()
 	if err != nil {
 		return chat.Message{}, false, fail("append", err)
 	}
@@ -122,9 +123,6 @@ func (s *Store) Sent(ctx context.Context, roomID, clientID string) (chat.Message
 
 // Messages returns a page of a room's messages; see lua/messages.lua.
 func (s *Store) Messages(ctx context.Context, roomID string, q chat.MessageQuery) ([]chat.Message, bool, error) {
-	if q.Limit <= 0 {
-		q.Limit = chat.DefaultLimit
-	}
 	res, err := messagesScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID), s.keys.Msgs(roomID)},
 		q.After, q.Before, q.Limit).Slice()
 	if err != nil {
@@ -146,29 +144,16 @@ func (s *Store) Messages(ctx context.Context, roomID string, q chat.MessageQuery
 	return msgs, more == 1, nil
 }
 
-// side names the room hash fields of one side of a conversation.
-type side struct {
-	mark    string // its read mark
-	counter string // its unread counter: the other side's messages after the mark
-}
-
-func sideFields(reader chat.Sender) side {
-	if reader == chat.SenderAdmin {
-		return side{mark: fAdminRead, counter: fUnread}
-	}
-	return side{mark: fVisitorRead, counter: fVisitorUnread}
-}
-
 // readAll is a seq beyond any room's last: the read script clamps it to the
 // last.
 const readAll = math.MaxInt64
 
-// MarkRead moves side's read mark and, when it moved, publishes the room
+// MarkRead moves reader's read mark and, when it moved, publishes the room
 // event (and, for the admins, the read event the visitor sees); see
 // lua/markread.lua. The admins' counter is the one the unread index
 // follows.
 func (s *Store) MarkRead(ctx context.Context, roomID string, reader chat.Sender, seq int64) (chat.Room, bool, error) {
-	f := sideFields(reader)
+	f := readFieldsOf(reader)
 	keys := []string{s.keys.Room(roomID), s.keys.Senders(roomID)}
 	readHead := ""
 	if reader == chat.SenderAdmin {
@@ -282,9 +267,6 @@ func (s *Store) Publish(ctx context.Context, ev chat.Event) error {
 // script of lua/list.lua (expired entries out, one page of ids, the unread
 // count), then one pipeline of HGETALL for the page.
 func (s *Store) ListRooms(ctx context.Context, q chat.RoomQuery) (chat.RoomPage, error) {
-	if q.Limit <= 0 {
-		q.Limit = chat.DefaultLimit
-	}
 	var curScore, curID string
 	if q.Cursor != "" {
 		var ok bool
