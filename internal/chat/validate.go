@@ -137,13 +137,11 @@ func (r MessagesRequest) Query() (MessageQuery, error) {
 	if r.After != nil && r.Before != nil {
 		return MessageQuery{}, invalid("after and before cannot be combined")
 	}
-	var q MessageQuery
-	if r.Limit != nil {
-		if *r.Limit == 0 {
-			return MessageQuery{}, errLimit
-		}
-		q.Limit = int(min(max(*r.Limit, -1), MaxLimit+1)) // out of range stays out of range as an int
+	limit, err := explicit(r.Limit, MaxLimit, errLimit)
+	if err != nil {
+		return MessageQuery{}, err
 	}
+	q := MessageQuery{Limit: limit}
 	if r.After != nil {
 		q.After = *r.After
 	}
@@ -177,13 +175,11 @@ func (q *MessageQuery) Validate() error {
 // is a client bug rather than "the default"; RoomQuery.Validate checks the
 // rest.
 func (r RoomsRequest) Query() (RoomQuery, error) {
-	q := RoomQuery{Cursor: r.Cursor}
-	if r.Limit != nil {
-		if *r.Limit == 0 {
-			return RoomQuery{}, errLimit
-		}
-		q.Limit = int(min(max(*r.Limit, -1), MaxLimit+1)) // out of range stays out of range as an int
+	limit, err := explicit(r.Limit, MaxLimit, errLimit)
+	if err != nil {
+		return RoomQuery{}, err
 	}
+	q := RoomQuery{Limit: limit, Cursor: r.Cursor}
 	if r.Filter != nil {
 		if *r.Filter == "" {
 			return RoomQuery{}, errFilter
@@ -217,17 +213,23 @@ func (q *RoomQuery) Validate() error {
 // Query returns the number of days r asks for, 0 for the default. Days given
 // as 0 is a client bug rather than "the default"; the Service checks the
 // range.
-func (r VisitsRequest) Query() (int, error) {
-	if r.Days == nil {
-		return 0, nil
-	}
-	if *r.Days == 0 {
-		return 0, errDays
-	}
-	return int(min(max(*r.Days, -1), MaxDays+1)), nil // out of range stays out of range as an int
-}
+func (r VisitsRequest) Query() (int, error) { return explicit(r.Days, MaxDays, errDays) }
 
 var errDays = invalid("days must be between 1 and %d", MaxDays)
+
+// explicit reads an optional number of a request into a query field where 0
+// stands for "the default": not given, it is 0; given as 0, it is refused
+// with err (a client bug, not a request for the default); beyond bound, it
+// becomes bound+1, which the query's check refuses whatever the size of int.
+func explicit(p *int64, bound int64, err *Error) (int, error) {
+	if p == nil {
+		return 0, nil
+	}
+	if *p == 0 {
+		return 0, err
+	}
+	return int(min(max(*p, -1), bound+1)), nil
+}
 
 func checkText(field, s string, max int) error {
 	if utf8.RuneCountInString(s) > max || hasControl(s) {
