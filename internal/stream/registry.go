@@ -191,10 +191,10 @@ const shutdownGrace = time.Second
 
 // Shutdown ends every stream, so that clients reconnect (to another
 // instance, or to this one once it is back): streams opened from now on are
-// refused with ErrClosing, the open ones are asked to end and get
-// shutdownGrace (1 s) to do so, then those still open are ended by force (a
-// stream blocked in a write to a client that stopped reading fails at once
-// instead of at its write deadline). Shutdown returns once every stream has
+// refused with ErrClosing, the open ones are asked to end and get a second
+// to do so, then those still open are ended by force (a stream blocked in a
+// write to a client that stopped reading fails at once instead of at its
+// write deadline). Shutdown returns once every stream has
 // ended, or with ctx's error when ctx ends first.
 //
 // It may be called more than once, and concurrently: from

@@ -64,11 +64,12 @@ type Stream struct {
 }
 
 // Start commits the response as an event stream, on the hijacked connection
-// when the registry hijacks and the request is HTTP/1.x (see hijackWriter),
-// through w otherwise, and counts the stream in its gauge. The status is
-// 200; a router that records it for its access log (gin's) should be told
-// before Start, as a hijacked response is written around it. The stream
-// owns sub from now on and closes it when it ends.
+// when the registry hijacks and the request is HTTP/1.x, through w
+// otherwise (HTTP/2, a writer that cannot hijack, a response already
+// begun), and counts the stream in its gauge. The status is 200; a router
+// that records it for its access log (gin's) should be told before Start,
+// as a hijacked response is written around it. The stream owns sub from
+// now on and closes it when it ends.
 func (st *Stream) Start(w http.ResponseWriter, r *http.Request, sub *chat.Subscription) {
 	var wr *writer
 	if st.reg.cfg.Hijack {
