@@ -4,7 +4,7 @@
 
 import { SSEReader, readEvents } from '/widget/sse.js';
 import { reportUnauthorized, session } from './api.js';
-import { sleep } from './util.js';
+import { sleep } from './sleep.js';
 
 const URL_EVENTS = '/api/v1/admin/events';
 // The server sends a comment at least every 25 s; silence longer than this

@@ -1,54 +1,40 @@
-// Day and time labels, shared by the widget panel and the console, in the
-// user's locale.
+// Day and time labels in the user's locale, shared by the widget panel and
+// the console.
 
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
-const longDateFmt = new Intl.DateTimeFormat(undefined, { weekday: 'long', month: 'long', day: 'numeric' });
-const yearDateFmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'long', day: 'numeric' });
-const yearWeekdayFmt = new Intl.DateTimeFormat(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+const fmt = (opts) => new Intl.DateTimeFormat(undefined, opts);
+const timeFmt = fmt({ hour: 'numeric', minute: '2-digit' });
+const dayFmt = fmt({ weekday: 'long', month: 'long', day: 'numeric' });
+const yearFmt = fmt({ year: 'numeric', month: 'long', day: 'numeric' });
+const yearDayFmt = fmt({ weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
 
-/**
- * Tells whether two times fall on the same local calendar day.
- * @param {Date} a
- * @param {Date} b
- * @returns {boolean}
- */
+/** @param {Date} a @param {Date} b on the same local calendar day */
 export function sameDay(a, b) {
   return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
 }
 
 /**
- * The label of a day separator: "Today", "Yesterday", "Monday, November 3";
- * in another year "November 3, 2025", or with weekdayAlways (the widget)
- * "Monday, November 3, 2025". Yesterday is the previous calendar day, so a
- * 23- or 25-hour day (daylight saving) does not shift it.
+ * A day separator: "Today", "Yesterday" (the calendar day before, whatever
+ * daylight saving does), "Monday, November 3"; in another year
+ * "November 3, 2025", or with weekdayAlways (the widget) "Monday, November 3, 2025".
  * @param {string|number|Date} when
  * @param {Date} [now]
  * @param {{weekdayAlways?: boolean}} [opts]
- * @returns {string}
  */
 export function dayLabel(when, now = new Date(), { weekdayAlways = false } = {}) {
   const d = new Date(when);
   if (sameDay(d, now)) return 'Today';
   if (sameDay(d, new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1))) return 'Yesterday';
-  if (d.getFullYear() === now.getFullYear()) return longDateFmt.format(d);
-  return (weekdayAlways ? yearWeekdayFmt : yearDateFmt).format(d);
+  if (d.getFullYear() === now.getFullYear()) return dayFmt.format(d);
+  return (weekdayAlways ? yearDayFmt : yearFmt).format(d);
 }
 
-/**
- * A key naming a time's local calendar day, for grouping.
- * @param {string|number|Date} when
- * @returns {string}
- */
+/** @param {string|number|Date} when @returns {string} a key of its local calendar day */
 export function dayKey(when) {
   const d = new Date(when);
   return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
 }
 
-/**
- * The time of day: "10:04" or "10:04 AM", as the locale writes it.
- * @param {string|number|Date} when
- * @returns {string}
- */
+/** @param {string|number|Date} when @returns {string} "10:04", as the locale writes it */
 export function clockTime(when) {
   return timeFmt.format(new Date(when));
 }

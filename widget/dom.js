@@ -1,57 +1,39 @@
-// Small DOM builders, shared by the widget panel and the console. Text goes
-// in through textContent only; there is no way to pass HTML.
+// DOM builders, shared by the widget panel and the console. Text goes in
+// through textContent only: there is no way to pass HTML.
 
-const SVG_NS = 'http://www.w3.org/2000/svg';
-
-/**
- * @typedef {Node|string|null|undefined|false|Array<Node|string|null|undefined|false>} Child
- */
+/** @typedef {Node|string|null|undefined|false|Array<Node|string|null|undefined|false>} Child */
 
 /**
- * Builds an element. Props: class, text, dataset, on<Event> listeners;
- * anything else becomes an attribute (true: present, false/null/undefined:
- * left out), never "style" (the CSP forbids inline style).
+ * Builds an element. Props: class, text, dataset, on<event> listeners; the
+ * rest are attributes (true: present; false, null, undefined: left out),
+ * never style (the CSP forbids it). Falsy children are left out.
  * @param {string} tag
  * @param {Object<string, any>} [props]
  * @param {...Child} children
  * @returns {HTMLElement}
  */
 export function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  applyProps(node, props);
-  append(node, children);
-  return node;
+  return build(document.createElement(tag), props, children);
 }
 
 /**
- * Builds an SVG element, with the props of el.
+ * Builds an SVG element, as el does.
  * @param {string} tag
  * @param {Object<string, any>} [props]
  * @param {...Child} children
  * @returns {SVGElement}
  */
 export function svg(tag, props = {}, ...children) {
-  const node = document.createElementNS(SVG_NS, tag);
-  applyProps(node, props);
-  append(node, children);
-  return node;
+  return build(document.createElementNS('http://www.w3.org/2000/svg', tag), props, children);
 }
 
-/**
- * Replaces every child of node.
- * @param {Element} node
- * @param {...Child} children
- */
+/** @param {Element} node @param {...Child} children */
 export function replaceChildren(node, ...children) {
   node.replaceChildren();
   append(node, children);
 }
 
-/**
- * @param {Element} node
- * @param {Object<string, any>} props
- */
-function applyProps(node, props) {
+function build(node, props, children) {
   for (const [key, value] of Object.entries(props)) {
     if (value === undefined || value === null || value === false) continue;
     if (key === 'class') node.setAttribute('class', value);
@@ -62,12 +44,10 @@ function applyProps(node, props) {
     } else if (key === 'style') throw new Error('el: inline style is not allowed');
     else node.setAttribute(key, value === true ? '' : String(value));
   }
+  append(node, children);
+  return node;
 }
 
-/**
- * @param {Element} node
- * @param {Array<Child>} children
- */
 function append(node, children) {
   for (const child of children.flat()) {
     if (child === null || child === undefined || child === false) continue;

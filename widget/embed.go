@@ -12,5 +12,6 @@ import "embed"
 // imports them from /widget/.
 //
 //go:embed loader.js frame.html frame.js frame.css demo.html
+//go:embed store.js transport.js render.js composer.js
 //go:embed sse.js ids.js dates.js dom.js
 var Files embed.FS

@@ -1,12 +1,10 @@
-// Client-side ids, shared by the widget panel and the console.
+// Client ids, shared by the widget panel and the console.
 
 /**
- * A fresh idempotency key for a message send: prefix and 24 random hex
- * digits. The API accepts letters, digits and ._:- up to 64 characters
- * (chat.MaxClientID). getRandomValues, unlike randomUUID, works outside
- * secure contexts too.
- * @param {string} [prefix] 'w' for the widget, 'c-' for the console
- * @returns {string}
+ * A fresh idempotency key for a send: prefix and 24 random hex digits (the
+ * API takes [A-Za-z0-9._:-], up to 64). Unlike randomUUID, getRandomValues
+ * works outside secure contexts.
+ * @param {string} [prefix] 'w' the widget, 'c-' the console
  */
 export function newClientId(prefix = 'c-') {
   const bytes = crypto.getRandomValues(new Uint8Array(12));

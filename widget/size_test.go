@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +37,7 @@ func gzipSize(tb testing.TB, name string) int {
 // each ES module frame.js imports, directly or not.
 var panelFiles = []string{
 	"frame.html", "frame.css", "frame.js",
+	"store.js", "transport.js", "render.js", "composer.js",
 	"sse.js", "ids.js", "dates.js", "dom.js",
 }
 
@@ -63,5 +68,47 @@ func TestSizeBudget(t *testing.T) {
 				t.Errorf("%s: got %d bytes gzipped, want at most %d", tt.name, total, tt.limit)
 			}
 		})
+	}
+}
+
+// panelRefs finds what a panel file makes the browser fetch: the src and
+// href of frame.html, the static and dynamic imports of a module.
+var panelRefs = regexp.MustCompile(`(?:src|href)="([^"#:]+)"|(?:from|import)\s*\(?\s*'([^']+)'`)
+
+// TestPanelFilesListed keeps panelFiles, and so the budget, complete: it is
+// every file reachable from frame.html, no more.
+func TestPanelFilesListed(t *testing.T) {
+	seen := map[string]bool{}
+	queue := []string{"frame.html"}
+	for len(queue) > 0 {
+		name := queue[0]
+		queue = queue[1:]
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		data, err := fs.ReadFile(Files, name)
+		if err != nil {
+			t.Fatalf("%s, reached from frame.html: %v", name, err)
+		}
+		for _, m := range panelRefs.FindAllStringSubmatch(string(data), -1) {
+			ref := m[1] + m[2]
+			if strings.HasPrefix(ref, "/widget/") {
+				ref = strings.TrimPrefix(ref, "/widget/")
+			} else {
+				ref = path.Join(path.Dir(name), ref)
+			}
+			queue = append(queue, ref)
+		}
+	}
+	var got []string
+	for name := range seen {
+		got = append(got, name)
+	}
+	slices.Sort(got)
+	want := slices.Clone(panelFiles)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("files the panel downloads: got %v, want panelFiles %v", got, want)
 	}
 }

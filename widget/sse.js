@@ -1,29 +1,22 @@
-// One reader of text/event-stream (WHATWG HTML, "server-sent events"),
-// shared by the widget panel and the console. The streams are read with
-// fetch, not EventSource, so that the token goes in a header.
+// The one text/event-stream reader (WHATWG HTML, server-sent events), shared
+// by the widget panel and the console, which read their streams with fetch.
+
+/** @typedef {{event: string, data: string, id: string}} SSEEvent */
 
 /**
- * @typedef {{event: string, data: string, id: string}} SSEEvent
- */
-
-/**
- * Splits a text/event-stream into events. Feed it decoded text in order; it
- * calls onEvent at each blank line that ends an event with data. Lines may
- * end in CR, LF or CRLF, split anywhere between chunks. Comments (": ping")
- * are skipped: liveness is the caller's business, per chunk received.
+ * Splits a stream into events: feed it decoded text in order, cut anywhere
+ * (a CRLF included). Comments are skipped: liveness is each chunk's arrival.
  */
 export class SSEReader {
   /** @param {(ev: SSEEvent) => void} onEvent */
   constructor(onEvent) {
     this.onEvent = onEvent;
-    /** The last event id seen; it carries over to later events, as the spec says. */
-    this.lastEventId = '';
-    /** The reconnection time the server asked for with "retry:", in ms (0: none). */
-    this.retry = 0;
+    this.lastEventId = ''; // carried over to later events, and streams
+    this.retry = 0; // ms, from "retry:"
     this.end();
   }
 
-  /** @param {string} text the next decoded chunk */
+  /** @param {string} text */
   feed(text) {
     if (!text) return;
     if (!this.started) {
@@ -37,23 +30,20 @@ export class SSEReader {
     for (const line of lines) this.field(line);
   }
 
-  /**
-   * Ends the stream: an event not closed by a blank line is dropped, as the
-   * spec says. The last event id stays, for the reconnect.
-   */
+  /** Ends a stream: an event it left unfinished is dropped, as the spec says. */
   end() {
-    this.started = false; // a BOM may open the next stream
+    this.started = false;
     this.line = '';
-    this.cr = false; // the last chunk ended with CR: an LF opening the next one belongs to it
+    this.cr = false; // the last chunk ended in CR: an LF opening the next is its end
     this.event = '';
     this.data = [];
-    this.id = this.lastEventId; // the id buffer, committed at each blank line
+    this.id = this.lastEventId;
   }
 
-  /** @param {string} line one line, without its end */
+  /** @param {string} line */
   field(line) {
     if (line === '') return this.dispatch();
-    if (line[0] === ':') return; // a comment
+    if (line[0] === ':') return;
     const colon = line.indexOf(':');
     const name = colon < 0 ? line : line.slice(0, colon);
     let value = colon < 0 ? '' : line.slice(colon + 1);
@@ -64,26 +54,22 @@ export class SSEReader {
     else if (name === 'retry' && /^\d+$/.test(value)) this.retry = +value;
   }
 
-  /** Ends an event at a blank line; one without data is not dispatched. */
+  /** A blank line: the event, if it has data. */
   dispatch() {
     this.lastEventId = this.id;
-    const data = this.data;
-    const event = this.event || 'message';
+    const { data, event } = this;
     this.event = '';
     this.data = [];
-    if (data.length) this.onEvent({ event, data: data.join('\n'), id: this.lastEventId });
+    if (data.length) this.onEvent({ event: event || 'message', data: data.join('\n'), id: this.id });
   }
 }
 
 /**
- * Pumps a fetch Response's body through a streaming UTF-8 decoder into
- * reader until the body ends. It rejects when the read fails (a network
- * error, or the fetch's signal aborted).
+ * Pumps a fetch Response's body into reader until it ends; rejects when
+ * the read fails (network, abort).
  * @param {Response} response
  * @param {SSEReader} reader
- * @param {() => void} [onChunk] called as each chunk arrives, before it is read
- *   (the callers' idle watchdog)
- * @returns {Promise<void>}
+ * @param {() => void} [onChunk] as each chunk arrives (an idle watchdog)
  */
 export async function readEvents(response, reader, onChunk) {
   const body = response.body.getReader();

@@ -219,6 +219,8 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 		StreamsHealthy: b.store.Subscribed,
 		// Any resubscribe may have lost events: streams end and clients resume.
 		StreamsGeneration: b.store.Generation,
+		// PARLEY_STREAM_HIJACK=off: every stream through net/http's response.
+		DisableStreamHijack: !cfg.StreamHijack,
 	})
 	return &server{backend: b, cfg: cfg, hub: hub, api: api, tokens: tokens}, nil
 }
@@ -251,7 +253,11 @@ func (s *server) run(ctx context.Context, ln, metricsLn net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	hs.RegisterOnShutdown(s.api.CloseStreams)
+	// Streams end as Shutdown starts: one served by its handler is a request
+	// in flight that Shutdown would wait for. stopStreams ends that wait.
+	streamsCtx, stopStreams := context.WithCancel(context.Background())
+	defer stopStreams()
+	hs.RegisterOnShutdown(func() { _ = s.api.Shutdown(streamsCtx) })
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	stopMetrics := s.serveMetrics(metricsLn)
@@ -267,10 +273,13 @@ func (s *server) run(ctx context.Context, ln, metricsLn net.Listener) error {
 		<-errc
 	}
 	stopMetrics()
-	// Shutdown runs CloseStreams in a goroutine of its own and does not wait
-	// for it, nor for hijacked stream connections: wait for the streams here
-	// (a no-op when they are gone), before their hub closes.
-	s.api.CloseStreams()
+	// Shutdown runs the streams' shutdown in a goroutine of its own and does
+	// not wait for it, nor for hijacked stream connections: wait for the
+	// streams here (at once when they are gone), before their hub closes.
+	wctx, cancel := context.WithTimeout(context.Background(), streamsShutdownTimeout)
+	_ = s.api.Shutdown(wctx) // logged by Shutdown
+	cancel()
+	stopStreams()
 	stopBG()
 	wg.Wait()
 	s.hub.Close()
@@ -334,6 +343,11 @@ func listenMetrics(cfg config.Config, log *slog.Logger) (net.Listener, error) {
 		"addr", cfg.MetricsAddr, "err", err)
 	return nil, nil
 }
+
+// streamsShutdownTimeout bounds the wait for the streams after
+// http.Server.Shutdown: their second of grace, then a second for those ended
+// by force.
+const streamsShutdownTimeout = 2 * time.Second
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	b, err := openBackend(ctx, cfg, log)

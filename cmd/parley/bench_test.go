@@ -120,7 +120,7 @@ func TestBenchTextReport(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, errb.String())
 	}
-	for _, want := range []string{"send: 2 visitors", "POST → visitor stream", "POST → admin stream", "budget (DESIGN.md)"} {
+	for _, want := range []string{"send: 2 visitors", "POST → visitor stream", "POST → admin stream", "budget (docs/PERFORMANCE.md)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}

@@ -34,7 +34,7 @@ import (
 const benchUsage = `usage: parley bench [flags]
 
 Loads a Parley over HTTP the way its clients do and reports throughput,
-latency percentiles and server memory against DESIGN.md's budget.
+latency percentiles and server memory against the budget of docs/PERFORMANCE.md.
 
 With --url it loads that server (loopback only unless --allow-remote; give
 --redis-url, the server's Redis, for the baseline and the raw Redis ceiling,

@@ -165,7 +165,7 @@ type Report struct {
 	Notes     []string        `json:"notes,omitempty"`
 }
 
-// Budget is one line of DESIGN.md's performance budget against what this run
+// Budget is one line of the performance budget of docs/PERFORMANCE.md against what this run
 // measured.
 type Budget struct {
 	What     string `json:"what"`
@@ -242,7 +242,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
-// budgets compares the report with DESIGN.md's performance budget.
+// budgets compares the report with the performance budget of docs/PERFORMANCE.md.
 func budgets(r *Report) []Budget {
 	var out []Budget
 	if b := r.Baseline; b != nil && b.Ratio > 0 {

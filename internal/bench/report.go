@@ -107,7 +107,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 
 	if len(r.Budgets) > 0 {
-		fmt.Fprintf(&b, "\nbudget (DESIGN.md)\n")
+		fmt.Fprintf(&b, "\nbudget (docs/PERFORMANCE.md)\n")
 		t := table(&b)
 		for _, x := range r.Budgets {
 			mark := "MET"

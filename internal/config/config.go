@@ -35,6 +35,10 @@ type Config struct {
 	LogFormat      string // "text" or "json"
 	Limits         chat.Limits
 	MaxStreams     int
+	// StreamHijack serves event streams on HTTP/1.x straight on their
+	// hijacked connections (PARLEY_STREAM_HIJACK, default on); off writes
+	// them through net/http's response like every other route.
+	StreamHijack bool
 	// Pprof serves net/http/pprof on this loopback address when set.
 	Pprof string
 	// MemoryLimit is the Go runtime's soft memory limit in bytes
@@ -129,6 +133,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.MaxStreams, err = strconv.Atoi(get("PARLEY_MAX_STREAMS", "20000")); err != nil || c.MaxStreams < 1 {
 		bad("PARLEY_MAX_STREAMS", "want a positive number")
+	}
+	if c.StreamHijack, err = parseBool(get("PARLEY_STREAM_HIJACK", "on")); err != nil {
+		bad("PARLEY_STREAM_HIJACK", "want on or off (true or false)")
 	}
 	for _, p := range splitList(get("PARLEY_TRUSTED_PROXIES", "")) {
 		if net.ParseIP(p) == nil {
@@ -273,6 +280,17 @@ func parsePeriod(p string) (time.Duration, error) {
 		return 0, fmt.Errorf("period %q: want s, m, h, d, 15m or a duration of at least 1s", p)
 	}
 	return d, nil
+}
+
+// parseBool reads a switch: on, true, off or false, in any case.
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "on", "true":
+		return true, nil
+	case "off", "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not on, off, true or false", s)
 }
 
 func validOrigin(o string) bool {

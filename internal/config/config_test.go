@@ -24,6 +24,9 @@ func TestLoadDefaults(t *testing.T) {
 	if c.Limits.Rooms == nil || *c.Limits.Rooms != want {
 		t.Errorf("rooms limit: got %v, want %v", c.Limits.Rooms, want)
 	}
+	if !c.StreamHijack {
+		t.Errorf("StreamHijack: got off, want on by default")
+	}
 	if c.Limits.Login == nil || *c.Limits.Login != (chat.Limit{N: 10, Per: 15 * time.Minute}) {
 		t.Errorf("login limit: got %v", c.Limits.Login)
 	}
@@ -44,6 +47,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		"PARLEY_PPROF":           "0.0.0.0:6060",
 		"PARLEY_METRICS_ADDR":    "9464",
 		"PARLEY_METRICS_TOKEN":   "short",
+		"PARLEY_STREAM_HIJACK":   "maybe",
 	}
 	for name, value := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -110,5 +114,20 @@ func TestAllowedOrigins(t *testing.T) {
 	}
 	if got := strings.Join(c.AllowedOrigins, " "); got != "https://example.com http://localhost:*" {
 		t.Errorf("got %q", got)
+	}
+}
+
+func TestStreamHijack(t *testing.T) {
+	for value, want := range map[string]bool{
+		"on": true, "true": true, "ON": true, "True": true, " on ": true,
+		"off": false, "false": false, "OFF": false, "False": false,
+	} {
+		c, err := Load(env(map[string]string{"PARLEY_STREAM_HIJACK": value}))
+		if err != nil {
+			t.Fatalf("%q: %v", value, err)
+		}
+		if c.StreamHijack != want {
+			t.Errorf("%q: got %v, want %v", value, c.StreamHijack, want)
+		}
 	}
 }

@@ -107,6 +107,16 @@ func TestSecurityHeaders(t *testing.T) {
 		defer s.close()
 		checkSecurityHeaders(t, s.res.Header, api)
 	})
+	t.Run("visitor stream, not hijacked", func(t *testing.T) {
+		e := newEnv(t, startEmbedded(t), envConfig{NoHijack: true})
+		room, tok := e.mustRoom(nil)
+		s, r := openStream(t, e.url("/api/v1/rooms/"+room.ID+"/events"), tok, nil)
+		if s == nil {
+			t.Fatalf("stream: got %d %s", r.status, r.body)
+		}
+		defer s.close()
+		checkSecurityHeaders(t, s.res.Header, api)
+	})
 	t.Run("console CSP kept", func(t *testing.T) {
 		r := e.do(req{method: "GET", path: "/admin/"})
 		if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {

@@ -59,6 +59,9 @@ type envConfig struct {
 	// ServerTimeouts sets the http.Server's read and write timeouts, as cmd
 	// does, to prove that streams lift them.
 	ServerTimeouts time.Duration
+	// NoHijack writes every stream through http.Flusher (see
+	// forEachStreamMode).
+	NoHijack bool
 	// Prefix and Secret let two instances share one Redis; empty means new.
 	Prefix string
 	Secret []byte
@@ -147,6 +150,7 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 	if !cfg.NoMetricsToken {
 		opts.MetricsToken = testMetricsToken
 	}
+	opts.DisableStreamHijack = cfg.NoHijack
 	if cfg.WatchBridge {
 		opts.StreamsHealthy = store.Subscribed
 		opts.StreamsGeneration = store.Generation
@@ -157,7 +161,7 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 		srv.Config.ReadTimeout = cfg.ServerTimeouts
 		srv.Config.WriteTimeout = cfg.ServerTimeouts
 	}
-	srv.Config.RegisterOnShutdown(api.CloseStreams)
+	srv.Config.RegisterOnShutdown(func() { _ = api.Shutdown(context.Background()) })
 	srv.Start()
 	e := &env{
 		t: t, addr: addr, prefix: cfg.Prefix, secret: cfg.Secret, store: store, svc: svc, hub: hub,
@@ -165,7 +169,9 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 		client: &http.Client{Timeout: 10 * time.Second},
 	}
 	t.Cleanup(func() {
-		api.CloseStreams()
+		sctx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = api.Shutdown(sctx)
+		stop()
 		srv.CloseClientConnections()
 		srv.Close()
 		cancel()

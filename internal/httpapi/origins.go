@@ -15,7 +15,8 @@ type originMatcher struct {
 	exact map[string]bool
 	// anyPort holds "scheme://host" of the entries written "scheme://host:*".
 	anyPort map[string]bool
-	// csp is the list of sources for frame-ancestors, in configuration order.
+	// csp is the allowed origins as valid CSP sources, in configuration
+	// order (for the start-up and warning logs).
 	csp []string
 }
 
@@ -74,13 +75,6 @@ func splitOrigin(o string) (base, port string, ok bool) {
 		host = "[" + host + "]"
 	}
 	return u.Scheme + "://" + host, u.Port(), true
-}
-
-// frameAncestors is the frame-ancestors source list of the widget frame: the
-// server itself and every allowed site ("http://localhost:*" is already a
-// valid CSP source).
-func (m originMatcher) frameAncestors() string {
-	return strings.Join(append([]string{"'self'"}, m.csp...), " ")
 }
 
 // String lists the allowed origins as configured, for logs.

@@ -1,0 +1,153 @@
+// Drawing the panel: messages in day groups, presence, typing, notices. It
+// reads the store, never writes it nor calls the network.
+
+import { clockTime, dayKey, dayLabel, sameDay } from './dates.js';
+import { el } from './dom.js';
+import { state } from './store.js';
+
+/** @param {string} id */
+export const $ = (id) => document.getElementById(id);
+
+export const ui = {
+  title: $('title'), status: $('status'), statusText: $('status-text'), del: $('delete'), close: $('close'),
+  away: $('away'), awayText: $('away-text'), awayRow: $('away-row'), awayEmail: $('away-email'),
+  scroll: $('scroll'), older: $('older'), greeting: $('greeting'), list: $('list'),
+  intro: $('intro'), name: $('intro-name'), email: $('intro-email'), introError: $('intro-error'),
+  typing: $('typing'), typingText: $('typing-text'), jump: $('jump'), notice: $('notice'),
+  composer: $('composer'), input: $('input'), confirm: $('confirm'), cancel: $('confirm-cancel'),
+  ok: $('confirm-ok'), live: $('live'),
+};
+
+// retry() and discard(o) for a failed message's buttons, rendered() after each redraw.
+let actions;
+
+export function initRender(a) {
+  actions = a;
+}
+
+/** Shows or clears the notice above the composer (a live region); kind: 'send', 'net' or '' (information). */
+export function notify(text, kind) {
+  ui.notice.textContent = text || '';
+  ui.notice.hidden = !text;
+  ui.notice.dataset.kind = kind || '';
+  ui.notice.className = 'notice' + (kind ? ' warn' : '');
+}
+
+/** Clears the notice if it is of this kind. */
+export function clearNotice(kind) {
+  if (ui.notice.dataset.kind === kind) notify('');
+}
+
+/** Says text to screen readers. */
+export function announce(text) {
+  ui.live.textContent = '';
+  setTimeout(() => { ui.live.textContent = text; }, 50);
+}
+
+/** @returns {boolean} the conversation is scrolled (nearly) to its end */
+export function nearBottom() {
+  const sc = ui.scroll;
+  return sc.scrollHeight - sc.scrollTop - sc.clientHeight < 64;
+}
+
+const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'short' });
+
+/** The items to draw, in order: stored messages, then unsent ones. */
+function items() {
+  const out = [...state.msgs.values()].sort((a, b) => a.seq - b.seq)
+    .map((m) => ({ ...m, date: new Date(m.createdAt) }));
+  const now = new Date();
+  for (const o of state.outbox) {
+    if (o.seq && state.msgs.has(o.seq)) continue; // its stored copy is already drawn
+    out.push({ sender: 'visitor', author: '', content: o.content, date: now, pending: o });
+  }
+  return out;
+}
+
+/** Draws one item, first and/or last of its group; seenSeq is the one marked "Seen". */
+function drawMessage(m, first, last, seenSeq) {
+  const mine = m.sender === 'visitor';
+  const o = m.pending;
+  const failed = o && o.status === 'failed';
+  const li = el('li', {
+    class: `msg ${mine ? 'me' : 'them'}${first ? ' first' : ''}${last ? ' last' : ''}${o ? (failed ? ' failed' : ' pending') : ''}`,
+  },
+  !mine && first && el('div', { class: 'who', text: m.author || 'Support' }),
+  el('div', { class: 'bubble', title: !o && fullFmt.format(m.date) }, el('p', { class: 'text', text: m.content })));
+  if (failed) {
+    li.append(el('div', { class: 'meta error', title: o.error || '' }, 'Not sent.', ' ',
+      el('button', { type: 'button', class: 'link-btn', text: 'Retry', onclick: () => actions.retry() }), ' · ',
+      el('button', { type: 'button', class: 'link-btn', text: 'Discard', onclick: () => actions.discard(o) })));
+  } else if (o) {
+    if (last) li.append(el('div', { class: 'meta', text: 'Sending…' }));
+  } else if (last || m.seq === seenSeq) {
+    li.append(el('div', { class: 'meta' },
+      el('time', { datetime: m.createdAt, text: clockTime(m.date) }), m.seq === seenSeq && ' · Seen'));
+  }
+  return li;
+}
+
+/** Items of one group: same side and author, same day, five minutes apart at most. */
+function sameGroup(a, b) {
+  return a && b && a.sender === b.sender && a.author === b.author &&
+    sameDay(a.date, b.date) && Math.abs(a.date - b.date) < 5 * 60000;
+}
+
+/** Redraws the conversation; keep: 'bottom' scrolls to the end, 'top' stays put above older messages. */
+export function render(keep) {
+  const sc = ui.scroll;
+  const fromBottom = sc.scrollHeight - sc.scrollTop;
+  const atBottom = fromBottom - sc.clientHeight < 64;
+  const all = items();
+  let seenSeq = 0;
+  for (const m of all) if (m.sender === 'visitor' && m.seq && m.seq <= state.adminReadSeq) seenSeq = m.seq;
+  const nodes = [];
+  let prevDay = '';
+  all.forEach((m, i) => {
+    const day = dayKey(m.date);
+    if (day !== prevDay) {
+      nodes.push(el('li', { class: 'day', text: dayLabel(m.date, new Date(), { weekdayAlways: true }) }));
+      prevDay = day;
+    }
+    nodes.push(drawMessage(m, !sameGroup(all[i - 1], m), !sameGroup(m, all[i + 1]), seenSeq));
+  });
+  ui.list.replaceChildren(...nodes);
+  ui.older.hidden = !state.hasMore;
+  ui.greeting.hidden = state.hasMore;
+  ui.intro.hidden = !!state.session || state.introDone || (!!state.identity.name && !!state.identity.email);
+  ui.del.hidden = !state.session;
+  if (keep === 'top') sc.scrollTop = sc.scrollHeight - fromBottom;
+  else if (keep === 'bottom' || atBottom) sc.scrollTop = sc.scrollHeight;
+  actions.rendered();
+}
+
+/** Shows the admins' presence and, when nobody is in, asks for an email. */
+export function renderPresence() {
+  const on = state.adminsOnline;
+  ui.status.className = 'status' + (on === true ? ' online' : on === false ? ' offline' : '');
+  ui.statusText.textContent = on === true ? 'Online now' : on === false ? 'Away — we will reply later' : 'Ask us anything';
+  const email = (state.room && state.room.visitorEmail) || state.identity.email;
+  ui.away.hidden = on !== false;
+  ui.awayRow.hidden = !!email;
+  ui.awayText.textContent = email
+    ? `No one is online right now. Your messages are kept; we will answer at ${email}.`
+    : 'No one is online right now. Leave your email and we will answer there.';
+}
+
+let typingTimer = 0;
+
+/** Shows that an admin is typing, for 5 s. */
+export function showTyping() {
+  const stick = nearBottom();
+  ui.typingText.textContent = `${state.lastAuthor || 'Support'} is typing…`;
+  ui.typing.hidden = false;
+  if (stick) ui.scroll.scrollTop = ui.scroll.scrollHeight;
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(hideTyping, 5000);
+}
+
+/** Hides the typing indicator. */
+export function hideTyping() {
+  clearTimeout(typingTimer);
+  ui.typing.hidden = true;
+}

@@ -1,0 +1,334 @@
+// Talking with the server: the visitor API and what its answers mean for the
+// room (resumed or created, history, read marks, starting over when it is
+// gone), and the room's event stream, read with the shared SSE reader and
+// reconnected with backoff from the last seq.
+
+import { announce, clearNotice, hideTyping, nearBottom, notify, render, renderPresence, showTyping, ui } from './render.js';
+import { SSEReader, readEvents } from './sse.js';
+import { adoptRoom, forgetRoom, state, storeMessages, unreadCount } from './store.js';
+
+const API = '/api/v1';
+const PAGE = 30;
+
+/** @param {number} ms */
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** @param {number} attempt 0, 1, 2… @returns {number} ms of exponential backoff with jitter */
+export function backoff(attempt) {
+  const base = Math.min(30000, 1000 * 2 ** attempt);
+  return base / 2 + Math.random() * base / 2;
+}
+
+/**
+ * Calls the visitor API (path under /api/v1, token by default the session's).
+ * Resolves whatever the status; rejects only when the network fails.
+ * @returns {Promise<{ok: boolean, status: number, data: *, wait: number}>}
+ */
+export async function api(method, path, body, token) {
+  const headers = { Accept: 'application/json' };
+  const auth = token === undefined ? state.session && state.session.token : token;
+  if (auth) headers.Authorization = 'Bearer ' + auth;
+  if (body) headers['Content-Type'] = 'application/json';
+  const res = await fetch(API + path, {
+    method, headers, body: body ? JSON.stringify(body) : undefined, cache: 'no-store', credentials: 'omit',
+  });
+  let data = null;
+  if (res.status !== 204) {
+    try {
+      data = await res.json();
+    } catch (e) {
+      data = null;
+    }
+  }
+  return { ok: res.ok, status: res.status, data, wait: parseInt(res.headers.get('Retry-After'), 10) || 0 };
+}
+
+/** Turns a failed answer into words for the visitor. @returns {{text: string, wait?: number}} */
+export function problem(res) {
+  switch (res.status) {
+    case 429:
+      return { text: `Slow down a little — you can send again in ${res.wait || 30} s.`, wait: res.wait || 30 };
+    case 503:
+      return { text: 'Chat is unavailable right now. Your text is kept — try again in a moment.' };
+    case 403:
+      return { text: 'You can no longer send messages in this conversation.' };
+    case 400:
+    case 413:
+      return { text: 'This message could not be sent. Is it too long?' };
+    default:
+      return { text: `Something went wrong (error ${res.status}). Your text is kept.` };
+  }
+}
+
+let tell;
+
+/** @param {(msg: Object) => void} tellLoader */
+export function initRoom(tellLoader) {
+  tell = tellLoader;
+}
+
+/** Adds messages, ignoring known seqs; live ones are announced and told to the loader. */
+export function addMessages(list, live) {
+  const added = storeMessages(list);
+  if (live) {
+    for (const m of added) {
+      if (m.sender === 'admin') {
+        hideTyping();
+        announce(`${m.author || 'Support'}: ${m.content}`);
+        if (!nearBottom()) ui.jump.hidden = false;
+      }
+      tell({ type: 'message', message: m });
+    }
+  }
+  if (added.length) {
+    render();
+    markRead();
+  }
+}
+
+/** Posts the unread count to the loader when it changed. */
+export function updateUnread() {
+  const n = unreadCount();
+  if (n !== state.unreadSent) {
+    state.unreadSent = n;
+    tell({ type: 'unread', count: n });
+  }
+}
+
+/** Marks everything shown as read, when the visitor can see it. */
+export function markRead() {
+  if (!state.session || !state.visible || document.visibilityState !== 'visible' || !unreadCount()) return;
+  const seq = Math.max(...state.msgs.keys());
+  state.readSeq = seq;
+  updateUnread();
+  api('POST', `/rooms/${state.session.roomId}/read`, { seq }).catch(() => {});
+}
+
+/** Takes the room and token of a create or resume answer. */
+export function adopt(data) {
+  adoptRoom(data);
+  renderPresence();
+}
+
+/** Forgets the room (deleted, expired or gone), and the outbox unless keepOutbox, and says text. */
+export function reset(text, keepOutbox) {
+  stopStream();
+  forgetRoom(keepOutbox);
+  roomPromise = null;
+  renderPresence();
+  render('bottom');
+  notify(text);
+}
+
+/**
+ * Resumes the saved room: a fresh token, the latest messages, the stream.
+ * On 401/404 the old room is gone and the visitor starts fresh.
+ */
+export async function resume() {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    let res;
+    try {
+      // Ask about the saved room first: resuming with a token that is no
+      // longer good would open a new, empty conversation for nothing.
+      const check = await api('GET', `/rooms/${state.session.roomId}`);
+      if (check.status === 401 || check.status === 403 || check.status === 404) return reset('', true);
+      const body = { page: state.page || undefined, name: state.identity.name || undefined, email: state.identity.email || undefined };
+      res = await api('POST', '/rooms', body);
+    } catch (e) {
+      notify('Connecting…', 'net');
+      await sleep(backoff(attempt));
+      continue;
+    }
+    if (res.ok && res.data && res.data.room) {
+      clearNotice('net');
+      const same = state.session && state.session.roomId === res.data.room.id;
+      if (!same) reset('', true);
+      const known = same && state.msgs.size > 0;
+      adopt(res.data);
+      if (!known) await loadLatest();
+      return connect(); // the stream replays anything after the last seq seen
+    }
+    if (res.status === 401 || res.status === 404) return reset('', true);
+    if (res.status === 403) return notify(problem(res).text, 'send');
+    notify(problem(res).text, 'net');
+    await sleep(res.wait ? res.wait * 1000 : backoff(attempt));
+  }
+  notify('Chat is unavailable right now. Please try again later.', 'net');
+}
+
+/** Loads the newest page of messages. */
+async function loadLatest() {
+  const last = state.room.lastMessage;
+  if (!last) return;
+  const res = await api('GET', `/rooms/${state.session.roomId}/messages?before=${last.seq + 1}&limit=${PAGE}`).catch(() => null);
+  if (!res || !res.ok) return;
+  state.hasMore = res.data.hasMore;
+  state.streamSeq = Math.max(state.streamSeq, last.seq);
+  addMessages(res.data.messages, false);
+  render('bottom');
+}
+
+let loadingOlder = false;
+
+/** Loads the page of messages before the oldest one shown. */
+export async function loadOlder() {
+  if (loadingOlder || !state.hasMore || !state.session || !state.msgs.size) return;
+  loadingOlder = true;
+  ui.older.textContent = 'Loading…';
+  try {
+    const first = Math.min(...state.msgs.keys());
+    const res = await api('GET', `/rooms/${state.session.roomId}/messages?before=${first}&limit=${PAGE}`);
+    if (res.ok) {
+      state.hasMore = res.data.hasMore;
+      for (const m of res.data.messages) if (!state.msgs.has(m.seq)) state.msgs.set(m.seq, m);
+      render('top');
+    }
+  } catch (e) {
+    /* the button stays; the visitor can try again */
+  } finally {
+    loadingOlder = false;
+    ui.older.textContent = 'Show earlier messages';
+  }
+}
+
+let roomPromise = null;
+
+/**
+ * Makes sure a room exists, creating it with what the visitor told.
+ * @returns {Promise<?{text: string, wait?: number}>} null when ready, else the problem
+ */
+export function ensureRoom() {
+  if (state.session) return Promise.resolve(null);
+  if (!roomPromise) {
+    roomPromise = (async () => {
+      const { name, email } = state.identity;
+      const res = await api('POST', '/rooms', { name: name || undefined, email: email || undefined, page: state.page || undefined }, '');
+      if (res.ok && res.data && res.data.room) {
+        adopt(res.data);
+        connect();
+        return null;
+      }
+      return problem(res);
+    })().finally(() => { roomPromise = null; });
+  }
+  return roomPromise;
+}
+
+/** Handles one event of the room's stream. */
+function onEvent(type, data) {
+  if (type === 'message') {
+    if (data.seq > state.streamSeq + 1) catchUp(state.streamSeq);
+    state.streamSeq = Math.max(state.streamSeq, data.seq);
+    addMessages([data], true);
+  } else if (type === 'typing') {
+    if (data.sender === 'admin') showTyping();
+  } else if (type === 'read') {
+    if (data.sender === 'admin' && data.seq > state.adminReadSeq) {
+      state.adminReadSeq = data.seq;
+      render();
+    }
+  } else if (type === 'presence') {
+    state.adminsOnline = !!data.adminsOnline;
+    renderPresence();
+  } else if (type === 'room.deleted') {
+    reset('This conversation was closed. You can start a new one any time.', false);
+  }
+}
+
+/** Fetches messages after seq, should the stream ever skip one. */
+function catchUp(seq) {
+  if (!state.session) return;
+  api('GET', `/rooms/${state.session.roomId}/messages?after=${seq}&limit=200`)
+    .then((res) => { if (res.ok) addMessages(res.data.messages, false); })
+    .catch(() => {});
+}
+
+let streamCtl = null;
+let streamTimer = 0;
+let streamAttempt = 0;
+let retryMs = 0;
+let liveTimer = 0;
+
+/** Opens the room's event stream (once). */
+export function connect() {
+  if (!state.session || streamCtl) return;
+  clearTimeout(streamTimer);
+  const ctl = new AbortController();
+  streamCtl = ctl;
+  readStream(ctl).then((wait) => {
+    if (streamCtl !== ctl) return; // stopped on purpose
+    streamCtl = null;
+    if (wait < 0) return;
+    clearTimeout(liveTimer);
+    liveTimer = setTimeout(() => notify('Reconnecting…', 'net'), 4000);
+    streamTimer = setTimeout(connect, wait || retryMs || backoff(streamAttempt++));
+  });
+}
+
+/** Closes the stream and cancels any reconnect. */
+export function stopStream() {
+  const ctl = streamCtl;
+  streamCtl = null;
+  clearTimeout(streamTimer);
+  clearTimeout(liveTimer);
+  if (ctl) ctl.abort();
+}
+
+/**
+ * Reads the stream until it ends.
+ * @param {AbortController} ctl
+ * @returns {Promise<number>} ms to wait before reconnecting (0: backoff), -1 to stay down
+ */
+async function readStream(ctl) {
+  const s = state.session;
+  let res;
+  try {
+    res = await fetch(`${API}/rooms/${s.roomId}/events`, {
+      headers: { Accept: 'text/event-stream', Authorization: 'Bearer ' + s.token, 'Last-Event-ID': String(state.streamSeq) },
+      signal: ctl.signal, cache: 'no-store', credentials: 'omit',
+    });
+  } catch (e) {
+    return 0;
+  }
+  if (res.status === 404) {
+    reset('This conversation has ended. You can start a new one any time.', true);
+    return -1;
+  }
+  if (res.status === 401) {
+    // The token expired: resuming renews it (and reconnects), or starts fresh.
+    setTimeout(() => { stopStream(); resume(); }, 0);
+    return -1;
+  }
+  if (res.status === 403) return -1;
+  if (!res.ok || !res.body) return (parseInt(res.headers.get('Retry-After'), 10) || 0) * 1000;
+  clearTimeout(liveTimer);
+  clearNotice('net');
+  // id: is each message's seq, which the message itself carries.
+  const reader = new SSEReader((ev) => {
+    let data;
+    try {
+      data = JSON.parse(ev.data);
+    } catch (e) {
+      return;
+    }
+    onEvent(ev.event, data);
+  });
+  let watchdog = 0;
+  const kick = () => {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => ctl.abort(), 60000); // pings come every 25 s at most
+  };
+  kick();
+  try {
+    await readEvents(res, reader, () => {
+      kick();
+      streamAttempt = 0;
+    });
+  } catch (e) {
+    /* aborted or cut: reconnect */
+  } finally {
+    clearTimeout(watchdog);
+    retryMs = reader.retry || retryMs;
+  }
+  return 0;
+}
