@@ -238,9 +238,20 @@ func checkText(field, s string, max int) error {
 	return nil
 }
 
+// validEmail accepts a plain address and nothing an address parser would
+// also take: the console makes a mailto: link of it, where a "?", "&" or "%"
+// would smuggle in headers (bcc, subject), and a display name, quotes, angle
+// brackets or a second "@" have no place in a plain address.
 func validEmail(s string) bool {
+	if len(s) > MaxEmail || strings.ContainsAny(s, "?&%/\\ \t\"'<>(),;:[]") || strings.Count(s, "@") != 1 {
+		return false
+	}
 	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s && a.Name == "" && strings.Contains(s[strings.LastIndexByte(s, '@'):], ".")
+	if err != nil || a.Address != s || a.Name != "" {
+		return false
+	}
+	local, domain, _ := strings.Cut(s, "@")
+	return local != "" && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
 }
 
 func validPage(s string) bool {
