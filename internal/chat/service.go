@@ -2,8 +2,6 @@ package chat
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"time"
 )
@@ -275,9 +273,9 @@ func (s *Service) limitLogin(ctx context.Context, clientIP, username string) err
 		Window{Key: "login-ip:" + clientIP, Limit: Limit{N: 3 * l.N, Per: l.Per}})
 }
 
-// RecordVisit counts a page view. Without a visitorId the visitor is told
-// apart by a one-way hash of the day, the client IP and the user agent, so no
-// identifier is stored in the browser or in Redis.
+// RecordVisit counts a page view. The visitor counted is the server's own
+// name for the client (see visitorHash), which a visitorId can only split in
+// at most VisitorSplits: a client making ids up cannot inflate the count.
 func (s *Service) RecordVisit(ctx context.Context, in NewVisit, clientIP, userAgent string) (VisitCount, error) {
 	if err := in.Normalize(); err != nil {
 		return VisitCount{}, err
@@ -286,10 +284,11 @@ func (s *Service) RecordVisit(ctx context.Context, in NewVisit, clientIP, userAg
 		return VisitCount{}, err
 	}
 	now := s.now()
-	if in.VisitorID == "" {
-		sum := sha256.Sum256([]byte(DayKey(now) + "|" + clientIP + "|" + userAgent))
-		in.VisitorID = hex.EncodeToString(sum[:12])
+	salt, err := s.store.VisitSalt(ctx, DayKey(now), newVisitSalt(), visitSaltTTL)
+	if err != nil {
+		return VisitCount{}, err
 	}
+	in.VisitorID = visitorHash(salt, ClientKey(clientIP, DefaultIPv6Prefix), userAgent, in.VisitorID)
 	return s.store.RecordVisit(ctx, in, now)
 }
 

@@ -60,8 +60,13 @@ type RoomStore interface {
 
 // VisitStore keeps the visitor counter.
 type VisitStore interface {
-	// RecordVisit counts one page view at now and returns the new counts.
+	// RecordVisit counts one page view at now and returns the new counts;
+	// v.VisitorID is the distinct visitor as the Service named it.
 	RecordVisit(ctx context.Context, v NewVisit, now time.Time) (VisitCount, error)
+	// VisitSalt returns the secret salt of day (YYYY-MM-DD), storing
+	// candidate for ttl first when the day has none yet, so every instance
+	// hashes with the same one.
+	VisitSalt(ctx context.Context, day string, candidate []byte, ttl time.Duration) ([]byte, error)
 	// VisitCount returns the counts at now.
 	VisitCount(ctx context.Context, now time.Time) (VisitCount, error)
 	// VisitReport returns the last days days up to now, oldest first, with

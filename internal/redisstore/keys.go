@@ -95,3 +95,6 @@ func (k keys) VisitsVisitors(day string) string { return k.visits + "visitors:" 
 
 // VisitsPaths returns the sorted set path → views of one day.
 func (k keys) VisitsPaths(day string) string { return k.visits + "paths:" + day }
+
+// VisitsSalt returns the secret salt of one day's visitor hashes.
+func (k keys) VisitsSalt(day string) string { return k.visits + "salt:" + day }
