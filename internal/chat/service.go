@@ -68,7 +68,9 @@ func (s *Service) allowAll(ctx context.Context, windows ...Window) error {
 // OpenRoom is a visitor opening the chat. resumeID is the room of the
 // visitor token they still hold ("" for none): a returning visitor resumes
 // that room while it exists, and anyone else, or a visitor whose room was
-// deleted or expired, gets a new one. created tells which happened.
+// deleted or expired, gets a new one. created tells which happened. A
+// blocked visitor gets ErrBlocked, whether their room is still there or not:
+// a block is not lifted by asking for a new room.
 func (s *Service) OpenRoom(ctx context.Context, in NewRoom, resumeID, clientIP string) (r Room, created bool, err error) {
 	if err := in.Normalize(); err != nil {
 		return Room{}, false, err
@@ -77,6 +79,9 @@ func (s *Service) OpenRoom(ctx context.Context, in NewRoom, resumeID, clientIP s
 		r, err := s.resumeRoom(ctx, resumeID, in)
 		if !errors.Is(err, ErrRoomNotFound) {
 			return r, false, err
+		}
+		if err := s.refuseWasBlocked(ctx, resumeID); err != nil {
+			return Room{}, false, err
 		}
 	}
 	r, err = s.createRoom(ctx, in, clientIP)
@@ -95,13 +100,16 @@ func (s *Service) CreateRoom(ctx context.Context, in NewRoom, clientIP string) (
 }
 
 func (s *Service) createRoom(ctx context.Context, in NewRoom, clientIP string) (Room, error) {
+	if err := s.refuseBlockedClient(ctx, clientIP); err != nil {
+		return Room{}, err
+	}
 	if err := s.allow(ctx, s.limits.Rooms, "rooms:"+clientIP); err != nil {
 		return Room{}, err
 	}
 	now := Time{s.now().UTC()}
 	r, err := s.store.CreateRoom(ctx, Room{
 		ID: NewRoomID(), VisitorName: in.Name, VisitorEmail: in.Email, Page: in.Page,
-		CreatedAt: now, UpdatedAt: now,
+		CreatedAt: now, UpdatedAt: now, ClientKey: ClientKey(clientIP, DefaultIPv6Prefix),
 	})
 	if err != nil {
 		return Room{}, err
@@ -111,11 +119,15 @@ func (s *Service) createRoom(ctx context.Context, in NewRoom, clientIP string) (
 
 // resumeRoom is a returning visitor opening their room again. Details they
 // give now fill in the ones the room does not have yet (say, an email left
-// while no admin was online); details already given are kept.
+// while no admin was online); details already given are kept. A blocked
+// visitor gets ErrBlocked, and no new token.
 func (s *Service) resumeRoom(ctx context.Context, roomID string, in NewRoom) (Room, error) {
 	r, err := s.Room(ctx, roomID)
 	if err != nil {
 		return Room{}, err
+	}
+	if r.Blocked {
+		return Room{}, ErrBlocked
 	}
 	if (in.Name == "" || r.VisitorName != "") && (in.Email == "" || r.VisitorEmail != "") && (in.Page == "" || r.Page != "") {
 		return r, nil // nothing to fill in
@@ -139,10 +151,14 @@ func (s *Service) Messages(ctx context.Context, roomID string, q MessageQuery) (
 	return s.store.Messages(ctx, roomID, q)
 }
 
-// SendVisitor stores a visitor's message. created is false when clientID
-// repeats an earlier send, whose message is returned.
-func (s *Service) SendVisitor(ctx context.Context, roomID string, in NewMessage) (Message, bool, error) {
+// SendVisitor stores a visitor's message from clientIP. created is false
+// when clientID repeats an earlier send, whose message is returned.
+// ErrBlocked when the room or the address is blocked.
+func (s *Service) SendVisitor(ctx context.Context, roomID string, in NewMessage, clientIP string) (Message, bool, error) {
 	if err := in.Normalize(); err != nil {
+		return Message{}, false, err
+	}
+	if err := s.refuseBlockedClient(ctx, clientIP); err != nil {
 		return Message{}, false, err
 	}
 	if err := s.allow(ctx, s.limits.Messages, "messages:"+roomID); err != nil {
@@ -218,17 +234,6 @@ func (s *Service) Typing(ctx context.Context, roomID string, from Sender) error 
 	}
 	_, err := s.store.Typing(ctx, roomID, from, typingEvery)
 	return err
-}
-
-// SetBlocked blocks or unblocks a room's visitor.
-func (s *Service) SetBlocked(ctx context.Context, roomID string, blocked bool) error {
-	_, err := s.store.SetBlocked(ctx, roomID, blocked)
-	return err
-}
-
-// DeleteRoom erases a room and everything in it.
-func (s *Service) DeleteRoom(ctx context.Context, roomID string) error {
-	return s.store.DeleteRoom(ctx, roomID)
 }
 
 // ListRooms returns a page of the admin's room list.

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -58,6 +59,32 @@ func (r *NewRoom) Normalize() error {
 		}
 	}
 	return nil
+}
+
+// The bounds of an IP block.
+const (
+	DefaultIPBlock = 24 * time.Hour
+	MinIPBlock     = time.Minute
+	MaxIPBlock     = 30 * 24 * time.Hour
+)
+
+// Duration returns how long b blocks the visitor's address: 0 for no IP
+// block.
+func (b BlockRequest) Duration() (time.Duration, error) {
+	if !b.IP {
+		if b.For != "" {
+			return 0, invalid("for needs ip: true")
+		}
+		return 0, nil
+	}
+	if b.For == "" {
+		return DefaultIPBlock, nil
+	}
+	d, err := time.ParseDuration(b.For)
+	if err != nil || d < MinIPBlock || d > MaxIPBlock {
+		return 0, invalid("for must be a duration from %s to %s, such as 24h", MinIPBlock, "720h")
+	}
+	return d, nil
 }
 
 // Normalize trims the content of m and checks its bounds.
