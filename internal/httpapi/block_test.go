@@ -140,7 +140,7 @@ func TestBlockByIP(t *testing.T) {
 
 		want(t, e.do(req{method: "POST", path: blockPath, token: at, body: `{"ip": true, "for": "1h"}`}), http.StatusNoContent, "")
 		got := e.mustStoredRoom(room.ID)
-		if !got.Blocked || got.IPBlockedUntil == nil || got.IPBlockedUntil.Sub(time.Now()) < 59*time.Minute || got.IPBlockedUntil.Sub(time.Now()) > time.Hour {
+		if !got.Blocked || got.IPBlockedUntil == nil || time.Until(got.IPBlockedUntil.Time) < 59*time.Minute || time.Until(got.IPBlockedUntil.Time) > time.Hour {
 			t.Fatalf("got room %+v, want blocked with the IP for an hour", got)
 		}
 		rooms := e.roomCount()
