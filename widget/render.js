@@ -37,6 +37,7 @@ export function notify(text, kind) {
 export function closed() {
   notify(ui.input.placeholder = 'This conversation was closed.', 'closed');
   ui.input.disabled = true;
+  ui.input.value = '';
 }
 
 /** Clears the notice if it is of this kind. */

@@ -13,8 +13,9 @@ import (
 const closedShown = `!F().getElementById('notice').hidden && F().getElementById('notice').textContent === 'This conversation was closed.' &&
 F().getElementById('input').disabled && F().getElementById('input').placeholder === 'This conversation was closed.'`
 
-// TestWidgetBlocked is a visitor being blocked: their next message gets the
-// closed notice and the composer turns off; a reload shows the history,
+// TestWidgetBlocked is a visitor being blocked: as they type again (the
+// typing call is refused) the panel says the conversation was closed and the
+// composer turns off, their text unsent; a reload shows the history,
 // still closed, and opens no new room; and once the admin blocks their
 // address too, a fresh browser (storage cleared) cannot start a new
 // conversation either.
@@ -41,6 +42,10 @@ func TestWidgetBlocked(t *testing.T) {
 	}
 	typeAndSend(t, ctx, "still there?")
 	mustPoll(t, ctx, "the closed notice", closedShown, 5*time.Second)
+	screenshot(t, ctx, "widget-closed.png")
+	if mustEval[string](t, ctx, `F().getElementById('input').value`) != "" {
+		t.Error("the disabled composer still holds text over its notice")
+	}
 	if got := adminOpenRoom(t, app, admin, roomID); len(got.Messages) != 1 {
 		t.Fatalf("got %d stored messages, want only hello", len(got.Messages))
 	}
@@ -51,7 +56,8 @@ func TestWidgetBlocked(t *testing.T) {
 	mustPoll(t, ctx, "closed after a reload, with the history", closedShown+` && texts('.msg .text').includes('hello')`, 10*time.Second)
 	theOnlyRoom(t, app, admin) // no new room
 
-	// Block the address too: a browser with nothing saved is refused as well.
+	// Block the address too: a browser with nothing saved is refused as well
+	// (its first send asks for a room, which is refused).
 	if st := app.call(t, "POST", "/api/v1/admin/rooms/"+roomID+"/block", admin, map[string]any{"ip": true, "for": "1h"}, nil); st != 204 {
 		t.Fatalf("IP block: got %d, want 204", st)
 	}
