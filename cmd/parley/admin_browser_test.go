@@ -294,7 +294,9 @@ func TestAdminConsole(t *testing.T) {
 		if got := adminOpenRoom(t, app, admin, roomID); got.Room.ID == "" {
 			t.Fatal("the room is gone")
 		}
-		var open struct{ Room struct{ IPBlockedUntil time.Time } }
+		var open struct {
+			Room struct{ IPBlockedUntil time.Time }
+		}
 		app.call(t, "GET", "/api/v1/admin/rooms/"+roomID, admin, nil, &open)
 		if d := time.Until(open.Room.IPBlockedUntil); d < 167*time.Hour || d > 168*time.Hour {
 			t.Errorf("IP block: ends in %v, want 7 days", d)
