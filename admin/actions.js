@@ -1,6 +1,6 @@
-// What an admin can do to the open room: block or unblock its visitor,
-// delete it (after the confirmation dialog), and copy or download its
-// transcript.
+// What an admin can do to the open room: block its visitor (and, if the
+// admin chooses, their IP address for a while) or unblock them, delete it
+// (after the confirmation dialog), and copy or download its transcript.
 
 import { el } from '/widget/dom.js';
 import * as api from './api.js';
@@ -9,6 +9,34 @@ import { visitorLabel } from './people.js';
 import { fullTime } from './time.js';
 
 /** @typedef {import('./messages.js').Message} Message */
+
+/** The IP block durations the block dialog offers: API value and label. */
+export const IP_BLOCKS = [['1h', '1 hour'], ['24h', '24 hours'], ['168h', '7 days'], ['720h', '30 days']];
+
+/**
+ * The block dialog: what a block does, and the choice of blocking the
+ * visitor's IP address too, for how long. Built once, on first use.
+ * @returns {HTMLDialogElement}
+ */
+function blockDialog() {
+  const found = /** @type {HTMLDialogElement|null} */ (document.getElementById('confirm-block'));
+  if (found) return found;
+  const d = /** @type {HTMLDialogElement} */ (el('dialog', { id: 'confirm-block', class: 'dialog', 'aria-labelledby': 'block-title' },
+    el('form', { method: 'dialog' },
+      el('h2', { id: 'block-title', text: 'Block this visitor?' }),
+      el('p', { text: 'They can still read the conversation, but can no longer send, type, change their details or delete it, nor start a new one from this browser.' }),
+      el('label', { class: 'block-ip' },
+        el('input', { type: 'checkbox', name: 'ip' }),
+        el('span', { text: 'Also block their IP address for' }),
+        el('select', { name: 'for', 'aria-label': 'How long' },
+          IP_BLOCKS.map(([v, label]) => el('option', { value: v, text: label, selected: v === '24h' })))),
+      el('p', { class: 'muted block-note', text: 'Nobody from that address (its whole /64 for IPv6) can then start a conversation or send.' }),
+      el('div', { class: 'dialog-actions' },
+        el('button', { class: 'btn', value: 'cancel', type: 'submit', text: 'Cancel' }),
+        el('button', { class: 'btn btn-danger-solid', value: 'block', type: 'submit', text: 'Block' })))));
+  document.body.append(d);
+  return d;
+}
 
 /** Blocks, deletes and exports the open room, on the admin's click. */
 export class RoomActions {
@@ -27,14 +55,39 @@ export class RoomActions {
     this.deleting = '';
   }
 
-  async toggleBlock() {
+  /** Unblocks the visitor, or asks in the block dialog how to block them. */
+  toggleBlock() {
     const r = this.hooks.room();
     if (!r || !this.hooks.ready()) return;
-    const want = !r.blocked;
+    if (r.blocked) {
+      this.setBlocked(r.id, false, '', 'Visitor unblocked.');
+      return;
+    }
+    const d = blockDialog();
+    const form = /** @type {HTMLFormElement} */ (d.querySelector('form'));
+    const ip = /** @type {HTMLInputElement} */ (form.elements.namedItem('ip'));
+    ip.checked = false;
+    d.returnValue = '';
+    d.addEventListener('close', () => {
+      if (d.returnValue !== 'block') return;
+      const sel = /** @type {HTMLSelectElement} */ (form.elements.namedItem('for'));
+      const ipFor = ip.checked ? sel.value : '';
+      const label = IP_BLOCKS.find(([v]) => v === ipFor)?.[1];
+      this.setBlocked(r.id, true, ipFor, label ? `Visitor and IP address blocked for ${label}.` : 'Visitor blocked.');
+    }, { once: true });
+    d.showModal();
+    /** @type {HTMLElement|null} */ (d.querySelector('[value="cancel"]'))?.focus();
+  }
+
+  /**
+   * @param {string} id @param {boolean} want @param {string} ipFor
+   * @param {string} done the toast on success
+   */
+  async setBlocked(id, want, ipFor, done) {
     try {
-      await api.setBlocked(r.id, want);
-      this.hooks.onBlocked(r.id, want);
-      this.hooks.toast(want ? 'Visitor blocked.' : 'Visitor unblocked.');
+      await api.setBlocked(id, want, ipFor);
+      this.hooks.onBlocked(id, want);
+      this.hooks.toast(done);
     } catch (err) {
       this.hooks.report(err);
     }

@@ -214,9 +214,14 @@ export function sendTyping(id) {
   return request('POST', '/rooms/' + encodeURIComponent(id) + '/typing');
 }
 
-/** @param {string} id @param {boolean} blocked */
-export function setBlocked(id, blocked) {
-  return request(blocked ? 'POST' : 'DELETE', '/rooms/' + encodeURIComponent(id) + '/block');
+/**
+ * Blocks or unblocks a room's visitor; ipFor (a duration such as "24h")
+ * blocks the address the room was opened from too. Unblocking lifts both.
+ * @param {string} id @param {boolean} blocked @param {string} [ipFor]
+ */
+export function setBlocked(id, blocked, ipFor) {
+  const body = blocked && ipFor ? { ip: true, for: ipFor } : undefined;
+  return request(blocked ? 'POST' : 'DELETE', '/rooms/' + encodeURIComponent(id) + '/block', { body });
 }
 
 /** @param {string} id erases the room and everything in it */

@@ -3,7 +3,7 @@
 
 import { el, replaceChildren } from '/widget/dom.js';
 import { icon } from './icons.js';
-import { safeURL } from './links.js';
+import { mailtoURL, safeURL } from './links.js';
 import { avatar, visitorLabel } from './people.js';
 import { fullTime } from './time.js';
 
@@ -61,7 +61,7 @@ export class DetailsPanel {
       el('div', { class: 'details-head' },
         avatar(r, 'lg'),
         el('h3', { text: visitorLabel(r) }),
-        r.visitorEmail ? el('a', { href: 'mailto:' + r.visitorEmail, text: r.visitorEmail }) : el('p', { class: 'muted', text: 'No email given' })),
+        r.visitorEmail ? el('a', { href: mailtoURL(r.visitorEmail), text: r.visitorEmail }) : el('p', { class: 'muted', text: 'No email given' })),
       el('dl', { class: 'details-list' },
         row('Started on', page ? el('a', { href: page.href, target: '_blank', rel: 'noopener noreferrer', title: page.href, text: page.host + page.pathname }) : '—', 'globe'),
         row('First seen', r.createdAt ? fullTime(r.createdAt) : '—', 'clock'),

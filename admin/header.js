@@ -6,6 +6,7 @@ import { closeDetails, openDetails } from './details.js';
 import { icon } from './icons.js';
 import { safeURL } from './links.js';
 import { avatar, visitorLabel } from './people.js';
+import { fullTime } from './time.js';
 
 /** The header and the blocked banner of the open room. */
 export class ConversationHeader {
@@ -18,6 +19,7 @@ export class ConversationHeader {
     this.onUnblock = onUnblock;
     /** @type {{avatar: HTMLElement, name: HTMLElement, sub: HTMLElement, tag: HTMLElement}|null} */
     this.parts = null;
+    this.bannerSig = '';
   }
 
   /**
@@ -66,15 +68,19 @@ export class ConversationHeader {
       : r.visitorEmail || (page ? 'on ' + page.pathname : r.visitorName ? 'No email given' : 'Anonymous visitor');
     h.sub.classList.toggle('typing', typing);
     h.tag.hidden = !r.blocked;
-    if (this.ui.banner.hidden === !!r.blocked) {
+    const ipUntil = r.blocked && r.ipBlockedUntil && Date.parse(r.ipBlockedUntil) > Date.now() ? r.ipBlockedUntil : '';
+    const sig = r.blocked ? 'b' + ipUntil : '';
+    if (sig !== this.bannerSig || this.ui.banner.hidden === !!r.blocked) {
+      this.bannerSig = sig;
       this.ui.banner.hidden = !r.blocked;
       replaceChildren(this.ui.banner, r.blocked ? [icon('block'),
-        el('span', { text: 'This visitor is blocked and cannot send messages.' }),
-        el('button', { class: 'link-btn', type: 'button', text: 'Unblock', onclick: () => this.onUnblock() })] : null);
+        el('span', { text: 'This visitor is blocked and cannot send messages.' + (ipUntil ? ` Their IP address is blocked until ${fullTime(ipUntil)}.` : '') }),
+        el('button', { class: 'link-btn', type: 'button', text: ipUntil ? 'Unblock both' : 'Unblock', onclick: () => this.onUnblock() })] : null);
     }
   }
 
   hideBanner() {
     this.ui.banner.hidden = true;
+    this.bannerSig = '';
   }
 }

@@ -13,3 +13,16 @@ export function safeURL(raw) {
     return null;
   }
 }
+
+/**
+ * A mailto: link for a visitor's address, each part percent-encoded, so that
+ * even a stored value that is not a plain address ("a@b.example?bcc=…", kept
+ * from before addresses were checked) names one recipient and no headers.
+ * @param {string} addr
+ * @returns {string}
+ */
+export function mailtoURL(addr) {
+  const at = addr.lastIndexOf('@');
+  if (at < 0) return 'mailto:' + encodeURIComponent(addr);
+  return 'mailto:' + encodeURIComponent(addr.slice(0, at)) + '@' + encodeURIComponent(addr.slice(at + 1));
+}

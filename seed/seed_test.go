@@ -50,7 +50,7 @@ func TestLoadIsIdempotent(t *testing.T) {
 	}
 	// Someone tried the demo and deleted its conversations.
 	for _, r := range page.Rooms {
-		if err := store.DeleteRoom(ctx, r.ID); err != nil {
+		if err := store.DeleteRoom(ctx, r.ID, chat.SenderAdmin); err != nil {
 			t.Fatal(err)
 		}
 	}

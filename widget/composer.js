@@ -2,7 +2,7 @@
 // once; typing notifications; the intro and away forms.
 
 import { newClientId } from './ids.js';
-import { clearNotice, notify, render, renderPresence, ui } from './render.js';
+import { clearNotice, closed, notify, render, renderPresence, ui } from './render.js';
 import { save, state } from './store.js';
 import { addMessages, adopt, api, backoff, ensureRoom, problem, reset, sleep } from './transport.js';
 
@@ -153,7 +153,7 @@ function sendTyping() {
   const now = Date.now();
   if (!state.session || !ui.input.value.trim() || now - typingSent < 3000) return;
   typingSent = now;
-  api('POST', `/rooms/${state.session.roomId}/typing`).catch(() => {});
+  api('POST', `/rooms/${state.session.roomId}/typing`).then((r) => r.status === 403 && closed(), () => {});
 }
 
 /** Grows the composer with its text, up to a limit. */

@@ -33,6 +33,13 @@ export function notify(text, kind) {
   ui.notice.className = 'notice' + (kind ? ' warn' : '');
 }
 
+/** Blocked: says so, composer off. */
+export function closed() {
+  notify(ui.input.placeholder = 'This conversation was closed.', 'closed');
+  ui.input.disabled = true;
+  ui.input.value = '';
+}
+
 /** Clears the notice if it is of this kind. */
 export function clearNotice(kind) {
   if (ui.notice.dataset.kind === kind) notify('');

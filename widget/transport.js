@@ -3,7 +3,7 @@
 // gone), and the room's event stream, read with the shared SSE reader and
 // reconnected with backoff from the last seq.
 
-import { announce, clearNotice, hideTyping, nearBottom, notify, render, renderPresence, showTyping, ui } from './render.js';
+import { announce, clearNotice, closed, hideTyping, nearBottom, notify, render, renderPresence, showTyping, ui } from './render.js';
 import { SSEReader, readEvents } from './sse.js';
 import { adoptRoom, forgetRoom, state, storeMessages, unreadCount } from './store.js';
 
@@ -51,7 +51,8 @@ export function problem(res) {
     case 503:
       return { text: 'Chat is unavailable right now. Your text is kept — try again in a moment.' };
     case 403:
-      return { text: 'You can no longer send messages in this conversation.' };
+      closed();
+      return { text: ui.input.placeholder };
     case 400:
     case 413:
       return { text: 'This message could not be sent. Is it too long?' };
@@ -132,6 +133,12 @@ export async function resume() {
       // longer good would open a new, empty conversation for nothing.
       const check = await api('GET', `/rooms/${state.session.roomId}`);
       if (check.status === 401 || check.status === 403 || check.status === 404) return reset('', true);
+      if (check.ok && check.data.room.blocked) {
+        state.room = check.data.room;
+        closed();
+        await loadLatest();
+        return connect();
+      }
       const body = { page: state.page || undefined, name: state.identity.name || undefined, email: state.identity.email || undefined };
       res = await api('POST', '/rooms', body);
     } catch (e) {
@@ -149,7 +156,7 @@ export async function resume() {
       return connect(); // the stream replays anything after the last seq seen
     }
     if (res.status === 401 || res.status === 404) return reset('', true);
-    if (res.status === 403) return notify(problem(res).text, 'send');
+    if (res.status === 403) return problem(res);
     notify(problem(res).text, 'net');
     await sleep(res.wait ? res.wait * 1000 : backoff(attempt));
   }

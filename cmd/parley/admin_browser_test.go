@@ -277,9 +277,29 @@ func TestAdminConsole(t *testing.T) {
 	t.Run("block and unblock", func(t *testing.T) {
 		block := chromedp.Click(chromedp.CSS(`#details [data-action="block"]`))
 		mustDo(t, ctx, "block", block)
-		mustPoll(t, ctx, "the blocked banner", `!document.getElementById('conv-banner').hidden && document.querySelector('#details [data-action="block"]').textContent.includes('Unblock')`, 5*time.Second)
+		// The dialog offers the IP block, with a duration.
+		mustPoll(t, ctx, "the block dialog", `document.getElementById('confirm-block')?.open`, 5*time.Second)
+		screenshot(t, ctx, "admin-block-dialog.png")
+		mustDo(t, ctx, "block the IP for 7 days too",
+			chromedp.Click(chromedp.CSS(`#confirm-block input[name="ip"]`)),
+			chromedp.SetValue(chromedp.CSS(`#confirm-block select[name="for"]`), "168h"),
+			chromedp.Click(chromedp.CSS(`#confirm-block [value="block"]`)))
+		mustPoll(t, ctx, "the blocked banner, with the IP block", `!document.getElementById('conv-banner').hidden && document.getElementById('conv-banner').textContent.includes('IP address is blocked until') && document.querySelector('#details [data-action="block"]').textContent.includes('Unblock')`, 5*time.Second)
 		if st := app.call(t, "POST", "/api/v1/rooms/"+roomID+"/messages", visitor, map[string]string{"content": "still there?"}, nil); st != 403 {
 			t.Errorf("a blocked visitor's send: got %d, want 403", st)
+		}
+		if st := app.call(t, "POST", "/api/v1/rooms", "", nil, nil); st != 403 {
+			t.Errorf("a new room from the blocked address: got %d, want 403", st)
+		}
+		if got := adminOpenRoom(t, app, admin, roomID); got.Room.ID == "" {
+			t.Fatal("the room is gone")
+		}
+		var open struct {
+			Room struct{ IPBlockedUntil time.Time }
+		}
+		app.call(t, "GET", "/api/v1/admin/rooms/"+roomID, admin, nil, &open)
+		if d := time.Until(open.Room.IPBlockedUntil); d < 167*time.Hour || d > 168*time.Hour {
+			t.Errorf("IP block: ends in %v, want 7 days", d)
 		}
 		mustDo(t, ctx, "unblock", block)
 		mustPoll(t, ctx, "no banner", `document.getElementById('conv-banner').hidden && document.querySelector('#details [data-action="block"]').textContent.includes('Block visitor')`, 5*time.Second)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/emulation"
@@ -124,5 +126,31 @@ func setTimezone(tb testing.TB, ctx context.Context, tz string) {
 	tb.Helper()
 	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: tz}); err != nil {
 		tb.Fatalf("time zone %s: %v", tz, err)
+	}
+}
+
+// TestConsoleMailtoEncoded draws the console's details panel for a room whose
+// stored address smuggles mail headers (a value kept from before addresses
+// were checked): its mailto: link names the one recipient and no headers.
+func TestConsoleMailtoEncoded(t *testing.T) {
+	app := startTestApp(t, nil)
+	ctx := newBrowser(t)
+	mustDo(t, ctx, "load a page of Parley's origin", chromedp.Navigate(app.URL+"/admin/links.js"))
+	for _, stored := range []string{"jane@example.com?bcc=attacker%40evil.example&subject=hi", "jane?cc=x@example.com", "no-at-sign?bcc=x"} {
+		js, _ := json.Marshal(stored)
+		href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => {
+  const { DetailsPanel } = await import('/admin/details.js');
+  const root = document.createElement('div');
+  const noop = () => {};
+  new DetailsPanel(root, { copy: noop, download: noop, toggleBlock: noop, remove: noop })
+    .render({ id: 'r_aaaaaaaaaaaaaaaaaaaaaaaaaa', visitorName: 'Jane', visitorEmail: `+string(js)+`, page: '', createdAt: '' });
+  return root.querySelector('a[href^="mailto:"]').getAttribute('href');
+})()`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("render details: %v", err)
+		}
+		if strings.ContainsAny(href, "?&") {
+			t.Errorf("stored %q: got mailto link %q, want no ? or &", stored, href)
+		}
 	}
 }

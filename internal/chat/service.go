@@ -2,8 +2,6 @@ package chat
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"time"
 )
@@ -70,7 +68,9 @@ func (s *Service) allowAll(ctx context.Context, windows ...Window) error {
 // OpenRoom is a visitor opening the chat. resumeID is the room of the
 // visitor token they still hold ("" for none): a returning visitor resumes
 // that room while it exists, and anyone else, or a visitor whose room was
-// deleted or expired, gets a new one. created tells which happened.
+// deleted or expired, gets a new one. created tells which happened. A
+// blocked visitor gets ErrBlocked, whether their room is still there or not:
+// a block is not lifted by asking for a new room.
 func (s *Service) OpenRoom(ctx context.Context, in NewRoom, resumeID, clientIP string) (r Room, created bool, err error) {
 	if err := in.Normalize(); err != nil {
 		return Room{}, false, err
@@ -79,6 +79,9 @@ func (s *Service) OpenRoom(ctx context.Context, in NewRoom, resumeID, clientIP s
 		r, err := s.resumeRoom(ctx, resumeID, in)
 		if !errors.Is(err, ErrRoomNotFound) {
 			return r, false, err
+		}
+		if err := s.refuseWasBlocked(ctx, resumeID); err != nil {
+			return Room{}, false, err
 		}
 	}
 	r, err = s.createRoom(ctx, in, clientIP)
@@ -97,13 +100,16 @@ func (s *Service) CreateRoom(ctx context.Context, in NewRoom, clientIP string) (
 }
 
 func (s *Service) createRoom(ctx context.Context, in NewRoom, clientIP string) (Room, error) {
+	if err := s.refuseBlockedClient(ctx, clientIP); err != nil {
+		return Room{}, err
+	}
 	if err := s.allow(ctx, s.limits.Rooms, "rooms:"+clientIP); err != nil {
 		return Room{}, err
 	}
 	now := Time{s.now().UTC()}
 	r, err := s.store.CreateRoom(ctx, Room{
 		ID: NewRoomID(), VisitorName: in.Name, VisitorEmail: in.Email, Page: in.Page,
-		CreatedAt: now, UpdatedAt: now,
+		CreatedAt: now, UpdatedAt: now, ClientKey: ClientKey(clientIP, DefaultIPv6Prefix),
 	})
 	if err != nil {
 		return Room{}, err
@@ -113,11 +119,15 @@ func (s *Service) createRoom(ctx context.Context, in NewRoom, clientIP string) (
 
 // resumeRoom is a returning visitor opening their room again. Details they
 // give now fill in the ones the room does not have yet (say, an email left
-// while no admin was online); details already given are kept.
+// while no admin was online); details already given are kept. A blocked
+// visitor gets ErrBlocked, and no new token.
 func (s *Service) resumeRoom(ctx context.Context, roomID string, in NewRoom) (Room, error) {
 	r, err := s.Room(ctx, roomID)
 	if err != nil {
 		return Room{}, err
+	}
+	if r.Blocked {
+		return Room{}, ErrBlocked
 	}
 	if (in.Name == "" || r.VisitorName != "") && (in.Email == "" || r.VisitorEmail != "") && (in.Page == "" || r.Page != "") {
 		return r, nil // nothing to fill in
@@ -141,10 +151,14 @@ func (s *Service) Messages(ctx context.Context, roomID string, q MessageQuery) (
 	return s.store.Messages(ctx, roomID, q)
 }
 
-// SendVisitor stores a visitor's message. created is false when clientID
-// repeats an earlier send, whose message is returned.
-func (s *Service) SendVisitor(ctx context.Context, roomID string, in NewMessage) (Message, bool, error) {
+// SendVisitor stores a visitor's message from clientIP. created is false
+// when clientID repeats an earlier send, whose message is returned.
+// ErrBlocked when the room or the address is blocked.
+func (s *Service) SendVisitor(ctx context.Context, roomID string, in NewMessage, clientIP string) (Message, bool, error) {
 	if err := in.Normalize(); err != nil {
+		return Message{}, false, err
+	}
+	if err := s.refuseBlockedClient(ctx, clientIP); err != nil {
 		return Message{}, false, err
 	}
 	if err := s.allow(ctx, s.limits.Messages, "messages:"+roomID); err != nil {
@@ -222,17 +236,6 @@ func (s *Service) Typing(ctx context.Context, roomID string, from Sender) error 
 	return err
 }
 
-// SetBlocked blocks or unblocks a room's visitor.
-func (s *Service) SetBlocked(ctx context.Context, roomID string, blocked bool) error {
-	_, err := s.store.SetBlocked(ctx, roomID, blocked)
-	return err
-}
-
-// DeleteRoom erases a room and everything in it.
-func (s *Service) DeleteRoom(ctx context.Context, roomID string) error {
-	return s.store.DeleteRoom(ctx, roomID)
-}
-
 // ListRooms returns a page of the admin's room list.
 func (s *Service) ListRooms(ctx context.Context, q RoomQuery) (RoomPage, error) {
 	if err := q.Validate(); err != nil {
@@ -275,9 +278,9 @@ func (s *Service) limitLogin(ctx context.Context, clientIP, username string) err
 		Window{Key: "login-ip:" + clientIP, Limit: Limit{N: 3 * l.N, Per: l.Per}})
 }
 
-// RecordVisit counts a page view. Without a visitorId the visitor is told
-// apart by a one-way hash of the day, the client IP and the user agent, so no
-// identifier is stored in the browser or in Redis.
+// RecordVisit counts a page view. The visitor counted is the server's own
+// name for the client (see visitorHash), which a visitorId can only split in
+// at most VisitorSplits: a client making ids up cannot inflate the count.
 func (s *Service) RecordVisit(ctx context.Context, in NewVisit, clientIP, userAgent string) (VisitCount, error) {
 	if err := in.Normalize(); err != nil {
 		return VisitCount{}, err
@@ -286,10 +289,11 @@ func (s *Service) RecordVisit(ctx context.Context, in NewVisit, clientIP, userAg
 		return VisitCount{}, err
 	}
 	now := s.now()
-	if in.VisitorID == "" {
-		sum := sha256.Sum256([]byte(DayKey(now) + "|" + clientIP + "|" + userAgent))
-		in.VisitorID = hex.EncodeToString(sum[:12])
+	salt, err := s.store.VisitSalt(ctx, DayKey(now), newVisitSalt(), visitSaltTTL)
+	if err != nil {
+		return VisitCount{}, err
 	}
+	in.VisitorID = visitorHash(salt, ClientKey(clientIP, DefaultIPv6Prefix), userAgent, in.VisitorID)
 	return s.store.RecordVisit(ctx, in, now)
 }
 

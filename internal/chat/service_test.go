@@ -35,6 +35,10 @@ func (m *roomStore) FillVisitor(_ context.Context, id string, in NewRoom) (Room,
 	return r, nil
 }
 
+func (m *roomStore) ClientBlocked(context.Context, string) (bool, error) { return false, nil }
+
+func (m *roomStore) WasBlocked(context.Context, string) (bool, error) { return false, nil }
+
 func TestOpenRoom(t *testing.T) {
 	ctx := context.Background()
 	st := &roomStore{rooms: map[string]Room{}}

@@ -40,17 +40,27 @@ type RoomStore interface {
 	MarkRead(ctx context.Context, roomID string, side Sender, seq int64) (r Room, moved bool, err error)
 	// FillVisitor sets the visitor's name, email and page where they are
 	// still empty; a detail once given is never overwritten. When one was
-	// set, it publishes EventRoom in the same step. ErrRoomNotFound.
+	// set, it publishes EventRoom in the same step. ErrRoomNotFound, or
+	// ErrBlocked (nothing set) when the visitor is blocked.
 	FillVisitor(ctx context.Context, roomID string, in NewRoom) (Room, error)
 	// SetBlocked blocks or unblocks the visitor of a room, and publishes
-	// EventRoom in the same step. ErrRoomNotFound.
-	SetBlocked(ctx context.Context, roomID string, blocked bool) (Room, error)
+	// EventRoom in the same step. A block is also remembered apart from the
+	// room for as long as the visitor's token can live, so that it outlives
+	// the room (see WasBlocked); an unblock forgets it. ipUntil is when the
+	// IP block made with it ends (zero for none), as the room shows it.
+	// ErrRoomNotFound.
+	SetBlocked(ctx context.Context, roomID string, blocked bool, ipUntil time.Time) (Room, error)
+	// WasBlocked tells whether the visitor of a room (which may be gone) is
+	// blocked.
+	WasBlocked(ctx context.Context, roomID string) (bool, error)
 	// Typing publishes EventTyping for one side of a room, unless it did
-	// within every: published is false then. ErrRoomNotFound.
+	// within every: published is false then. ErrRoomNotFound, or ErrBlocked
+	// for the visitor of a blocked room.
 	Typing(ctx context.Context, roomID string, from Sender, every time.Duration) (published bool, err error)
 	// DeleteRoom removes every key of a room and its index entries, and
-	// publishes EventRoomDeleted. ErrRoomNotFound.
-	DeleteRoom(ctx context.Context, roomID string) error
+	// publishes EventRoomDeleted. ErrRoomNotFound, or ErrBlocked (nothing
+	// removed) when by is the visitor of a blocked room.
+	DeleteRoom(ctx context.Context, roomID string, by Sender) error
 	// ListRooms returns a page of the room index, most recently updated
 	// first; q is as RoomQuery.Validate leaves it.
 	ListRooms(ctx context.Context, q RoomQuery) (RoomPage, error)
@@ -58,10 +68,26 @@ type RoomStore interface {
 	Publish(ctx context.Context, ev Event) error
 }
 
+// ClientBlockStore keeps the admins' blocks of client addresses, by
+// ClientKey.
+type ClientBlockStore interface {
+	// BlockClient refuses the client key from now until until.
+	BlockClient(ctx context.Context, key string, until time.Time) error
+	// UnblockClient lifts the block of a client key, if any.
+	UnblockClient(ctx context.Context, key string) error
+	// ClientBlocked tells whether a client key is blocked.
+	ClientBlocked(ctx context.Context, key string) (bool, error)
+}
+
 // VisitStore keeps the visitor counter.
 type VisitStore interface {
-	// RecordVisit counts one page view at now and returns the new counts.
+	// RecordVisit counts one page view at now and returns the new counts;
+	// v.VisitorID is the distinct visitor as the Service named it.
 	RecordVisit(ctx context.Context, v NewVisit, now time.Time) (VisitCount, error)
+	// VisitSalt returns the secret salt of day (YYYY-MM-DD), storing
+	// candidate for ttl first when the day has none yet, so every instance
+	// hashes with the same one.
+	VisitSalt(ctx context.Context, day string, candidate []byte, ttl time.Duration) ([]byte, error)
 	// VisitCount returns the counts at now.
 	VisitCount(ctx context.Context, now time.Time) (VisitCount, error)
 	// VisitReport returns the last days days up to now, oldest first, with
@@ -129,6 +155,7 @@ type PresenceStore interface {
 // Store is everything the Service needs from storage.
 type Store interface {
 	RoomStore
+	ClientBlockStore
 	VisitStore
 	Limiter
 	AdminStore

@@ -94,6 +94,12 @@ type Room struct {
 	Unread        int64        `json:"unread"`
 	VisitorUnread int64        `json:"visitorUnread"`
 	Blocked       bool         `json:"blocked"`
+	// IPBlockedUntil is set while the address this room was opened from is
+	// blocked through this room (see BlockRequest).
+	IPBlockedUntil *Time `json:"ipBlockedUntil,omitempty"`
+	// ClientKey names the client that opened the room (ClientKey of its IP),
+	// for an admin's IP block; it is never sent to anyone.
+	ClientKey string `json:"-"`
 	// AdminReadSeq and VisitorReadSeq are the read marks of each side: every
 	// message of the other side with seq <= the mark has been read.
 	AdminReadSeq   int64 `json:"adminReadSeq"`
@@ -107,6 +113,14 @@ type NewRoom struct {
 	Name  string `json:"name"`
 	Email string `json:"email"`
 	Page  string `json:"page"`
+}
+
+// BlockRequest is an admin's block of a room's visitor. With IP, the address
+// the room was opened from (its IPv6 /64) is blocked too, for For (a Go
+// duration, DefaultIPBlock when empty, between MinIPBlock and MaxIPBlock).
+type BlockRequest struct {
+	IP  bool   `json:"ip"`
+	For string `json:"for"`
 }
 
 // NewMessage is a message as a client submits it.

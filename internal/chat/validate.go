@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -58,6 +59,32 @@ func (r *NewRoom) Normalize() error {
 		}
 	}
 	return nil
+}
+
+// The bounds of an IP block.
+const (
+	DefaultIPBlock = 24 * time.Hour
+	MinIPBlock     = time.Minute
+	MaxIPBlock     = 30 * 24 * time.Hour
+)
+
+// Duration returns how long b blocks the visitor's address: 0 for no IP
+// block.
+func (b BlockRequest) Duration() (time.Duration, error) {
+	if !b.IP {
+		if b.For != "" {
+			return 0, invalid("for needs ip: true")
+		}
+		return 0, nil
+	}
+	if b.For == "" {
+		return DefaultIPBlock, nil
+	}
+	d, err := time.ParseDuration(b.For)
+	if err != nil || d < MinIPBlock || d > MaxIPBlock {
+		return 0, invalid("for must be a duration from %s to %s, such as 24h", MinIPBlock, "720h")
+	}
+	return d, nil
 }
 
 // Normalize trims the content of m and checks its bounds.
@@ -238,9 +265,20 @@ func checkText(field, s string, max int) error {
 	return nil
 }
 
+// validEmail accepts a plain address and nothing an address parser would
+// also take: the console makes a mailto: link of it, where a "?", "&" or "%"
+// would smuggle in headers (bcc, subject), and a display name, quotes, angle
+// brackets or a second "@" have no place in a plain address.
 func validEmail(s string) bool {
+	if len(s) > MaxEmail || strings.ContainsAny(s, "?&%/\\ \t\"'<>(),;:[]") || strings.Count(s, "@") != 1 {
+		return false
+	}
 	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s && a.Name == "" && strings.Contains(s[strings.LastIndexByte(s, '@'):], ".")
+	if err != nil || a.Address != s || a.Name != "" {
+		return false
+	}
+	local, domain, _ := strings.Cut(s, "@")
+	return local != "" && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
 }
 
 func validPage(s string) bool {

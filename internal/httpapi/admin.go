@@ -123,11 +123,27 @@ func (s *Server) adminTyping(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
-func (s *Server) block(c *gin.Context)   { s.setBlocked(c, true) }
-func (s *Server) unblock(c *gin.Context) { s.setBlocked(c, false) }
+// adminDelete is an admin deleting a conversation.
+func (s *Server) adminDelete(c *gin.Context) { s.deleteRoom(c, chat.SenderAdmin) }
 
-func (s *Server) setBlocked(c *gin.Context, blocked bool) {
-	if err := s.svc.SetBlocked(c.Request.Context(), c.Param("id"), blocked); err != nil {
+// block blocks a room's visitor and, when the optional body asks, the
+// address the room was opened from.
+func (s *Server) block(c *gin.Context) {
+	var in chat.BlockRequest
+	if err := decodeJSON(c, &in, true); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.svc.Block(c.Request.Context(), c.Param("id"), in); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// unblock lifts both blocks.
+func (s *Server) unblock(c *gin.Context) {
+	if err := s.svc.Unblock(c.Request.Context(), c.Param("id")); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -93,7 +93,7 @@ func (s *Server) sendVisitor(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	m, created, err := s.svc.SendVisitor(c.Request.Context(), c.Param("id"), in)
+	m, created, err := s.svc.SendVisitor(c.Request.Context(), c.Param("id"), in, c.ClientIP())
 	s.respondSent(c, m, created, err)
 }
 
@@ -124,16 +124,19 @@ func (s *Server) visitorRead(c *gin.Context) {
 }
 
 func (s *Server) visitorTyping(c *gin.Context) {
-	if err := s.svc.Typing(c.Request.Context(), c.Param("id"), chat.SenderVisitor); err != nil {
+	if err := s.svc.VisitorTyping(c.Request.Context(), c.Param("id"), c.ClientIP()); err != nil {
 		s.fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
 }
 
+// visitorDelete is the visitor erasing their conversation.
+func (s *Server) visitorDelete(c *gin.Context) { s.deleteRoom(c, chat.SenderVisitor) }
+
 // deleteRoom serves both the visitor's erase and the admin's delete.
-func (s *Server) deleteRoom(c *gin.Context) {
-	if err := s.svc.DeleteRoom(c.Request.Context(), c.Param("id")); err != nil {
+func (s *Server) deleteRoom(c *gin.Context, by chat.Sender) {
+	if err := s.svc.DeleteRoom(c.Request.Context(), c.Param("id"), by); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -135,13 +135,13 @@ func TestBridgeDelivers(t *testing.T) {
 		if _, _, err := s.MarkRead(ctx, r.ID, chat.SenderVisitor, 2); err != nil { // moves nothing: no event
 			t.Fatal(err)
 		}
-		if _, err := s.SetBlocked(ctx, r.ID, true); err != nil {
-			t.Fatal(err)
-		}
-		roomEvent("block", func(got chat.Room) bool { return got.Blocked })
 		if _, err := s.FillVisitor(ctx, r.ID, chat.NewRoom{Name: "Not Jane"}); err != nil { // fills nothing: no event
 			t.Fatal(err)
 		}
+		if _, err := s.SetBlocked(ctx, r.ID, true, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		roomEvent("block", func(got chat.Room) bool { return got.Blocked })
 		now := chat.Time{Time: time.Now()}
 		anon, err := s.CreateRoom(ctx, chat.Room{ID: chat.NewRoomID(), CreatedAt: now, UpdatedAt: now})
 		if err != nil {
@@ -157,7 +157,7 @@ func TestBridgeDelivers(t *testing.T) {
 			t.Fatalf("got %+v, want the room with the email filled in", ev)
 		}
 
-		if err := s.DeleteRoom(ctx, r.ID); err != nil {
+		if err := s.DeleteRoom(ctx, r.ID, chat.SenderAdmin); err != nil {
 			t.Fatal(err)
 		}
 		for _, sub := range []*chat.Subscription{admin, visitor} {

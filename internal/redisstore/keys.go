@@ -19,6 +19,7 @@ type keys struct {
 	events   string
 	rl       string
 	visits   string
+	blocked  string
 }
 
 func newKeys(prefix string) keys {
@@ -35,6 +36,7 @@ func newKeys(prefix string) keys {
 		events:   prefix + "events",
 		rl:       prefix + "rl:",
 		visits:   prefix + "visits:",
+		blocked:  prefix + "blocked:",
 	}
 }
 
@@ -55,6 +57,15 @@ func (k keys) Senders(id string) string { return k.room + id + "}:senders" }
 // Typing returns the throttle key of one side's typing events in a room,
 // in the room's slot; it lives for the throttle window only.
 func (k keys) Typing(id, side string) string { return k.room + id + "}:typing:" + side }
+
+// BlockedVisitor returns the marker of a room whose visitor is blocked. It
+// is in the room's slot but not one of its keys: it outlives the room, so
+// the visitor's token cannot open a new one.
+func (k keys) BlockedVisitor(id string) string { return k.room + id + "}:blocked" }
+
+// BlockedClient returns the marker of a client key (an IPv4 address or an
+// IPv6 prefix) an admin blocked.
+func (k keys) BlockedClient(key string) string { return k.blocked + key }
 
 // Rooms returns the room index: room id scored by updatedAt (ms).
 func (k keys) Rooms() string { return k.rooms }
@@ -95,3 +106,6 @@ func (k keys) VisitsVisitors(day string) string { return k.visits + "visitors:" 
 
 // VisitsPaths returns the sorted set path → views of one day.
 func (k keys) VisitsPaths(day string) string { return k.visits + "paths:" + day }
+
+// VisitsSalt returns the secret salt of one day's visitor hashes.
+func (k keys) VisitsSalt(day string) string { return k.visits + "salt:" + day }

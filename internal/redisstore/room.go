@@ -28,6 +28,8 @@ const (
 	fLastSender    = "lastSender"
 	fLastContent   = "lastContent"
 	fLastAt        = "lastAt"
+	fClient        = "client"
+	fIPBlocked     = "ipBlockedUntil"
 )
 
 // readFields names the room hash fields of one reader of a conversation.
@@ -46,7 +48,7 @@ func readFieldsOf(reader chat.Sender) readFields {
 // roomFields is every field of a room hash, in the order roomFromValues
 // reads an HMGET of them.
 var roomFields = [...]string{fName, fEmail, fPage, fCreatedAt, fUpdatedAt, fSeq, fFirstSeq, fUnread, fVisitorUnread,
-	fAdminRead, fVisitorRead, fBlocked, fLastSeq, fLastSender, fLastContent, fLastAt}
+	fAdminRead, fVisitorRead, fBlocked, fLastSeq, fLastSender, fLastContent, fLastAt, fClient, fIPBlocked}
 
 // roomFieldArgs is roomFields as command arguments, boxed once: boxing a
 // string in an interface allocates, and a page reads 50 rooms.
@@ -123,6 +125,13 @@ func (d *roomDecoder) set(field, v string) {
 		d.last.Content = v
 	case fLastAt:
 		d.last.CreatedAt = chat.TimeFromMillis(atoi(v))
+	case fClient:
+		d.r.ClientKey = v
+	case fIPBlocked:
+		if ms := atoi(v); ms > 0 {
+			t := chat.TimeFromMillis(ms)
+			d.r.IPBlockedUntil = &t
+		}
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 func (s *Store) CreateRoom(ctx context.Context, r chat.Room) (chat.Room, error) {
 	created := r.CreatedAt.Millis()
 	n, err := createScript.Run(ctx, s.rdb, []string{s.keys.Room(r.ID), s.keys.Rooms()},
-		r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS, s.keys.Events(), roomEventHead(r.ID)).Int64()
+		r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS, s.keys.Events(), roomEventHead(r.ID), r.ClientKey).Int64()
 	if err != nil {
 		return chat.Room{}, fail("create room", err)
 	}
@@ -30,7 +30,7 @@ func (s *Store) CreateRoom(ctx context.Context, r chat.Room) (chat.Room, error) 
 	return chat.Room{
 		ID: r.ID, VisitorName: r.VisitorName, VisitorEmail: r.VisitorEmail, Page: r.Page,
 		CreatedAt: chat.TimeFromMillis(created), UpdatedAt: chat.TimeFromMillis(created),
-		FirstSeq: 1,
+		FirstSeq: 1, ClientKey: r.ClientKey,
 	}, nil
 }
 
@@ -59,15 +59,11 @@ func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (ch
 	}
 	// The message counts as unread for the other side.
 	counter := readFieldsOf(m.Sender.Other()).counter
-	refuseBlocked := "0"
-	if m.Sender.Blockable() {
-		refuseBlocked = "1"
-	}
 	res, err := sendScript.Run(ctx, s.rdb,
 		[]string{s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Senders(m.RoomID),
 			s.keys.Rooms(), s.keys.Unread()},
 		m.RoomID, clientID, msgJSON, string(m.Sender), m.Content, m.CreatedAt.Millis(),
-		counter, refuseBlocked, s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID)).Slice()
+		counter, refuseBlocked(m.Sender), s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID)).Slice()
 	if err != nil {
 		return chat.Message{}, false, fail("append", err)
 	}
@@ -179,14 +175,28 @@ func (s *Store) MarkRead(ctx context.Context, roomID string, reader chat.Sender,
 	return r, moved == 1, nil
 }
 
-// SetBlocked blocks or unblocks a room's visitor and publishes the room
-// event, in one script.
-func (s *Store) SetBlocked(ctx context.Context, roomID string, blocked bool) (chat.Room, error) {
+// blockMemory is how long a block outlives its room when rooms never expire:
+// as long as a visitor token lives then (auth's default).
+const blockMemory = 366 * 24 * time.Hour
+
+// SetBlocked blocks or unblocks a room's visitor, keeps or drops the block's
+// marker (which lives as long as a visitor token: the room TTL), and
+// publishes the room event, in one script; see lua/block.lua.
+func (s *Store) SetBlocked(ctx context.Context, roomID string, blocked bool, ipUntil time.Time) (chat.Room, error) {
 	flag := "0"
 	if blocked {
 		flag = "1"
 	}
-	res, err := blockScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID)}, flag, s.keys.Events(), roomEventHead(roomID)).Slice()
+	memory := s.ttlMS
+	if memory <= 0 {
+		memory = blockMemory.Milliseconds()
+	}
+	until := ""
+	if !ipUntil.IsZero() {
+		until = strconv.FormatInt(ipUntil.UnixMilli(), 10)
+	}
+	res, err := blockScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID), s.keys.BlockedVisitor(roomID)},
+		flag, s.keys.Events(), roomEventHead(roomID), memory, until).Slice()
 	if err != nil {
 		return chat.Room{}, fail("set blocked", err)
 	}
@@ -197,6 +207,40 @@ func (s *Store) SetBlocked(ctx context.Context, roomID string, blocked bool) (ch
 	return r, nil
 }
 
+// WasBlocked tells whether the block marker of a room is there.
+func (s *Store) WasBlocked(ctx context.Context, roomID string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.keys.BlockedVisitor(roomID)).Result()
+	if err != nil {
+		return false, fail("was blocked", err)
+	}
+	return n == 1, nil
+}
+
+// BlockClient refuses a client key until until; the marker expires then.
+func (s *Store) BlockClient(ctx context.Context, key string, until time.Time) error {
+	if err := s.rdb.SetArgs(ctx, s.keys.BlockedClient(key), "1", redis.SetArgs{ExpireAt: until}).Err(); err != nil {
+		return fail("block client", err)
+	}
+	return nil
+}
+
+// UnblockClient lifts the block of a client key.
+func (s *Store) UnblockClient(ctx context.Context, key string) error {
+	if err := s.rdb.Del(ctx, s.keys.BlockedClient(key)).Err(); err != nil {
+		return fail("unblock client", err)
+	}
+	return nil
+}
+
+// ClientBlocked tells whether a client key is blocked.
+func (s *Store) ClientBlocked(ctx context.Context, key string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.keys.BlockedClient(key)).Result()
+	if err != nil {
+		return false, fail("client blocked", err)
+	}
+	return n == 1, nil
+}
+
 // FillVisitor sets the visitor's name, email and page where they are still
 // empty and, when one was, publishes the room event, in one script.
 func (s *Store) FillVisitor(ctx context.Context, roomID string, in chat.NewRoom) (chat.Room, error) {
@@ -204,6 +248,9 @@ func (s *Store) FillVisitor(ctx context.Context, roomID string, in chat.NewRoom)
 		in.Name, in.Email, in.Page, s.keys.Events(), roomEventHead(roomID)).Slice()
 	if err != nil {
 		return chat.Room{}, fail("fill visitor", err)
+	}
+	if len(res) == 1 && res[0] == "blocked" {
+		return chat.Room{}, chat.ErrBlocked
 	}
 	r, ok := roomFromFlat(roomID, res)
 	if !ok {
@@ -221,19 +268,23 @@ func (s *Store) Typing(ctx context.Context, roomID string, from chat.Sender, eve
 		return false, err
 	}
 	n, err := typingScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID), s.keys.Typing(roomID, string(from))},
-		every.Milliseconds(), s.keys.Events(), payload).Int64()
+		every.Milliseconds(), s.keys.Events(), payload, refuseBlocked(from)).Int64()
 	if err != nil {
 		return false, fail("typing", err)
 	}
-	if n < 0 {
+	switch n {
+	case -1:
 		return false, chat.ErrRoomNotFound
+	case -2:
+		return false, chat.ErrBlocked
 	}
 	return n == 1, nil
 }
 
 // DeleteRoom removes every key of a room and its index entries, and publishes
-// chat.EventRoomDeleted, in one script.
-func (s *Store) DeleteRoom(ctx context.Context, roomID string) error {
+// chat.EventRoomDeleted, in one script; the visitor of a blocked room may
+// not.
+func (s *Store) DeleteRoom(ctx context.Context, roomID string, by chat.Sender) error {
 	payload, err := encodeEvent(chat.Event{Type: chat.EventRoomDeleted, RoomID: roomID})
 	if err != nil {
 		return err
@@ -241,12 +292,15 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string) error {
 	n, err := deleteScript.Run(ctx, s.rdb,
 		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Dedup(roomID), s.keys.Senders(roomID),
 			s.keys.Rooms(), s.keys.Unread()},
-		roomID, s.keys.Events(), payload).Int64()
+		roomID, s.keys.Events(), payload, refuseBlocked(by)).Int64()
 	if err != nil {
 		return fail("delete room", err)
 	}
-	if n == 0 {
+	switch n {
+	case 0:
 		return chat.ErrRoomNotFound
+	case -1:
+		return chat.ErrBlocked
 	}
 	return nil
 }
@@ -348,6 +402,15 @@ func decodeCursor(c string) (score, id string, ok bool) {
 		return "", "", false
 	}
 	return score, id, true
+}
+
+// refuseBlocked is the scripts' argument telling whether a block refuses
+// what side does.
+func refuseBlocked(side chat.Sender) string {
+	if side.Blockable() {
+		return "1"
+	}
+	return "0"
 }
 
 // isNil tells whether err is Redis's "no such key", which never leaves this

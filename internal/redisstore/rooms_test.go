@@ -334,7 +334,7 @@ func TestBlocked(t *testing.T) {
 		ctx := context.Background()
 		s, _ := mustStore(t, addr, redisstore.Options{})
 		r := mustRoom(t, s, time.Now())
-		got, err := s.SetBlocked(ctx, r.ID, true)
+		got, err := s.SetBlocked(ctx, r.ID, true, time.Time{})
 		if err != nil || !got.Blocked {
 			t.Fatalf("block: got blocked=%v err=%v, want true nil", got.Blocked, err)
 		}
@@ -344,7 +344,7 @@ func TestBlocked(t *testing.T) {
 		if room := mustGetRoom(t, s, r.ID); room.MessageCount != 1 || !room.Blocked {
 			t.Fatalf("got count %d blocked %v, want 1 true", room.MessageCount, room.Blocked)
 		}
-		if _, err := s.SetBlocked(ctx, r.ID, false); err != nil {
+		if _, err := s.SetBlocked(ctx, r.ID, false, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		mustSend(t, s, r.ID, chat.SenderVisitor, "sorry")
@@ -356,18 +356,89 @@ func TestBlocked(t *testing.T) {
 		if m, ok, err := s.Sent(ctx, r.ID, "c-kept"); err != nil || !ok || m.Content != "kept" {
 			t.Fatalf("sent, unblocked: got %q ok=%v err=%v, want kept true nil", m.Content, ok, err)
 		}
-		if _, err := s.SetBlocked(ctx, r.ID, true); err != nil {
+		if _, err := s.SetBlocked(ctx, r.ID, true, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		_, _, err = s.Sent(ctx, r.ID, "c-kept")
 		wantCode(t, err, chat.CodeForbidden)
 
-		_, err = s.SetBlocked(ctx, chat.NewRoomID(), true)
+		_, err = s.SetBlocked(ctx, chat.NewRoomID(), true, time.Time{})
 		wantCode(t, err, chat.CodeRoomNotFound)
 		_, _, err = s.Append(ctx, newMessage(chat.NewRoomID(), chat.SenderVisitor, "hello?", time.Now()), "")
 		wantCode(t, err, chat.CodeRoomNotFound)
 		_, err = s.Room(ctx, chat.NewRoomID())
 		wantCode(t, err, chat.CodeRoomNotFound)
+	})
+}
+
+// TestBlockedRefusesVisitorWrites checks each visitor write a block refuses
+// in the scripts themselves (typing, details, deleting), that the admins'
+// are not, and that the block's marker outlives the room until an unblock.
+func TestBlockedRefusesVisitorWrites(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		s, _ := mustStore(t, addr, redisstore.Options{RoomTTL: time.Hour})
+		now := chat.Time{Time: time.Now()}
+		r, err := s.CreateRoom(ctx, chat.Room{ID: chat.NewRoomID(), CreatedAt: now, UpdatedAt: now}) // no details yet
+		if err != nil {
+			t.Fatal(err)
+		}
+		if blocked, err := s.WasBlocked(ctx, r.ID); err != nil || blocked {
+			t.Fatalf("before a block: got %v %v, want false nil", blocked, err)
+		}
+		until := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+		got, err := s.SetBlocked(ctx, r.ID, true, until)
+		if err != nil || got.IPBlockedUntil == nil || !got.IPBlockedUntil.Equal(until) {
+			t.Fatalf("block: got %+v %v, want ipBlockedUntil %v", got.IPBlockedUntil, err, until)
+		}
+		_, err = s.Typing(ctx, r.ID, chat.SenderVisitor, time.Millisecond)
+		wantCode(t, err, chat.CodeForbidden)
+		if _, err := s.Typing(ctx, r.ID, chat.SenderAdmin, time.Millisecond); err != nil {
+			t.Fatalf("admin typing: %v", err)
+		}
+		_, err = s.FillVisitor(ctx, r.ID, chat.NewRoom{Email: "x@example.com"})
+		wantCode(t, err, chat.CodeForbidden)
+		wantCode(t, s.DeleteRoom(ctx, r.ID, chat.SenderVisitor), chat.CodeForbidden)
+		if room := mustGetRoom(t, s, r.ID); room.VisitorEmail != "" || !room.Blocked {
+			t.Fatalf("after refused writes: got %+v", room)
+		}
+		// The admins may delete it; the block is still known.
+		if err := s.DeleteRoom(ctx, r.ID, chat.SenderAdmin); err != nil {
+			t.Fatal(err)
+		}
+		if blocked, err := s.WasBlocked(ctx, r.ID); err != nil || !blocked {
+			t.Fatalf("after the delete: got %v %v, want true nil", blocked, err)
+		}
+
+		// An unblock forgets the marker, and the IP block of the room.
+		r2 := mustRoom(t, s, time.Now())
+		if _, err := s.SetBlocked(ctx, r2.ID, true, until); err != nil {
+			t.Fatal(err)
+		}
+		got, err = s.SetBlocked(ctx, r2.ID, false, time.Time{})
+		if err != nil || got.Blocked || got.IPBlockedUntil != nil {
+			t.Fatalf("unblock: got %+v %v", got, err)
+		}
+		if blocked, err := s.WasBlocked(ctx, r2.ID); err != nil || blocked {
+			t.Fatalf("after an unblock: got %v %v, want false nil", blocked, err)
+		}
+
+		// Client keys.
+		for _, key := range []string{"203.0.113.9", "2001:db8:1:2::/64"} {
+			if err := s.BlockClient(ctx, key, time.Now().Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			if blocked, err := s.ClientBlocked(ctx, key); err != nil || !blocked {
+				t.Fatalf("%s blocked: got %v %v", key, blocked, err)
+			}
+			if err := s.UnblockClient(ctx, key); err != nil {
+				t.Fatal(err)
+			}
+			if blocked, err := s.ClientBlocked(ctx, key); err != nil || blocked {
+				t.Fatalf("%s unblocked: got %v %v", key, blocked, err)
+			}
+		}
 	})
 }
 
@@ -384,7 +455,7 @@ func TestDeleteRoomLeavesNoKey(t *testing.T) {
 		if n := len(keysWithPrefix(t, c, prefix)); n != 6 {
 			t.Fatalf("before delete: got %d keys, want 6 (room, msgs, dedup, senders, both indexes)", n)
 		}
-		if err := s.DeleteRoom(ctx, r.ID); err != nil {
+		if err := s.DeleteRoom(ctx, r.ID, chat.SenderAdmin); err != nil {
 			t.Fatal(err)
 		}
 		if left := keysWithPrefix(t, c, prefix); len(left) != 0 {
@@ -392,7 +463,7 @@ func TestDeleteRoomLeavesNoKey(t *testing.T) {
 		}
 		_, err := s.Room(ctx, r.ID)
 		wantCode(t, err, chat.CodeRoomNotFound)
-		wantCode(t, s.DeleteRoom(ctx, r.ID), chat.CodeRoomNotFound)
+		wantCode(t, s.DeleteRoom(ctx, r.ID, chat.SenderAdmin), chat.CodeRoomNotFound)
 	})
 }
 

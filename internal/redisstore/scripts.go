@@ -49,6 +49,10 @@ var (
 	visitSrc    string
 	visitScript = redis.NewScript(visitSrc)
 
+	//go:embed lua/visitsalt.lua
+	visitSaltSrc    string
+	visitSaltScript = redis.NewScript(visitSaltSrc)
+
 	//go:embed lua/allow.lua
 	allowSrc    string
 	allowScript = redis.NewScript(allowSrc)

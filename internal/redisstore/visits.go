@@ -42,6 +42,16 @@ func (s *Store) RecordVisit(ctx context.Context, v chat.NewVisit, now time.Time)
 	return chat.VisitCount{Total: res[0], Today: res[1], VisitorsToday: res[2]}, nil
 }
 
+// VisitSalt returns the day's salt, storing candidate for ttl first when
+// there is none, in one script; see lua/visitsalt.lua.
+func (s *Store) VisitSalt(ctx context.Context, day string, candidate []byte, ttl time.Duration) ([]byte, error) {
+	v, err := visitSaltScript.Run(ctx, s.rdb, []string{s.keys.VisitsSalt(day)}, candidate, ttl.Milliseconds()).Text()
+	if err != nil {
+		return nil, fail("visit salt", err)
+	}
+	return []byte(v), nil
+}
+
 // VisitCount returns the public counter at now, in one pipeline.
 func (s *Store) VisitCount(ctx context.Context, now time.Time) (chat.VisitCount, error) {
 	day := chat.DayKey(now)

@@ -12,6 +12,7 @@
 -- ARGV[6]  ttl (ms, 0 = none)
 -- ARGV[7]  events channel
 -- ARGV[8]  room event JSON up to the room hash
+-- ARGV[9]  client key of the visitor's address (Go never sends it to a client)
 --
 -- Returns 1, or 0 when the id is taken.
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -22,7 +23,8 @@ redis.call('HSET', KEYS[1],
   'createdAt', ARGV[5], 'updatedAt', ARGV[5],
   'seq', '0', 'firstSeq', '1', 'unread', '0', 'visitorUnread', '0',
   'adminRead', '0', 'visitorRead', '0', 'blocked', '0',
-  'lastSeq', '0', 'lastSender', '', 'lastContent', '', 'lastAt', '0')
+  'lastSeq', '0', 'lastSender', '', 'lastContent', '', 'lastAt', '0',
+  'client', ARGV[9])
 local ttl = tonumber(ARGV[6])
 if ttl > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)

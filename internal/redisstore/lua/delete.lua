@@ -10,9 +10,14 @@
 -- ARGV[1]  room id (the member of the indexes)
 -- ARGV[2]  events channel
 -- ARGV[3]  room.deleted event JSON
+-- ARGV[4]  refuse when the room is blocked (0|1)
 --
--- Returns 1, or 0 when the room did not exist (stale index entries are
--- removed all the same).
+-- Returns 1, 0 when the room did not exist (stale index entries are removed
+-- all the same), or -1 when it is blocked and ARGV[4] refuses that (nothing
+-- is removed). The room's blocked marker is not a key of the room: it stays.
+if ARGV[4] == '1' and redis.call('HGET', KEYS[1], 'blocked') == '1' then
+  return -1
+end
 local existed = redis.call('EXISTS', KEYS[1])
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 redis.call('ZREM', KEYS[5], ARGV[1])

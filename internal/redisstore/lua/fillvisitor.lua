@@ -1,6 +1,7 @@
 -- Fill in a room's visitor details where they are still empty: a returning
 -- visitor may give a name or email later, but never overwrites one. When a
--- detail was filled in, the room event is published.
+-- detail was filled in, the room event is published. Only the visitor fills
+-- in details, so a blocked room refuses them.
 --
 -- KEYS[1]  room hash
 --
@@ -10,9 +11,14 @@
 -- ARGV[4]  events channel
 -- ARGV[5]  room event JSON up to the room hash
 --
--- Returns the flat room hash, or an empty array when the room does not exist.
-if redis.call('EXISTS', KEYS[1]) == 0 then
+-- Returns the flat room hash, an empty array when the room does not exist,
+-- or {'blocked'} when the visitor is blocked (nothing is set).
+local blocked = redis.call('HGET', KEYS[1], 'blocked')
+if not blocked then
   return {}
+end
+if blocked == '1' then
+  return {'blocked'}
 end
 local fields = {'name', 'email', 'page'}
 local changed = false

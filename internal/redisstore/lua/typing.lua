@@ -8,10 +8,16 @@
 -- ARGV[1]  window (ms)
 -- ARGV[2]  events channel
 -- ARGV[3]  typing event JSON
+-- ARGV[4]  refuse when the room is blocked (0|1)
 --
--- Returns 1 (published), 0 (within the window: dropped) or -1 (no room).
-if redis.call('EXISTS', KEYS[1]) == 0 then
+-- Returns 1 (published), 0 (within the window: dropped), -1 (no room) or -2
+-- (blocked: dropped).
+local blocked = redis.call('HGET', KEYS[1], 'blocked')
+if not blocked then
   return -1
+end
+if ARGV[4] == '1' and blocked == '1' then
+  return -2
 end
 if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then
   return 0
