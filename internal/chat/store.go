@@ -93,11 +93,13 @@ type Limiter interface {
 type AdminStore interface {
 	// Admin returns an account or ErrAdminUnknown.
 	Admin(ctx context.Context, username string) (Admin, error)
-	// AddAdmin creates an account, or returns ErrAdminExists.
+	// AddAdmin creates an account under a generation no account had
+	// before (a.Generation is ignored), or returns ErrAdminExists.
 	AddAdmin(ctx context.Context, a Admin) error
 	// AddFirstAdmin creates a only when no admin exists at all, atomically.
 	AddFirstAdmin(ctx context.Context, a Admin) (bool, error)
-	// UpdateAdmin replaces an existing account, or returns ErrAdminUnknown.
+	// UpdateAdmin replaces an existing account (a new password) and moves
+	// it to a new generation, or returns ErrAdminUnknown.
 	UpdateAdmin(ctx context.Context, a Admin) error
 	// RemoveAdmin deletes an account, or returns ErrAdminUnknown.
 	RemoveAdmin(ctx context.Context, username string) error
@@ -119,9 +121,10 @@ type TokenStore interface {
 
 // PresenceStore tells whether any admin has a stream open on any instance.
 type PresenceStore interface {
-	// Heartbeat records that instance has n open admin streams, valid for ttl.
-	// n == 0 removes the instance.
-	Heartbeat(ctx context.Context, instance string, n int, ttl time.Duration) error
+	// Heartbeat records that instance has n open admin streams, valid for ttl
+	// (n == 0 removes the instance), drops the heartbeats that ran out, and
+	// tells whether any instance is left with a live one.
+	Heartbeat(ctx context.Context, instance string, n int, ttl time.Duration) (online bool, err error)
 	// AdminsOnline tells whether any instance has a live heartbeat with n > 0.
 	AdminsOnline(ctx context.Context) (bool, error)
 }
