@@ -74,6 +74,8 @@ type envConfig struct {
 	WrapStore func(chat.Store) chat.Store
 	// TokensNow is the tokens' clock (nil: time.Now).
 	TokensNow func() time.Time
+	// IPv6Prefix is the service's IPv6 network size (0: the default).
+	IPv6Prefix int
 }
 
 // env is one running Parley instance: real store, hub, bridge, service,
@@ -128,7 +130,7 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 	if cfg.PresenceInterval == 0 {
 		cfg.PresenceInterval = 200 * time.Millisecond
 	}
-	svc := chat.NewService(svcStore, chat.Config{Limits: cfg.Limits})
+	svc := chat.NewService(svcStore, chat.Config{Limits: cfg.Limits, IPv6Prefix: cfg.IPv6Prefix})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
