@@ -136,6 +136,17 @@ export function isUnauthorized(err) {
 }
 
 /**
+ * A wait as people say it: seconds up to a minute, whole minutes (rounded
+ * up) beyond, so a login locked for 494 s reads "9 minutes".
+ * @param {number} seconds
+ * @returns {string}
+ */
+export function describeWait(seconds) {
+  if (seconds <= 60) return `${seconds} s`;
+  return `${Math.ceil(seconds / 60)} minutes`;
+}
+
+/**
  * A sentence for the user about a failed call.
  * @param {unknown} err
  * @returns {string}
@@ -143,7 +154,7 @@ export function isUnauthorized(err) {
 export function describeError(err) {
   if (!(err instanceof ApiError)) return 'Something went wrong. Try again.';
   if (err.status === 429) {
-    return err.retryAfter ? `Too many requests. Try again in ${err.retryAfter} s.` : defaultMessage(429);
+    return err.retryAfter ? `Too many requests. Try again in ${describeWait(err.retryAfter)}.` : defaultMessage(429);
   }
   if (err.status === 503) return defaultMessage(503);
   if (err.status >= 500) return defaultMessage(err.status);

@@ -119,7 +119,7 @@ func connectBackend(ctx context.Context, cfg config.Config, log *slog.Logger, ad
 		log.Error("redis evicts keys when its memory is full (maxmemory-policy "+p+"): it will silently delete whole conversations; set maxmemory-policy noeviction (Parley then answers 503 store_full instead)",
 			"maxmemory_policy", p)
 	}
-	b.svc = chat.NewService(b.store, chat.Config{Limits: cfg.Limits})
+	b.svc = chat.NewService(b.store, chat.Config{Limits: cfg.Limits, IPv6Prefix: cfg.IPv6Prefix})
 	b.accounts = auth.NewAccounts(b.store)
 	return b, nil
 }

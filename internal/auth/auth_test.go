@@ -200,9 +200,14 @@ func TestAdminTokenFollowsTheAccount(t *testing.T) {
 	if _, err := tk.VerifyAdmin(ctx, tok); err != nil {
 		t.Fatalf("fresh token: %v", err)
 	}
-	store.admins["sam"] = chat.Admin{Username: "sam", TokensAfter: chat.Time{Time: time.Now().Add(2 * time.Second)}}
+	// A password change moves the account to a new generation, whatever
+	// the clock says: the old token dies, one issued after works.
+	store.admins["sam"] = chat.Admin{Username: "sam", Generation: 7}
 	if _, err := tk.VerifyAdmin(ctx, tok); !errors.Is(err, chat.ErrUnauthorized) {
 		t.Errorf("after a password change: got %v, want unauthorized", err)
+	}
+	if after, _, _ := tk.IssueAdmin(store.admins["sam"]); func() error { _, err := tk.VerifyAdmin(ctx, after); return err }() != nil {
+		t.Errorf("a token issued after the change was refused")
 	}
 	delete(store.admins, "sam")
 	fresh, _, _ := tk.IssueAdmin(chat.Admin{Username: "sam"})
@@ -260,5 +265,35 @@ func TestLogin(t *testing.T) {
 	}
 	if _, err := acc.Login(ctx, "bob", "another-one"); err != nil {
 		t.Errorf("login with the new password: %v", err)
+	}
+}
+
+// Tokens issued before generations existed carry no "gen": they keep the
+// old time rule while the account has not changed since, and die at its
+// first change.
+func TestAdminTokenWithoutGeneration(t *testing.T) {
+	ctx := context.Background()
+	store := newMemWithSam()
+	tk, _ := NewTokens(secret, store, time.Hour, nil)
+	legacy := func(issued time.Time) string {
+		t.Helper()
+		c := adminJWT{RegisteredClaims: tk.registered("sam", AudienceAdmin, time.Hour)}
+		c.IssuedAt = jwt.NewNumericDate(issued)
+		raw, err := tk.sign(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	old := legacy(time.Now())
+	if _, err := tk.VerifyAdmin(ctx, old); err != nil {
+		t.Fatalf("legacy token, account unchanged: got %v, want accepted", err)
+	}
+	if _, err := tk.VerifyAdmin(ctx, legacy(time.Now().Add(-25*time.Hour))); !errors.Is(err, chat.ErrUnauthorized) {
+		t.Errorf("legacy token older than the password: got %v, want unauthorized", err)
+	}
+	store.admins["sam"] = chat.Admin{Username: "sam", Generation: 1, TokensAfter: store.admins["sam"].TokensAfter}
+	if _, err := tk.VerifyAdmin(ctx, old); !errors.Is(err, chat.ErrUnauthorized) {
+		t.Errorf("legacy token after a password change: got %v, want unauthorized", err)
 	}
 }

@@ -36,6 +36,9 @@ type AdminClaims struct {
 
 type adminJWT struct {
 	Name string `json:"name,omitempty"`
+	// Gen is the account's generation at issue (chat.Admin.Generation);
+	// nil in tokens issued before generations existed.
+	Gen *int64 `json:"gen,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -111,9 +114,11 @@ func (t *Tokens) registered(subject, audience string, ttl time.Duration) jwt.Reg
 	}
 }
 
-// IssueAdmin returns a 12-hour admin token for a.
+// IssueAdmin returns a 12-hour admin token for a, valid while the account
+// stays at a.Generation.
 func (t *Tokens) IssueAdmin(a chat.Admin) (string, time.Time, error) {
-	c := adminJWT{Name: a.DisplayName, RegisteredClaims: t.registered(a.Username, AudienceAdmin, AdminTokenTTL)}
+	gen := a.Generation
+	c := adminJWT{Name: a.DisplayName, Gen: &gen, RegisteredClaims: t.registered(a.Username, AudienceAdmin, AdminTokenTTL)}
 	s, err := t.sign(c)
 	return s, c.ExpiresAt.Time, err
 }
@@ -137,8 +142,9 @@ func (t *Tokens) parse(raw, audience string, claims jwt.Claims) error {
 }
 
 // VerifyAdmin checks an admin token, including that it was not revoked, that
-// its account still exists and that it was issued after the account's
-// password was last set. It returns chat.ErrUnauthorized, or a store error.
+// its account still exists and that the account is still at the generation
+// the token was issued under (no password change, no removal since). It
+// returns chat.ErrUnauthorized, or a store error.
 func (t *Tokens) VerifyAdmin(ctx context.Context, raw string) (AdminClaims, error) {
 	var c adminJWT
 	if err := t.parse(raw, AudienceAdmin, &c); err != nil {
@@ -154,7 +160,11 @@ func (t *Tokens) VerifyAdmin(ctx context.Context, raw string) (AdminClaims, erro
 		return AdminClaims{}, fmt.Errorf("auth: verify admin: %w", err)
 	case revoked, errors.Is(err, chat.ErrAdminUnknown):
 		return AdminClaims{}, chat.ErrUnauthorized
-	case c.IssuedAt == nil || c.IssuedAt.Time.Before(adm.TokensAfter.Truncate(time.Second)):
+	case c.Gen != nil && *c.Gen != adm.Generation:
+		return AdminClaims{}, chat.ErrUnauthorized
+	case c.Gen == nil && (adm.Generation != 0 || c.IssuedAt == nil || c.IssuedAt.Time.Before(adm.TokensAfter.Truncate(time.Second))):
+		// A token from before generations: good only while the account has
+		// not changed since they exist, and under the old time rule.
 		return AdminClaims{}, chat.ErrUnauthorized
 	}
 	name := adm.DisplayName

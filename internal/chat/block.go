@@ -72,7 +72,7 @@ func (s *Service) DeleteRoom(ctx context.Context, roomID string, by Sender) erro
 // refuseBlockedClient returns ErrBlocked when the address clientIP is in
 // (its ClientKey) is blocked.
 func (s *Service) refuseBlockedClient(ctx context.Context, clientIP string) error {
-	key := ClientKey(clientIP, DefaultIPv6Prefix)
+	key := s.ipKey(clientIP)
 	if key == "" {
 		return nil
 	}

@@ -6,14 +6,23 @@ import (
 )
 
 // PresenceInterval is how often an instance renews its admin heartbeat and
-// re-checks whether any admin is online anywhere. A heartbeat lives three
-// intervals, so a dead instance stops counting within 3×PresenceInterval.
-const PresenceInterval = 10 * time.Second
+// re-checks whether any admin is online anywhere. A heartbeat lives
+// presenceLives intervals, so when an instance dies without removing its
+// heartbeat, the others see it gone and publish EventPresence within
+// (presenceLives+1)×PresenceInterval: 12 s. Each tick is one store call (the
+// heartbeat answers the count), a third of a command per second per instance.
+const PresenceInterval = 3 * time.Second
+
+// presenceLives is a heartbeat's life in intervals: two renewals may be lost
+// (a slow store, a pause) before the instance stops counting.
+const presenceLives = 3
 
 // RunPresence keeps this instance's admin heartbeat in the store from the
 // hub's admin stream count, and publishes EventPresence whenever "is any admin
-// online anywhere" changes. It returns when ctx ends, after removing this
-// instance's heartbeat. Register it before any stream subscribes.
+// online anywhere" changes, whichever instance changed it (one that died
+// included: every instance re-reads the answer on each tick). It returns when
+// ctx ends, after removing this instance's heartbeat. Register it before any
+// stream subscribes.
 func (s *Service) RunPresence(ctx context.Context, hub *Hub, instance string, interval time.Duration) {
 	if interval <= 0 {
 		interval = PresenceInterval
@@ -30,12 +39,9 @@ func (s *Service) RunPresence(ctx context.Context, hub *Hub, instance string, in
 	known, last := false, false
 	check := func() {
 		_, admins := hub.Counts() // the live count: nudges may arrive out of order
-		if err := s.store.Heartbeat(ctx, instance, admins, 3*interval); err != nil {
-			return // the store is down; try again on the next tick
-		}
-		online, err := s.store.AdminsOnline(ctx)
+		online, err := s.store.Heartbeat(ctx, instance, admins, presenceLives*interval)
 		if err != nil || (known && online == last) {
-			return
+			return // the store is down: try again on the next tick
 		}
 		if s.store.Publish(ctx, Event{Type: EventPresence, AdminsOnline: online}) == nil {
 			known, last = true, online
@@ -46,8 +52,7 @@ func (s *Service) RunPresence(ctx context.Context, hub *Hub, instance string, in
 		select {
 		case <-ctx.Done():
 			bg, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			_ = s.store.Heartbeat(bg, instance, 0, interval)
-			if online, err := s.store.AdminsOnline(bg); err == nil && !online {
+			if online, err := s.store.Heartbeat(bg, instance, 0, interval); err == nil && !online {
 				_ = s.store.Publish(bg, Event{Type: EventPresence, AdminsOnline: false})
 			}
 			cancel()

@@ -6,17 +6,29 @@ import (
 	"time"
 )
 
-// Limits are the rate limits the Service enforces; a nil Limit is off.
+// Limits are the rate limits the Service enforces; a nil Limit is off. "Per
+// client IP" is per IPLimitKey: an IPv6 client is its network.
 type Limits struct {
 	Rooms    *Limit // room creations per client IP
 	Messages *Limit // visitor messages per room
-	Login    *Limit // login attempts per client IP and username
-	Visits   *Limit // counted visits per client IP
+	Login    *Limit // failed logins per client IP and username (3× per IP)
+	// LoginUser is failed logins per username from any IP: after N within
+	// Per, each further attempt for it waits 2^(n−N) s after the last one
+	// (n the failures logged), at most MaxLoginWait; a success clears them.
+	LoginUser *Limit
+	Visits    *Limit // counted visits per client IP
 }
+
+// MaxLoginWait bounds the wait LoginUser imposes between two attempts: an
+// attacker guessing one username slows its admin down, never locks them out.
+const MaxLoginWait = 15 * time.Minute
 
 // Config holds the Service's settings.
 type Config struct {
 	Limits Limits
+	// IPv6Prefix is the network size (bits) an IPv6 client is limited by;
+	// 0 means DefaultIPv6Prefix.
+	IPv6Prefix int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -24,9 +36,11 @@ type Config struct {
 // Service holds every business rule of Parley. Handlers parse and respond;
 // the Service decides.
 type Service struct {
-	store  Store
-	limits Limits
-	now    func() time.Time
+	store      Store
+	limits     Limits
+	ipv6Prefix int
+	loginWaits []time.Duration
+	now        func() time.Time
 }
 
 // NewService returns a Service over store.
@@ -35,8 +49,24 @@ func NewService(store Store, cfg Config) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, limits: cfg.Limits, now: now}
+	prefix := cfg.IPv6Prefix
+	if prefix == 0 {
+		prefix = DefaultIPv6Prefix
+	}
+	return &Service{store: store, limits: cfg.Limits, ipv6Prefix: prefix, loginWaits: doublingWaits(time.Second, MaxLoginWait), now: now}
 }
+
+// doublingWaits is first, twice that, and so on, up to and ending with max.
+func doublingWaits(first, max time.Duration) []time.Duration {
+	var w []time.Duration
+	for d := first; d < max; d *= 2 {
+		w = append(w, d)
+	}
+	return append(w, max)
+}
+
+// ipKey is the key a client IP is limited under.
+func (s *Service) ipKey(clientIP string) string { return IPLimitKey(clientIP, s.ipv6Prefix) }
 
 // Store returns the store the service works on.
 func (s *Service) Store() Store { return s.store }
@@ -103,13 +133,13 @@ func (s *Service) createRoom(ctx context.Context, in NewRoom, clientIP string) (
 	if err := s.refuseBlockedClient(ctx, clientIP); err != nil {
 		return Room{}, err
 	}
-	if err := s.allow(ctx, s.limits.Rooms, "rooms:"+clientIP); err != nil {
+	if err := s.allow(ctx, s.limits.Rooms, "rooms:"+s.ipKey(clientIP)); err != nil {
 		return Room{}, err
 	}
 	now := Time{s.now().UTC()}
 	r, err := s.store.CreateRoom(ctx, Room{
 		ID: NewRoomID(), VisitorName: in.Name, VisitorEmail: in.Email, Page: in.Page,
-		CreatedAt: now, UpdatedAt: now, ClientKey: ClientKey(clientIP, DefaultIPv6Prefix),
+		CreatedAt: now, UpdatedAt: now, ClientKey: s.ipKey(clientIP),
 	})
 	if err != nil {
 		return Room{}, err
@@ -251,31 +281,59 @@ type Authenticator interface {
 	Login(ctx context.Context, username, password string) (Admin, error)
 }
 
-// Login logs an admin in from clientIP with accounts. The attempt is counted
-// against the login limits before the password is even looked at, so
-// guessing is throttled whatever the answer. Returns invalid_request,
-// rate_limited or ErrBadLogin.
+// Login logs an admin in from clientIP with accounts. Only failures count
+// against the login limits, but the limits are checked, and the attempt
+// counted, before the password is even looked at: guessing is throttled
+// whatever the answer, concurrent guesses cannot overrun a limit, and a
+// success gives its count back, so a correct password is never refused for
+// earlier successes. Returns invalid_request, rate_limited or ErrBadLogin.
 func (s *Service) Login(ctx context.Context, accounts Authenticator, in Credentials, clientIP string) (Admin, error) {
 	if err := in.Normalize(); err != nil {
 		return Admin{}, err
 	}
-	if err := s.limitLogin(ctx, clientIP, in.limitKey()); err != nil {
+	att, counted, err := s.reserveLogin(ctx, clientIP, in.limitKey())
+	if err != nil {
 		return Admin{}, err
 	}
-	return accounts.Login(ctx, in.Username, in.Password)
+	adm, err := accounts.Login(ctx, in.Username, in.Password)
+	if counted && !errors.Is(err, ErrBadLogin) {
+		// A success, or a store failure that tested no password: not a
+		// failed guess. Should the release fail, the attempt stays
+		// counted as one, which errs on the safe side.
+		_ = s.store.Release(ctx, att)
+	}
+	return adm, err
 }
 
-// limitLogin counts a login attempt for username from clientIP, against the
-// login limit per IP and username, and three times that limit per IP alone:
-// a client trying a new username each time still cannot keep bcrypt busy.
-func (s *Service) limitLogin(ctx context.Context, clientIP, username string) error {
-	l := s.limits.Login
-	if l == nil {
-		return nil
+// reserveLogin counts a login attempt for username from clientIP, until
+// Release: against the login limit per IP and username, three times that
+// limit per IP alone (a client trying a new username each time still
+// cannot keep bcrypt busy), and the growing waits per username from any IP
+// (a client with many addresses still cannot guess one account's password
+// quickly). counted is false when no login limit is on.
+func (s *Service) reserveLogin(ctx context.Context, clientIP, username string) (att Attempt, counted bool, err error) {
+	var windows []Window
+	if l := s.limits.Login; l != nil {
+		ip := s.ipKey(clientIP)
+		windows = append(windows,
+			Window{Key: "login:" + ip + ":" + username, Limit: *l},
+			Window{Key: "login-ip:" + ip, Limit: Limit{N: 3 * l.N, Per: l.Per}})
 	}
-	return s.allowAll(ctx,
-		Window{Key: "login:" + clientIP + ":" + username, Limit: *l},
-		Window{Key: "login-ip:" + clientIP, Limit: Limit{N: 3 * l.N, Per: l.Per}})
+	var b *Backoff
+	if l := s.limits.LoginUser; l != nil {
+		b = &Backoff{Key: "login-user:" + username, Per: l.Per, Free: l.N, Waits: s.loginWaits}
+	}
+	if windows == nil && b == nil {
+		return Attempt{}, false, nil
+	}
+	att, q, ok, err := s.store.Reserve(ctx, s.now(), b, windows...)
+	if err != nil {
+		return Attempt{}, false, err
+	}
+	if !ok {
+		return Attempt{}, false, RateLimited(q)
+	}
+	return att, true, nil
 }
 
 // RecordVisit counts a page view. The visitor counted is the server's own
@@ -285,7 +343,7 @@ func (s *Service) RecordVisit(ctx context.Context, in NewVisit, clientIP, userAg
 	if err := in.Normalize(); err != nil {
 		return VisitCount{}, err
 	}
-	if err := s.allow(ctx, s.limits.Visits, "visits:"+clientIP); err != nil {
+	if err := s.allow(ctx, s.limits.Visits, "visits:"+s.ipKey(clientIP)); err != nil {
 		return VisitCount{}, err
 	}
 	now := s.now()
@@ -293,7 +351,7 @@ func (s *Service) RecordVisit(ctx context.Context, in NewVisit, clientIP, userAg
 	if err != nil {
 		return VisitCount{}, err
 	}
-	in.VisitorID = visitorHash(salt, ClientKey(clientIP, DefaultIPv6Prefix), userAgent, in.VisitorID)
+	in.VisitorID = visitorHash(salt, s.ipKey(clientIP), userAgent, in.VisitorID)
 	return s.store.RecordVisit(ctx, in, now)
 }
 

@@ -107,23 +107,54 @@ type Window struct {
 	Limit Limit
 }
 
+// Backoff slows down the attempts logged under Key: once Free of them fall
+// within Per, the next one must wait Waits[0] after the last, the one after
+// Waits[1], and so on; the last wait repeats.
+type Backoff struct {
+	Key   string
+	Per   time.Duration
+	Free  int
+	Waits []time.Duration
+}
+
+// Attempt is an attempt Reserve counted, for Release to take back.
+type Attempt struct {
+	// Member is the store's id of the attempt in each log.
+	Member string
+	// Windows are the keys of the windows it was counted in.
+	Windows []string
+	// Backoff is the key of the backoff log it was counted in ("" none).
+	Backoff string
+}
+
 // Limiter implements sliding-window rate limits. A request is accepted when
 // every window has room, and then counted in each; a rejected request is
 // counted in none. The quota is that of the window that refused, or else
 // of the one with the least room left.
 type Limiter interface {
 	Allow(ctx context.Context, now time.Time, windows ...Window) (Quota, bool, error)
+	// Reserve is Allow for an attempt that counts only if it fails: it is
+	// counted at once (so concurrent attempts cannot overrun a window) in
+	// every window and, when b is not nil, in b's log unless b's wait is
+	// not over, all or nothing; the quota, when refused, is that of the
+	// window or backoff that frees up last. Release takes it back.
+	Reserve(ctx context.Context, now time.Time, b *Backoff, windows ...Window) (Attempt, Quota, bool, error)
+	// Release takes a reserved attempt that succeeded out of its windows
+	// and clears its backoff log.
+	Release(ctx context.Context, a Attempt) error
 }
 
 // AdminStore keeps admin accounts.
 type AdminStore interface {
 	// Admin returns an account or ErrAdminUnknown.
 	Admin(ctx context.Context, username string) (Admin, error)
-	// AddAdmin creates an account, or returns ErrAdminExists.
+	// AddAdmin creates an account under a generation no account had
+	// before (a.Generation is ignored), or returns ErrAdminExists.
 	AddAdmin(ctx context.Context, a Admin) error
 	// AddFirstAdmin creates a only when no admin exists at all, atomically.
 	AddFirstAdmin(ctx context.Context, a Admin) (bool, error)
-	// UpdateAdmin replaces an existing account, or returns ErrAdminUnknown.
+	// UpdateAdmin replaces an existing account (a new password) and moves
+	// it to a new generation, or returns ErrAdminUnknown.
 	UpdateAdmin(ctx context.Context, a Admin) error
 	// RemoveAdmin deletes an account, or returns ErrAdminUnknown.
 	RemoveAdmin(ctx context.Context, username string) error
@@ -145,9 +176,10 @@ type TokenStore interface {
 
 // PresenceStore tells whether any admin has a stream open on any instance.
 type PresenceStore interface {
-	// Heartbeat records that instance has n open admin streams, valid for ttl.
-	// n == 0 removes the instance.
-	Heartbeat(ctx context.Context, instance string, n int, ttl time.Duration) error
+	// Heartbeat records that instance has n open admin streams, valid for ttl
+	// (n == 0 removes the instance), drops the heartbeats that ran out, and
+	// tells whether any instance is left with a live one.
+	Heartbeat(ctx context.Context, instance string, n int, ttl time.Duration) (online bool, err error)
 	// AdminsOnline tells whether any instance has a live heartbeat with n > 0.
 	AdminsOnline(ctx context.Context) (bool, error)
 }

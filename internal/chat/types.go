@@ -187,9 +187,16 @@ type Admin struct {
 	Username     string `json:"username"`
 	DisplayName  string `json:"displayName"`
 	PasswordHash []byte `json:"-"`
-	// TokensAfter is when the password was last set: admin tokens issued
-	// before it are refused.
+	// TokensAfter is when the password was last set: admin tokens without a
+	// generation (issued before generations existed) issued before it are
+	// refused.
 	TokensAfter Time `json:"-"`
+	// Generation changes with every password change and every new account
+	// of this name (the store draws it from one counter that only grows):
+	// an admin token carries the generation it was issued under and is
+	// refused once the account's differs. 0 for an account not changed since
+	// generations existed.
+	Generation int64 `json:"-"`
 }
 
 // Credentials are what an admin logs in with.

@@ -16,7 +16,7 @@ import (
 )
 
 // DefaultRateLimits are used when PARLEY_RATE_LIMITS is not set.
-const DefaultRateLimits = "rooms=10/h,messages=30/m,login=10/15m,visits=120/m"
+const DefaultRateLimits = "rooms=10/h,messages=30/m,login=10/15m,login-user=5/15m,visits=120/m"
 
 // Config is every setting of a Parley process.
 type Config struct {
@@ -34,7 +34,10 @@ type Config struct {
 	LogLevel       slog.Level
 	LogFormat      string // "text" or "json"
 	Limits         chat.Limits
-	MaxStreams     int
+	// IPv6Prefix is the network size (bits) an IPv6 client is limited by
+	// (PARLEY_IPV6_PREFIX, default 64, 32–128).
+	IPv6Prefix int
+	MaxStreams int
 	// StreamHijack serves event streams on HTTP/1.x straight on their
 	// hijacked connections (PARLEY_STREAM_HIJACK, default on); off writes
 	// them through net/http's response like every other route.
@@ -155,6 +158,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.Limits, err = ParseRateLimits(get("PARLEY_RATE_LIMITS", DefaultRateLimits)); err != nil {
 		bad("PARLEY_RATE_LIMITS", "%v", err)
 	}
+	if c.IPv6Prefix, err = strconv.Atoi(get("PARLEY_IPV6_PREFIX", strconv.Itoa(chat.DefaultIPv6Prefix))); err != nil || c.IPv6Prefix < 32 || c.IPv6Prefix > 128 {
+		bad("PARLEY_IPV6_PREFIX", "want a prefix length between 32 and 128 such as 64")
+	}
 	if c.Pprof != "" {
 		if host, _, err := net.SplitHostPort(c.Pprof); err != nil || (host != "127.0.0.1" && host != "localhost" && host != "::1") {
 			bad("PARLEY_PPROF", "want a loopback address such as 127.0.0.1:6060")
@@ -213,7 +219,7 @@ func ParseSize(s string) (int64, error) {
 	return n << shift, nil
 }
 
-// ParseRateLimits reads "rooms=10/h,messages=30/m,login=10/15m,visits=120/m";
+// ParseRateLimits reads "rooms=10/h,messages=30/m,login=10/15m,login-user=5/15m,visits=120/m";
 // "off" disables every limit, and a name left out keeps its default.
 func ParseRateLimits(s string) (chat.Limits, error) {
 	s = strings.TrimSpace(s)
@@ -252,10 +258,12 @@ func ParseRateLimits(s string) (chat.Limits, error) {
 			l.Messages = lim
 		case "login":
 			l.Login = lim
+		case "login-user":
+			l.LoginUser = lim
 		case "visits":
 			l.Visits = lim
 		default:
-			return l, fmt.Errorf("%q: unknown limit (want rooms, messages, login or visits)", name)
+			return l, fmt.Errorf("%q: unknown limit (want rooms, messages, login, login-user or visits)", name)
 		}
 	}
 	return l, nil

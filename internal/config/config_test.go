@@ -30,6 +30,26 @@ func TestLoadDefaults(t *testing.T) {
 	if c.Limits.Login == nil || *c.Limits.Login != (chat.Limit{N: 10, Per: 15 * time.Minute}) {
 		t.Errorf("login limit: got %v", c.Limits.Login)
 	}
+	if c.Limits.LoginUser == nil || *c.Limits.LoginUser != (chat.Limit{N: 5, Per: 15 * time.Minute}) {
+		t.Errorf("login-user limit: got %v, want 5/15m", c.Limits.LoginUser)
+	}
+	if c.IPv6Prefix != 64 {
+		t.Errorf("IPv6Prefix: got %d, want 64", c.IPv6Prefix)
+	}
+}
+
+func TestIPv6Prefix(t *testing.T) {
+	for value, want := range map[string]int{"32": 32, "48": 48, "64": 64, "128": 128} {
+		c, err := Load(env(map[string]string{"PARLEY_IPV6_PREFIX": value}))
+		if err != nil || c.IPv6Prefix != want {
+			t.Errorf("%q: got %d, %v; want %d", value, c.IPv6Prefix, err, want)
+		}
+	}
+	for _, bad := range []string{"31", "129", "0", "-64", "/64", "sixty-four"} {
+		if _, err := Load(env(map[string]string{"PARLEY_IPV6_PREFIX": bad})); err == nil || !strings.Contains(err.Error(), "PARLEY_IPV6_PREFIX") {
+			t.Errorf("%q: got %v, want an error naming PARLEY_IPV6_PREFIX", bad, err)
+		}
+	}
 }
 
 func TestLoadErrorsNameTheVariable(t *testing.T) {
@@ -48,6 +68,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		"PARLEY_METRICS_ADDR":    "9464",
 		"PARLEY_METRICS_TOKEN":   "short",
 		"PARLEY_STREAM_HIJACK":   "maybe",
+		"PARLEY_IPV6_PREFIX":     "16",
 	}
 	for name, value := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -84,8 +105,11 @@ func TestMetricsSettings(t *testing.T) {
 
 func TestParseRateLimits(t *testing.T) {
 	l, err := ParseRateLimits("off")
-	if err != nil || l.Rooms != nil || l.Messages != nil || l.Login != nil || l.Visits != nil {
+	if err != nil || l.Rooms != nil || l.Messages != nil || l.Login != nil || l.LoginUser != nil || l.Visits != nil {
 		t.Fatalf("off: got %+v, %v; want all nil", l, err)
+	}
+	if l, err = ParseRateLimits("login-user=3/1h"); err != nil || l.LoginUser == nil || *l.LoginUser != (chat.Limit{N: 3, Per: time.Hour}) {
+		t.Errorf("login-user=3/1h: got %v, %v", l.LoginUser, err)
 	}
 	l, err = ParseRateLimits("messages=5/10s,visits=off")
 	if err != nil {

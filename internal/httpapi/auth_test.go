@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -73,10 +74,18 @@ func TestAuthBoundaries(t *testing.T) {
 				IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)),
 			}
 		}
-		adminClaims := jwt.RegisteredClaims{
+		adm, err := e.store.Admin(context.Background(), adminUser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// With the account's generation, as a login issues it.
+		adminClaims := struct {
+			Gen int64 `json:"gen"`
+			jwt.RegisteredClaims
+		}{adm.Generation, jwt.RegisteredClaims{
 			ID: "y", Issuer: auth.Issuer, Subject: adminUser, Audience: jwt.ClaimStrings{auth.AudienceAdmin},
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)),
-		}
+		}}
 		past := func() time.Time { return now.Add(-13 * time.Hour) }
 		oldTokens, err := auth.NewTokens(e.secret, e.store, time.Hour, past)
 		if err != nil {

@@ -70,6 +70,15 @@ type envConfig struct {
 	// NoMetricsToken leaves PARLEY_METRICS_TOKEN unset; otherwise GET
 	// /metrics answers to testMetricsToken.
 	NoMetricsToken bool
+	// PresenceInterval is the presence loop's tick (default 200 ms).
+	PresenceInterval time.Duration
+	// WrapStore, when set, wraps the store the service works on (to fail
+	// some of its calls).
+	WrapStore func(chat.Store) chat.Store
+	// TokensNow is the tokens' clock (nil: time.Now).
+	TokensNow func() time.Time
+	// IPv6Prefix is the service's IPv6 network size (0: the default).
+	IPv6Prefix int
 }
 
 // testMetricsToken is the metrics token of every env but NoMetricsToken's.
@@ -120,21 +129,28 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	hub := chat.NewHub(cfg.HubBuffer)
-	svc := chat.NewService(store, chat.Config{Limits: cfg.Limits})
+	var svcStore chat.Store = store
+	if cfg.WrapStore != nil {
+		svcStore = cfg.WrapStore(store)
+	}
+	if cfg.PresenceInterval == 0 {
+		cfg.PresenceInterval = 200 * time.Millisecond
+	}
+	svc := chat.NewService(svcStore, chat.Config{Limits: cfg.Limits, IPv6Prefix: cfg.IPv6Prefix})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		svc.RunPresence(ctx, hub, "test-"+cfg.Prefix+chat.NewTokenID()[:4], 200*time.Millisecond)
+		svc.RunPresence(ctx, hub, "test-"+cfg.Prefix+chat.NewTokenID()[:4], cfg.PresenceInterval)
 	}()
 	go func() {
 		defer wg.Done()
 		_ = store.Run(ctx, hub, log)
 	}()
 
-	tokens, err := auth.NewTokens(cfg.Secret, store, time.Hour, nil)
+	tokens, err := auth.NewTokens(cfg.Secret, store, time.Hour, cfg.TokensNow)
 	if err != nil {
 		t.Fatalf("tokens: %v", err)
 	}
@@ -357,10 +373,17 @@ func (e *env) mustRoom(body any) (chat.Room, string) {
 	return rt.Room, rt.Token
 }
 
-// adminToken issues an admin token without a login (no bcrypt on the way).
+// adminToken issues an admin token without a login (no bcrypt on the way),
+// under the account's current generation.
 func (e *env) adminToken() string {
 	e.t.Helper()
-	tok, _, err := e.tokens.IssueAdmin(chat.Admin{Username: adminUser, DisplayName: adminName})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	adm, err := e.store.Admin(ctx, adminUser)
+	if err != nil {
+		e.t.Fatalf("read the admin account: %v", err)
+	}
+	tok, _, err := e.tokens.IssueAdmin(adm)
 	if err != nil {
 		e.t.Fatalf("issue admin token: %v", err)
 	}

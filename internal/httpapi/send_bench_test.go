@@ -141,7 +141,11 @@ func BenchmarkListRoomsHTTP(b *testing.B) {
 		if err := s.accounts.Add(context.Background(), "admin", "Admin", "bench-password-1"); err != nil {
 			b.Fatal(err)
 		}
-		token, _, err := s.tokens.IssueAdmin(chat.Admin{Username: "admin", DisplayName: "Admin"})
+		adm, err := s.store.Admin(context.Background(), "admin")
+		if err != nil {
+			b.Fatal(err)
+		}
+		token, _, err := s.tokens.IssueAdmin(adm)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -10,8 +10,9 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 )
 
-// Admin accounts are hashes (username, displayName, passwordHash) plus a set
-// of usernames, so listing them needs no SCAN.
+// Admin accounts are hashes (username, displayName, passwordHash,
+// tokensAfter, generation) plus a set of usernames, so listing them needs no
+// SCAN. Generations come from one counter (AdminGeneration) that only grows.
 
 // Admin returns an account, or chat.ErrAdminUnknown.
 func (s *Store) Admin(ctx context.Context, username string) (chat.Admin, error) {
@@ -25,7 +26,8 @@ func (s *Store) Admin(ctx context.Context, username string) (chat.Admin, error) 
 	return adminFromMap(h), nil
 }
 
-// AddAdmin creates an account, or returns chat.ErrAdminExists.
+// AddAdmin creates an account with a new generation (a.Generation is
+// ignored), or returns chat.ErrAdminExists.
 func (s *Store) AddAdmin(ctx context.Context, a chat.Admin) error {
 	n, err := s.addAdmin(ctx, a, false)
 	if err != nil {
@@ -48,7 +50,7 @@ func (s *Store) addAdmin(ctx context.Context, a chat.Admin, first bool) (int64, 
 	if first {
 		onlyFirst = "1"
 	}
-	n, err := addAdminScript.Run(ctx, s.rdb, []string{s.keys.Admin(a.Username), s.keys.Admins()},
+	n, err := addAdminScript.Run(ctx, s.rdb, []string{s.keys.Admin(a.Username), s.keys.Admins(), s.keys.AdminGeneration()},
 		a.Username, a.DisplayName, a.PasswordHash, onlyFirst, a.TokensAfter.Millis()).Int64()
 	if err != nil {
 		return 0, fail("add admin", err)
@@ -56,9 +58,10 @@ func (s *Store) addAdmin(ctx context.Context, a chat.Admin, first bool) (int64, 
 	return n, nil
 }
 
-// UpdateAdmin replaces an existing account, or returns chat.ErrAdminUnknown.
+// UpdateAdmin replaces an existing account and gives it a new generation
+// (a.Generation is ignored), or returns chat.ErrAdminUnknown.
 func (s *Store) UpdateAdmin(ctx context.Context, a chat.Admin) error {
-	n, err := updateAdminScript.Run(ctx, s.rdb, []string{s.keys.Admin(a.Username)},
+	n, err := updateAdminScript.Run(ctx, s.rdb, []string{s.keys.Admin(a.Username), s.keys.AdminGeneration()},
 		a.Username, a.DisplayName, a.PasswordHash, a.TokensAfter.Millis()).Int64()
 	if err != nil {
 		return fail("update admin", err)
@@ -111,6 +114,7 @@ func (s *Store) Admins(ctx context.Context) ([]chat.Admin, error) {
 
 func adminFromMap(h map[string]string) chat.Admin {
 	after, _ := strconv.ParseInt(h["tokensAfter"], 10, 64)
+	gen, _ := strconv.ParseInt(h["generation"], 10, 64) // absent (0) on accounts older than generations
 	return chat.Admin{Username: h["username"], DisplayName: h["displayName"], PasswordHash: []byte(h["passwordHash"]),
-		TokensAfter: chat.TimeFromMillis(after)}
+		TokensAfter: chat.TimeFromMillis(after), Generation: gen}
 }

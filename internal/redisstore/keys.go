@@ -13,6 +13,7 @@ type keys struct {
 	unread   string
 	admins   string
 	admin    string
+	adminGen string
 	revoked  string
 	secret   string
 	presence string
@@ -30,6 +31,7 @@ func newKeys(prefix string) keys {
 		unread:   prefix + "rooms:unread",
 		admins:   prefix + "admins",
 		admin:    prefix + "admin:",
+		adminGen: prefix + "admins:generation",
 		revoked:  prefix + "revoked:",
 		secret:   prefix + "secret",
 		presence: prefix + "presence",
@@ -78,6 +80,11 @@ func (k keys) Admins() string { return k.admins }
 
 // Admin returns the hash of one admin account.
 func (k keys) Admin(username string) string { return k.admin + username }
+
+// AdminGeneration returns the counter every account's generation is drawn
+// from: it only grows, so a generation is never given out twice, even to an
+// account removed and created again under the same name.
+func (k keys) AdminGeneration() string { return k.adminGen }
 
 // Revoked returns the marker of a revoked token id.
 func (k keys) Revoked(jti string) string { return k.revoked + jti }

@@ -285,22 +285,22 @@ func TestPresence(t *testing.T) {
 		if online() {
 			t.Fatalf("no heartbeat yet: got online, want offline")
 		}
-		if err := s.Heartbeat(ctx, "i1", 2, time.Minute); err != nil {
-			t.Fatal(err)
+		if on, err := s.Heartbeat(ctx, "i1", 2, time.Minute); err != nil || !on {
+			t.Fatalf("heartbeat: got %v, %v; want online", on, err)
 		}
-		_ = s.Heartbeat(ctx, "i2", 1, time.Minute)
+		_, _ = s.Heartbeat(ctx, "i2", 1, time.Minute)
 		if !online() {
 			t.Fatalf("got offline, want online")
 		}
-		_ = s.Heartbeat(ctx, "i1", 0, time.Minute)
+		_, _ = s.Heartbeat(ctx, "i1", 0, time.Minute)
 		if !online() {
 			t.Fatalf("one instance left: got offline, want online")
 		}
-		_ = s.Heartbeat(ctx, "i2", 0, time.Minute)
+		_, _ = s.Heartbeat(ctx, "i2", 0, time.Minute)
 		if online() {
 			t.Fatalf("every instance at 0: got online, want offline")
 		}
-		_ = s.Heartbeat(ctx, "i3", 1, 200*time.Millisecond)
+		_, _ = s.Heartbeat(ctx, "i3", 1, 200*time.Millisecond)
 		time.Sleep(400 * time.Millisecond)
 		if online() {
 			t.Fatalf("heartbeat ran out: got online, want offline")

@@ -57,6 +57,14 @@ var (
 	allowSrc    string
 	allowScript = redis.NewScript(allowSrc)
 
+	//go:embed lua/reserve.lua
+	reserveSrc    string
+	reserveScript = redis.NewScript(reserveSrc)
+
+	//go:embed lua/release.lua
+	releaseSrc    string
+	releaseScript = redis.NewScript(releaseSrc)
+
 	//go:embed lua/addadmin.lua
 	addAdminSrc    string
 	addAdminScript = redis.NewScript(addAdminSrc)

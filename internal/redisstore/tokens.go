@@ -66,21 +66,22 @@ func (s *Store) Secret(ctx context.Context, candidate []byte) ([]byte, error) {
 }
 
 // Heartbeat records that instance has n open admin streams until ttl from
-// now (n == 0 removes it), and drops the heartbeats that have run out; "now"
-// is Redis's clock, so instances whose clocks differ still agree. See
-// lua/heartbeat.lua.
-func (s *Store) Heartbeat(ctx context.Context, instance string, n int, ttl time.Duration) error {
+// now (n == 0 removes it), drops the heartbeats that have run out, and tells
+// whether any is left, in one script; "now" is Redis's clock, so instances
+// whose clocks differ still agree. See lua/heartbeat.lua.
+func (s *Store) Heartbeat(ctx context.Context, instance string, n int, ttl time.Duration) (bool, error) {
 	if instance == "" {
-		return errors.New("redisstore: heartbeat: empty instance name")
+		return false, errors.New("redisstore: heartbeat: empty instance name")
 	}
 	lasts := ttl.Milliseconds()
 	if n <= 0 {
 		lasts = 0 // no admin stream open: the instance is not present
 	}
-	if err := heartbeatScript.Run(ctx, s.rdb, []string{s.keys.Presence()}, instance, lasts).Err(); err != nil {
-		return fail("heartbeat", err)
+	live, err := heartbeatScript.Run(ctx, s.rdb, []string{s.keys.Presence()}, instance, lasts).Int64()
+	if err != nil {
+		return false, fail("heartbeat", err)
 	}
-	return nil
+	return live > 0, nil
 }
 
 // AdminsOnline tells whether any instance has a live heartbeat (only

@@ -1,7 +1,9 @@
--- Create an admin account, atomically with its entry in the admins set.
+-- Create an admin account, atomically with its entry in the admins set and
+-- a generation never given out before.
 --
 -- KEYS[1]  admin hash
 -- KEYS[2]  admins set
+-- KEYS[3]  generation counter (INCR: every account change draws from it)
 --
 -- ARGV[1]  username
 -- ARGV[2]  display name
@@ -17,6 +19,6 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   return -1
 end
 redis.call('HSET', KEYS[1], 'username', ARGV[1], 'displayName', ARGV[2], 'passwordHash', ARGV[3],
-  'tokensAfter', ARGV[5])
+  'tokensAfter', ARGV[5], 'generation', redis.call('INCR', KEYS[3]))
 redis.call('SADD', KEYS[2], ARGV[1])
 return 1

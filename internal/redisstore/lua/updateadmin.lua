@@ -1,6 +1,8 @@
--- Replace an existing admin account.
+-- Replace an existing admin account (a new password), moving it to a new
+-- generation: every token issued before is refused from this step on.
 --
 -- KEYS[1]  admin hash
+-- KEYS[2]  generation counter (INCR: every account change draws from it)
 --
 -- ARGV[1]  username
 -- ARGV[2]  display name
@@ -12,5 +14,5 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end
 redis.call('HSET', KEYS[1], 'username', ARGV[1], 'displayName', ARGV[2], 'passwordHash', ARGV[3],
-  'tokensAfter', ARGV[4])
+  'tokensAfter', ARGV[4], 'generation', redis.call('INCR', KEYS[2]))
 return 1

@@ -1,0 +1,103 @@
+package redisstore_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/redisstore"
+)
+
+// TestReserveBackoff: after Free attempts the waits grow as given, up to
+// the last one, and are counted from the last attempt; a refused attempt is
+// counted nowhere; a release clears the log.
+func TestReserveBackoff(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		s, _ := mustStore(t, addr, redisstore.Options{})
+		b := &chat.Backoff{Key: "login-user:sam", Per: time.Hour, Free: 3,
+			Waits: []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}}
+		t0 := time.Now().Truncate(time.Second)
+		try := func(at time.Duration, want bool) chat.Attempt {
+			t.Helper()
+			a, q, ok, err := s.Reserve(ctx, t0.Add(at), b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok != want {
+				t.Fatalf("attempt at %v: got allowed %v, want %v (quota %+v)", at, ok, want, q)
+			}
+			return a
+		}
+		for i := 0; i < 3; i++ {
+			try(0, true) // free ones, at once
+		}
+		try(900*time.Millisecond, false)
+		if _, q, _, _ := s.Reserve(ctx, t0.Add(900*time.Millisecond), b); !q.Reset.Equal(t0.Add(time.Second)) || q.Limit != 3 {
+			t.Fatalf("refused quota: got %+v, want reset %v and limit 3", q, t0.Add(time.Second))
+		}
+		try(time.Second, true)                       // 4th: waited 1 s
+		try(2900*time.Millisecond, false)            // 5th must wait 2 s after the 4th
+		try(3*time.Second, true)                     // 5th
+		try(6900*time.Millisecond, false)            // 6th: 4 s
+		try(7*time.Second, true)                     // 6th
+		try(10900*time.Millisecond, false)           // 7th: the last wait repeats
+		last := try(11*time.Second, true)            // 7th
+		if err := s.Release(ctx, last); err != nil { // a success
+			t.Fatal(err)
+		}
+		for i := 0; i < 3; i++ {
+			try(11*time.Second, true) // free again
+		}
+		try(11*time.Second, false)
+	})
+}
+
+// TestReserveConcurrent: attempts reserved at once never overrun a window,
+// and a released one gives its place back.
+func TestReserveConcurrent(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		s, _ := mustStore(t, addr, redisstore.Options{})
+		w := chat.Window{Key: "login-ip:192.0.2.1", Limit: chat.Limit{N: 5, Per: time.Minute}}
+		now := time.Now()
+		var (
+			mu       sync.Mutex
+			accepted []chat.Attempt
+			wg       sync.WaitGroup
+		)
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				a, _, ok, err := s.Reserve(ctx, now, nil, w)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if ok {
+					mu.Lock()
+					accepted = append(accepted, a)
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if len(accepted) != 5 {
+			t.Fatalf("got %d of 20 concurrent attempts accepted, want 5", len(accepted))
+		}
+		if err := s.Release(ctx, accepted[0]); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, ok, _ := s.Reserve(ctx, now, nil, w); !ok {
+			t.Fatalf("after a release: got refused, want one place free")
+		}
+		if _, _, ok, _ := s.Reserve(ctx, now, nil, w); ok {
+			t.Fatalf("window full again: got accepted, want refused")
+		}
+	})
+}
