@@ -163,6 +163,7 @@ function reload() {
   state.msgs.clear();
   state.streamSeq = 0;
   state.stale = false;
+  render();
   resume();
 }
 
