@@ -76,8 +76,10 @@ let expiryTimer = 0;
 
 const stream = new AdminStream({
   onStatus: (status) => showStatus(status),
-  onOpen: ({ reconnected }) => {
+  onOpen: ({ reconnected, resumed }) => {
     clearTimeout(listTimer);
+    // A resumed stream replays what was missed (or says reset).
+    if (resumed) return;
     // Load (or reload) only now that events flow, so nothing falls between
     // the list and the stream.
     inbox.load();
@@ -93,6 +95,12 @@ const stream = new AdminStream({
 function handleEvent(ev) {
   const d = ev.data;
   switch (ev.type) {
+    case 'reset':
+      // The server cannot replay what was missed (too long away, or its
+      // Redis came back with older data): reload everything held.
+      inbox.load();
+      conversation.reload();
+      break;
     case 'room':
       inbox.upsert(d);
       conversation.applyRoom(d);

@@ -230,6 +230,14 @@ export class Conversation {
     this.renderHeader();
   }
 
+  /** Drops the messages held and opens the room again (after reset, or a stale message). */
+  reload() {
+    if (!this.id) return;
+    const id = this.id;
+    this.id = '';
+    this.open(id, this.room);
+  }
+
   /** After the stream reconnects: fetch every message after the last one held. */
   async catchUp() {
     if (!this.id || !this.ready) return;
@@ -260,6 +268,7 @@ export class Conversation {
   addMessages(list) {
     const atBottom = this.thread.nearBottom();
     const fresh = this.store.addNew(list);
+    if (this.store.stale) return this.reload();
     if (fresh.length === 0) return;
     if (fresh[0].seq > this.thread.lastSeq) {
       for (const m of fresh) this.thread.append(m, this.room);

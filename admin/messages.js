@@ -20,11 +20,14 @@ export class MessageStore {
     this.bySeq = new Map();
     /** There is history before the oldest message held. */
     this.hasOlder = false;
+    /** A message came with a seq held under another id: what is held is stale (the server's store went back in time). */
+    this.stale = false;
   }
 
   clear() {
     this.bySeq.clear();
     this.hasOlder = false;
+    this.stale = false;
   }
 
   /** @param {Message} m holds m (replacing a message with its seq) */
@@ -49,6 +52,7 @@ export class MessageStore {
    * @returns {Message[]} the ones that were new, ascending
    */
   addNew(list) {
+    for (const m of list) if (this.bySeq.has(m.seq) && this.bySeq.get(m.seq).id !== m.id) this.stale = true;
     const fresh = list.filter((m) => !this.bySeq.has(m.seq));
     for (const m of fresh) this.put(m);
     return fresh.sort((a, b) => a.seq - b.seq);

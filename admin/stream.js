@@ -1,6 +1,8 @@
 // The admin event stream: GET /api/v1/admin/events read with fetch so the
 // token travels in the Authorization header (never in a URL), Server-Sent
-// Events read with the SSE reader the widget shares, reconnects with backoff.
+// Events read with the SSE reader the widget shares, reconnects with backoff
+// and resumes with Last-Event-ID: the server replays what was missed, or
+// sends reset when it cannot (the console then reloads everything).
 
 import { SSEReader, readEvents } from '/widget/sse.js';
 import { reportUnauthorized, session } from './api.js';
@@ -25,7 +27,7 @@ export class AdminStream {
   /**
    * @param {{
    *   onEvent: (ev: StreamEvent) => void,
-   *   onOpen: (info: {reconnected: boolean}) => void,
+   *   onOpen: (info: {reconnected: boolean, resumed: boolean}) => void,
    *   onStatus: (status: StreamStatus, retryInMs?: number) => void,
    * }} handlers
    */
@@ -40,6 +42,8 @@ export class AdminStream {
     /** @type {AbortController|null} */
     this.wait = null;
     this.connectedOnce = false;
+    // The id of the last admin event received: the resume point.
+    this.lastId = '';
     this.onOnline = () => this.wait?.abort();
   }
 
@@ -48,6 +52,7 @@ export class AdminStream {
     if (this.running) return;
     this.running = true;
     this.connectedOnce = false;
+    this.lastId = '';
     window.addEventListener('online', this.onOnline);
     this.loop(++this.run);
   }
@@ -97,10 +102,14 @@ export class AdminStream {
     };
     let opened = false;
     const token = session.token();
+    const resumed = this.lastId;
     try {
       touch();
+      /** @type {Record<string, string>} */
+      const headers = { Accept: 'text/event-stream', Authorization: 'Bearer ' + token };
+      if (resumed) headers['Last-Event-ID'] = resumed;
       const res = await fetch(URL_EVENTS, {
-        headers: { Accept: 'text/event-stream', Authorization: 'Bearer ' + token },
+        headers,
         cache: 'no-store', signal: abort.signal,
       });
       if (res.status === 401) {
@@ -113,7 +122,7 @@ export class AdminStream {
       }
       opened = true;
       this.handlers.onStatus('live');
-      this.handlers.onOpen({ reconnected: this.connectedOnce });
+      this.handlers.onOpen({ reconnected: this.connectedOnce, resumed: !!resumed });
       this.connectedOnce = true;
       const reader = new SSEReader((raw) => {
         if (this.run === run) this.dispatch(raw);
@@ -130,6 +139,10 @@ export class AdminStream {
 
   /** @param {{event: string, data: string, id: string}} raw */
   dispatch(raw) {
+    // A reset without an id (the server keeps no admin event yet): the
+    // next connection starts afresh, as the first did.
+    if (raw.id) this.lastId = raw.id;
+    else if (raw.event === 'reset') this.lastId = '';
     let data;
     try {
       data = JSON.parse(raw.data);

@@ -18,6 +18,7 @@ export const state = {
   identity: { name: '', email: '' },
   page: '',
   unreadSent: -1,
+  stale: false, // a seq came with another id: reload
   lastAuthor: '',
   introDone: false,
 };
@@ -58,7 +59,12 @@ export function save() {
 export function storeMessages(list) {
   const added = [];
   for (const m of list) {
-    if (!m || !m.seq || state.msgs.has(m.seq)) continue;
+    if (!m || !m.seq) continue;
+    const had = state.msgs.get(m.seq);
+    if (had) {
+      if (had.id !== m.id) state.stale = true;
+      continue;
+    }
     state.msgs.set(m.seq, m);
     added.push(m);
     if (m.sender === 'admin') {

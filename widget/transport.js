@@ -71,6 +71,7 @@ export function initRoom(tellLoader) {
 /** Adds messages, ignoring known seqs; live ones are announced and told to the loader. */
 export function addMessages(list, live) {
   const added = storeMessages(list);
+  if (state.stale) return reload();
   if (live) {
     for (const m of added) {
       if (m.sender === 'admin') {
@@ -163,6 +164,16 @@ export async function resume() {
   notify('Chat is unavailable right now. Please try again later.', 'net');
 }
 
+/** Drops every message and loads them again (reset). */
+function reload() {
+  stopStream();
+  state.msgs.clear();
+  state.streamSeq = 0;
+  state.stale = false;
+  render();
+  resume();
+}
+
 /** Loads the newest page of messages. */
 async function loadLatest() {
   const last = state.room.lastMessage;
@@ -237,6 +248,8 @@ function onEvent(type, data) {
   } else if (type === 'presence') {
     state.adminsOnline = !!data.adminsOnline;
     renderPresence();
+  } else if (type === 'reset') {
+    reload();
   } else if (type === 'room.deleted') {
     reset('This conversation was closed. You can start a new one any time.', false);
   }
@@ -290,7 +303,8 @@ async function readStream(ctl) {
   const s = state.session;
   let res;
   try {
-    res = await fetch(`${API}/rooms/${s.roomId}/events`, {
+    const last = state.msgs.get(state.streamSeq);
+    res = await fetch(`${API}/rooms/${s.roomId}/events${last ? '?lastId=' + last.id : ''}`, {
       headers: { Accept: 'text/event-stream', Authorization: 'Bearer ' + s.token, 'Last-Event-ID': String(state.streamSeq) },
       signal: ctl.signal, cache: 'no-store', credentials: 'omit',
     });

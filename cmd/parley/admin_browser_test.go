@@ -208,6 +208,10 @@ func TestAdminConsole(t *testing.T) {
 	})
 
 	t.Run("stream reconnects and misses nothing", func(t *testing.T) {
+		// The console resumes with Last-Event-ID: the server replays what it
+		// missed, and it reloads neither the list nor the thread.
+		lists := len(console.requestsMatching("/api/v1/admin/rooms?"))
+		pages := len(console.requestsMatching("/messages?after="))
 		stop := failAdminStream(t, ctx)
 		proxy.cutAll()
 		mustPoll(t, ctx, "reconnecting is shown", `document.getElementById('status').textContent.includes('reconnecting…')`, 10*time.Second)
@@ -221,6 +225,9 @@ func TestAdminConsole(t *testing.T) {
 		}
 		mustPoll(t, ctx, "the list preview", row+`?.querySelector('.room-preview')?.textContent === 'Sent while you were away'`, 5*time.Second)
 		waitUnread(t, app, admin, roomID, 0)
+		if l, p := len(console.requestsMatching("/api/v1/admin/rooms?")), len(console.requestsMatching("/messages?after=")); l != lists || p != pages {
+			t.Errorf("after a resumed reconnect: got %d room list and %d message page requests more, want none", l-lists, p-pages)
+		}
 	})
 
 	// Two more conversations, so the keyboard, the search and the filter have

@@ -1,5 +1,10 @@
 package chat
 
+import (
+	"strconv"
+	"strings"
+)
+
 // EventType names an event on the streams.
 type EventType string
 
@@ -11,6 +16,10 @@ const (
 	EventRead        EventType = "read"
 	EventPresence    EventType = "presence"
 	EventRoomDeleted EventType = "room.deleted"
+	// EventReset tells a stream's client that what it holds may be wrong
+	// (the store came back with older data, or its resume point is gone):
+	// it drops it and reloads. Written by the streams; never published.
+	EventReset EventType = "reset"
 )
 
 // Event is something that happened, shared between instances through the
@@ -28,6 +37,9 @@ type Event struct {
 	Seq int64 `json:"seq,omitempty"`
 	// AdminsOnline is set on EventPresence.
 	AdminsOnline bool `json:"adminsOnline,omitempty"`
+	// LogID is the event's entry id in the admin log ("ms-n"), set on the
+	// events admin streams resume by; "" on the others (typing, presence).
+	LogID string `json:"-"`
 }
 
 // ForVisitor tells whether the visitor stream of roomID shows ev.
@@ -52,4 +64,23 @@ func (ev Event) ForAdmin() bool {
 		return ev.Sender == SenderVisitor
 	}
 	return false
+}
+
+// ParseLogID splits an admin log entry id "ms-n" into its two numbers.
+func ParseLogID(id string) (ms, n uint64, ok bool) {
+	a, b, found := strings.Cut(id, "-")
+	if !found || len(id) > 41 {
+		return 0, 0, false
+	}
+	ms, err1 := strconv.ParseUint(a, 10, 64)
+	n, err2 := strconv.ParseUint(b, 10, 64)
+	return ms, n, err1 == nil && err2 == nil
+}
+
+// LogIDAfter tells whether the admin log id a comes after b; a malformed id
+// comes after nothing and nothing comes after it.
+func LogIDAfter(a, b string) bool {
+	ams, an, ok1 := ParseLogID(a)
+	bms, bn, ok2 := ParseLogID(b)
+	return ok1 && ok2 && (ams > bms || ams == bms && an > bn)
 }

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"sync"
+	"sync/atomic"
 )
 
 // Hub fans events out to the streams of this process. It never blocks on a
@@ -67,6 +68,27 @@ type Subscription struct {
 	ch     chan Event
 	done   chan struct{}
 	once   sync.Once
+	// dropped is set when the hub drops the subscription for being too
+	// slow; onDrop is then called, once.
+	dropped atomic.Bool
+	onDrop  atomic.Pointer[func()]
+}
+
+// OnDrop registers fn to be called, once, when the hub drops the
+// subscription because its buffer was full (not when it is closed): the
+// stream ends and its client must resume. fn runs in the delivering
+// goroutine and must not block.
+func (s *Subscription) OnDrop(fn func()) { s.onDrop.Store(&fn) }
+
+// drop ends a subscription that is too slow.
+func (s *Subscription) drop() {
+	if s.dropped.Swap(true) {
+		return
+	}
+	s.Close()
+	if fn := s.onDrop.Load(); fn != nil {
+		(*fn)()
+	}
 }
 
 // Events delivers the subscription's events.
@@ -177,7 +199,7 @@ func (h *Hub) Deliver(ev Event) {
 	}
 	h.mu.RUnlock()
 	for _, s := range slow {
-		s.Close()
+		s.drop()
 	}
 }
 

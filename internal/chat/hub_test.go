@@ -210,3 +210,30 @@ func TestHubBuffersApart(t *testing.T) {
 		t.Errorf("defaults: got %d/%d", d.roomBuffer, d.adminBuffer)
 	}
 }
+
+func TestHubOnDrop(t *testing.T) {
+	h := NewHub(1)
+	defer h.Close()
+	var mu sync.Mutex
+	drops := map[string]int{}
+	slow, closed := h.SubscribeAdmin(), h.SubscribeAdmin()
+	slow.OnDrop(func() { mu.Lock(); drops["slow"]++; mu.Unlock() })
+	closed.OnDrop(func() { mu.Lock(); drops["closed"]++; mu.Unlock() })
+	closed.Close()
+	var wg sync.WaitGroup
+	for range 4 { // concurrent deliveries drop it once
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				h.Deliver(Event{Type: EventRoomDeleted, RoomID: "r_a"})
+			}
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if drops["slow"] != 1 || drops["closed"] != 0 {
+		t.Fatalf("got drops %v, want slow once and closed never", drops)
+	}
+}

@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -375,4 +376,66 @@ func (s *Service) VisitReport(ctx context.Context, days int) (VisitReport, error
 // AdminsOnline tells whether an admin has the console open anywhere.
 func (s *Service) AdminsOnline(ctx context.Context) (bool, error) {
 	return s.store.AdminsOnline(ctx)
+}
+
+// errLogID is the answer to an admin stream's Last-Event-ID that is no admin
+// event id.
+var errLogID = invalid("Last-Event-ID must be an admin event id (ms-n)")
+
+// AdminEventsAfter returns the next page of the admin log after the event
+// id a console last saw; ok is false when it cannot resume from there (see
+// Store.AdminEventsAfter) and must reload everything.
+func (s *Service) AdminEventsAfter(ctx context.Context, after string) ([]Event, bool, error) {
+	if _, _, ok := ParseLogID(after); !ok {
+		return nil, false, errLogID
+	}
+	return s.store.AdminEventsAfter(ctx, after, MaxLimit)
+}
+
+// ValidAdminResume checks an admin stream's Last-Event-ID before the
+// stream starts.
+func ValidAdminResume(after string) error {
+	if _, _, ok := ParseLogID(after); !ok {
+		return errLogID
+	}
+	return nil
+}
+
+// AdminLogEnd returns the id of the newest admin event, "" when none is kept.
+func (s *Service) AdminLogEnd(ctx context.Context) (string, error) {
+	return s.store.AdminLogEnd(ctx)
+}
+
+// errLastID is the answer to a visitor stream's lastId that is no message id.
+var errLastID = invalid("lastId must be a message id")
+
+// ValidLastID checks the message id a visitor stream was told the client
+// holds at its resume point ("" = not told).
+func ValidLastID(id string) error {
+	if len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool {
+		return !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z')
+	}) {
+		return errLastID
+	}
+	return nil
+}
+
+// ResumeHolds tells whether a visitor stream can resume after seq in room,
+// for a client that holds message lastID there ("" = not told). It cannot
+// when the store holds less than the client saw, or another message at that
+// seq: the store came back with older data (a restart from an older dump, a
+// replica promoted) and its seqs were given again to new messages. The
+// client must then drop what it holds and reload, or it would skip them.
+func (s *Service) ResumeHolds(ctx context.Context, room Room, seq int64, lastID string) (bool, error) {
+	if seq > room.MessageCount {
+		return false, nil
+	}
+	if lastID == "" || seq < 1 || seq < room.FirstSeq {
+		return true, nil // nothing to compare: trimmed away, or not told
+	}
+	msgs, _, err := s.store.Messages(ctx, room.ID, MessageQuery{After: seq - 1, Limit: 1})
+	if err != nil {
+		return false, err
+	}
+	return len(msgs) == 1 && msgs[0].Seq == seq && msgs[0].ID == lastID, nil
 }

@@ -16,6 +16,7 @@ type metrics struct {
 	messages    *prometheus.CounterVec
 	storeErrors prometheus.Counter
 	streams     *prometheus.GaugeVec
+	dropped     *prometheus.CounterVec
 	handler     http.Handler
 }
 
@@ -49,8 +50,12 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "parley_open_streams",
 			Help: "Open event streams by kind (visitor or admin).",
 		}, []string{"kind"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_streams_dropped_total",
+			Help: "Event streams the server ended on its own, by kind and reason (slow: the client fell a full buffer behind).",
+		}, []string{"kind", "reason"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.messages, m.storeErrors, m.streams)
+	reg.MustRegister(m.requests, m.duration, m.messages, m.storeErrors, m.streams, m.dropped)
 	m.messages.WithLabelValues("visitor")
 	m.messages.WithLabelValues("admin")
 	m.streams.WithLabelValues(streamVisitor)

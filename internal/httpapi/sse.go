@@ -66,7 +66,30 @@ type (
 	readyData struct {
 		Time chat.Time `json:"time"`
 	}
+	visitorResetData struct {
+		Room chat.Room `json:"room"`
+	}
+	adminResetData struct {
+		LastEventID string `json:"lastEventId"`
+	}
 )
+
+// dropReasonSlow labels a stream the hub dropped because its buffer was full.
+const dropReasonSlow = "slow"
+
+// countDrops counts (and, for an admin stream, logs at warn level) the
+// hub dropping sub for being too slow: its client missed events and must
+// resume.
+func (s *Server) countDrops(c *gin.Context, sub *chat.Subscription, kind string) {
+	reqID, counter := c.GetString(ctxRequestID), s.metrics.dropped.WithLabelValues(kind, dropReasonSlow)
+	sub.OnDrop(func() {
+		counter.Inc()
+		if kind == streamAdmin {
+			s.log.Warn("admin stream dropped: its client fell a full buffer behind; it must resume",
+				"request_id", reqID, "buffer", chat.DefaultAdminBuffer)
+		}
+	})
+}
 
 // resumePoint is the seq after which a visitor stream replays: the
 // Last-Event-ID header of a reconnecting client wins over ?after=, which
@@ -83,6 +106,13 @@ func resumePoint(c *gin.Context) (int64, error) {
 	return n, err
 }
 
+// lastIDParam is the id of the message a first-party client holds at its
+// resume point (?lastId=), so a seq reused after a rollback is caught.
+func lastIDParam(c *gin.Context) (string, error) {
+	id := c.Query("lastId")
+	return id, chat.ValidLastID(id)
+}
+
 // visitorEvents is the visitor's stream of one room. It subscribes to the
 // hub before reading the store, so that a message stored meanwhile is either
 // replayed or delivered live (and then recognised by its seq): the client
@@ -94,6 +124,11 @@ func (s *Server) visitorEvents(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	lastID, err := lastIDParam(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
 	st, err := s.openStream(c, streamVisitor, "room:"+roomID)
 	if err != nil {
 		s.fail(c, err)
@@ -101,19 +136,32 @@ func (s *Server) visitorEvents(c *gin.Context) {
 	}
 	defer st.Release()
 	sub := s.hub.SubscribeRoom(roomID)
+	s.countDrops(c, sub, streamVisitor)
 	room, online, err := s.streamSetup(c.Request.Context(), roomID)
+	holds := true
+	if err == nil {
+		holds, err = s.resumeHolds(c.Request.Context(), room, after, lastID)
+	}
 	if err != nil {
 		sub.Close()
 		s.fail(c, err)
 		return
 	}
-	// A resume point beyond the room's last message (a client bug) would
-	// hide every future message; the room's seq is the most a client has.
-	after = min(after, room.MessageCount)
 	startStream(c, st, sub)
 	vs := &visitorStream{s: s, w: st, roomID: roomID, last: after, online: online}
 	if err := st.Event(string(chat.EventPresence), 0, presenceData{AdminsOnline: online}); err != nil {
 		return
+	}
+	if !holds {
+		// What the client holds past the room's last seq, or at its resume
+		// point, is not what the store holds (a rollback): resuming would
+		// hide the messages that took those seqs again. Tell it to reload,
+		// and go on after the room as read, after subscribing.
+		vs.last = room.MessageCount
+		if st.AddID(string(chat.EventReset), strconv.FormatInt(room.MessageCount, 10), visitorResetData{Room: room}) != nil ||
+			st.Flush() != nil {
+			return
+		}
 	}
 	if err := vs.replay(st.Context()); err != nil {
 		st.Ended(err)
@@ -138,6 +186,13 @@ func (s *Server) streamSetup(ctx context.Context, roomID string) (chat.Room, boo
 	}
 	online, err := s.svc.AdminsOnline(ctx)
 	return room, online, err
+}
+
+// resumeHolds asks the Service whether the client can resume after seq.
+func (s *Server) resumeHolds(ctx context.Context, room chat.Room, seq int64, lastID string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, streamStoreTimeout)
+	defer cancel()
+	return s.svc.ResumeHolds(ctx, room, seq, lastID)
 }
 
 // eventWriter writes the events of one stream (a *stream.Stream).
@@ -221,11 +276,20 @@ func (vs *visitorStream) deliver(ctx context.Context, ev chat.Event) (done bool,
 	return false, nil
 }
 
-// adminEvents is the admins' stream of every room. It carries no ids: the
-// console re-reads its room list when it reconnects.
+// adminEvents is the admins' stream of every room. Its events carry their
+// admin log ids: a console that reconnects with Last-Event-ID gets what it
+// missed from the log (subscribed first, then the log, then live, dropping
+// what the log gave), or reset when the log no longer holds its id.
 func (s *Server) adminEvents(c *gin.Context) {
 	claims := adminClaims(c)
 	raw := bearer(c)
+	after := strings.TrimSpace(c.GetHeader("Last-Event-ID"))
+	if after != "" {
+		if err := chat.ValidAdminResume(after); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
 	st, err := s.openStream(c, streamAdmin, "admin:"+claims.ID)
 	if err != nil {
 		s.fail(c, err)
@@ -233,12 +297,106 @@ func (s *Server) adminEvents(c *gin.Context) {
 	}
 	defer st.Release()
 	sub := s.hub.SubscribeAdmin()
+	s.countDrops(c, sub, streamAdmin)
 	startStream(c, st, sub)
 	if st.Event("ready", 0, readyData{Time: chat.Time{Time: time.Now()}}) != nil {
 		return
 	}
+	as := &adminStream{s: s, w: st, sub: sub, last: after}
+	if after != "" {
+		if err := as.replay(st.Context()); err != nil {
+			st.Ended(err)
+			return
+		}
+	}
 	st.Serve(func() bool { return s.adminStillValid(st.Context(), raw, claims) },
-		func(ev chat.Event) bool { return adminDeliverQueued(st, sub, ev) != nil })
+		func(ev chat.Event) bool { return as.deliverQueued(ev) != nil })
+}
+
+// adminStream is the state of one admin stream.
+type adminStream struct {
+	s   *Server
+	w   batchWriter
+	sub *chat.Subscription
+	// last is the log id of the newest event the client has ("" = none
+	// known): live events up to it were replayed already.
+	last string
+}
+
+// replay writes the admin log after last, page by page, or reset when the
+// log does not hold last.
+func (as *adminStream) replay(ctx context.Context) error {
+	for {
+		sctx, cancel := context.WithTimeout(ctx, streamStoreTimeout)
+		evs, ok, err := as.s.svc.AdminEventsAfter(sctx, as.last)
+		cancel()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return as.reset(ctx)
+		}
+		for _, ev := range evs {
+			if err := adminAdd(as.w, ev); err != nil {
+				return err
+			}
+			as.last = ev.LogID
+		}
+		if err := as.w.Flush(); err != nil {
+			return err
+		}
+		if len(evs) < chat.MaxLimit {
+			return nil
+		}
+	}
+}
+
+// reset tells the client that it cannot resume (its id was trimmed from
+// the log, or the store came back with older data): it reloads everything.
+// The stream goes on after the log's end as read now, after subscribing,
+// with that as its id.
+func (as *adminStream) reset(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, streamStoreTimeout)
+	end, err := as.s.svc.AdminLogEnd(ctx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	as.last = end
+	if err := as.w.AddID(string(chat.EventReset), end, adminResetData{LastEventID: end}); err != nil {
+		return err
+	}
+	return as.w.Flush()
+}
+
+// deliverQueued writes ev and whatever else is already queued (up to
+// maxBatch events) in one write, leaving out what the replay sent.
+func (as *adminStream) deliverQueued(ev chat.Event) error {
+	if err := as.add(ev); err != nil {
+		return err
+	}
+drain:
+	for n := 1; n < maxBatch; n++ {
+		select {
+		case ev = <-as.sub.Events():
+			if err := as.add(ev); err != nil {
+				return err
+			}
+		default:
+			break drain
+		}
+	}
+	return as.w.Flush()
+}
+
+func (as *adminStream) add(ev chat.Event) error {
+	if ev.LogID != "" {
+		if as.last != "" && !chat.LogIDAfter(ev.LogID, as.last) {
+			return nil // replayed already
+		}
+		as.last = ev.LogID
+	}
+	return adminAdd(as.w, ev)
 }
 
 // adminStillValid ends an admin stream whose token expired or was revoked
@@ -254,31 +412,11 @@ func (s *Server) adminStillValid(ctx context.Context, raw string, claims auth.Ad
 	return err == nil || !errors.Is(err, chat.ErrUnauthorized)
 }
 
-// adminDeliverQueued writes ev and whatever else is already queued on sub
-// (up to maxBatch events) in one write.
-func adminDeliverQueued(w batchWriter, sub *chat.Subscription, ev chat.Event) error {
-	if err := adminAdd(w, ev); err != nil {
-		return err
-	}
-drain:
-	for n := 1; n < maxBatch; n++ {
-		select {
-		case ev = <-sub.Events():
-			if err := adminAdd(w, ev); err != nil {
-				return err
-			}
-		default:
-			break drain
-		}
-	}
-	return w.Flush()
-}
-
 // adminAdd adds the events an admin stream shows for one hub event: a
 // message comes with its room, in the same write.
 // batchWriter adds events to one write (a *stream.Stream).
 type batchWriter interface {
-	Add(name string, id int64, data any) error
+	AddID(name, id string, data any) error
 	Flush() error
 }
 
@@ -288,20 +426,20 @@ func adminAdd(w batchWriter, ev chat.Event) error {
 		if ev.Message == nil {
 			return nil
 		}
-		if err := w.Add(string(chat.EventMessage), 0, ev.Message); err != nil {
+		if err := w.AddID(string(chat.EventMessage), ev.LogID, ev.Message); err != nil {
 			return err
 		}
 		if ev.Room != nil {
-			return w.Add(string(chat.EventRoom), 0, ev.Room)
+			return w.AddID(string(chat.EventRoom), "", ev.Room)
 		}
 	case chat.EventRoom:
 		if ev.Room != nil {
-			return w.Add(string(chat.EventRoom), 0, ev.Room)
+			return w.AddID(string(chat.EventRoom), ev.LogID, ev.Room)
 		}
 	case chat.EventTyping:
-		return w.Add(string(ev.Type), 0, roomTypingData{RoomID: ev.RoomID, Sender: ev.Sender})
+		return w.AddID(string(ev.Type), "", roomTypingData{RoomID: ev.RoomID, Sender: ev.Sender})
 	case chat.EventRoomDeleted:
-		return w.Add(string(ev.Type), 0, roomIDData{RoomID: ev.RoomID})
+		return w.AddID(string(ev.Type), ev.LogID, roomIDData{RoomID: ev.RoomID})
 	}
 	return nil
 }

@@ -351,9 +351,13 @@ func testStreamResume(t *testing.T, addr string, noHijack bool) {
 	s.quiet(200 * time.Millisecond)
 	s.close()
 
-	// A resume point beyond the last message cannot hide later ones.
+	// A resume point beyond the last message cannot hide later ones: the
+	// client is told to reload (reset, with the room's last seq as id).
 	s = e.visitorStream(room.ID, tok, map[string]string{"Last-Event-ID": "999"})
 	expectPresence(t, s, false)
+	if ev := s.expect("reset"); ev.ID != "6" {
+		t.Fatalf("got reset id %q, want 6 (the room's last seq)", ev.ID)
+	}
 	e.mustSend(room.ID, at, true, "seven")
 	wantSeqs(t, expectMessages(t, s, 1), 7, 7)
 	s.close()

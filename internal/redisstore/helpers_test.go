@@ -110,6 +110,19 @@ func keysWithPrefix(tb testing.TB, c redis.UniversalClient, prefix string) []str
 	return out
 }
 
+// roomKeys is keysWithPrefix without the admin log, which every room's
+// events go to and no room owns.
+func roomKeys(tb testing.TB, c redis.UniversalClient, prefix string) []string {
+	tb.Helper()
+	var out []string
+	for _, k := range keysWithPrefix(tb, c, prefix) {
+		if k != prefix+"adminlog" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 func wantCode(tb testing.TB, err error, want chat.Code) {
 	tb.Helper()
 	if got := chat.ErrorCode(err); got != want {

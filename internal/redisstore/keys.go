@@ -18,6 +18,7 @@ type keys struct {
 	secret   string
 	presence string
 	events   string
+	adminLog string
 	rl       string
 	visits   string
 	blocked  string
@@ -36,6 +37,7 @@ func newKeys(prefix string) keys {
 		secret:   prefix + "secret",
 		presence: prefix + "presence",
 		events:   prefix + "events",
+		adminLog: prefix + "adminlog",
 		rl:       prefix + "rl:",
 		visits:   prefix + "visits:",
 		blocked:  prefix + "blocked:",
@@ -98,6 +100,10 @@ func (k keys) Presence() string { return k.presence }
 
 // Events returns the pub/sub channel shared by every instance.
 func (k keys) Events() string { return k.events }
+
+// AdminLog returns the capped stream of the events admin streams show, in
+// publish order: what a console resumes from (Last-Event-ID).
+func (k keys) AdminLog() string { return k.adminLog }
 
 // RateLimit returns the sliding-window log of one limit key.
 func (k keys) RateLimit(key string) string { return k.rl + "{" + key + "}" }

@@ -19,8 +19,8 @@ import (
 // event, in one script.
 func (s *Store) CreateRoom(ctx context.Context, r chat.Room) (chat.Room, error) {
 	created := r.CreatedAt.Millis()
-	n, err := createScript.Run(ctx, s.rdb, []string{s.keys.Room(r.ID), s.keys.Rooms()},
-		r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS, s.keys.Events(), roomEventHead(r.ID), r.ClientKey).Int64()
+	n, err := createScript.Run(ctx, s.rdb, []string{s.keys.Room(r.ID), s.keys.Rooms(), s.keys.AdminLog()},
+		r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS, s.keys.Events(), roomEventHead(r.ID), r.ClientKey, AdminLogLen).Int64()
 	if err != nil {
 		return chat.Room{}, fail("create room", err)
 	}
@@ -61,9 +61,9 @@ func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (ch
 	counter := readFieldsOf(m.Sender.Other()).counter
 	res, err := sendScript.Run(ctx, s.rdb,
 		[]string{s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Senders(m.RoomID),
-			s.keys.Rooms(), s.keys.Unread()},
+			s.keys.Rooms(), s.keys.Unread(), s.keys.AdminLog()},
 		m.RoomID, clientID, msgJSON, string(m.Sender), m.Content, m.CreatedAt.Millis(),
-		counter, refuseBlocked(m.Sender), s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID)).Slice()
+		counter, refuseBlocked(m.Sender), s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID), AdminLogLen).Slice()
 	if err != nil {
 		return chat.Message{}, false, fail("append", err)
 	}
@@ -150,7 +150,7 @@ const readAll = math.MaxInt64
 // follows.
 func (s *Store) MarkRead(ctx context.Context, roomID string, reader chat.Sender, seq int64) (chat.Room, bool, error) {
 	f := readFieldsOf(reader)
-	keys := []string{s.keys.Room(roomID), s.keys.Senders(roomID)}
+	keys := []string{s.keys.Room(roomID), s.keys.Senders(roomID), s.keys.AdminLog()}
 	readHead := ""
 	if reader == chat.SenderAdmin {
 		keys = append(keys, s.keys.Unread())
@@ -160,7 +160,7 @@ func (s *Store) MarkRead(ctx context.Context, roomID string, reader chat.Sender,
 		}
 	}
 	res, err := markReadScript.Run(ctx, s.rdb, keys,
-		f.mark, f.counter, senderMark(reader.Other()), seq, roomID, s.keys.Events(), roomEventHead(roomID), readHead).Slice()
+		f.mark, f.counter, senderMark(reader.Other()), seq, roomID, s.keys.Events(), roomEventHead(roomID), readHead, AdminLogLen).Slice()
 	if err != nil {
 		return chat.Room{}, false, fail("mark read", err)
 	}
@@ -195,8 +195,8 @@ func (s *Store) SetBlocked(ctx context.Context, roomID string, blocked bool, ipU
 	if !ipUntil.IsZero() {
 		until = strconv.FormatInt(ipUntil.UnixMilli(), 10)
 	}
-	res, err := blockScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID), s.keys.BlockedVisitor(roomID)},
-		flag, s.keys.Events(), roomEventHead(roomID), memory, until).Slice()
+	res, err := blockScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID), s.keys.BlockedVisitor(roomID), s.keys.AdminLog()},
+		flag, s.keys.Events(), roomEventHead(roomID), memory, until, AdminLogLen).Slice()
 	if err != nil {
 		return chat.Room{}, fail("set blocked", err)
 	}
@@ -244,8 +244,8 @@ func (s *Store) ClientBlocked(ctx context.Context, key string) (bool, error) {
 // FillVisitor sets the visitor's name, email and page where they are still
 // empty and, when one was, publishes the room event, in one script.
 func (s *Store) FillVisitor(ctx context.Context, roomID string, in chat.NewRoom) (chat.Room, error) {
-	res, err := fillVisitorScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID)},
-		in.Name, in.Email, in.Page, s.keys.Events(), roomEventHead(roomID)).Slice()
+	res, err := fillVisitorScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID), s.keys.AdminLog()},
+		in.Name, in.Email, in.Page, s.keys.Events(), roomEventHead(roomID), AdminLogLen).Slice()
 	if err != nil {
 		return chat.Room{}, fail("fill visitor", err)
 	}
@@ -291,8 +291,8 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string, by chat.Sender) e
 	}
 	n, err := deleteScript.Run(ctx, s.rdb,
 		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Dedup(roomID), s.keys.Senders(roomID),
-			s.keys.Rooms(), s.keys.Unread()},
-		roomID, s.keys.Events(), payload, refuseBlocked(by)).Int64()
+			s.keys.Rooms(), s.keys.Unread(), s.keys.AdminLog()},
+		roomID, s.keys.Events(), payload, refuseBlocked(by), AdminLogLen).Int64()
 	if err != nil {
 		return fail("delete room", err)
 	}

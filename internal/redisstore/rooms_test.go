@@ -452,13 +452,13 @@ func TestDeleteRoomLeavesNoKey(t *testing.T) {
 		if _, _, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "hi", time.Now()), "c1"); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(keysWithPrefix(t, c, prefix)); n != 6 {
+		if n := len(roomKeys(t, c, prefix)); n != 6 {
 			t.Fatalf("before delete: got %d keys, want 6 (room, msgs, dedup, senders, both indexes)", n)
 		}
 		if err := s.DeleteRoom(ctx, r.ID, chat.SenderAdmin); err != nil {
 			t.Fatal(err)
 		}
-		if left := keysWithPrefix(t, c, prefix); len(left) != 0 {
+		if left := roomKeys(t, c, prefix); len(left) != 0 {
 			t.Fatalf("after delete: got keys %v, want none", left)
 		}
 		_, err := s.Room(ctx, r.ID)
@@ -509,7 +509,7 @@ func TestRoomTTL(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		if left := keysWithPrefix(t, c, prefix); len(left) != 0 {
+		if left := roomKeys(t, c, prefix); len(left) != 0 {
 			t.Fatalf("got keys %v, want every key of the room and its index entries gone", left)
 		}
 	})

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/parley-chat/parley/internal/chat"
 )
@@ -26,7 +27,14 @@ func encodeEvent(ev chat.Event) ([]byte, error) {
 	return b, nil
 }
 
+// decodeEvent decodes a published event. An event the scripts also put in
+// the admin log is published as its entry id followed by the JSON
+// ("1733090000000-0{…}"): the id becomes the event's LogID.
 func decodeEvent(payload string) (chat.Event, error) {
+	logID := ""
+	if i := strings.IndexByte(payload, '{'); i > 0 {
+		logID, payload = payload[:i], payload[i:]
+	}
 	var w wireEvent
 	if err := json.Unmarshal([]byte(payload), &w); err != nil {
 		return chat.Event{}, fmt.Errorf("redisstore: decode event: %w", err)
@@ -39,6 +47,7 @@ func decodeEvent(payload string) (chat.Event, error) {
 			w.Event.Room = &r
 		}
 	}
+	w.Event.LogID = logID
 	return w.Event, nil
 }
 

@@ -101,6 +101,10 @@ func (st *Stream) Event(name string, id int64, data any) error { return st.w.eve
 // what was added, so that the events of a burst go out in one write.
 func (st *Stream) Add(name string, id int64, data any) error { return st.w.add(name, id, data) }
 
+// AddID is Add with a string id, written as is on the "id:" line ("" =
+// none); it must hold no line break.
+func (st *Stream) AddID(name, id string, data any) error { return st.w.addID(name, id, data) }
+
 // Flush writes the events added since the last write, if any.
 func (st *Stream) Flush() error { return st.w.flush() }
 

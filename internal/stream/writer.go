@@ -173,6 +173,20 @@ func (w *writer) add(name string, id int64, data any) error {
 	return nil
 }
 
+// addID is add with an id that is no number (an admin log entry id); ""
+// adds no "id:" line.
+func (w *writer) addID(name, id string, data any) error {
+	n := len(w.buf)
+	if id != "" {
+		w.buf = append(append(append(w.buf, "id: "...), id...), '\n')
+	}
+	if err := w.add(name, 0, data); err != nil {
+		w.buf = w.buf[:n]
+		return err
+	}
+	return nil
+}
+
 // begin empties the buffer for the next write, keeping an unwritten head.
 func (w *writer) begin() { w.buf = w.buf[:w.head] }
 

@@ -4,6 +4,7 @@
 --
 -- KEYS[1]  room hash
 -- KEYS[2]  the room's blocked marker
+-- KEYS[3]  admin event log (a capped stream; the publish carries its entry id)
 --
 -- ARGV[1]  blocked (0|1)
 -- ARGV[2]  events channel
@@ -11,6 +12,7 @@
 -- ARGV[4]  ttl of the marker (ms)
 -- ARGV[5]  end of the IP block made with this block (ms, '' = none: an IP
 --          block made before is kept)
+-- ARGV[6]  admin log length kept (approximately)
 --
 -- Returns the flat room hash, or an empty array when the room does not exist.
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -27,5 +29,6 @@ else
   redis.call('HDEL', KEYS[1], 'ipBlockedUntil')
 end
 local hash = redis.call('HGETALL', KEYS[1])
-redis.call('PUBLISH', ARGV[2], ARGV[3] .. cjson.encode(hash) .. '}')
+local ev = ARGV[3] .. cjson.encode(hash) .. '}'
+redis.call('PUBLISH', ARGV[2], redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'e', ev) .. ev)
 return hash

@@ -3,6 +3,7 @@
 --
 -- KEYS[1]  room hash
 -- KEYS[2]  rooms index (zset: room id -> updatedAt)
+-- KEYS[3]  admin event log (a capped stream; the publish carries its entry id)
 --
 -- ARGV[1]  room id (the member of the index)
 -- ARGV[2]  visitor name
@@ -13,6 +14,7 @@
 -- ARGV[7]  events channel
 -- ARGV[8]  room event JSON up to the room hash
 -- ARGV[9]  client key of the visitor's address (Go never sends it to a client)
+-- ARGV[10] admin log length kept (approximately)
 --
 -- Returns 1, or 0 when the id is taken.
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -30,5 +32,6 @@ if ttl > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
 end
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
-redis.call('PUBLISH', ARGV[7], ARGV[8] .. cjson.encode(redis.call('HGETALL', KEYS[1])) .. '}')
+local ev = ARGV[8] .. cjson.encode(redis.call('HGETALL', KEYS[1])) .. '}'
+redis.call('PUBLISH', ARGV[7], redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[10], '*', 'e', ev) .. ev)
 return 1

@@ -6,11 +6,13 @@
 -- KEYS[4]  senders string
 -- KEYS[5]  rooms index
 -- KEYS[6]  unread index
+-- KEYS[7]  admin event log (a capped stream; the publish carries its entry id)
 --
 -- ARGV[1]  room id (the member of the indexes)
 -- ARGV[2]  events channel
 -- ARGV[3]  room.deleted event JSON
 -- ARGV[4]  refuse when the room is blocked (0|1)
+-- ARGV[5]  admin log length kept (approximately)
 --
 -- Returns 1, 0 when the room did not exist (stale index entries are removed
 -- all the same), or -1 when it is blocked and ARGV[4] refuses that (nothing
@@ -25,5 +27,5 @@ redis.call('ZREM', KEYS[6], ARGV[1])
 if existed == 0 then
   return 0
 end
-redis.call('PUBLISH', ARGV[2], ARGV[3])
+redis.call('PUBLISH', ARGV[2], redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[5], '*', 'e', ARGV[3]) .. ARGV[3])
 return 1

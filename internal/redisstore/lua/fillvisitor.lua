@@ -4,12 +4,14 @@
 -- in details, so a blocked room refuses them.
 --
 -- KEYS[1]  room hash
+-- KEYS[2]  admin event log (a capped stream; the publish carries its entry id)
 --
 -- ARGV[1]  visitor name ('' = not given)
 -- ARGV[2]  visitor email ('' = not given)
 -- ARGV[3]  page ('' = not given)
 -- ARGV[4]  events channel
 -- ARGV[5]  room event JSON up to the room hash
+-- ARGV[6]  admin log length kept (approximately)
 --
 -- Returns the flat room hash, an empty array when the room does not exist,
 -- or {'blocked'} when the visitor is blocked (nothing is set).
@@ -30,6 +32,7 @@ for i, f in ipairs(fields) do
 end
 local hash = redis.call('HGETALL', KEYS[1])
 if changed then
-  redis.call('PUBLISH', ARGV[4], ARGV[5] .. cjson.encode(hash) .. '}')
+  local ev = ARGV[5] .. cjson.encode(hash) .. '}'
+  redis.call('PUBLISH', ARGV[4], redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'e', ev) .. ev)
 end
 return hash

@@ -6,7 +6,8 @@
 --
 -- KEYS[1]  room hash
 -- KEYS[2]  senders string (byte seq-1: the first byte of that message's sender)
--- KEYS[3]  unread index, only when the counter is the one it follows (a room
+-- KEYS[3]  admin event log (a capped stream; the publish carries its entry id)
+-- KEYS[4]  unread index, only when the counter is the one it follows (a room
 --          whose counter drops to 0 leaves it)
 --
 -- ARGV[1]  the side's read mark field of the room hash
@@ -17,7 +18,8 @@
 -- ARGV[5]  room id (the member of the unread index)
 -- ARGV[6]  events channel
 -- ARGV[7]  room event JSON up to the room hash
--- ARGV[8]  read event JSON up to the seq ('' = none)
+-- ARGV[8]  read event JSON up to the seq ('' = none; visitors only: not logged)
+-- ARGV[9]  admin log length kept (approximately)
 --
 -- Returns 1 or 0 (did the mark move) followed by the flat room hash, or an
 -- empty array when the room does not exist.
@@ -42,8 +44,8 @@ if seq > old then
     n = select(2, string.gsub(marks, mark, ''))
   end
   redis.call('HSET', room, markField, seq, counter, n)
-  if KEYS[3] and n == 0 then
-    redis.call('ZREM', KEYS[3], ARGV[5])
+  if KEYS[4] and n == 0 then
+    redis.call('ZREM', KEYS[4], ARGV[5])
   end
 end
 local out = redis.call('HGETALL', room)
@@ -51,7 +53,8 @@ if moved == 1 then
   if ARGV[8] ~= '' then
     redis.call('PUBLISH', ARGV[6], ARGV[8] .. seq .. '}')
   end
-  redis.call('PUBLISH', ARGV[6], ARGV[7] .. cjson.encode(out) .. '}')
+  local ev = ARGV[7] .. cjson.encode(out) .. '}'
+  redis.call('PUBLISH', ARGV[6], redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[9], '*', 'e', ev) .. ev)
 end
 table.insert(out, 1, moved)
 return out

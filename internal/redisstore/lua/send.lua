@@ -8,6 +8,7 @@
 -- KEYS[4]  senders string (byte seq-1: the first byte of that message's sender)
 -- KEYS[5]  rooms index (zset: room id -> updatedAt)
 -- KEYS[6]  unread index (zset: rooms whose admins' counter "unread" is > 0)
+-- KEYS[7]  admin event log (a capped stream; the publish carries its entry id)
 --
 -- ARGV[1]  room id (the member of the indexes)
 -- ARGV[2]  clientId ('' = none)
@@ -21,6 +22,7 @@
 -- ARGV[10] ttl (ms, 0 = none)
 -- ARGV[11] events channel
 -- ARGV[12] message event JSON up to the message
+-- ARGV[13] admin log length kept (approximately)
 --
 -- Returns {status, seq, message JSON}; status is ok, dup, notfound or
 -- blocked. The message JSON is only returned for dup (the caller built it for
@@ -96,5 +98,6 @@ if tonumber(redis.call('HGET', room, 'unread')) > 0 then
 end
 
 local hash = redis.call('HGETALL', room)
-redis.call('PUBLISH', ARGV[11], ARGV[12] .. msg .. ',"roomHash":' .. cjson.encode(hash) .. '}')
+local ev = ARGV[12] .. msg .. ',"roomHash":' .. cjson.encode(hash) .. '}'
+redis.call('PUBLISH', ARGV[11], redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[13], '*', 'e', ev) .. ev)
 return {'ok', seq}

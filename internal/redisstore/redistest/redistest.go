@@ -9,7 +9,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,10 +41,13 @@ func Installed() bool {
 	return err == nil
 }
 
-// Real is a redis-server process on a loopback port, with persistence off.
+// Real is a redis-server process on a loopback port, with persistence off
+// (StartReal) or in a directory (StartRealIn).
 type Real struct {
 	tb   testing.TB
 	port int
+	// dir holds dump.rdb when the server persists; "" for none.
+	dir string
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -51,7 +56,16 @@ type Real struct {
 
 // StartReal starts a redis-server on a free 127.0.0.1 port, or skips the test
 // when none is installed. It is stopped when the test ends.
-func StartReal(tb testing.TB) *Real {
+func StartReal(tb testing.TB) *Real { tb.Helper(); return startReal(tb, "") }
+
+// StartRealIn is StartReal with the data kept in dir as dump.rdb: written
+// by SAVE only (MustDo("SAVE"), or Snapshot), loaded at each Start. Stop
+// kills the server without saving, as a crash would, so RestartFrom an
+// older Snapshot brings it back with older data, as a restart from an old
+// RDB or a promoted replica does.
+func StartRealIn(tb testing.TB, dir string) *Real { tb.Helper(); return startReal(tb, dir) }
+
+func startReal(tb testing.TB, dir string) *Real {
 	tb.Helper()
 	if !Installed() {
 		tb.Skip("redis-server not installed")
@@ -62,7 +76,7 @@ func StartReal(tb testing.TB) *Real {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	_ = l.Close()
-	r := &Real{tb: tb, port: port}
+	r := &Real{tb: tb, port: port, dir: dir}
 	tb.Cleanup(r.Stop)
 	r.Start()
 	return r
@@ -80,10 +94,13 @@ func (r *Real) Start() {
 		return
 	}
 	r.out = &bytes.Buffer{}
-	cmd := exec.Command("redis-server",
-		"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+	args := []string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--protected-mode", "no",
-		"--enable-debug-command", "local")
+		"--enable-debug-command", "local"}
+	if r.dir != "" {
+		args = append(args, "--dir", r.dir, "--dbfilename", dumpName)
+	}
+	cmd := exec.Command("redis-server", args...)
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	if err := cmd.Start(); err != nil {
 		r.tb.Fatalf("start redis-server: %v", err)
@@ -110,6 +127,44 @@ func (r *Real) Stop() {
 	_ = r.cmd.Process.Kill()
 	_ = r.cmd.Wait()
 	r.cmd = nil
+}
+
+// dumpName is the RDB file of a server started with StartRealIn.
+const dumpName = "dump.rdb"
+
+// Snapshot saves the server's data (SAVE) and returns a copy of the dump,
+// kept in a temp dir of the test, for RestartFrom.
+func (r *Real) Snapshot() string {
+	r.tb.Helper()
+	if r.dir == "" {
+		r.tb.Fatalf("Snapshot needs a server started with StartRealIn")
+	}
+	r.MustDo("SAVE")
+	b, err := os.ReadFile(filepath.Join(r.dir, dumpName))
+	if err != nil {
+		r.tb.Fatalf("read the dump: %v", err)
+	}
+	path := filepath.Join(r.tb.TempDir(), dumpName)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		r.tb.Fatalf("copy the dump: %v", err)
+	}
+	return path
+}
+
+// RestartFrom kills the server, puts the dump at path (a Snapshot) in its
+// place and starts it again on the same port: it comes back with the data
+// of that snapshot, whatever was written since is lost.
+func (r *Real) RestartFrom(path string) {
+	r.tb.Helper()
+	r.Stop()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		r.tb.Fatalf("read %s: %v", path, err)
+	}
+	if err := os.WriteFile(filepath.Join(r.dir, dumpName), b, 0o600); err != nil {
+		r.tb.Fatalf("restore the dump: %v", err)
+	}
+	r.Start()
 }
 
 // ping sends PING in RESP and expects PONG.
