@@ -2,7 +2,7 @@
 // delete it (after the confirmation dialog), and copy or download its
 // transcript.
 
-import { el } from '/widget/dom.js';
+import { el } from '../widget/dom.js';
 import * as api from './api.js';
 import { pagesAfter } from './messages.js';
 import { visitorLabel } from './people.js';

@@ -2,7 +2,7 @@
 // token travels in the Authorization header (never in a URL), Server-Sent
 // Events read with the SSE reader the widget shares, reconnects with backoff.
 
-import { SSEReader, readEvents } from '/widget/sse.js';
+import { SSEReader, readEvents } from '../widget/sse.js';
 import { reportUnauthorized, session } from './api.js';
 import { sleep } from './sleep.js';
 

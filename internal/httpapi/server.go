@@ -63,7 +63,8 @@ type Options struct {
 	// frame.css (under /widget/) and demo.html (served at /).
 	Widget fs.FS
 	// Admin holds the console: index.html and its modules and styles,
-	// served under /admin/.
+	// served under /admin/. Widget and Admin are also served under
+	// /v/<version>/, a hash of both taken once by New.
 	Admin fs.FS
 
 	// Ready pings the store for /readyz; nil pings Service's store.
@@ -98,6 +99,8 @@ type Server struct {
 
 	widget  *staticFiles
 	admin   *staticFiles
+	version string       // of the static files, in their versioned URLs
+	zip     *compressors // of compressJSON
 	metrics *metrics
 	streams *streamSet
 	engine  *gin.Engine
@@ -142,10 +145,12 @@ func New(opts Options) *Server {
 		pingInterval:   opts.PingInterval,
 		ready:          opts.Ready,
 		streamsHealthy: opts.StreamsHealthy,
-		widget:         newStaticFiles(opts.Widget),
-		admin:          newStaticFiles(opts.Admin),
 		metrics:        newMetrics(opts.Registry),
+		zip:            &compressors{},
 	}
+	s.version = assetVersion(map[string]fs.FS{"widget": opts.Widget, "admin": opts.Admin})
+	s.widget = newStaticFiles(opts.Widget, "widget", s.version, s.log)
+	s.admin = newStaticFiles(opts.Admin, "admin", s.version, s.log)
 	s.cors = s.newCORS()
 	s.streams = newStreamSet(opts.MaxStreams, opts.StreamsPerToken, opts.StreamsHealthy, opts.StreamsGeneration)
 	s.engine = s.newEngine(opts.TrustedProxies)
