@@ -210,7 +210,7 @@ func (a *asset) brotli() []byte {
 
 // localRef finds the src and href attributes of an HTML file that name a
 // file by a relative path: no scheme, no leading slash, no fragment or query.
-var localRef = regexp.MustCompile(`\b(src|href)="([^"/#?:][^"#?:]*)"`)
+var localRef = regexp.MustCompile(`(\s(?:src|href))="([^"/#?:][^"#?:]*)"`)
 
 // versionRefs points the relative references of an HTML file at the
 // versioned URLs of the same files (/v/<version>/<root>/...), when the file
