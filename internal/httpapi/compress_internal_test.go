@@ -76,7 +76,6 @@ func BenchmarkCompressRoomList(b *testing.B) {
 }
 
 func TestCompressWriter(t *testing.T) {
-	t.Parallel()
 	e := compressEngine(20)
 	plain := httptest.NewRecorder()
 	e.ServeHTTP(plain, httptest.NewRequest("GET", "/rooms", nil))
@@ -106,7 +105,6 @@ func TestCompressWriter(t *testing.T) {
 }
 
 func TestStaticConcurrentFirstUse(t *testing.T) {
-	t.Parallel()
 	fsys := fstest.MapFS{"a.js": {Data: []byte("export const a = [" + strings.Repeat("1, ", 2000) + "];")}}
 	sf := newStaticFiles(fsys, "widget", "v1", slog.New(slog.DiscardHandler))
 	var wg sync.WaitGroup
