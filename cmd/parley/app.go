@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -211,20 +212,24 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 		AllowedOrigins: cfg.AllowedOrigins,
 		TrustedProxies: cfg.TrustedProxies,
 		MaxStreams:     cfg.MaxStreams,
+		MetricsToken:   cfg.MetricsToken,
 		Widget:         widget.Files,
 		Admin:          admin.Files,
 		Ready:          b.store.Ready,
 		StreamsHealthy: b.store.Subscribed,
 		// Any resubscribe may have lost events: streams end and clients resume.
 		StreamsGeneration: b.store.Generation,
+		// PARLEY_STREAM_HIJACK=off: every stream through net/http's response.
+		DisableStreamHijack: !cfg.StreamHijack,
 	})
 	return &server{backend: b, cfg: cfg, hub: hub, api: api, tokens: tokens}, nil
 }
 
-// run serves on ln until ctx ends, then shuts down in order: stop accepting,
-// end the streams, finish in-flight requests, stop the bridge and presence,
-// close the hub. The caller closes the backend.
-func (s *server) run(ctx context.Context, ln net.Listener) error {
+// run serves on ln (and the metrics on metricsLn, unless nil) until ctx
+// ends, then shuts down in order: stop accepting, end the streams, finish
+// in-flight requests, stop the bridge and presence, close the hub. The caller
+// closes the backend.
+func (s *server) run(ctx context.Context, ln, metricsLn net.Listener) error {
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -248,9 +253,14 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	hs.RegisterOnShutdown(s.api.CloseStreams)
+	// Streams end as Shutdown starts: one served by its handler is a request
+	// in flight that Shutdown would wait for. stopStreams ends that wait.
+	streamsCtx, stopStreams := context.WithCancel(context.Background())
+	defer stopStreams()
+	hs.RegisterOnShutdown(func() { _ = s.api.Shutdown(streamsCtx) })
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	stopMetrics := s.serveMetrics(metricsLn)
 
 	var err error
 	select {
@@ -262,10 +272,14 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 		cancel()
 		<-errc
 	}
-	// Shutdown runs CloseStreams in a goroutine of its own and does not wait
-	// for it, nor for hijacked stream connections: wait for the streams here
-	// (a no-op when they are gone), before their hub closes.
-	s.api.CloseStreams()
+	stopMetrics()
+	// Shutdown runs the streams' shutdown in a goroutine of its own and does
+	// not wait for it, nor for hijacked stream connections: wait for the
+	// streams here (at once when they are gone), before their hub closes.
+	wctx, cancel := context.WithTimeout(context.Background(), streamsShutdownTimeout)
+	_ = s.api.Shutdown(wctx) // logged by Shutdown
+	cancel()
+	stopStreams()
 	stopBG()
 	wg.Wait()
 	s.hub.Close()
@@ -274,6 +288,66 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 	}
 	return err
 }
+
+// serveMetrics serves /metrics, with no authentication, on ln: a listener
+// only the monitoring network reaches (PARLEY_METRICS_ADDR). The returned
+// func shuts it down and returns once its goroutine has ended. A nil ln
+// serves nothing.
+func (s *server) serveMetrics(ln net.Listener) (stop func()) {
+	if ln == nil {
+		return func() {}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.api.MetricsHandler())
+	ms := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := ms.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("metrics listener stopped", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if ms.Shutdown(ctx) != nil {
+			_ = ms.Close()
+		}
+		<-done
+	}
+}
+
+// listenMetrics opens PARLEY_METRICS_ADDR; a nil listener means the metrics
+// listener is off. The default address being taken (another Parley on this
+// host) only costs this process its private metrics, so it is a warning; an
+// address the operator chose must work.
+func listenMetrics(cfg config.Config, log *slog.Logger) (net.Listener, error) {
+	if cfg.MetricsAddr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err == nil {
+		return ln, nil
+	}
+	if cfg.MetricsAddrSet {
+		return nil, fmt.Errorf("PARLEY_METRICS_ADDR: %w", err)
+	}
+	log.Warn("metrics listener off: its default address is taken (another Parley on this host?); set PARLEY_METRICS_ADDR to a free address, or to off",
+		"addr", cfg.MetricsAddr, "err", err)
+	return nil, nil
+}
+
+// streamsShutdownTimeout bounds the wait for the streams after
+// http.Server.Shutdown: their second of grace, then a second for those ended
+// by force.
+const streamsShutdownTimeout = 2 * time.Second
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	b, err := openBackend(ctx, cfg, log)
@@ -289,13 +363,23 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("PARLEY_ADDR: %w", err)
 	}
+	metricsLn, err := listenMetrics(cfg, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	base := baseURL(ln.Addr())
-	log.Info("parley is running", "addr", ln.Addr().String(), "demo", base+"/", "console", base+"/admin/")
+	metrics := "off"
+	if metricsLn != nil {
+		metrics = "http://" + metricsLn.Addr().String() + "/metrics"
+	}
+	log.Info("parley is running", "addr", ln.Addr().String(), "demo", base+"/", "console", base+"/admin/",
+		"allowed_origins", strings.Join(cfg.AllowedOrigins, ","), "metrics", metrics)
 	if cfg.Pprof != "" {
 		stopPprof := startPprof(cfg.Pprof, log)
 		defer stopPprof()
 	}
-	return s.run(ctx, ln)
+	return s.run(ctx, ln, metricsLn)
 }
 
 // baseURL is how a person on this machine reaches the listener.

@@ -23,6 +23,7 @@ import (
 // listening on 127.0.0.1, for end-to-end and browser tests.
 type testApp struct {
 	URL           string
+	MetricsURL    string // "" when PARLEY_METRICS_ADDR is off
 	AdminUser     string
 	AdminPassword string
 	srv           *server
@@ -42,6 +43,8 @@ func startTestApp(tb testing.TB, env map[string]string) *testApp {
 		"PARLEY_JWT_SECRET":     "test-secret-test-secret-test-secret!",
 		"PARLEY_RATE_LIMITS":    "off",
 		"PARLEY_LOG_LEVEL":      "warn",
+		// Tests run several apps at once: each gets a metrics port of its own.
+		"PARLEY_METRICS_ADDR": "127.0.0.1:0",
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -72,8 +75,19 @@ func startTestApp(tb testing.TB, env map[string]string) *testApp {
 		b.close()
 		tb.Fatal(err)
 	}
+	metricsLn, err := listenMetrics(cfg, log)
+	if err != nil {
+		cancel()
+		_ = ln.Close()
+		b.close()
+		tb.Fatal(err)
+	}
+	metricsURL := ""
+	if metricsLn != nil {
+		metricsURL = "http://" + metricsLn.Addr().String()
+	}
 	done := make(chan error, 1)
-	go func() { done <- s.run(ctx, ln) }()
+	go func() { done <- s.run(ctx, ln, metricsLn) }()
 	var once sync.Once
 	stop := func(tb testing.TB) {
 		once.Do(func() {
@@ -90,7 +104,7 @@ func startTestApp(tb testing.TB, env map[string]string) *testApp {
 		})
 	}
 	tb.Cleanup(func() { stop(tb) })
-	return &testApp{URL: "http://" + ln.Addr().String(), AdminUser: "admin", AdminPassword: vars["PARLEY_ADMIN_PASSWORD"], srv: s, stop: stop}
+	return &testApp{URL: "http://" + ln.Addr().String(), MetricsURL: metricsURL, AdminUser: "admin", AdminPassword: vars["PARLEY_ADMIN_PASSWORD"], srv: s, stop: stop}
 }
 
 // call sends a JSON request and decodes a JSON answer into out (when not nil).

@@ -82,6 +82,8 @@ func parseBenchFlags(args []string, env config.Config, stderr io.Writer) (benchO
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "", "with --url: the server's key prefix (default $PARLEY_REDIS_PREFIX or parley:)")
 	fs.StringVar(&o.adminUser, "admin-user", adminUser, "with --url: an admin's username")
 	fs.StringVar(&o.adminPassword, "admin-password", env.AdminPassword, "with --url: that admin's password")
+	// The default is filled in after parsing, so -help never prints it.
+	fs.StringVar(&o.cfg.MetricsToken, "metrics-token", "", "with --url: the server's PARLEY_METRICS_TOKEN, to read its /metrics (default $PARLEY_METRICS_TOKEN)")
 	fs.StringVar(&o.scenario, "scenario", "all", "send, streams, list, baseline, all, or a comma-separated list")
 	fs.StringVar(&o.serverLog, "server-log", "", "where a started server logs (default: a temporary file)")
 	fs.StringVar(&o.pprofURL, "pprof-url", "", "with --url: the server's PARLEY_PPROF address (http://127.0.0.1:6060), to collect garbage before memory readings")
@@ -105,6 +107,9 @@ func parseBenchFlags(args []string, env config.Config, stderr io.Writer) (benchO
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
+	}
+	if c.MetricsToken == "" {
+		c.MetricsToken = env.MetricsToken
 	}
 	var err error
 	if c.Scenarios, err = bench.Scenarios(o.scenario); err != nil {
@@ -262,6 +267,7 @@ func startBenchEnv(ctx context.Context, o *benchOptions, getenv func(string) str
 	}
 	env.onClose(func() { _ = os.RemoveAll(dataDir) })
 	password := randomHex(12)
+	cfg.MetricsToken = randomHex(16)
 	vars := map[string]string{
 		"PARLEY_ADDR":           "127.0.0.1:0",
 		"PARLEY_REDIS_URL":      redisURL,
@@ -272,6 +278,9 @@ func startBenchEnv(ctx context.Context, o *benchOptions, getenv func(string) str
 		"PARLEY_JWT_SECRET":     randomHex(32),
 		"PARLEY_RATE_LIMITS":    "off",
 		"PARLEY_MAX_STREAMS":    strconv.Itoa(max(20_000, cfg.Streams+1_000)),
+		// The tool reads /metrics on the main listener, with this token.
+		"PARLEY_METRICS_TOKEN": cfg.MetricsToken,
+		"PARLEY_METRICS_ADDR":  "off",
 	}
 	scfg, err := config.Load(func(k string) string {
 		if v, ok := vars[k]; ok {
@@ -483,7 +492,7 @@ func startInProcess(ctx context.Context, env *benchEnv, cfg config.Config, logw 
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- s.run(sctx, ln) }()
+	go func() { done <- s.run(sctx, ln, nil) }()
 	env.onClose(func() {
 		cancel()
 		select {

@@ -20,7 +20,7 @@ const (
 	MinPassword = 8
 	// MaxPassword is bcrypt's input limit in bytes.
 	MaxPassword = 72
-	MaxUsername = 64
+	MaxUsername = chat.MaxUsername
 )
 
 // dummyHash is compared against when a username is unknown, so a wrong
@@ -42,10 +42,10 @@ func NewAccounts(store chat.AdminStore) *Accounts {
 	return &Accounts{store: store, cost: bcrypt.DefaultCost}
 }
 
-// Login checks a username and password. It returns chat.ErrBadLogin for an
-// unknown user and for a wrong password alike, after the same bcrypt work.
+// Login checks a username (as chat.NormalizeUsername leaves it) and a
+// password. It returns chat.ErrBadLogin for an unknown user and for a wrong
+// password alike, after the same bcrypt work.
 func (a *Accounts) Login(ctx context.Context, username, password string) (chat.Admin, error) {
-	username = strings.TrimSpace(username)
 	if username == "" || len(username) > MaxUsername || len(password) > MaxPassword {
 		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return chat.Admin{}, chat.ErrBadLogin
@@ -65,7 +65,7 @@ func (a *Accounts) Login(ctx context.Context, username, password string) (chat.A
 }
 
 func (a *Accounts) build(username, displayName, password string) (chat.Admin, error) {
-	username = strings.TrimSpace(username)
+	username = chat.NormalizeUsername(username)
 	if username == "" || len(username) > MaxUsername || strings.ContainsAny(username, " \t\r\n:") {
 		return chat.Admin{}, chat.Errorf(chat.CodeInvalid, "username must be 1-%d characters without spaces or colons", MaxUsername)
 	}
@@ -97,7 +97,7 @@ func (a *Accounts) Add(ctx context.Context, username, displayName, password stri
 
 // SetPassword changes an admin's password.
 func (a *Accounts) SetPassword(ctx context.Context, username, password string) error {
-	old, err := a.store.Admin(ctx, strings.TrimSpace(username))
+	old, err := a.store.Admin(ctx, chat.NormalizeUsername(username))
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func (a *Accounts) SetPassword(ctx context.Context, username, password string) e
 
 // Remove deletes an admin account.
 func (a *Accounts) Remove(ctx context.Context, username string) error {
-	return a.store.RemoveAdmin(ctx, strings.TrimSpace(username))
+	return a.store.RemoveAdmin(ctx, chat.NormalizeUsername(username))
 }
 
 // List returns every admin account.

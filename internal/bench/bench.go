@@ -59,7 +59,10 @@ type Config struct {
 	URL           string
 	AdminUser     string
 	AdminPassword string
-	Scenarios     []string
+	// MetricsToken is the server's PARLEY_METRICS_TOKEN, sent to read its
+	// /metrics.
+	MetricsToken string
+	Scenarios    []string
 
 	// send
 	Visitors int
@@ -193,6 +196,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	conns := max(cfg.Concurrency, 64)
 	c := newClient(target.String(), conns, newDialer(cfg.SourceAddrs, target))
+	c.metricsToken = cfg.MetricsToken
 	defer c.close()
 
 	if st, err := c.stats(ctx); err == nil {
@@ -221,6 +225,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			rep.List, err = runList(ctx, c, cfg, p)
 		case ScenarioStreams:
 			sc := newClient(target.String(), conns, newDialer(cfg.SourceAddrs, target))
+			sc.metricsToken = cfg.MetricsToken
 			rep.Streams, err = runStreams(ctx, sc, cfg, p)
 			sc.close()
 		}

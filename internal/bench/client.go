@@ -30,11 +30,12 @@ func (e *statusError) Error() string { return fmt.Sprintf("HTTP %d %s", e.Status
 // console do: JSON over keep-alive connections, and one connection per event
 // stream.
 type client struct {
-	base    string
-	dial    *dialer
-	reqs    *http.Client
-	streams *http.Client
-	bufs    sync.Pool
+	base         string
+	metricsToken string
+	dial         *dialer
+	reqs         *http.Client
+	streams      *http.Client
+	bufs         sync.Pool
 }
 
 // requestTimeout bounds every plain request; streams are bounded by their
@@ -215,6 +216,9 @@ func (c *client) stats(ctx context.Context) (serverStats, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/metrics", nil)
 	if err != nil {
 		return serverStats{}, err
+	}
+	if c.metricsToken != "" {
+		req.Header["Authorization"] = []string{"Bearer " + c.metricsToken}
 	}
 	res, err := c.reqs.Do(req)
 	if err != nil {

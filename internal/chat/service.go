@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"time"
 )
 
@@ -66,11 +67,36 @@ func (s *Service) allowAll(ctx context.Context, windows ...Window) error {
 	return nil
 }
 
+// OpenRoom is a visitor opening the chat. resumeID is the room of the
+// visitor token they still hold ("" for none): a returning visitor resumes
+// that room while it exists, and anyone else, or a visitor whose room was
+// deleted or expired, gets a new one. created tells which happened.
+func (s *Service) OpenRoom(ctx context.Context, in NewRoom, resumeID, clientIP string) (r Room, created bool, err error) {
+	if err := in.Normalize(); err != nil {
+		return Room{}, false, err
+	}
+	if resumeID != "" {
+		r, err := s.resumeRoom(ctx, resumeID, in)
+		if !errors.Is(err, ErrRoomNotFound) {
+			return r, false, err
+		}
+	}
+	r, err = s.createRoom(ctx, in, clientIP)
+	if err != nil {
+		return Room{}, false, err
+	}
+	return r, true, nil
+}
+
 // CreateRoom opens a new conversation for a visitor at clientIP.
 func (s *Service) CreateRoom(ctx context.Context, in NewRoom, clientIP string) (Room, error) {
 	if err := in.Normalize(); err != nil {
 		return Room{}, err
 	}
+	return s.createRoom(ctx, in, clientIP)
+}
+
+func (s *Service) createRoom(ctx context.Context, in NewRoom, clientIP string) (Room, error) {
 	if err := s.allow(ctx, s.limits.Rooms, "rooms:"+clientIP); err != nil {
 		return Room{}, err
 	}
@@ -85,13 +111,10 @@ func (s *Service) CreateRoom(ctx context.Context, in NewRoom, clientIP string) (
 	return r, nil
 }
 
-// ResumeRoom is a returning visitor opening their room again. Details they
+// resumeRoom is a returning visitor opening their room again. Details they
 // give now fill in the ones the room does not have yet (say, an email left
 // while no admin was online); details already given are kept.
-func (s *Service) ResumeRoom(ctx context.Context, roomID string, in NewRoom) (Room, error) {
-	if err := in.Normalize(); err != nil {
-		return Room{}, err
-	}
+func (s *Service) resumeRoom(ctx context.Context, roomID string, in NewRoom) (Room, error) {
 	r, err := s.Room(ctx, roomID)
 	if err != nil {
 		return Room{}, err
@@ -153,12 +176,13 @@ func (s *Service) send(ctx context.Context, roomID string, from Sender, author s
 	}, in.ClientID)
 }
 
-// VisitorRead records that the visitor has read the admins' messages up to seq.
-func (s *Service) VisitorRead(ctx context.Context, roomID string, seq int64) error {
-	if seq < 0 {
-		return invalid("seq must not be negative")
+// VisitorRead records that the visitor has read the admins' messages up to
+// in.Seq.
+func (s *Service) VisitorRead(ctx context.Context, roomID string, in ReadMark) error {
+	if err := in.Validate(); err != nil {
+		return err
 	}
-	_, _, err := s.store.MarkRead(ctx, roomID, SenderVisitor, seq)
+	_, _, err := s.store.MarkRead(ctx, roomID, SenderVisitor, *in.Seq)
 	return err
 }
 
@@ -217,10 +241,31 @@ func (s *Service) ListRooms(ctx context.Context, q RoomQuery) (RoomPage, error) 
 	return s.store.ListRooms(ctx, q)
 }
 
-// LimitLogin counts a login attempt for username from clientIP, against the
+// Authenticator checks an admin's password: auth.Accounts is the one Parley
+// uses. Login returns ErrBadLogin for an unknown user and a wrong password
+// alike.
+type Authenticator interface {
+	Login(ctx context.Context, username, password string) (Admin, error)
+}
+
+// Login logs an admin in from clientIP with accounts. The attempt is counted
+// against the login limits before the password is even looked at, so
+// guessing is throttled whatever the answer. Returns invalid_request,
+// rate_limited or ErrBadLogin.
+func (s *Service) Login(ctx context.Context, accounts Authenticator, in Credentials, clientIP string) (Admin, error) {
+	if err := in.Normalize(); err != nil {
+		return Admin{}, err
+	}
+	if err := s.limitLogin(ctx, clientIP, in.limitKey()); err != nil {
+		return Admin{}, err
+	}
+	return accounts.Login(ctx, in.Username, in.Password)
+}
+
+// limitLogin counts a login attempt for username from clientIP, against the
 // login limit per IP and username, and three times that limit per IP alone:
 // a client trying a new username each time still cannot keep bcrypt busy.
-func (s *Service) LimitLogin(ctx context.Context, clientIP, username string) error {
+func (s *Service) limitLogin(ctx context.Context, clientIP, username string) error {
 	l := s.limits.Login
 	if l == nil {
 		return nil
@@ -253,13 +298,14 @@ func (s *Service) VisitCount(ctx context.Context) (VisitCount, error) {
 	return s.store.VisitCount(ctx, s.now())
 }
 
-// VisitReport returns the admin's visit report over the last days days.
+// VisitReport returns the admin's visit report over the last days days;
+// 0 means DefaultDays.
 func (s *Service) VisitReport(ctx context.Context, days int) (VisitReport, error) {
 	if days == 0 {
-		days = 30
+		days = DefaultDays
 	}
 	if days < 1 || days > MaxDays {
-		return VisitReport{}, invalid("days must be between 1 and %d", MaxDays)
+		return VisitReport{}, errDays
 	}
 	return s.store.VisitReport(ctx, days, s.now())
 }

@@ -28,7 +28,8 @@ type RoomStore interface {
 	// refused. ErrRoomNotFound, ErrBlocked.
 	Sent(ctx context.Context, roomID, clientID string) (msg Message, ok bool, err error)
 	// Messages returns a page of a room's messages in ascending seq, and
-	// whether more exist in the direction of the query. ErrRoomNotFound.
+	// whether more exist in the direction of the query; q is as
+	// MessageQuery.Validate leaves it. ErrRoomNotFound.
 	Messages(ctx context.Context, roomID string, q MessageQuery) ([]Message, bool, error)
 	// MarkRead moves side's read mark up to seq (never down; seq beyond the
 	// last message is clamped; for the admins seq <= 0 means "everything",
@@ -50,7 +51,8 @@ type RoomStore interface {
 	// DeleteRoom removes every key of a room and its index entries, and
 	// publishes EventRoomDeleted. ErrRoomNotFound.
 	DeleteRoom(ctx context.Context, roomID string) error
-	// ListRooms returns a page of the room index, most recently updated first.
+	// ListRooms returns a page of the room index, most recently updated
+	// first; q is as RoomQuery.Validate leaves it.
 	ListRooms(ctx context.Context, q RoomQuery) (RoomPage, error)
 	// Publish sends an event to every instance's hub.
 	Publish(ctx context.Context, ev Event) error

@@ -49,6 +49,18 @@ const (
 	SenderAdmin   Sender = "admin"
 )
 
+// Other returns the other side of the conversation.
+func (s Sender) Other() Sender {
+	if s == SenderAdmin {
+		return SenderVisitor
+	}
+	return SenderAdmin
+}
+
+// Blockable tells whether blocking a room refuses this side's messages: only
+// the visitor is ever blocked.
+func (s Sender) Blockable() bool { return s == SenderVisitor }
+
 // Message is one chat message. Seq starts at 1 in every room and grows by one
 // with each message; it is never reused.
 type Message struct {
@@ -103,6 +115,19 @@ type NewMessage struct {
 	ClientID string `json:"clientId"`
 }
 
+// MessagesRequest is a client's request for a page of a room's messages, as
+// it came: a nil field was not given. Query turns it into a MessageQuery.
+type MessagesRequest struct {
+	After  *int64
+	Before *int64
+	Limit  *int64
+}
+
+// ReadMark is a visitor's report of how far they have read.
+type ReadMark struct {
+	Seq *int64 `json:"seq"`
+}
+
 // MessageQuery selects a page of a room's messages. At most one of After and
 // Before is non-zero; with neither, the first Limit messages are returned.
 type MessageQuery struct {
@@ -128,6 +153,14 @@ type RoomQuery struct {
 	Cursor string
 }
 
+// RoomsRequest is an admin's request for a page of the room list, as it
+// came: a nil field was not given. Query turns it into a RoomQuery.
+type RoomsRequest struct {
+	Filter *string
+	Limit  *int64
+	Cursor string
+}
+
 // RoomPage is one page of the room list.
 type RoomPage struct {
 	Rooms       []Room `json:"rooms"`
@@ -143,6 +176,12 @@ type Admin struct {
 	// TokensAfter is when the password was last set: admin tokens issued
 	// before it are refused.
 	TokensAfter Time `json:"-"`
+}
+
+// Credentials are what an admin logs in with.
+type Credentials struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
 }
 
 // NewVisit is one page view reported by a site.
@@ -169,6 +208,12 @@ type DayVisits struct {
 type PageViews struct {
 	Path  string `json:"path"`
 	Views int64  `json:"views"`
+}
+
+// VisitsRequest is an admin's request for the visit report, as it came: a
+// nil field was not given.
+type VisitsRequest struct {
+	Days *int64
 }
 
 // VisitReport is the admin's view of the visitor counter.

@@ -17,10 +17,16 @@ const (
 	MaxPath     = 1024
 	MaxClientID = 64
 	MaxVisitor  = 64
+	MaxUsername = 64 // bytes
 	MaxLimit    = 200
 	MaxDays     = 365
+	// MaxSeq is the largest seq a client may name: every JSON number up to it
+	// is exact.
+	MaxSeq = 1<<53 - 1
 	// DefaultLimit is the page size when a query names none.
 	DefaultLimit = 50
+	// DefaultDays is the length of the visit report when a request names none.
+	DefaultDays = 30
 )
 
 var (
@@ -88,21 +94,99 @@ func (v *NewVisit) Normalize() error {
 	return nil
 }
 
+// NormalizeUsername is the one place an admin's username is cleaned up, for
+// logging in and for managing accounts alike.
+func NormalizeUsername(s string) string { return strings.TrimSpace(s) }
+
+// Normalize trims the username of c and checks that both fields are given.
+func (c *Credentials) Normalize() error {
+	c.Username = NormalizeUsername(c.Username)
+	if c.Username == "" || c.Password == "" {
+		return invalid("username and password are required")
+	}
+	return nil
+}
+
+// limitKey is the username the login limit counts attempts under, bounded:
+// longer names never log in, and need no key of their own.
+func (c Credentials) limitKey() string {
+	if len(c.Username) > MaxUsername {
+		return c.Username[:MaxUsername+1]
+	}
+	return c.Username
+}
+
+// Validate checks that the visitor's read mark is given and not negative.
+func (r ReadMark) Validate() error {
+	if r.Seq == nil || *r.Seq < 0 {
+		return invalid("seq must be an integer of at least 0")
+	}
+	return nil
+}
+
+// The errors of the checks that both a request and its query make.
+var (
+	errLimit  = invalid("limit must be between 1 and %d", MaxLimit)
+	errFilter = invalid("filter must be all or unread")
+)
+
+// Query returns the query r asks for. A limit or before given as 0 is a
+// client bug rather than "the default", and after and before cannot both be
+// given, even as 0; MessageQuery.Validate checks the rest.
+func (r MessagesRequest) Query() (MessageQuery, error) {
+	if r.After != nil && r.Before != nil {
+		return MessageQuery{}, invalid("after and before cannot be combined")
+	}
+	limit, err := explicit(r.Limit, MaxLimit, errLimit)
+	if err != nil {
+		return MessageQuery{}, err
+	}
+	q := MessageQuery{Limit: limit}
+	if r.After != nil {
+		q.After = *r.After
+	}
+	if r.Before != nil {
+		if *r.Before == 0 {
+			return MessageQuery{}, invalid("before must be between 1 and %d", int64(MaxSeq))
+		}
+		q.Before = *r.Before
+	}
+	return q, nil
+}
+
 // Validate checks a message page query and fills in the default limit.
 func (q *MessageQuery) Validate() error {
 	if q.Limit == 0 {
 		q.Limit = DefaultLimit
 	}
 	if q.Limit < 1 || q.Limit > MaxLimit {
-		return invalid("limit must be between 1 and %d", MaxLimit)
+		return errLimit
 	}
-	if q.After < 0 || q.Before < 0 {
-		return invalid("after and before must not be negative")
+	if q.After < 0 || q.Before < 0 || q.After > MaxSeq || q.Before > MaxSeq {
+		return invalid("after and before must be between 0 and %d", int64(MaxSeq))
 	}
 	if q.After > 0 && q.Before > 0 {
 		return invalid("after and before cannot be combined")
 	}
 	return nil
+}
+
+// Query returns the query r asks for. A limit given as 0 or an empty filter
+// is a client bug rather than "the default"; RoomQuery.Validate checks the
+// rest.
+func (r RoomsRequest) Query() (RoomQuery, error) {
+	limit, err := explicit(r.Limit, MaxLimit, errLimit)
+	if err != nil {
+		return RoomQuery{}, err
+	}
+	q := RoomQuery{Limit: limit, Cursor: r.Cursor}
+	if r.Filter != nil {
+		if *r.Filter == "" {
+			return RoomQuery{}, errFilter
+		}
+		q.Filter = RoomFilter(*r.Filter)
+	}
+	return q, nil
 }
 
 // Validate checks a room list query and fills in the defaults.
@@ -111,19 +195,40 @@ func (q *RoomQuery) Validate() error {
 		q.Limit = DefaultLimit
 	}
 	if q.Limit < 1 || q.Limit > MaxLimit {
-		return invalid("limit must be between 1 and %d", MaxLimit)
+		return errLimit
 	}
 	switch q.Filter {
 	case "":
 		q.Filter = FilterAll
 	case FilterAll, FilterUnread:
 	default:
-		return invalid("filter must be all or unread")
+		return errFilter
 	}
 	if len(q.Cursor) > 128 {
 		return invalid("cursor is malformed")
 	}
 	return nil
+}
+
+// Query returns the number of days r asks for, 0 for the default. Days given
+// as 0 is a client bug rather than "the default"; the Service checks the
+// range.
+func (r VisitsRequest) Query() (int, error) { return explicit(r.Days, MaxDays, errDays) }
+
+var errDays = invalid("days must be between 1 and %d", MaxDays)
+
+// explicit reads an optional number of a request into a query field where 0
+// stands for "the default": not given, it is 0; given as 0, it is refused
+// with err (a client bug, not a request for the default); beyond bound, it
+// becomes bound+1, which the query's check refuses whatever the size of int.
+func explicit(p *int64, bound int64, err *Error) (int, error) {
+	if p == nil {
+		return 0, nil
+	}
+	if *p == 0 {
+		return 0, err
+	}
+	return int(min(max(*p, -1), bound+1)), nil
 }
 
 func checkText(field, s string, max int) error {

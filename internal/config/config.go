@@ -35,12 +35,32 @@ type Config struct {
 	LogFormat      string // "text" or "json"
 	Limits         chat.Limits
 	MaxStreams     int
+	// StreamHijack serves event streams on HTTP/1.x straight on their
+	// hijacked connections (PARLEY_STREAM_HIJACK, default on); off writes
+	// them through net/http's response like every other route.
+	StreamHijack bool
 	// Pprof serves net/http/pprof on this loopback address when set.
 	Pprof string
 	// MemoryLimit is the Go runtime's soft memory limit in bytes
 	// (PARLEY_MEMORY_LIMIT); 0 sets none. GOMEMLIMIT, when set, wins.
 	MemoryLimit int64
+	// MetricsAddr is where /metrics is served without a token
+	// (PARLEY_METRICS_ADDR); "" when it is off.
+	MetricsAddr string
+	// MetricsAddrSet is true when PARLEY_METRICS_ADDR was given: a busy
+	// default address is only a warning, a busy chosen one an error.
+	MetricsAddrSet bool
+	// MetricsToken, when set, lets GET /metrics on the main listener answer
+	// to "Authorization: Bearer <token>" (PARLEY_METRICS_TOKEN).
+	MetricsToken string
 }
+
+// DefaultMetricsAddr is where /metrics is served when PARLEY_METRICS_ADDR is
+// not set: loopback, for a Prometheus on the same host.
+const DefaultMetricsAddr = "127.0.0.1:9464"
+
+// minMetricsToken keeps the metrics token from being guessable.
+const minMetricsToken = 16
 
 // Load reads the configuration through getenv (os.Getenv in main, a map in
 // tests).
@@ -114,6 +134,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.MaxStreams, err = strconv.Atoi(get("PARLEY_MAX_STREAMS", "20000")); err != nil || c.MaxStreams < 1 {
 		bad("PARLEY_MAX_STREAMS", "want a positive number")
 	}
+	if c.StreamHijack, err = parseBool(get("PARLEY_STREAM_HIJACK", "on")); err != nil {
+		bad("PARLEY_STREAM_HIJACK", "want on or off (true or false)")
+	}
 	for _, p := range splitList(get("PARLEY_TRUSTED_PROXIES", "")) {
 		if net.ParseIP(p) == nil {
 			if _, _, err := net.ParseCIDR(p); err != nil {
@@ -140,6 +163,20 @@ func Load(getenv func(string) string) (Config, error) {
 	if v := get("PARLEY_MEMORY_LIMIT", ""); v != "" {
 		if c.MemoryLimit, err = ParseSize(v); err != nil || c.MemoryLimit < minMemoryLimit {
 			bad("PARLEY_MEMORY_LIMIT", "want a size of at least 16MiB such as 512MiB or 2GiB, got %q", v)
+		}
+	}
+	c.MetricsAddrSet = strings.TrimSpace(getenv("PARLEY_METRICS_ADDR")) != ""
+	switch c.MetricsAddr = get("PARLEY_METRICS_ADDR", DefaultMetricsAddr); c.MetricsAddr {
+	case "off":
+		c.MetricsAddr = ""
+	default:
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			bad("PARLEY_METRICS_ADDR", "want host:port such as 127.0.0.1:9464, or off, got %q", c.MetricsAddr)
+		}
+	}
+	if c.MetricsToken = strings.TrimSpace(getenv("PARLEY_METRICS_TOKEN")); c.MetricsToken != "" {
+		if len(c.MetricsToken) < minMetricsToken || strings.ContainsAny(c.MetricsToken, " \t\r\n") {
+			bad("PARLEY_METRICS_TOKEN", "must be at least %d characters without spaces", minMetricsToken)
 		}
 	}
 	if len(errs) > 0 {
@@ -243,6 +280,17 @@ func parsePeriod(p string) (time.Duration, error) {
 		return 0, fmt.Errorf("period %q: want s, m, h, d, 15m or a duration of at least 1s", p)
 	}
 	return d, nil
+}
+
+// parseBool reads a switch: on, true, off or false, in any case.
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "on", "true":
+		return true, nil
+	case "off", "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not on, off, true or false", s)
 }
 
 func validOrigin(o string) bool {

@@ -24,6 +24,9 @@ func TestLoadDefaults(t *testing.T) {
 	if c.Limits.Rooms == nil || *c.Limits.Rooms != want {
 		t.Errorf("rooms limit: got %v, want %v", c.Limits.Rooms, want)
 	}
+	if !c.StreamHijack {
+		t.Errorf("StreamHijack: got off, want on by default")
+	}
 	if c.Limits.Login == nil || *c.Limits.Login != (chat.Limit{N: 10, Per: 15 * time.Minute}) {
 		t.Errorf("login limit: got %v", c.Limits.Login)
 	}
@@ -42,6 +45,9 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		"PARLEY_ALLOWED_ORIGINS": "example.com",
 		"PARLEY_ADMIN_PASSWORD":  "short",
 		"PARLEY_PPROF":           "0.0.0.0:6060",
+		"PARLEY_METRICS_ADDR":    "9464",
+		"PARLEY_METRICS_TOKEN":   "short",
+		"PARLEY_STREAM_HIJACK":   "maybe",
 	}
 	for name, value := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -50,6 +56,29 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 				t.Fatalf("got %v, want an error naming %s", err, name)
 			}
 		})
+	}
+}
+
+func TestMetricsSettings(t *testing.T) {
+	tests := []struct {
+		env      map[string]string
+		addr     string
+		explicit bool
+		token    string
+	}{
+		{nil, DefaultMetricsAddr, false, ""},
+		{map[string]string{"PARLEY_METRICS_ADDR": "off"}, "", true, ""},
+		{map[string]string{"PARLEY_METRICS_ADDR": "0.0.0.0:9100"}, "0.0.0.0:9100", true, ""},
+		{map[string]string{"PARLEY_METRICS_TOKEN": " scrape-me-please-123 "}, DefaultMetricsAddr, false, "scrape-me-please-123"},
+	}
+	for _, tt := range tests {
+		c, err := Load(env(tt.env))
+		if err != nil {
+			t.Fatalf("%v: %v", tt.env, err)
+		}
+		if c.MetricsAddr != tt.addr || c.MetricsAddrSet != tt.explicit || c.MetricsToken != tt.token {
+			t.Errorf("%v: got addr %q set %v token %q, want %q %v %q", tt.env, c.MetricsAddr, c.MetricsAddrSet, c.MetricsToken, tt.addr, tt.explicit, tt.token)
+		}
 	}
 }
 
@@ -85,5 +114,20 @@ func TestAllowedOrigins(t *testing.T) {
 	}
 	if got := strings.Join(c.AllowedOrigins, " "); got != "https://example.com http://localhost:*" {
 		t.Errorf("got %q", got)
+	}
+}
+
+func TestStreamHijack(t *testing.T) {
+	for value, want := range map[string]bool{
+		"on": true, "true": true, "ON": true, "True": true, " on ": true,
+		"off": false, "false": false, "OFF": false, "False": false,
+	} {
+		c, err := Load(env(map[string]string{"PARLEY_STREAM_HIJACK": value}))
+		if err != nil {
+			t.Fatalf("%q: %v", value, err)
+		}
+		if c.StreamHijack != want {
+			t.Errorf("%q: got %v, want %v", value, c.StreamHijack, want)
+		}
 	}
 }

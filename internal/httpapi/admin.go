@@ -2,17 +2,11 @@ package httpapi
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/chat"
 )
-
-type loginRequest struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
-}
 
 type loginBody struct {
 	Token     string    `json:"token"`
@@ -30,29 +24,13 @@ type adminRoomBody struct {
 	Messages []chat.Message `json:"messages"`
 }
 
-// login counts the attempt against the IP+username limit before the
-// password is even looked at, so guessing is throttled whatever the answer.
 func (s *Server) login(c *gin.Context) {
-	var in loginRequest
+	var in chat.Credentials
 	if err := decodeJSON(c, &in, false); err != nil {
 		s.fail(c, err)
 		return
 	}
-	username := strings.TrimSpace(in.Username)
-	if username == "" || in.Password == "" {
-		s.fail(c, chat.Errorf(chat.CodeInvalid, "username and password are required"))
-		return
-	}
-	ctx := c.Request.Context()
-	limitKey := username
-	if len(limitKey) > auth.MaxUsername {
-		limitKey = limitKey[:auth.MaxUsername+1] // longer names never log in; keep the key bounded
-	}
-	if err := s.svc.LimitLogin(ctx, c.ClientIP(), limitKey); err != nil {
-		s.fail(c, err)
-		return
-	}
-	adm, err := s.accounts.Login(ctx, username, in.Password)
+	adm, err := s.svc.Login(c.Request.Context(), s.accounts, in, c.ClientIP())
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -83,14 +61,17 @@ func (s *Server) logout(c *gin.Context) {
 }
 
 func (s *Server) listRooms(c *gin.Context) {
-	limit, _, err := queryInt(c, "limit", chat.DefaultLimit, 1, chat.MaxLimit)
-	if err != nil {
+	in := chat.RoomsRequest{Cursor: c.Query("cursor")}
+	if err := optionalInt(c, "limit", &in.Limit); err != nil {
 		s.fail(c, err)
 		return
 	}
-	q := chat.RoomQuery{Limit: int(limit), Cursor: c.Query("cursor"), Filter: chat.RoomFilter(c.Query("filter"))}
-	if f, ok := c.GetQuery("filter"); ok && f == "" {
-		s.fail(c, chat.Errorf(chat.CodeInvalid, "filter must be all or unread"))
+	if f, ok := c.GetQuery("filter"); ok {
+		in.Filter = &f
+	}
+	q, err := in.Query()
+	if err != nil {
+		s.fail(c, err)
 		return
 	}
 	page, err := s.svc.ListRooms(c.Request.Context(), q)
@@ -154,12 +135,17 @@ func (s *Server) setBlocked(c *gin.Context, blocked bool) {
 }
 
 func (s *Server) visitReport(c *gin.Context) {
-	days, _, err := queryInt(c, "days", 30, 1, chat.MaxDays)
+	var in chat.VisitsRequest
+	if err := optionalInt(c, "days", &in.Days); err != nil {
+		s.fail(c, err)
+		return
+	}
+	days, err := in.Query()
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	rep, err := s.svc.VisitReport(c.Request.Context(), int(days))
+	rep, err := s.svc.VisitReport(c.Request.Context(), days)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -274,7 +274,7 @@ func TestEndpoints(t *testing.T) {
 				t.Fatalf("%s: got %s", p, r.body)
 			}
 		}
-		if r := e.do(req{method: "GET", path: "/metrics"}); r.status != http.StatusOK || !strings.Contains(string(r.body), "parley_http_requests_total") {
+		if r := e.do(req{method: "GET", path: "/metrics", token: testMetricsToken}); r.status != http.StatusOK || !strings.Contains(string(r.body), "parley_http_requests_total") {
 			t.Fatalf("/metrics: got %d %.200s", r.status, r.body)
 		}
 		if id := r.header.Get("X-Request-ID"); id == "" {

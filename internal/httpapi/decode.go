@@ -67,25 +67,32 @@ func queryInt(c *gin.Context, name string, def, min, max int64) (int64, bool, er
 	return n, true, nil
 }
 
-// messageQuery reads after, before and limit. Explicit values are checked
-// here (limit=0 or before=0 is a client bug, not "the default"); the Service
-// checks the rest.
+// optionalInt reads an optional integer query parameter into *dst, which it
+// leaves nil when the parameter is absent; a parameter that is not a decimal
+// integer is an error. What the value may be is the chat package's to say.
+func optionalInt(c *gin.Context, name string, dst **int64) error {
+	raw, ok := c.GetQuery(name)
+	if !ok {
+		return nil
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil {
+		return chat.Errorf(chat.CodeInvalid, "%s must be an integer", name)
+	}
+	*dst = &n
+	return nil
+}
+
+// messageQuery reads after, before and limit into the query they ask for.
 func messageQuery(c *gin.Context) (chat.MessageQuery, error) {
-	const maxSeq = 1<<53 - 1
-	limit, _, err := queryInt(c, "limit", chat.DefaultLimit, 1, chat.MaxLimit)
-	if err != nil {
-		return chat.MessageQuery{}, err
+	var in chat.MessagesRequest
+	for _, p := range []struct {
+		name string
+		dst  **int64
+	}{{"limit", &in.Limit}, {"after", &in.After}, {"before", &in.Before}} {
+		if err := optionalInt(c, p.name, p.dst); err != nil {
+			return chat.MessageQuery{}, err
+		}
 	}
-	after, hasAfter, err := queryInt(c, "after", 0, 0, maxSeq)
-	if err != nil {
-		return chat.MessageQuery{}, err
-	}
-	before, hasBefore, err := queryInt(c, "before", 0, 1, maxSeq)
-	if err != nil {
-		return chat.MessageQuery{}, err
-	}
-	if hasAfter && hasBefore {
-		return chat.MessageQuery{}, chat.Errorf(chat.CodeInvalid, "after and before cannot be combined")
-	}
-	return chat.MessageQuery{After: after, Before: before, Limit: int(limit)}, nil
+	return in.Query()
 }

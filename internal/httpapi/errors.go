@@ -56,6 +56,7 @@ var (
 	errBadUTF8    = &chat.Error{Code: chat.CodeInvalid, Message: "body must be valid UTF-8"}
 	errNotAdmin   = &chat.Error{Code: chat.CodeUnauthorized, Message: "missing, invalid or expired admin token"}
 	errNotVisitor = &chat.Error{Code: chat.CodeUnauthorized, Message: "missing, invalid or expired visitor token"}
+	errNoMetrics  = &chat.Error{Code: chat.CodeUnauthorized, Message: "missing or invalid metrics token"}
 )
 
 // fail answers err as the API's error body. Anything that is not a

@@ -59,12 +59,21 @@ type envConfig struct {
 	// ServerTimeouts sets the http.Server's read and write timeouts, as cmd
 	// does, to prove that streams lift them.
 	ServerTimeouts time.Duration
+	// NoHijack writes every stream through http.Flusher (see
+	// forEachStreamMode).
+	NoHijack bool
 	// Prefix and Secret let two instances share one Redis; empty means new.
 	Prefix string
 	Secret []byte
 	// HubBuffer is the hub's per-subscription buffer (default 256).
 	HubBuffer int
+	// NoMetricsToken leaves PARLEY_METRICS_TOKEN unset; otherwise GET
+	// /metrics answers to testMetricsToken.
+	NoMetricsToken bool
 }
+
+// testMetricsToken is the metrics token of every env but NoMetricsToken's.
+const testMetricsToken = "test-metrics-token-0123456789"
 
 // env is one running Parley instance: real store, hub, bridge, service,
 // tokens and router, served by httptest.
@@ -138,6 +147,10 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 		Widget: cfg.Widget, Admin: cfg.Admin, Ready: cfg.Ready,
 		Registry: prometheus.NewRegistry(),
 	}
+	if !cfg.NoMetricsToken {
+		opts.MetricsToken = testMetricsToken
+	}
+	opts.DisableStreamHijack = cfg.NoHijack
 	if cfg.WatchBridge {
 		opts.StreamsHealthy = store.Subscribed
 		opts.StreamsGeneration = store.Generation
@@ -148,7 +161,7 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 		srv.Config.ReadTimeout = cfg.ServerTimeouts
 		srv.Config.WriteTimeout = cfg.ServerTimeouts
 	}
-	srv.Config.RegisterOnShutdown(api.CloseStreams)
+	srv.Config.RegisterOnShutdown(func() { _ = api.Shutdown(context.Background()) })
 	srv.Start()
 	e := &env{
 		t: t, addr: addr, prefix: cfg.Prefix, secret: cfg.Secret, store: store, svc: svc, hub: hub,
@@ -156,7 +169,9 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 		client: &http.Client{Timeout: 10 * time.Second},
 	}
 	t.Cleanup(func() {
-		api.CloseStreams()
+		sctx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = api.Shutdown(sctx)
+		stop()
 		srv.CloseClientConnections()
 		srv.Close()
 		cancel()

@@ -13,15 +13,19 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 )
 
-// TestCloseStreamsEndsAStuckStream checks that shutdown ends a stream whose
+// TestShutdownEndsAStuckStream checks that shutdown ends a stream whose
 // client stopped reading: its replay is stuck in a write that the socket
 // buffers cannot take, which http.Server.Shutdown does not see (the
-// connection is hijacked) and the write deadline would end only 10 s later.
-// When CloseStreams returns, the stream is gone and its client sees the
-// connection end.
-func TestCloseStreamsEndsAStuckStream(t *testing.T) {
+// connection is hijacked) or would wait for (the handler writes), and the
+// write deadline would end only 10 s later. When Shutdown returns, the
+// stream is gone and its client sees the connection end.
+func TestShutdownEndsAStuckStream(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, startEmbedded(t), envConfig{})
+	forEachStreamMode(t, testShutdownEndsAStuckStream)
+}
+
+func testShutdownEndsAStuckStream(t *testing.T, noHijack bool) {
+	e := newEnv(t, startEmbedded(t), envConfig{NoHijack: noHijack})
 	room, tok := e.mustRoom(nil)
 	// 5 MB of history, more than the socket buffers hold with the client's
 	// receive buffer at its minimum.
@@ -42,15 +46,15 @@ func TestCloseStreamsEndsAStuckStream(t *testing.T) {
 	defer conn.Close()
 	_, _ = io.WriteString(conn, "GET /api/v1/rooms/"+room.ID+"/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+tok+"\r\n\r\n")
 	open := func() bool {
-		m := e.do(req{method: "GET", path: "/metrics"})
+		m := e.do(req{method: "GET", path: "/metrics", token: testMetricsToken})
 		return bytes.Contains(m.body, []byte(`parley_open_streams{kind="visitor"} 1`))
 	}
 	waitFor(t, "the stream to open", open)
 	time.Sleep(200 * time.Millisecond) // the replay fills the buffers and blocks
 
-	e.api.CloseStreams()
+	e.mustShutdownStreams()
 	if open() {
-		t.Fatal("the stuck stream is still open after CloseStreams")
+		t.Fatal("the stuck stream is still open after Shutdown")
 	}
 	// The client gets what was written and then the end of the connection.
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))

@@ -63,7 +63,7 @@ func TestStreamOnHijackedConnection(t *testing.T) {
 	s.expect("room.deleted")
 	s.expectEnd(5 * time.Second)
 	waitFor(t, "the gauge to come back to 0", func() bool {
-		m := e.do(req{method: "GET", path: "/metrics"})
+		m := e.do(req{method: "GET", path: "/metrics", token: testMetricsToken})
 		return bytes.Contains(m.body, []byte(`parley_open_streams{kind="visitor"} 0`))
 	})
 }
@@ -104,4 +104,27 @@ func TestStreamRawHTTP10(t *testing.T) {
 		s, _ := openStream(t, e.url("/api/v1/rooms/"+room.ID+"/events"), tok, nil)
 		return s != nil
 	})
+}
+
+// TestStreamWithoutHijack checks the switch: with the hijack off, a stream
+// on HTTP/1.1 is an ordinary chunked keep-alive response written through
+// net/http, with the same headers and events.
+func TestStreamWithoutHijack(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, startEmbedded(t), envConfig{NoHijack: true})
+	room, tok := e.mustRoom(nil)
+	s := e.visitorStream(room.ID, tok, map[string]string{"X-Request-ID": "flusher-test-1"})
+	if s.res.Close || len(s.res.TransferEncoding) != 1 || s.res.TransferEncoding[0] != "chunked" {
+		t.Errorf("got close %v, transfer encoding %v: want a chunked keep-alive response", s.res.Close, s.res.TransferEncoding)
+	}
+	h := s.res.Header
+	if h.Get("Content-Type") != "text/event-stream" || h.Get("Cache-Control") != "no-cache" ||
+		h.Get("X-Accel-Buffering") != "no" || h.Get("X-Request-ID") != "flusher-test-1" {
+		t.Errorf("got headers %v", h)
+	}
+	s.expect("presence")
+	e.mustSend(room.ID, e.adminToken(), true, "hello")
+	if ev := s.expect("message"); ev.ID != "1" || !strings.Contains(ev.Data, "hello") {
+		t.Fatalf("got %+v, want message 1", ev)
+	}
 }

@@ -100,14 +100,21 @@ func TestBadInput(t *testing.T) {
 			{"after abc", req{method: "GET", path: msgs + "?after=abc", token: token}, 400, "invalid_request"},
 			{"before negative", req{method: "GET", path: msgs + "?before=-1", token: token}, 400, "invalid_request"},
 			{"after and before", req{method: "GET", path: msgs + "?after=1&before=5", token: token}, 400, "invalid_request"},
+			{"after 0 and before", req{method: "GET", path: msgs + "?after=0&before=5", token: token}, 400, "invalid_request"},
+			{"before 0", req{method: "GET", path: msgs + "?before=0", token: token}, 400, "invalid_request"},
+			{"after beyond the largest seq", req{method: "GET", path: msgs + "?after=9007199254740992", token: token}, 400, "invalid_request"},
+			{"limit huge", req{method: "GET", path: msgs + "?limit=99999999999999", token: token}, 400, "invalid_request"},
 			{"admin limit 201", req{method: "GET", path: adminMsgs + "?limit=201", token: at}, 400, "invalid_request"},
 			{"rooms limit 0", req{method: "GET", path: "/api/v1/admin/rooms?limit=0", token: at}, 400, "invalid_request"},
 			{"rooms limit abc", req{method: "GET", path: "/api/v1/admin/rooms?limit=abc", token: at}, 400, "invalid_request"},
 			{"rooms filter", req{method: "GET", path: "/api/v1/admin/rooms?filter=read", token: at}, 400, "invalid_request"},
+			{"rooms filter empty", req{method: "GET", path: "/api/v1/admin/rooms?filter=", token: at}, 400, "invalid_request"},
+			{"rooms limit 201", req{method: "GET", path: "/api/v1/admin/rooms?limit=201", token: at}, 400, "invalid_request"},
 			{"rooms cursor", req{method: "GET", path: "/api/v1/admin/rooms?cursor=%21%21not-a-cursor", token: at}, 400, "invalid_request"},
 			{"days 0", req{method: "GET", path: "/api/v1/admin/visits?days=0", token: at}, 400, "invalid_request"},
 			{"days 366", req{method: "GET", path: "/api/v1/admin/visits?days=366", token: at}, 400, "invalid_request"},
 			{"days abc", req{method: "GET", path: "/api/v1/admin/visits?days=abc", token: at}, 400, "invalid_request"},
+			{"days negative", req{method: "GET", path: "/api/v1/admin/visits?days=-1", token: at}, 400, "invalid_request"},
 
 			// Ids and paths.
 			{"malformed id", req{method: "GET", path: "/api/v1/admin/rooms/not-a-room", token: at}, 400, "invalid_request"},
@@ -142,6 +149,9 @@ func TestBadInput(t *testing.T) {
 		want(t, e.do(req{method: "POST", path: "/api/v1/visits", body: map[string]string{"path": "/" + strings.Repeat("p", 1023), "visitorId": strings.Repeat("v", 64)}}), 200, "")
 		want(t, e.do(req{method: "GET", path: msgs + "?limit=200&after=0", token: token}), 200, "")
 		want(t, e.do(req{method: "GET", path: "/api/v1/admin/visits?days=365", token: at}), 200, "")
+		want(t, e.do(req{method: "GET", path: "/api/v1/admin/visits?days=1", token: at}), 200, "")
+		want(t, e.do(req{method: "GET", path: msgs + "?before=9007199254740991&limit=1", token: token}), 200, "")
+		want(t, e.do(req{method: "GET", path: "/api/v1/admin/rooms?filter=unread&limit=200", token: at}), 200, "")
 		want(t, e.do(req{method: "POST", path: msgs, token: token, body: `{"content": "unknown fields are ignored", "extra": {"a": [1]}}`}), 201, "")
 	})
 }

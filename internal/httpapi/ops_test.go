@@ -46,7 +46,7 @@ func TestObservability(t *testing.T) {
 
 		t.Run("metrics", func(t *testing.T) {
 			e.do(req{method: "GET", path: "/nothing/here"})
-			r := e.do(req{method: "GET", path: "/metrics"})
+			r := e.do(req{method: "GET", path: "/metrics", token: testMetricsToken})
 			want(t, r, 200, "")
 			body := string(r.body)
 			for _, s := range []string{

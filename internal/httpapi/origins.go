@@ -1,8 +1,13 @@
 package httpapi
 
 import (
+	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
 )
 
 // originMatcher decides which site origins may call the visitor API.
@@ -10,7 +15,8 @@ type originMatcher struct {
 	exact map[string]bool
 	// anyPort holds "scheme://host" of the entries written "scheme://host:*".
 	anyPort map[string]bool
-	// csp is the list of sources for frame-ancestors, in configuration order.
+	// csp is the allowed origins as valid CSP sources, in configuration
+	// order (for the start-up and warning logs).
 	csp []string
 }
 
@@ -71,9 +77,66 @@ func splitOrigin(o string) (base, port string, ok bool) {
 	return u.Scheme + "://" + host, u.Port(), true
 }
 
-// frameAncestors is the frame-ancestors source list of the widget frame: the
-// server itself and every allowed site ("http://localhost:*" is already a
-// valid CSP source).
-func (m originMatcher) frameAncestors() string {
-	return strings.Join(append([]string{"'self'"}, m.csp...), " ")
+// String lists the allowed origins as configured, for logs.
+func (m originMatcher) String() string { return strings.Join(m.csp, ",") }
+
+// How often an unlisted origin is warned about, and how many such origins
+// are remembered at once: a flood of made-up Origin headers costs at most
+// maxWarnedOrigins lines per warnOriginEvery and bounded memory.
+const (
+	warnOriginEvery  = 10 * time.Minute
+	maxWarnedOrigins = 1024
+	maxLoggedOrigin  = 200
+)
+
+// originWarnings remembers when each unlisted origin was last warned about.
+type originWarnings struct {
+	mu    sync.Mutex
+	max   int
+	every time.Duration
+	last  map[string]time.Time
+}
+
+func newOriginWarnings(max int, every time.Duration) *originWarnings {
+	return &originWarnings{max: max, every: every, last: make(map[string]time.Time)}
+}
+
+// due tells whether origin should be warned about now, and if so notes it.
+// When the table is full it forgets the entries older than every; if none
+// is, nothing new is warned about until one is.
+func (w *originWarnings) due(origin string, now time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if t, ok := w.last[origin]; ok && now.Sub(t) < w.every {
+		return false
+	}
+	if _, ok := w.last[origin]; !ok && len(w.last) >= w.max {
+		for o, t := range w.last {
+			if now.Sub(t) >= w.every {
+				delete(w.last, o)
+			}
+		}
+		if len(w.last) >= w.max {
+			return false
+		}
+	}
+	w.last[origin] = now
+	return true
+}
+
+// warnUnlisted tells the operator, once per origin every warnOriginEvery,
+// that a site not in PARLEY_ALLOWED_ORIGINS tried to use the chat: the
+// visitor's browser shows little more than a refused request, so without this
+// line a mistyped origin (localhost for 127.0.0.1, www for the apex) is hard
+// to find.
+func (s *Server) warnUnlisted(c *gin.Context, origin string) {
+	if len(origin) > maxLoggedOrigin {
+		origin = origin[:maxLoggedOrigin]
+	}
+	if !s.unlisted.due(origin, time.Now()) {
+		return
+	}
+	s.log.LogAttrs(c.Request.Context(), slog.LevelWarn,
+		"refused a site whose origin is not allowed: if it is yours, add it to PARLEY_ALLOWED_ORIGINS (this is logged once per origin every 10 minutes)",
+		slog.String("origin", origin), slog.String("allowed_origins", s.origins.String()), attrRoute(c), attrRequestID(c))
 }

@@ -69,7 +69,7 @@ func TestRedisDown(t *testing.T) {
 		})
 	}
 	want(t, e.do(req{method: "GET", path: "/healthz"}), 200, "")
-	if m := e.do(req{method: "GET", path: "/metrics"}); !bytes.Contains(m.body, []byte("parley_store_errors_total ")) ||
+	if m := e.do(req{method: "GET", path: "/metrics", token: testMetricsToken}); !bytes.Contains(m.body, []byte("parley_store_errors_total ")) ||
 		bytes.Contains(m.body, []byte("parley_store_errors_total 0\n")) {
 		t.Fatalf("store errors were not counted")
 	}
@@ -161,7 +161,11 @@ func TestBridgeBlip(t *testing.T) {
 // timeouts shorter than a stream's life, as cmd configures it.
 func TestStreamsOutliveServerTimeouts(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, startEmbedded(t), envConfig{ServerTimeouts: 300 * time.Millisecond, PingInterval: 100 * time.Millisecond})
+	forEachStreamMode(t, testStreamsOutliveServerTimeouts)
+}
+
+func testStreamsOutliveServerTimeouts(t *testing.T, noHijack bool) {
+	e := newEnv(t, startEmbedded(t), envConfig{ServerTimeouts: 300 * time.Millisecond, PingInterval: 100 * time.Millisecond, NoHijack: noHijack})
 	room, tok := e.mustRoom(nil)
 	at := e.adminToken()
 	vs := e.visitorStream(room.ID, tok, nil)
@@ -174,16 +178,20 @@ func TestStreamsOutliveServerTimeouts(t *testing.T) {
 	as.expect("message")
 }
 
-// TestCloseStreams ends every stream, as shutdown does; later streams are
-// refused so that clients go to another instance.
-func TestCloseStreams(t *testing.T) {
+// TestShutdownStreams ends every stream, as shutdown does; later streams
+// are refused so that clients go to another instance.
+func TestShutdownStreams(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, startEmbedded(t), envConfig{})
+	forEachStreamMode(t, testShutdownStreams)
+}
+
+func testShutdownStreams(t *testing.T, noHijack bool) {
+	e := newEnv(t, startEmbedded(t), envConfig{NoHijack: noHijack})
 	room, tok := e.mustRoom(nil)
 	vs := e.visitorStream(room.ID, tok, nil)
 	expectPresence(t, vs, false)
 	as := e.adminStream(e.adminToken())
-	e.api.CloseStreams()
+	e.mustShutdownStreams()
 	vs.expectEnd(5 * time.Second)
 	as.expectEnd(5 * time.Second)
 	_, r := openStream(t, e.url("/api/v1/rooms/"+room.ID+"/events"), tok, nil)
@@ -198,7 +206,11 @@ func TestCloseStreams(t *testing.T) {
 // are not counted.) It is not parallel: it reads the whole process's
 // goroutines.
 func TestStreamsLeaveNoGoroutines(t *testing.T) {
-	e := newEnv(t, startEmbedded(t), envConfig{WatchBridge: true, PingInterval: 50 * time.Millisecond})
+	forEachStreamMode(t, testStreamsLeaveNoGoroutines)
+}
+
+func testStreamsLeaveNoGoroutines(t *testing.T, noHijack bool) {
+	e := newEnv(t, startEmbedded(t), envConfig{WatchBridge: true, PingInterval: 50 * time.Millisecond, NoHijack: noHijack})
 	room, tok := e.mustRoom(nil)
 	at := e.adminToken()
 	want(t, e.do(req{method: "GET", path: "/healthz"}), 200, "")
@@ -227,7 +239,7 @@ func TestStreamsLeaveNoGoroutines(t *testing.T) {
 	for _, s := range streams[:5] {
 		s.close()
 	}
-	e.api.CloseStreams()
+	e.mustShutdownStreams()
 	for _, s := range streams[5:] {
 		s.expectEnd(5 * time.Second)
 		s.close()
@@ -236,7 +248,7 @@ func TestStreamsLeaveNoGoroutines(t *testing.T) {
 	e.client.CloseIdleConnections()
 	waitNoStreamGoroutines(t)
 
-	if m := e.do(req{method: "GET", path: "/metrics"}); !bytes.Contains(m.body, []byte(`parley_open_streams{kind="admin"} 0`)) ||
+	if m := e.do(req{method: "GET", path: "/metrics", token: testMetricsToken}); !bytes.Contains(m.body, []byte(`parley_open_streams{kind="admin"} 0`)) ||
 		!bytes.Contains(m.body, []byte(`parley_open_streams{kind="visitor"} 0`)) {
 		t.Fatalf("the open streams gauge did not come back to 0")
 	}
@@ -246,6 +258,7 @@ func TestStreamsLeaveNoGoroutines(t *testing.T) {
 // test stream reader has on its stack.
 var streamGoroutineMarks = []string{
 	"parley/internal/httpapi.",
+	"parley/internal/stream.",
 	"net/http.(*conn).serve",
 	"httpapi_test.(*stream).read",
 	"net/http.(*persistConn)",

@@ -6,14 +6,16 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// routes lists every route of the server. Global middleware (request id,
-// access log, metrics, recovery, body limit, CORS of the visitor surface) is
+// routes lists every route of the server. Global middleware (security
+// headers, request id, access log, metrics, recovery, body limit, CORS of the
+// visitor surface) is
 // installed in newEngine; per-route middleware is visible here:
 //
 //	short     the per-request deadline (every route but the streams)
 //	visitor   a visitor token for the room in the path
 //	admin     an admin token that was not revoked
 //	room      a well-formed :id
+//	site      the Referrer-Policy of files that run in a customer's site
 //	zip       gzip or brotli for a JSON answer of 1 KiB or more (never on
 //	          the streams, nor on the answers that carry a token)
 func (s *Server) routes(e *gin.Engine) {
@@ -22,11 +24,13 @@ func (s *Server) routes(e *gin.Engine) {
 	visitor := s.visitorAuth
 	admin := s.adminAuth
 	room := s.roomParam
+	site := siteHeaders
 
-	// Operations.
+	// Operations. /metrics here wants PARLEY_METRICS_TOKEN; the private
+	// listener (PARLEY_METRICS_ADDR) serves it without.
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", gin.WrapH(s.metrics.handler))
+	e.GET("/metrics", s.metricsAuth, gin.WrapH(s.metrics.handler))
 
 	// Visitor API (CORS for the allowed origins). The OPTIONS routes only
 	// exist so that preflights reach the CORS middleware, which answers them;
@@ -66,12 +70,12 @@ func (s *Server) routes(e *gin.Engine) {
 	// Static files: the widget, the demo page, the console, and the files
 	// of the last two under their versioned URLs.
 	for _, m := range []string{http.MethodGet, http.MethodHead} {
-		e.Handle(m, "/", s.demoPage)
-		e.Handle(m, "/widget.js", s.widgetLoader)
-		e.Handle(m, "/widget/*filepath", s.widgetFile)
+		e.Handle(m, "/", site, s.demoPage)
+		e.Handle(m, "/widget.js", site, s.widgetLoader)
+		e.Handle(m, "/widget/*filepath", site, s.widgetFile)
 		e.Handle(m, "/admin", adminHeaders, adminRedirect)
 		e.Handle(m, "/admin/*filepath", adminHeaders, s.adminFile)
-		e.Handle(m, "/v/:version/widget/*filepath", s.versionedWidget)
+		e.Handle(m, "/v/:version/widget/*filepath", site, s.versionedWidget)
 		e.Handle(m, "/v/:version/admin/*filepath", adminHeaders, s.versionedAdmin)
 	}
 

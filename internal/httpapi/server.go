@@ -1,12 +1,14 @@
 // Package httpapi owns Parley's HTTP surface: the routes of API.md, their
 // middleware (request ids, access log, recovery, metrics, body limits, CORS,
-// authentication), the two Server-Sent Event streams and the static widget and
-// console files. It is the only package that imports gin; every business rule
+// authentication), the handlers of the two Server-Sent Event streams (what
+// they send; internal/stream writes them and owns their caps) and the static
+// widget and console files. It is the only package that imports gin; every business rule
 // it needs lives in chat.Service.
 package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -16,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/stream"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -24,7 +27,7 @@ const (
 	DefaultMaxBodyBytes    = 16 << 10
 	DefaultMaxStreams      = 20000
 	DefaultStreamsPerToken = 5
-	DefaultPingInterval    = 20 * time.Second
+	DefaultPingInterval    = stream.DefaultPingInterval
 
 	// requestTimeout bounds every request but the streams: with the store
 	// down, a request answers 503 long before it.
@@ -58,6 +61,11 @@ type Options struct {
 	// PingInterval is how often streams send a keep-alive comment; it must be
 	// below 25 s (default 20 s).
 	PingInterval time.Duration
+	// DisableStreamHijack writes every stream through the handler's
+	// http.Flusher; by default a stream on HTTP/1.x is written straight to
+	// its hijacked connection (PARLEY_STREAM_HIJACK). The client sees the
+	// same events either way.
+	DisableStreamHijack bool
 
 	// Widget holds loader.js (served at /widget.js), frame.html, frame.js,
 	// frame.css (under /widget/) and demo.html (served at /).
@@ -80,6 +88,10 @@ type Options struct {
 	// Registry receives the server's metrics and is served at /metrics; nil
 	// means a new registry with the Go and process collectors.
 	Registry *prometheus.Registry
+	// MetricsToken is the bearer token GET /metrics asks for; empty means
+	// the route always answers 401 (serve MetricsHandler on a private
+	// listener instead).
+	MetricsToken string
 }
 
 // Server is Parley's HTTP API. Build it with New.
@@ -93,7 +105,6 @@ type Server struct {
 	origins        originMatcher
 	cors           gin.HandlerFunc
 	maxBody        int64
-	pingInterval   time.Duration
 	ready          func(ctx context.Context) error
 	streamsHealthy func() bool
 
@@ -102,8 +113,13 @@ type Server struct {
 	version string       // of the static files, in their versioned URLs
 	zip     *compressors // of compressJSON
 	metrics *metrics
-	streams *streamSet
+	streams *stream.Registry
 	engine  *gin.Engine
+
+	// metricsToken is the SHA-256 of Options.MetricsToken, nil when unset.
+	metricsToken []byte
+	// unlisted rate-limits the warnings about origins not allowed.
+	unlisted *originWarnings
 
 	// fullWarned is when the last "Redis is full" error was logged (Unix ns).
 	fullWarned atomic.Int64
@@ -142,17 +158,25 @@ func New(opts Options) *Server {
 		log:            opts.Logger,
 		origins:        newOriginMatcher(opts.AllowedOrigins),
 		maxBody:        opts.MaxBodyBytes,
-		pingInterval:   opts.PingInterval,
 		ready:          opts.Ready,
 		streamsHealthy: opts.StreamsHealthy,
 		metrics:        newMetrics(opts.Registry),
+		unlisted:       newOriginWarnings(maxWarnedOrigins, warnOriginEvery),
 		zip:            &compressors{},
+	}
+	if opts.MetricsToken != "" {
+		sum := sha256.Sum256([]byte(opts.MetricsToken))
+		s.metricsToken = sum[:]
 	}
 	s.version = assetVersion(map[string]fs.FS{"widget": opts.Widget, "admin": opts.Admin})
 	s.widget = newStaticFiles(opts.Widget, "widget", s.version, s.log)
 	s.admin = newStaticFiles(opts.Admin, "admin", s.version, s.log)
 	s.cors = s.newCORS()
-	s.streams = newStreamSet(opts.MaxStreams, opts.StreamsPerToken, opts.StreamsHealthy, opts.StreamsGeneration)
+	s.streams = stream.NewRegistry(stream.Config{
+		MaxStreams: opts.MaxStreams, PerKey: opts.StreamsPerToken, PingInterval: opts.PingInterval,
+		Hijack: !opts.DisableStreamHijack, Healthy: opts.StreamsHealthy, Generation: opts.StreamsGeneration,
+		Logger: opts.Logger,
+	})
 	s.engine = s.newEngine(opts.TrustedProxies)
 	return s
 }
@@ -160,31 +184,29 @@ func New(opts Options) *Server {
 // Handler returns the http.Handler serving every route.
 func (s *Server) Handler() http.Handler { return s.engine }
 
-// CloseStreams ends every open event stream cleanly, so that clients
-// reconnect (to another instance, or to this one once it is back). Register
-// it with http.Server.RegisterOnShutdown. Streams opened afterwards are
-// refused with 503 so that clients retry elsewhere.
+// MetricsHandler serves the Prometheus metrics with no authentication, for
+// a listener that only the monitoring network reaches (PARLEY_METRICS_ADDR).
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler }
+
+// Shutdown ends every open event stream, so that clients reconnect (to
+// another instance, or to this one once it is back); streams opened
+// afterwards are refused with 503 so that clients retry elsewhere. Streams
+// get a second to end on their own, then those still open are ended by
+// force (a client that stopped reading holds its stream in a write).
+// Shutdown returns once every stream has ended, or with ctx's error.
 //
 // Streams on HTTP/1.x run on hijacked connections, which
-// http.Server.Shutdown neither tracks nor closes: CloseStreams ends them
-// itself. It gives every stream closeStreamsGrace to end on its own, then
-// closes the connections of those still open (a client that stopped
-// reading holds its stream in a write), and returns once they have all
-// ended, or after another closeStreamsGrace.
-func (s *Server) CloseStreams() {
-	s.streams.closeAll()
-	if s.streams.waitEnded(closeStreamsGrace) {
-		return
+// http.Server.Shutdown neither tracks nor closes, and a stream served by its
+// handler holds http.Server.Shutdown until it ends: register Shutdown with
+// http.Server.RegisterOnShutdown, and call it again after
+// http.Server.Shutdown to wait for the streams.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if err := s.streams.Shutdown(ctx); err != nil {
+		s.log.Warn("event streams still open after shutdown", slog.Int("streams", s.streams.Len()))
+		return err
 	}
-	s.streams.forceEnd()
-	if !s.streams.waitEnded(closeStreamsGrace) {
-		s.log.Warn("event streams still open after shutdown", slog.Int("streams", s.streams.count()))
-	}
+	return nil
 }
-
-// closeStreamsGrace is how long CloseStreams waits for streams to end, once
-// before it ends their connections and once after.
-const closeStreamsGrace = time.Second
 
 func (s *Server) newEngine(trustedProxies []string) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
@@ -201,7 +223,7 @@ func (s *Server) newEngine(trustedProxies []string) *gin.Engine {
 	if err := e.SetTrustedProxies(trustedProxies); err != nil {
 		panic("httpapi: trusted proxies: " + err.Error())
 	}
-	e.Use(s.requestID, s.accessLog, s.observe, s.recoverPanic, s.limitBody, s.corsFor)
+	e.Use(securityHeaders, s.requestID, s.accessLog, s.observe, s.recoverPanic, s.limitBody, s.corsFor)
 	s.routes(e)
 	return e
 }

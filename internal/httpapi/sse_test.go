@@ -73,6 +73,30 @@ func wantSeqs(t testing.TB, got []int64, from, to int64) {
 	}
 }
 
+// forEachStreamMode runs fn in a subtest per way of writing a stream: on the
+// hijacked connection (the default) and through http.Flusher
+// (PARLEY_STREAM_HIJACK=off); noHijack goes into envConfig.NoHijack.
+func forEachStreamMode(t *testing.T, fn func(t *testing.T, noHijack bool)) {
+	t.Helper()
+	for _, m := range []struct {
+		name     string
+		noHijack bool
+	}{{"hijack", false}, {"flusher", true}} {
+		t.Run(m.name, func(t *testing.T) { fn(t, m.noHijack) })
+	}
+}
+
+// mustShutdownStreams ends every stream as shutdown does, and fails unless
+// they have all ended within 5 s.
+func (e *env) mustShutdownStreams() {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.api.Shutdown(ctx); err != nil {
+		e.t.Fatalf("Shutdown: %v, want every stream ended", err)
+	}
+}
+
 // waitFor polls cond until it holds.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
@@ -88,76 +112,80 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 func TestVisitorStream(t *testing.T) {
 	t.Parallel()
 	forEachRedis(t, func(t *testing.T, addr string) {
-		e := newEnv(t, addr, envConfig{PingInterval: 100 * time.Millisecond})
-		room, tok := e.mustRoom(nil)
-		at := e.adminToken()
-
-		s, r := openStream(t, e.url("/api/v1/rooms/"+room.ID+"/events"), tok, nil)
-		if s == nil {
-			t.Fatalf("got %d %s", r.status, r.body)
-		}
-		for h, v := range map[string]string{"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"} {
-			if got := r.header.Get(h); got != v {
-				t.Fatalf("got %s %q, want %q", h, got, v)
-			}
-		}
-		expectPresence(t, s, false)
-
-		// The admin's reply, typing and read reach the visitor.
-		reply := e.mustSend(room.ID, at, true, "Hello from support")
-		ev := s.expect("message")
-		if m := message(t, ev); m.ID != reply.ID || m.Sender != chat.SenderAdmin || m.Author != adminName || ev.ID != "1" {
-			t.Fatalf("got %+v (id %s), want the reply", m, ev.ID)
-		}
-		want(t, e.do(req{method: "POST", path: "/api/v1/admin/rooms/" + room.ID + "/typing", token: at}), 204, "")
-		if ev := s.expect("typing"); ev.Data != `{"sender":"admin"}` {
-			t.Fatalf("got typing %s", ev.Data)
-		}
-		e.mustSend(room.ID, tok, false, "my own message")
-		if m := message(t, s.expect("message")); m.Seq != 2 || m.Sender != chat.SenderVisitor {
-			t.Fatalf("got %+v, want the visitor's own message", m)
-		}
-		want(t, e.do(req{method: "POST", path: "/api/v1/admin/rooms/" + room.ID + "/read", token: at}), 204, "")
-		if ev := s.expect("read"); ev.Data != `{"sender":"admin","seq":2}` {
-			t.Fatalf("got read %s", ev.Data)
-		}
-		// The visitor's own typing and reads are not echoed; nor is another
-		// room's traffic.
-		other, otherTok := e.mustRoom(nil)
-		want(t, e.do(req{method: "POST", path: "/api/v1/rooms/" + room.ID + "/typing", token: tok}), 204, "")
-		want(t, e.do(req{method: "POST", path: "/api/v1/rooms/" + room.ID + "/read", token: tok, body: `{"seq":1}`}), 204, "")
-		e.mustSend(other.ID, otherTok, false, "elsewhere")
-		e.mustSend(other.ID, at, true, "elsewhere too")
-		s.quiet(300 * time.Millisecond)
-
-		// Pings keep proxies happy.
-		gotPing := false
-		deadline := time.After(2 * time.Second)
-		for !gotPing {
-			select {
-			case ev := <-s.events:
-				gotPing = ev.Comment == "ping"
-			case <-deadline:
-				t.Fatalf("no ping comment")
-			}
-		}
-
-		// Presence follows the admins' streams.
-		as := e.adminStream(at)
-		expectPresence(t, s, true)
-		as.close()
-		expectPresence(t, s, false)
-
-		// Deleting the room ends the stream after room.deleted.
-		want(t, e.do(req{method: "DELETE", path: "/api/v1/admin/rooms/" + room.ID, token: at}), 204, "")
-		if ev := s.expect("room.deleted"); ev.Data != `{"roomId":"`+room.ID+`"}` {
-			t.Fatalf("got room.deleted %s", ev.Data)
-		}
-		s.expectEnd(5 * time.Second)
-		// The deleted room's stream cannot be opened again.
-		_, r = openStream(t, e.url("/api/v1/rooms/"+room.ID+"/events"), tok, nil)
-		want(t, r, http.StatusNotFound, "room_not_found")
+		forEachStreamMode(t, func(t *testing.T, noHijack bool) { testVisitorStream(t, addr, noHijack) })
 	})
+}
+
+func testVisitorStream(t *testing.T, addr string, noHijack bool) {
+	e := newEnv(t, addr, envConfig{PingInterval: 100 * time.Millisecond, NoHijack: noHijack})
+	room, tok := e.mustRoom(nil)
+	at := e.adminToken()
+
+	s, r := openStream(t, e.url("/api/v1/rooms/"+room.ID+"/events"), tok, nil)
+	if s == nil {
+		t.Fatalf("got %d %s", r.status, r.body)
+	}
+	for h, v := range map[string]string{"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"} {
+		if got := r.header.Get(h); got != v {
+			t.Fatalf("got %s %q, want %q", h, got, v)
+		}
+	}
+	expectPresence(t, s, false)
+
+	// The admin's reply, typing and read reach the visitor.
+	reply := e.mustSend(room.ID, at, true, "Hello from support")
+	ev := s.expect("message")
+	if m := message(t, ev); m.ID != reply.ID || m.Sender != chat.SenderAdmin || m.Author != adminName || ev.ID != "1" {
+		t.Fatalf("got %+v (id %s), want the reply", m, ev.ID)
+	}
+	want(t, e.do(req{method: "POST", path: "/api/v1/admin/rooms/" + room.ID + "/typing", token: at}), 204, "")
+	if ev := s.expect("typing"); ev.Data != `{"sender":"admin"}` {
+		t.Fatalf("got typing %s", ev.Data)
+	}
+	e.mustSend(room.ID, tok, false, "my own message")
+	if m := message(t, s.expect("message")); m.Seq != 2 || m.Sender != chat.SenderVisitor {
+		t.Fatalf("got %+v, want the visitor's own message", m)
+	}
+	want(t, e.do(req{method: "POST", path: "/api/v1/admin/rooms/" + room.ID + "/read", token: at}), 204, "")
+	if ev := s.expect("read"); ev.Data != `{"sender":"admin","seq":2}` {
+		t.Fatalf("got read %s", ev.Data)
+	}
+	// The visitor's own typing and reads are not echoed; nor is another
+	// room's traffic.
+	other, otherTok := e.mustRoom(nil)
+	want(t, e.do(req{method: "POST", path: "/api/v1/rooms/" + room.ID + "/typing", token: tok}), 204, "")
+	want(t, e.do(req{method: "POST", path: "/api/v1/rooms/" + room.ID + "/read", token: tok, body: `{"seq":1}`}), 204, "")
+	e.mustSend(other.ID, otherTok, false, "elsewhere")
+	e.mustSend(other.ID, at, true, "elsewhere too")
+	s.quiet(300 * time.Millisecond)
+
+	// Pings keep proxies happy.
+	gotPing := false
+	deadline := time.After(2 * time.Second)
+	for !gotPing {
+		select {
+		case ev := <-s.events:
+			gotPing = ev.Comment == "ping"
+		case <-deadline:
+			t.Fatalf("no ping comment")
+		}
+	}
+
+	// Presence follows the admins' streams.
+	as := e.adminStream(at)
+	expectPresence(t, s, true)
+	as.close()
+	expectPresence(t, s, false)
+
+	// Deleting the room ends the stream after room.deleted.
+	want(t, e.do(req{method: "DELETE", path: "/api/v1/admin/rooms/" + room.ID, token: at}), 204, "")
+	if ev := s.expect("room.deleted"); ev.Data != `{"roomId":"`+room.ID+`"}` {
+		t.Fatalf("got room.deleted %s", ev.Data)
+	}
+	s.expectEnd(5 * time.Second)
+	// The deleted room's stream cannot be opened again.
+	_, r = openStream(t, e.url("/api/v1/rooms/"+room.ID+"/events"), tok, nil)
+	want(t, r, http.StatusNotFound, "room_not_found")
 }
 
 func TestVisitorStreamPresenceOnConnect(t *testing.T) {
@@ -279,74 +307,78 @@ func TestStreamAuth(t *testing.T) {
 func TestStreamResume(t *testing.T) {
 	t.Parallel()
 	forEachRedis(t, func(t *testing.T, addr string) {
-		e := newEnv(t, addr, envConfig{})
-		room, tok := e.mustRoom(nil)
-		at := e.adminToken()
-
-		s := e.visitorStream(room.ID, tok, nil)
-		expectPresence(t, s, false)
-		e.mustSend(room.ID, at, true, "one")
-		e.mustSend(room.ID, tok, false, "two")
-		wantSeqs(t, expectMessages(t, s, 2), 1, 2)
-		s.close()
-
-		// Three messages while disconnected.
-		for _, c := range []string{"three", "four", "five"} {
-			e.mustSend(room.ID, at, true, c)
-		}
-		s = e.visitorStream(room.ID, tok, map[string]string{"Last-Event-ID": "2"})
-		expectPresence(t, s, false)
-		wantSeqs(t, expectMessages(t, s, 3), 3, 5)
-		e.mustSend(room.ID, at, true, "six")
-		wantSeqs(t, expectMessages(t, s, 1), 6, 6)
-		s.quiet(200 * time.Millisecond)
-		s.close()
-
-		// ?after= works too; Last-Event-ID (a reconnect) wins over it.
-		s = e.visitorStream(room.ID, tok, nil)
-		expectPresence(t, s, false)
-		wantSeqs(t, expectMessages(t, s, 6), 1, 6) // no resume point: everything stored
-		s.close()
-		s, _ = openStream(t, e.url("/api/v1/rooms/"+room.ID+"/events?after=4"), tok, nil)
-		expectPresence(t, s, false)
-		wantSeqs(t, expectMessages(t, s, 2), 5, 6)
-		s.close()
-		s, _ = openStream(t, e.url("/api/v1/rooms/"+room.ID+"/events?after=1"), tok, map[string]string{"Last-Event-ID": "5"})
-		expectPresence(t, s, false)
-		wantSeqs(t, expectMessages(t, s, 1), 6, 6)
-		s.quiet(200 * time.Millisecond)
-		s.close()
-
-		// A resume point beyond the last message cannot hide later ones.
-		s = e.visitorStream(room.ID, tok, map[string]string{"Last-Event-ID": "999"})
-		expectPresence(t, s, false)
-		e.mustSend(room.ID, at, true, "seven")
-		wantSeqs(t, expectMessages(t, s, 1), 7, 7)
-		s.close()
-
-		// Replay pages through more than one store page, while sends go on.
-		ctx := context.Background()
-		for i := 0; i < 450; i++ {
-			if _, _, err := e.svc.SendAdmin(ctx, room.ID, adminName, chat.NewMessage{Content: "bulk " + strconv.Itoa(i)}); err != nil {
-				t.Fatalf("send: %v", err)
-			}
-		}
-		s = e.visitorStream(room.ID, tok, map[string]string{"Last-Event-ID": "7"})
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for i := 0; i < 20; i++ {
-				if _, _, err := e.svc.SendAdmin(ctx, room.ID, adminName, chat.NewMessage{Content: "live " + strconv.Itoa(i)}); err != nil {
-					t.Errorf("send: %v", err)
-					return
-				}
-			}
-		}()
-		expectPresence(t, s, false)
-		wantSeqs(t, expectMessages(t, s, 470), 8, 477)
-		<-done
-		s.quiet(200 * time.Millisecond)
+		forEachStreamMode(t, func(t *testing.T, noHijack bool) { testStreamResume(t, addr, noHijack) })
 	})
+}
+
+func testStreamResume(t *testing.T, addr string, noHijack bool) {
+	e := newEnv(t, addr, envConfig{NoHijack: noHijack})
+	room, tok := e.mustRoom(nil)
+	at := e.adminToken()
+
+	s := e.visitorStream(room.ID, tok, nil)
+	expectPresence(t, s, false)
+	e.mustSend(room.ID, at, true, "one")
+	e.mustSend(room.ID, tok, false, "two")
+	wantSeqs(t, expectMessages(t, s, 2), 1, 2)
+	s.close()
+
+	// Three messages while disconnected.
+	for _, c := range []string{"three", "four", "five"} {
+		e.mustSend(room.ID, at, true, c)
+	}
+	s = e.visitorStream(room.ID, tok, map[string]string{"Last-Event-ID": "2"})
+	expectPresence(t, s, false)
+	wantSeqs(t, expectMessages(t, s, 3), 3, 5)
+	e.mustSend(room.ID, at, true, "six")
+	wantSeqs(t, expectMessages(t, s, 1), 6, 6)
+	s.quiet(200 * time.Millisecond)
+	s.close()
+
+	// ?after= works too; Last-Event-ID (a reconnect) wins over it.
+	s = e.visitorStream(room.ID, tok, nil)
+	expectPresence(t, s, false)
+	wantSeqs(t, expectMessages(t, s, 6), 1, 6) // no resume point: everything stored
+	s.close()
+	s, _ = openStream(t, e.url("/api/v1/rooms/"+room.ID+"/events?after=4"), tok, nil)
+	expectPresence(t, s, false)
+	wantSeqs(t, expectMessages(t, s, 2), 5, 6)
+	s.close()
+	s, _ = openStream(t, e.url("/api/v1/rooms/"+room.ID+"/events?after=1"), tok, map[string]string{"Last-Event-ID": "5"})
+	expectPresence(t, s, false)
+	wantSeqs(t, expectMessages(t, s, 1), 6, 6)
+	s.quiet(200 * time.Millisecond)
+	s.close()
+
+	// A resume point beyond the last message cannot hide later ones.
+	s = e.visitorStream(room.ID, tok, map[string]string{"Last-Event-ID": "999"})
+	expectPresence(t, s, false)
+	e.mustSend(room.ID, at, true, "seven")
+	wantSeqs(t, expectMessages(t, s, 1), 7, 7)
+	s.close()
+
+	// Replay pages through more than one store page, while sends go on.
+	ctx := context.Background()
+	for i := 0; i < 450; i++ {
+		if _, _, err := e.svc.SendAdmin(ctx, room.ID, adminName, chat.NewMessage{Content: "bulk " + strconv.Itoa(i)}); err != nil {
+			t.Fatalf("send: %v", err)
+		}
+	}
+	s = e.visitorStream(room.ID, tok, map[string]string{"Last-Event-ID": "7"})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 20; i++ {
+			if _, _, err := e.svc.SendAdmin(ctx, room.ID, adminName, chat.NewMessage{Content: "live " + strconv.Itoa(i)}); err != nil {
+				t.Errorf("send: %v", err)
+				return
+			}
+		}
+	}()
+	expectPresence(t, s, false)
+	wantSeqs(t, expectMessages(t, s, 470), 8, 477)
+	<-done
+	s.quiet(200 * time.Millisecond)
 }
 
 // TestTwoInstances runs two Parley instances on one Redis: events cross
@@ -457,7 +489,11 @@ func TestStreamsDeliverEveryReply(t *testing.T) {
 
 func TestStreamLimits(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, startEmbedded(t), envConfig{StreamsPerToken: 2, MaxStreams: 4})
+	forEachStreamMode(t, testStreamLimits)
+}
+
+func testStreamLimits(t *testing.T, noHijack bool) {
+	e := newEnv(t, startEmbedded(t), envConfig{StreamsPerToken: 2, MaxStreams: 4, NoHijack: noHijack})
 	room, tok := e.mustRoom(nil)
 	url := e.url("/api/v1/rooms/" + room.ID + "/events")
 	s1 := e.visitorStream(room.ID, tok, nil)

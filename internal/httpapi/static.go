@@ -1,9 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -52,9 +56,56 @@ func (s *Server) widgetLoader(c *gin.Context) {
 func (s *Server) widgetFile(c *gin.Context) {
 	name := strings.TrimPrefix(c.Param("filepath"), "/")
 	if name == "frame.html" {
-		c.Header("Content-Security-Policy", frameCSPPrefix+s.origins.frameAncestors())
+		s.widgetFrame(c)
+		return
 	}
 	s.widget.serve(s, c, name, cacheRevalidate)
+}
+
+// widgetFrame serves the chat panel to the host page named by ?origin= (the
+// loader passes its page's location.origin), and only when that origin is
+// allowed: its frame-ancestors is exactly that origin, so a page that lies
+// about its origin gets a frame the browser refuses to show, whichever the
+// browser, without relying on the frame's own check. Parley's own origin
+// (the demo page) and no origin at all (the panel opened on its own) get
+// 'self'. An origin that is not allowed gets a page that says the chat is
+// not set up for this site, holding nothing worth framing.
+func (s *Server) widgetFrame(c *gin.Context) {
+	origin := c.Query("origin")
+	switch {
+	case origin == "" || sameHost(origin, c.Request.Host):
+		c.Header("Content-Security-Policy", frameCSPPrefix+"'self'")
+	case s.origins.allowed(origin):
+		// allowed only accepts bare origins (no space, quote, comma or
+		// semicolon), so the value cannot add a directive.
+		c.Header("Content-Security-Policy", frameCSPPrefix+strings.ToLower(origin))
+	default:
+		s.warnUnlisted(c, origin)
+		s.serveUnlisted(c)
+		return
+	}
+	s.widget.serve(s, c, "frame.html", cacheRevalidate)
+}
+
+// unlistedCSP lets anyone frame the not-set-up page: it has no script, no
+// form and no data, only the panel's stylesheet.
+const unlistedCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors *; base-uri 'none'; form-action 'none'"
+
+var unlistedETag = func() string {
+	sum := sha256.Sum256(unlistedPage)
+	return `"u` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
+}()
+
+// serveUnlisted answers the frame route for an origin that is not allowed.
+// It is a 200, so the visitor reads the sentence instead of a browser error
+// page; the warning in the log tells the operator the rest.
+func (s *Server) serveUnlisted(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Content-Type", contentTypes[".html"])
+	h.Set("Content-Security-Policy", unlistedCSP)
+	h.Set("Cache-Control", cacheRevalidate)
+	h.Set("ETag", unlistedETag)
+	http.ServeContent(c.Writer, c.Request, "", time.Time{}, bytes.NewReader(unlistedPage))
 }
 
 // demoPage serves / .

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -27,34 +26,29 @@ type messageBody struct {
 }
 
 // createRoom opens a conversation, or resumes the one of a returning visitor
-// whose token is still good and whose room still exists.
+// whose token is still good (see chat.Service.OpenRoom).
 func (s *Server) createRoom(c *gin.Context) {
 	var in chat.NewRoom
 	if err := decodeJSON(c, &in, true); err != nil {
 		s.fail(c, err)
 		return
 	}
-	ctx := c.Request.Context()
+	resumeID := ""
 	if raw := bearer(c); raw != "" {
 		if id, err := s.tokens.VerifyVisitor(raw); err == nil {
-			r, err := s.svc.ResumeRoom(ctx, id, in)
-			switch {
-			case err == nil:
-				s.respondRoomToken(c, http.StatusOK, r)
-				return
-			case !errors.Is(err, chat.ErrRoomNotFound):
-				s.fail(c, err)
-				return
-			}
-			// The room was deleted or expired: start afresh.
+			resumeID = id
 		}
 	}
-	r, err := s.svc.CreateRoom(ctx, in, c.ClientIP())
+	r, created, err := s.svc.OpenRoom(c.Request.Context(), in, resumeID, c.ClientIP())
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	s.respondRoomToken(c, http.StatusCreated, r)
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	s.respondRoomToken(c, status, r)
 }
 
 func (s *Server) respondRoomToken(c *gin.Context, status int, r chat.Room) {
@@ -116,21 +110,13 @@ func (s *Server) respondSent(c *gin.Context, m chat.Message, created bool, err e
 	c.JSON(status, messageBody{Message: m})
 }
 
-type readRequest struct {
-	Seq *int64 `json:"seq"`
-}
-
 func (s *Server) visitorRead(c *gin.Context) {
-	var in readRequest
+	var in chat.ReadMark
 	if err := decodeJSON(c, &in, false); err != nil {
 		s.fail(c, err)
 		return
 	}
-	if in.Seq == nil || *in.Seq < 0 {
-		s.fail(c, chat.Errorf(chat.CodeInvalid, "seq must be an integer of at least 0"))
-		return
-	}
-	if err := s.svc.VisitorRead(c.Request.Context(), c.Param("id"), *in.Seq); err != nil {
+	if err := s.svc.VisitorRead(c.Request.Context(), c.Param("id"), in); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -47,6 +47,11 @@ func (k keys) Msgs(id string) string { return k.room + id + "}:msgs" }
 // Dedup returns the hash clientId → seq of a room.
 func (k keys) Dedup(id string) string { return k.room + id + "}:dedup" }
 
+// Senders returns the string holding one byte per message of a room: byte
+// seq-1 is the first byte of that message's sender (see senderMark), so the
+// read script counts one side's messages without reading their JSON.
+func (k keys) Senders(id string) string { return k.room + id + "}:senders" }
+
 // Typing returns the throttle key of one side's typing events in a room,
 // in the room's slot; it lives for the throttle window only.
 func (k keys) Typing(id, side string) string { return k.room + id + "}:typing:" + side }

@@ -30,6 +30,19 @@ const (
 	fLastAt        = "lastAt"
 )
 
+// readFields names the room hash fields of one reader of a conversation.
+type readFields struct {
+	mark    string // its read mark
+	counter string // its unread counter: the other side's messages after the mark
+}
+
+func readFieldsOf(reader chat.Sender) readFields {
+	if reader == chat.SenderAdmin {
+		return readFields{mark: fAdminRead, counter: fUnread}
+	}
+	return readFields{mark: fVisitorRead, counter: fVisitorUnread}
+}
+
 // roomFields is every field of a room hash, in the order roomFromValues
 // reads an HMGET of them.
 var roomFields = [...]string{fName, fEmail, fPage, fCreatedAt, fUpdatedAt, fSeq, fFirstSeq, fUnread, fVisitorUnread,

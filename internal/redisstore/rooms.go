@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -52,14 +53,21 @@ func (s *Store) Room(ctx context.Context, id string) (chat.Room, error) {
 // back as m with the original seq, which is all that is left of it.
 func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (chat.Message, bool, error) {
 	m.CreatedAt = chat.TimeFromMillis(m.CreatedAt.Millis()) // what is stored
-	head, tail, err := messageHalves(m)
+	msgJSON, err := messageOpen(m)
 	if err != nil {
 		return chat.Message{}, false, err
 	}
+	// The message counts as unread for the other side.
+	counter := readFieldsOf(m.Sender.Other()).counter
+	refuseBlocked := "0"
+	if m.Sender.Blockable() {
+		refuseBlocked = "1"
+	}
 	res, err := sendScript.Run(ctx, s.rdb,
-		[]string{s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Rooms(), s.keys.Unread()},
-		m.RoomID, string(m.Sender), clientID, head, tail, m.CreatedAt.Millis(), s.max, s.ttlMS,
-		s.keys.Events(), messageEventHead(m.RoomID), m.Content, "0").Slice()
+		[]string{s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Senders(m.RoomID),
+			s.keys.Rooms(), s.keys.Unread()},
+		m.RoomID, clientID, msgJSON, string(m.Sender), m.Content, m.CreatedAt.Millis(),
+		counter, refuseBlocked, s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID)).Slice()
 	if err != nil {
 		return chat.Message{}, false, fail("append", err)
 	}
@@ -90,37 +98,31 @@ func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (ch
 }
 
 // Sent looks clientID up the way Append does, storing nothing; see
-// lua/send.lua. A message trimmed away since is not found.
+// lua/sent.lua. Only a visitor retries after a refusal, so a blocked room
+// refuses it as it refuses the visitor's sends. A message trimmed away since
+// is not found.
 func (s *Store) Sent(ctx context.Context, roomID, clientID string) (chat.Message, bool, error) {
-	res, err := sendScript.Run(ctx, s.rdb,
-		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Dedup(roomID), s.keys.Rooms(), s.keys.Unread()},
-		roomID, string(chat.SenderVisitor), clientID, "", "", 0, 0, 0, "", "", "", "1").Slice()
+	res, err := sentScript.Run(ctx, s.rdb,
+		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Dedup(roomID)}, clientID).StringSlice()
 	if err != nil {
 		return chat.Message{}, false, fail("sent", err)
 	}
-	switch status, _ := res[0].(string); status {
-	case "notfound":
+	switch {
+	case len(res) == 0:
 		return chat.Message{}, false, chat.ErrRoomNotFound
-	case "blocked":
+	case len(res) != 2:
+		return chat.Message{}, false, fmt.Errorf("redisstore: sent: unexpected reply %v", res)
+	case res[0] == "1":
 		return chat.Message{}, false, chat.ErrBlocked
-	case "dup":
-		raw, _ := res[2].(string)
-		if raw == "" {
-			return chat.Message{}, false, nil
-		}
-		m, err := decodeMessage(raw)
-		return m, err == nil, err
-	case "new":
+	case res[1] == "":
 		return chat.Message{}, false, nil
 	}
-	return chat.Message{}, false, fmt.Errorf("redisstore: sent: unexpected reply %v", res)
+	m, err := decodeMessage(res[1])
+	return m, err == nil, err
 }
 
 // Messages returns a page of a room's messages; see lua/messages.lua.
 func (s *Store) Messages(ctx context.Context, roomID string, q chat.MessageQuery) ([]chat.Message, bool, error) {
-	if q.Limit <= 0 {
-		q.Limit = chat.DefaultLimit
-	}
 	res, err := messagesScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID), s.keys.Msgs(roomID)},
 		q.After, q.Before, q.Limit).Slice()
 	if err != nil {
@@ -142,17 +144,27 @@ func (s *Store) Messages(ctx context.Context, roomID string, q chat.MessageQuery
 	return msgs, more == 1, nil
 }
 
-// MarkRead moves side's read mark and, when it moved, publishes the room
+// readAll is a seq beyond any room's last: the read script clamps it to the
+// last.
+const readAll = math.MaxInt64
+
+// MarkRead moves reader's read mark and, when it moved, publishes the room
 // event (and, for the admins, the read event the visitor sees); see
-// lua/markread.lua.
-func (s *Store) MarkRead(ctx context.Context, roomID string, side chat.Sender, seq int64) (chat.Room, bool, error) {
+// lua/markread.lua. The admins' counter is the one the unread index
+// follows.
+func (s *Store) MarkRead(ctx context.Context, roomID string, reader chat.Sender, seq int64) (chat.Room, bool, error) {
+	f := readFieldsOf(reader)
+	keys := []string{s.keys.Room(roomID), s.keys.Senders(roomID)}
 	readHead := ""
-	if side == chat.SenderAdmin {
+	if reader == chat.SenderAdmin {
+		keys = append(keys, s.keys.Unread())
 		readHead = readEventHead(roomID)
+		if seq <= 0 {
+			seq = readAll // the console opening a room reads it all
+		}
 	}
-	res, err := markReadScript.Run(ctx, s.rdb,
-		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Unread()},
-		string(side), seq, roomID, s.keys.Events(), roomEventHead(roomID), readHead).Slice()
+	res, err := markReadScript.Run(ctx, s.rdb, keys,
+		f.mark, f.counter, senderMark(reader.Other()), seq, roomID, s.keys.Events(), roomEventHead(roomID), readHead).Slice()
 	if err != nil {
 		return chat.Room{}, false, fail("mark read", err)
 	}
@@ -227,7 +239,8 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string) error {
 		return err
 	}
 	n, err := deleteScript.Run(ctx, s.rdb,
-		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Dedup(roomID), s.keys.Rooms(), s.keys.Unread()},
+		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Dedup(roomID), s.keys.Senders(roomID),
+			s.keys.Rooms(), s.keys.Unread()},
 		roomID, s.keys.Events(), payload).Int64()
 	if err != nil {
 		return fail("delete room", err)
@@ -254,9 +267,6 @@ func (s *Store) Publish(ctx context.Context, ev chat.Event) error {
 // script of lua/list.lua (expired entries out, one page of ids, the unread
 // count), then one pipeline of HGETALL for the page.
 func (s *Store) ListRooms(ctx context.Context, q chat.RoomQuery) (chat.RoomPage, error) {
-	if q.Limit <= 0 {
-		q.Limit = chat.DefaultLimit
-	}
 	var curScore, curID string
 	if q.Cursor != "" {
 		var ok bool
@@ -268,12 +278,12 @@ func (s *Store) ListRooms(ctx context.Context, q chat.RoomQuery) (chat.RoomPage,
 	if s.ttlMS > 0 {
 		cutoff = strconv.FormatInt(time.Now().UnixMilli()-s.ttlMS, 10)
 	}
-	filter := "all"
+	index := s.keys.Rooms()
 	if q.Filter == chat.FilterUnread {
-		filter = "unread"
+		index = s.keys.Unread()
 	}
-	res, err := listScript.Run(ctx, s.rdb, []string{s.keys.Rooms(), s.keys.Unread()},
-		filter, cutoff, q.Limit+1, curScore, curID).Slice()
+	res, err := listScript.Run(ctx, s.rdb, []string{s.keys.Rooms(), s.keys.Unread(), index},
+		cutoff, q.Limit+1, curScore, curID).Slice()
 	if err != nil {
 		return chat.RoomPage{}, fail("list rooms", err)
 	}

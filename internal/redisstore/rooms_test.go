@@ -161,6 +161,46 @@ func TestAppendTrims(t *testing.T) {
 	})
 }
 
+// The unread counters count only the other side's messages still stored
+// after the mark, whichever way the sides interleave.
+func TestReadCountsAfterTrim(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		s, _ := mustStore(t, addr, redisstore.Options{MaxMessages: 4})
+		r := mustRoom(t, s, time.Now())
+		// seq:    1 2 3 4 | 5 6 7 8  (1-4 trimmed)
+		// sender: v a a v | a v v a
+		for _, from := range []chat.Sender{"visitor", "admin", "admin", "visitor", "admin", "visitor", "visitor", "admin"} {
+			mustSend(t, s, r.ID, from, "x")
+		}
+		tests := []struct {
+			reader     chat.Sender
+			seq        int64
+			wantUnread int64
+		}{
+			{chat.SenderVisitor, 1, 2}, // admin messages 5 and 8
+			{chat.SenderAdmin, 2, 2},   // visitor messages 6 and 7
+			{chat.SenderAdmin, 6, 1},   // 7
+			{chat.SenderVisitor, 7, 1}, // 8
+			{chat.SenderAdmin, 0, 0},   // everything
+		}
+		for _, tt := range tests {
+			got, moved, err := s.MarkRead(ctx, r.ID, tt.reader, tt.seq)
+			if err != nil || !moved {
+				t.Fatalf("%s reads to %d: got moved=%v err=%v, want true nil", tt.reader, tt.seq, moved, err)
+			}
+			n := got.Unread
+			if tt.reader == chat.SenderVisitor {
+				n = got.VisitorUnread
+			}
+			if n != tt.wantUnread {
+				t.Errorf("%s reads to %d: got unread %d, want %d", tt.reader, tt.seq, n, tt.wantUnread)
+			}
+		}
+	})
+}
+
 func seqsOf(msgs []chat.Message) []int64 {
 	out := []int64{}
 	for _, m := range msgs {
@@ -309,6 +349,19 @@ func TestBlocked(t *testing.T) {
 		}
 		mustSend(t, s, r.ID, chat.SenderVisitor, "sorry")
 
+		// A retry looking up an earlier send is refused in a blocked room too.
+		if _, _, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "kept", time.Now()), "c-kept"); err != nil {
+			t.Fatal(err)
+		}
+		if m, ok, err := s.Sent(ctx, r.ID, "c-kept"); err != nil || !ok || m.Content != "kept" {
+			t.Fatalf("sent, unblocked: got %q ok=%v err=%v, want kept true nil", m.Content, ok, err)
+		}
+		if _, err := s.SetBlocked(ctx, r.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = s.Sent(ctx, r.ID, "c-kept")
+		wantCode(t, err, chat.CodeForbidden)
+
 		_, err = s.SetBlocked(ctx, chat.NewRoomID(), true)
 		wantCode(t, err, chat.CodeRoomNotFound)
 		_, _, err = s.Append(ctx, newMessage(chat.NewRoomID(), chat.SenderVisitor, "hello?", time.Now()), "")
@@ -328,8 +381,8 @@ func TestDeleteRoomLeavesNoKey(t *testing.T) {
 		if _, _, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "hi", time.Now()), "c1"); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(keysWithPrefix(t, c, prefix)); n != 5 {
-			t.Fatalf("before delete: got %d keys, want 5 (room, msgs, dedup, both indexes)", n)
+		if n := len(keysWithPrefix(t, c, prefix)); n != 6 {
+			t.Fatalf("before delete: got %d keys, want 6 (room, msgs, dedup, senders, both indexes)", n)
 		}
 		if err := s.DeleteRoom(ctx, r.ID); err != nil {
 			t.Fatal(err)
@@ -353,7 +406,7 @@ func TestRoomTTL(t *testing.T) {
 		if _, _, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "hi", time.Now()), "c1"); err != nil {
 			t.Fatal(err)
 		}
-		for _, k := range []string{"room:{" + r.ID + "}", "room:{" + r.ID + "}:msgs", "room:{" + r.ID + "}:dedup"} {
+		for _, k := range []string{"room:{" + r.ID + "}", "room:{" + r.ID + "}:msgs", "room:{" + r.ID + "}:dedup", "room:{" + r.ID + "}:senders"} {
 			if ttl := c.PTTL(ctx, prefix+k).Val(); ttl <= 0 || ttl > time.Second {
 				t.Fatalf("%s: got TTL %v, want within (0, 1s]", k, ttl)
 			}

@@ -17,6 +17,10 @@ var (
 	sendSrc    string
 	sendScript = redis.NewScript(sendSrc)
 
+	//go:embed lua/sent.lua
+	sentSrc    string
+	sentScript = redis.NewScript(sentSrc)
+
 	//go:embed lua/messages.lua
 	messagesSrc    string
 	messagesScript = redis.NewScript(messagesSrc)
@@ -69,7 +73,11 @@ var (
 	typingSrc    string
 	typingScript = redis.NewScript(typingSrc)
 
-	//go:embed lua/presence.lua
-	presenceSrc    string
-	presenceScript = redis.NewScript(presenceSrc)
+	//go:embed lua/heartbeat.lua
+	heartbeatSrc    string
+	heartbeatScript = redis.NewScript(heartbeatSrc)
+
+	//go:embed lua/adminsonline.lua
+	adminsOnlineSrc    string
+	adminsOnlineScript = redis.NewScript(adminsOnlineSrc)
 )

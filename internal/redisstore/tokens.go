@@ -68,21 +68,26 @@ func (s *Store) Secret(ctx context.Context, candidate []byte) ([]byte, error) {
 // Heartbeat records that instance has n open admin streams until ttl from
 // now (n == 0 removes it), and drops the heartbeats that have run out; "now"
 // is Redis's clock, so instances whose clocks differ still agree. See
-// lua/presence.lua.
+// lua/heartbeat.lua.
 func (s *Store) Heartbeat(ctx context.Context, instance string, n int, ttl time.Duration) error {
 	if instance == "" {
 		return errors.New("redisstore: heartbeat: empty instance name")
 	}
-	if err := presenceScript.Run(ctx, s.rdb, []string{s.keys.Presence()}, instance, n, ttl.Milliseconds()).Err(); err != nil {
+	lasts := ttl.Milliseconds()
+	if n <= 0 {
+		lasts = 0 // no admin stream open: the instance is not present
+	}
+	if err := heartbeatScript.Run(ctx, s.rdb, []string{s.keys.Presence()}, instance, lasts).Err(); err != nil {
 		return fail("heartbeat", err)
 	}
 	return nil
 }
 
 // AdminsOnline tells whether any instance has a live heartbeat (only
-// instances with admin streams open have one), on Redis's clock.
+// instances with admin streams open have one), on Redis's clock; see
+// lua/adminsonline.lua.
 func (s *Store) AdminsOnline(ctx context.Context) (bool, error) {
-	n, err := presenceScript.Run(ctx, s.rdb, []string{s.keys.Presence()}, "", 0, 0).Int64()
+	n, err := adminsOnlineScript.Run(ctx, s.rdb, []string{s.keys.Presence()}).Int64()
 	if err != nil {
 		return false, fail("admins online", err)
 	}

@@ -42,29 +42,34 @@ func decodeEvent(payload string) (chat.Event, error) {
 	return w.Event, nil
 }
 
-// messageHalves encodes m around its seq, which only the send script knows:
-// the script stores head + seq + tail. encoding/json escapes the content, so
-// no JSON is built by hand from user text.
-func messageHalves(m chat.Message) (head, tail string, err error) {
-	h, err := json.Marshal(struct {
-		ID     string `json:"id"`
-		RoomID string `json:"roomId"`
-	}{m.ID, m.RoomID})
-	if err != nil {
-		return "", "", fmt.Errorf("redisstore: encode message: %w", err)
-	}
-	t, err := json.Marshal(struct {
+// messageOpen encodes m up to its seq, which only the send script knows: the
+// script stores the result + seq + "}". encoding/json escapes the content, so
+// no JSON is built by hand from user text. The stored JSON has seq last; its
+// readers decode it, so the order of its fields does not matter.
+func messageOpen(m chat.Message) (string, error) {
+	b, err := json.Marshal(struct {
+		ID        string      `json:"id"`
+		RoomID    string      `json:"roomId"`
 		Sender    chat.Sender `json:"sender"`
 		Author    string      `json:"author"`
 		Content   string      `json:"content"`
 		CreatedAt chat.Time   `json:"createdAt"`
-	}{m.Sender, m.Author, m.Content, m.CreatedAt})
+	}{m.ID, m.RoomID, m.Sender, m.Author, m.Content, m.CreatedAt})
 	if err != nil {
-		return "", "", fmt.Errorf("redisstore: encode message: %w", err)
+		return "", fmt.Errorf("redisstore: encode message: %w", err)
 	}
-	// {"id":"…","roomId":"…"} → {"id":"…","roomId":"…","seq":
-	// {"sender":…}           → ,"sender":…}
-	return string(h[:len(h)-1]) + `,"seq":`, "," + string(t[1:]), nil
+	// {"id":…,"createdAt":"…"} → {"id":…,"createdAt":"…","seq":
+	return string(b[:len(b)-1]) + `,"seq":`, nil
+}
+
+// senderMark is the byte the send script keeps per message in the senders
+// string (the first byte of the sender) and the read script counts: the two
+// sides' marks differ.
+func senderMark(s chat.Sender) string {
+	if s == "" {
+		return ""
+	}
+	return string(s[:1])
 }
 
 // messageEventHead is the start of the message event the send script

@@ -48,7 +48,7 @@ func TestHandler(t *testing.T) {
 		if out.Message.RoomID != room.ID || out.Message.Content != "hello" || out.Message.Sender != chat.SenderVisitor {
 			t.Errorf("got message %+v, want the visitor's hello in %s", out.Message, room.ID)
 		}
-		msgs, _, err := store.Messages(ctx, room.ID, chat.MessageQuery{})
+		msgs, _, err := store.Messages(ctx, room.ID, chat.MessageQuery{Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,8 +1,15 @@
--- Create an admin account.
--- KEYS: 1 admin hash, 2 admins set
--- ARGV: 1 username, 2 display name, 3 password hash, 4 only if no admin
---       exists at all (0|1), 5 tokens valid after (ms)
--- Returns 1 created, 0 another admin exists (first-admin mode), -1 taken.
+-- Create an admin account, atomically with its entry in the admins set.
+--
+-- KEYS[1]  admin hash
+-- KEYS[2]  admins set
+--
+-- ARGV[1]  username
+-- ARGV[2]  display name
+-- ARGV[3]  password hash
+-- ARGV[4]  refuse when any admin exists at all (0|1: the first-admin case)
+-- ARGV[5]  tokens valid after (ms)
+--
+-- Returns 1 created, 0 another admin exists (first-admin case), -1 taken.
 if ARGV[4] == '1' and redis.call('SCARD', KEYS[2]) > 0 then
   return 0
 end

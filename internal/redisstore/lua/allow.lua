@@ -1,8 +1,14 @@
 -- Sliding-window-log rate limits: one zset entry per accepted request in
 -- each window. A request is accepted only when every window has room, and
 -- then counted in all of them; a rejected request is recorded in none.
--- KEYS: the window zsets
--- ARGV: 1 now (ms), 2 unique member, then per key: window (ms), limit
+--
+-- KEYS[i]      the log zset of window i (one or more)
+--
+-- ARGV[1]      now (ms)
+-- ARGV[2]      unique member for this request
+-- ARGV[1+2i]   window i's length (ms)
+-- ARGV[2+2i]   window i's limit
+--
 -- Returns {allowed (0|1), limit, remaining, reset (ms: when the oldest entry
 -- leaves)} of the window that refused (the one that frees up last, when
 -- several did), or else of the one with the least room left.

@@ -1,8 +1,18 @@
 -- Create a room: its hash (with the TTL) and its index entry, together, and
 -- publish the room event.
--- KEYS: 1 room hash, 2 rooms index
--- ARGV: 1 id, 2 name, 3 email, 4 page, 5 createdAt (ms), 6 ttl (ms, 0 = none),
---       7 events channel, 8 room event JSON up to the room hash
+--
+-- KEYS[1]  room hash
+-- KEYS[2]  rooms index (zset: room id -> updatedAt)
+--
+-- ARGV[1]  room id (the member of the index)
+-- ARGV[2]  visitor name
+-- ARGV[3]  visitor email
+-- ARGV[4]  page
+-- ARGV[5]  createdAt (ms)
+-- ARGV[6]  ttl (ms, 0 = none)
+-- ARGV[7]  events channel
+-- ARGV[8]  room event JSON up to the room hash
+--
 -- Returns 1, or 0 when the id is taken.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0

@@ -1,19 +1,24 @@
--- One page of the room index, most recently updated first; ties on the score
--- are ordered by id, descending, as ZREVRANGE orders them.
--- KEYS: 1 rooms index, 2 unread index
--- ARGV: 1 filter (all|unread), 2 cutoff score ('' = no TTL): entries below it
---       are removed first, 3 how many to return, 4 cursor score ('' = first
---       page), 5 cursor id
+-- One page of a room index, most recently updated first; ties on the score
+-- are ordered by id, descending, as ZREVRANGE orders them. Which index to
+-- page through (all rooms, or the unread ones) is the caller's choice.
+--
+-- KEYS[1]  rooms index (zset: room id -> updatedAt)
+-- KEYS[2]  unread index (same scores, rooms with unread > 0)
+-- KEYS[3]  the index to page through: KEYS[1] or KEYS[2]
+--
+-- ARGV[1]  cutoff score ('' = no TTL): entries below it are removed from
+--          both indexes first
+-- ARGV[2]  how many to return
+-- ARGV[3]  cursor score ('' = first page)
+-- ARGV[4]  cursor id
+--
 -- Returns {unread rooms count, id1, score1, id2, score2, ...}.
-if ARGV[2] ~= '' then
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2])
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[2])
+if ARGV[1] ~= '' then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
 end
-local key = KEYS[1]
-if ARGV[1] == 'unread' then
-  key = KEYS[2]
-end
-local n = tonumber(ARGV[3])
+local key = KEYS[3]
+local n = tonumber(ARGV[2])
 local out = {redis.call('ZCARD', KEYS[2])}
 local function add(items)
   for i = 1, #items do
@@ -21,11 +26,11 @@ local function add(items)
   end
 end
 
-if ARGV[4] == '' then
+if ARGV[3] == '' then
   add(redis.call('ZREVRANGE', key, 0, n - 1, 'WITHSCORES'))
   return out
 end
-local s, id = ARGV[4], ARGV[5]
+local s, id = ARGV[3], ARGV[4]
 local cur = redis.call('ZSCORE', key, id)
 if cur and tonumber(cur) == tonumber(s) then
   -- The cursor room has not moved: continue right after it.

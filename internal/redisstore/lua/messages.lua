@@ -1,7 +1,12 @@
--- Read a page of a room's messages by seq, with index arithmetic on the list
--- (element i holds seq firstSeq+i).
--- KEYS: 1 room hash, 2 msgs list
--- ARGV: 1 after, 2 before (0 = unused), 3 limit
+-- Read a page of a room's messages by seq, with index arithmetic on the list.
+--
+-- KEYS[1]  room hash
+-- KEYS[2]  msgs list (element i holds seq firstSeq+i)
+--
+-- ARGV[1]  after: the page starts after this seq
+-- ARGV[2]  before (0 = unused): the page ends before this seq, and wins
+-- ARGV[3]  limit
+--
 -- Returns {-1} when the room does not exist, else {hasMore (0|1), msg...}.
 local h = redis.call('HMGET', KEYS[1], 'seq', 'firstSeq')
 if not h[1] then

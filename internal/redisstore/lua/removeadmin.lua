@@ -1,6 +1,10 @@
--- Remove an admin account.
--- KEYS: 1 admin hash, 2 admins set
--- ARGV: 1 username
+-- Remove an admin account and its entry in the admins set.
+--
+-- KEYS[1]  admin hash
+-- KEYS[2]  admins set
+--
+-- ARGV[1]  username
+--
 -- Returns 1, or 0 when there is no such admin.
 if redis.call('DEL', KEYS[1]) == 0 then
   return 0

@@ -1,6 +1,12 @@
 -- Replace an existing admin account.
--- KEYS: 1 admin hash
--- ARGV: 1 username, 2 display name, 3 password hash, 4 tokens valid after (ms)
+--
+-- KEYS[1]  admin hash
+--
+-- ARGV[1]  username
+-- ARGV[2]  display name
+-- ARGV[3]  password hash
+-- ARGV[4]  tokens valid after (ms)
+--
 -- Returns 1, or 0 when there is no such admin.
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return 0

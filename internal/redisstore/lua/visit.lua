@@ -2,8 +2,17 @@
 -- distinct visitors (HyperLogLog) and the day's views of the path. A day
 -- keeps at most ARGV[4] distinct paths; views of further new paths count
 -- under "(other)", so a client inventing paths cannot grow Redis without end.
--- KEYS: 1 total, 2 day views, 3 day visitors (HLL), 4 day paths (zset)
--- ARGV: 1 visitor id, 2 path, 3 day ttl (ms), 4 max distinct paths a day
+--
+-- KEYS[1]  all-time views counter
+-- KEYS[2]  the day's views counter
+-- KEYS[3]  the day's visitors (HyperLogLog)
+-- KEYS[4]  the day's paths (zset: path -> views)
+--
+-- ARGV[1]  visitor id
+-- ARGV[2]  path
+-- ARGV[3]  ttl of the day's keys (ms)
+-- ARGV[4]  max distinct paths a day
+--
 -- Returns {total, today, visitorsToday}.
 local total = redis.call('INCR', KEYS[1])
 local today = redis.call('INCR', KEYS[2])
