@@ -2,7 +2,7 @@
 // admin chooses, their IP address for a while) or unblock them, delete it
 // (after the confirmation dialog), and copy or download its transcript.
 
-import { el } from '/widget/dom.js';
+import { el } from '../widget/dom.js';
 import * as api from './api.js';
 import { pagesAfter } from './messages.js';
 import { visitorLabel } from './people.js';

@@ -1,7 +1,7 @@
 // The admin console's entry point: login, routing between the inbox and the
 // visitors page, the wiring of the event stream and the keyboard to the views.
 
-import { el } from '/widget/dom.js';
+import { el } from '../widget/dom.js';
 import * as api from './api.js';
 import { Conversation, closeDetails } from './conversation.js';
 import { Inbox } from './inbox.js';

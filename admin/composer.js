@@ -2,8 +2,8 @@
 // counter, Enter to send, "typing" sent to the visitor, and replies that are
 // pending until the server stores them, retried with the same clientId.
 
-import { el, replaceChildren } from '/widget/dom.js';
-import { newClientId } from '/widget/ids.js';
+import { el, replaceChildren } from '../widget/dom.js';
+import { newClientId } from '../widget/ids.js';
 import * as api from './api.js';
 
 const MAX_CONTENT = 2000;

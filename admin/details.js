@@ -1,7 +1,7 @@
 // The visitor's details beside the open conversation (a drawer on narrow
 // screens): who they are, where they started, and the room's actions.
 
-import { el, replaceChildren } from '/widget/dom.js';
+import { el, replaceChildren } from '../widget/dom.js';
 import { icon } from './icons.js';
 import { mailtoURL, safeURL } from './links.js';
 import { avatar, visitorLabel } from './people.js';

@@ -1,7 +1,7 @@
 // The open conversation's header (avatar, name, email or page, "typing…",
 // the Blocked tag, the details toggle) and the banner over a blocked room.
 
-import { el, replaceChildren } from '/widget/dom.js';
+import { el, replaceChildren } from '../widget/dom.js';
 import { closeDetails, openDetails } from './details.js';
 import { icon } from './icons.js';
 import { safeURL } from './links.js';

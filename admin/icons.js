@@ -1,6 +1,6 @@
 // The console's icons: Feather-style (24×24, stroked) inline SVG.
 
-import { svg } from '/widget/dom.js';
+import { svg } from '../widget/dom.js';
 
 const ICONS = {
   send: [['path', { d: 'M22 2 11 13' }], ['path', { d: 'M22 2 15 22l-4-9-9-4z' }]],

@@ -2,7 +2,7 @@
 // updates from the admin stream and the unread count. How one row looks is
 // room-row.js's.
 
-import { el, replaceChildren } from '/widget/dom.js';
+import { el, replaceChildren } from '../widget/dom.js';
 import * as api from './api.js';
 import { icon } from './icons.js';
 import { visitorLabel } from './people.js';

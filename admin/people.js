@@ -1,6 +1,6 @@
 // How a visitor is shown: their label, initials and a coloured avatar.
 
-import { el } from '/widget/dom.js';
+import { el } from '../widget/dom.js';
 
 /**
  * The name shown for a room's visitor: their name, or a stable placeholder

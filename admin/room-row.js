@@ -2,7 +2,7 @@
 // activity, a preview of the last message (or "typing…") and the unread
 // badge. A row is redrawn only when something it shows changed.
 
-import { el, replaceChildren } from '/widget/dom.js';
+import { el, replaceChildren } from '../widget/dom.js';
 import { avatar, visitorLabel } from './people.js';
 import { fullTime, relativeTime } from './time.js';
 

@@ -4,7 +4,7 @@
 // and resumes with Last-Event-ID: the server replays what was missed, or
 // sends reset when it cannot (the console then reloads everything).
 
-import { SSEReader, readEvents } from '/widget/sse.js';
+import { SSEReader, readEvents } from '../widget/sse.js';
 import { reportUnauthorized, session } from './api.js';
 import { sleep } from './sleep.js';
 

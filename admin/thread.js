@@ -3,8 +3,8 @@
 // thread (older history, or where the chat started), the typing line, and
 // the scroll position with its "jump to the newest" button.
 
-import { el, replaceChildren } from '/widget/dom.js';
-import { clockTime, dayKey, dayLabel } from '/widget/dates.js';
+import { el, replaceChildren } from '../widget/dom.js';
+import { clockTime, dayKey, dayLabel } from '../widget/dates.js';
 import { icon } from './icons.js';
 import { safeURL } from './links.js';
 import { visitorLabel } from './people.js';

@@ -2,7 +2,7 @@
 // relative ("5m", "Yesterday") and in full. Clock times and day labels are
 // the widget's (/widget/dates.js).
 
-import { sameDay } from '/widget/dates.js';
+import { sameDay } from '../widget/dates.js';
 
 const MINUTE = 60 * 1000;
 const HOUR = 60 * MINUTE;

@@ -1,7 +1,7 @@
 // The visitors page: a 30-day chart of page views and distinct visitors drawn
 // as inline SVG, today's numbers and the top pages.
 
-import { el, replaceChildren, svg } from '/widget/dom.js';
+import { el, replaceChildren, svg } from '../widget/dom.js';
 import * as api from './api.js';
 
 const DAYS = 30;

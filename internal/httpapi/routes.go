@@ -16,8 +16,11 @@ import (
 //	admin     an admin token that was not revoked
 //	room      a well-formed :id
 //	site      the Referrer-Policy of files that run in a customer's site
+//	zip       gzip or brotli for a JSON answer of 1 KiB or more (never on
+//	          the streams, nor on the answers that carry a token)
 func (s *Server) routes(e *gin.Engine) {
 	short := deadline(requestTimeout)
+	zip := s.compressJSON
 	visitor := s.visitorAuth
 	admin := s.adminAuth
 	room := s.roomParam
@@ -37,7 +40,7 @@ func (s *Server) routes(e *gin.Engine) {
 	e.POST("/api/v1/rooms", short, s.createRoom)
 	e.GET("/api/v1/rooms/:id", short, visitor, s.getRoom)
 	e.DELETE("/api/v1/rooms/:id", short, visitor, s.visitorDelete)
-	e.GET("/api/v1/rooms/:id/messages", short, visitor, s.listMessages)
+	e.GET("/api/v1/rooms/:id/messages", short, zip, visitor, s.listMessages)
 	e.POST("/api/v1/rooms/:id/messages", short, visitor, s.sendVisitor)
 	e.POST("/api/v1/rooms/:id/read", short, visitor, s.visitorRead)
 	e.POST("/api/v1/rooms/:id/typing", short, visitor, s.visitorTyping)
@@ -52,25 +55,28 @@ func (s *Server) routes(e *gin.Engine) {
 	a := e.Group("/api/v1/admin", adminHeaders)
 	a.POST("/login", short, s.login)
 	a.POST("/logout", short, admin, s.logout)
-	a.GET("/rooms", short, admin, s.listRooms)
-	a.GET("/rooms/:id", short, admin, room, s.openRoom)
+	a.GET("/rooms", short, zip, admin, s.listRooms)
+	a.GET("/rooms/:id", short, zip, admin, room, s.openRoom)
 	a.DELETE("/rooms/:id", short, admin, room, s.adminDelete)
-	a.GET("/rooms/:id/messages", short, admin, room, s.listMessages)
+	a.GET("/rooms/:id/messages", short, zip, admin, room, s.listMessages)
 	a.POST("/rooms/:id/messages", short, admin, room, s.sendAdmin)
 	a.POST("/rooms/:id/read", short, admin, room, s.adminRead)
 	a.POST("/rooms/:id/typing", short, admin, room, s.adminTyping)
 	a.POST("/rooms/:id/block", short, admin, room, s.block)
 	a.DELETE("/rooms/:id/block", short, admin, room, s.unblock)
 	a.GET("/events", admin, s.adminEvents)
-	a.GET("/visits", short, admin, s.visitReport)
+	a.GET("/visits", short, zip, admin, s.visitReport)
 
-	// Static files: the widget, the demo page, the console.
+	// Static files: the widget, the demo page, the console, and the files
+	// of the last two under their versioned URLs.
 	for _, m := range []string{http.MethodGet, http.MethodHead} {
 		e.Handle(m, "/", site, s.demoPage)
 		e.Handle(m, "/widget.js", site, s.widgetLoader)
 		e.Handle(m, "/widget/*filepath", site, s.widgetFile)
 		e.Handle(m, "/admin", adminHeaders, adminRedirect)
 		e.Handle(m, "/admin/*filepath", adminHeaders, s.adminFile)
+		e.Handle(m, "/v/:version/widget/*filepath", site, s.versionedWidget)
+		e.Handle(m, "/v/:version/admin/*filepath", adminHeaders, s.versionedAdmin)
 	}
 
 	e.NoRoute(s.notFound)

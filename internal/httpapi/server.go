@@ -71,7 +71,8 @@ type Options struct {
 	// frame.css (under /widget/) and demo.html (served at /).
 	Widget fs.FS
 	// Admin holds the console: index.html and its modules and styles,
-	// served under /admin/.
+	// served under /admin/. Widget and Admin are also served under
+	// /v/<version>/, a hash of both taken once by New.
 	Admin fs.FS
 
 	// Ready pings the store for /readyz; nil pings Service's store.
@@ -109,6 +110,8 @@ type Server struct {
 
 	widget  *staticFiles
 	admin   *staticFiles
+	version string       // of the static files, in their versioned URLs
+	zip     *compressors // of compressJSON
 	metrics *metrics
 	streams *stream.Registry
 	engine  *gin.Engine
@@ -157,15 +160,17 @@ func New(opts Options) *Server {
 		maxBody:        opts.MaxBodyBytes,
 		ready:          opts.Ready,
 		streamsHealthy: opts.StreamsHealthy,
-		widget:         newStaticFiles(opts.Widget),
-		admin:          newStaticFiles(opts.Admin),
 		metrics:        newMetrics(opts.Registry),
 		unlisted:       newOriginWarnings(maxWarnedOrigins, warnOriginEvery),
+		zip:            &compressors{},
 	}
 	if opts.MetricsToken != "" {
 		sum := sha256.Sum256([]byte(opts.MetricsToken))
 		s.metricsToken = sum[:]
 	}
+	s.version = assetVersion(map[string]fs.FS{"widget": opts.Widget, "admin": opts.Admin})
+	s.widget = newStaticFiles(opts.Widget, "widget", s.version, s.log)
+	s.admin = newStaticFiles(opts.Admin, "admin", s.version, s.log)
 	s.cors = s.newCORS()
 	s.streams = stream.NewRegistry(stream.Config{
 		MaxStreams: opts.MaxStreams, PerKey: opts.StreamsPerToken, PingInterval: opts.PingInterval,

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
-	"io/fs"
 	"net/http"
 	"path"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -23,11 +21,15 @@ const (
 		"img-src 'self' data:; frame-ancestors "
 )
 
-// Cache policies: the loader is cached briefly by every site that embeds it;
-// everything else is revalidated (cheaply, with its ETag) on each use.
+// Cache policies: the loader is cached briefly by every site that embeds it
+// (its URL is fixed); the pages (frame.html, the console's index.html, the
+// demo) and the unversioned files are revalidated (cheaply, with their ETag)
+// on each use, so a deploy shows at once; the files under a versioned URL
+// never change, so they are cached for a year without revalidation.
 const (
 	cacheLoader     = "public, max-age=300"
 	cacheRevalidate = "no-cache"
+	cacheImmutable  = "public, max-age=31536000, immutable"
 )
 
 // contentTypes are set explicitly so that the host's mime.types cannot
@@ -43,66 +45,6 @@ var contentTypes = map[string]string{
 	".ico":   "image/x-icon",
 	".woff2": "font/woff2",
 	".txt":   "text/plain; charset=utf-8",
-}
-
-// staticFiles serves one fs.FS with strong, content-derived ETags. Hashes
-// are cached per file and recomputed when the file's size or modification
-// time changes (an embed.FS never changes; an os.DirFS does while editing).
-type staticFiles struct {
-	fsys fs.FS
-	mu   sync.Mutex
-	tags map[string]fileTag
-}
-
-type fileTag struct {
-	size    int64
-	modTime time.Time
-	etag    string
-}
-
-func newStaticFiles(fsys fs.FS) *staticFiles {
-	return &staticFiles{fsys: fsys, tags: make(map[string]fileTag)}
-}
-
-// serve writes the file name (a slash-separated path inside the FS), or 404.
-func (sf *staticFiles) serve(s *Server, c *gin.Context, name, cacheControl string) {
-	data, etag, ok := sf.read(name)
-	if !ok {
-		s.fail(c, errNotFound)
-		return
-	}
-	h := c.Writer.Header()
-	ct, ok := contentTypes[path.Ext(name)]
-	if !ok {
-		ct = "application/octet-stream"
-	}
-	h.Set("Content-Type", ct)
-	h.Set("Cache-Control", cacheControl)
-	h.Set("ETag", etag)
-	http.ServeContent(c.Writer, c.Request, "", time.Time{}, bytes.NewReader(data))
-}
-
-func (sf *staticFiles) read(name string) ([]byte, string, bool) {
-	if sf.fsys == nil || !fs.ValidPath(name) || name == "." {
-		return nil, "", false
-	}
-	info, err := fs.Stat(sf.fsys, name)
-	if err != nil || !info.Mode().IsRegular() {
-		return nil, "", false
-	}
-	data, err := fs.ReadFile(sf.fsys, name)
-	if err != nil {
-		return nil, "", false
-	}
-	sf.mu.Lock()
-	defer sf.mu.Unlock()
-	t, ok := sf.tags[name]
-	if !ok || t.size != info.Size() || !t.modTime.Equal(info.ModTime()) {
-		sum := sha256.Sum256(data)
-		t = fileTag{size: info.Size(), modTime: info.ModTime(), etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
-		sf.tags[name] = t
-	}
-	return data, t.etag, true
 }
 
 // widgetLoader serves /widget.js.
@@ -192,3 +134,26 @@ func (s *Server) adminFile(c *gin.Context) {
 }
 
 func adminRedirect(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/admin/") }
+
+// versionedWidget serves /v/{version}/widget/{filepath}, versionedAdmin
+// /v/{version}/admin/{filepath}: the files the pages reference, under the
+// version of the running build. A page is never served there: a page's own
+// headers (the frame's CSP, the console's) belong to its fixed URL.
+func (s *Server) versionedWidget(c *gin.Context) { s.versioned(c, s.widget) }
+func (s *Server) versionedAdmin(c *gin.Context)  { s.versioned(c, s.admin) }
+
+func (s *Server) versioned(c *gin.Context, sf *staticFiles) {
+	name := strings.TrimPrefix(c.Param("filepath"), "/")
+	if path.Ext(name) == ".html" {
+		s.fail(c, errNotFound)
+		return
+	}
+	// Another version's URL (a page of the previous deploy, or of another
+	// instance mid-rollout) still gets today's file, but revalidated: it
+	// must not be pinned for a year under a name that meant other bytes.
+	cc := cacheImmutable
+	if c.Param("version") != s.version {
+		cc = cacheRevalidate
+	}
+	sf.serve(s, c, name, cc)
+}
