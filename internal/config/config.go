@@ -44,6 +44,8 @@ type Config struct {
 	// MemoryLimit is the Go runtime's soft memory limit in bytes
 	// (PARLEY_MEMORY_LIMIT); 0 sets none. GOMEMLIMIT, when set, wins.
 	MemoryLimit int64
+	// Mail is the email settings (mail.go).
+	Mail Mail
 }
 
 // Load reads the configuration through getenv (os.Getenv in main, a map in
@@ -149,6 +151,7 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("PARLEY_MEMORY_LIMIT", "want a size of at least 16MiB such as 512MiB or 2GiB, got %q", v)
 		}
 	}
+	c.Mail = loadMail(get, bad)
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("config: %w", errors.Join(errs...))
 	}
