@@ -95,3 +95,17 @@ func (k keys) VisitsVisitors(day string) string { return k.visits + "visitors:" 
 
 // VisitsPaths returns the sorted set path → views of one day.
 func (k keys) VisitsPaths(day string) string { return k.visits + "paths:" + day }
+
+// MailQueue returns the stream of mails waiting to be sent (field id);
+// every instance reads it in the consumer group "mailers" (mailqueue.go).
+func (k keys) MailQueue() string { return k.prefix + "mailq" }
+
+// MailRetry returns the sorted set of mails waiting for their next attempt,
+// scored by when (ms, Redis's clock).
+func (k keys) MailRetry() string { return k.prefix + "mailq:retry" }
+
+// MailDead returns the dead-letter list (mail ids, newest first).
+func (k keys) MailDead() string { return k.prefix + "mailq:dead" }
+
+// Mail returns the hash of one outgoing mail.
+func (k keys) Mail(id string) string { return k.prefix + "mail:" + id }
