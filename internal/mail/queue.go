@@ -119,6 +119,12 @@ func (q *Queue) Enqueue(ctx context.Context, m Mail) error {
 	return nil
 }
 
+// Stats counts the queue's mails by state (for /metrics gauges and the
+// console).
+func (q *Queue) Stats(ctx context.Context) (chat.MailQueueStats, error) {
+	return q.store.MailStats(ctx)
+}
+
 // Dead lists up to max dead mails, newest first (for the console).
 func (q *Queue) Dead(ctx context.Context, max int) ([]chat.DeadMail, error) {
 	return q.store.DeadMail(ctx, max)

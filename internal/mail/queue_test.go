@@ -324,3 +324,42 @@ func msgID(t *testing.T, raw []byte, name string) string {
 	p := mustParse(t, raw)
 	return p.header.Get(name)
 }
+
+func TestQueueSurvivesARedisRestart(t *testing.T) {
+	r := redistest.StartReal(t)
+	srv := mailtest.Start(t, mailtest.Options{})
+	in := newInstance(t, r.Addr(), testPrefix(), mustSender(t, srv, mail.STARTTLSOpportunistic), mail.QueueConfig{})
+	in.run(t)
+	if err := in.queue.Enqueue(context.Background(), sampleMail("before", chat.NewRoomID())); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	srv.WaitFor(1, 5*time.Second)
+	// Redis goes away and comes back empty (no persistence): the worker
+	// keeps trying, and makes its consumer group again.
+	r.Stop()
+	time.Sleep(300 * time.Millisecond)
+	r.Start()
+	waitFor(t, "an enqueue after the restart", 10*time.Second, func() bool {
+		return in.queue.Enqueue(context.Background(), sampleMail("after", chat.NewRoomID())) == nil
+	})
+	got := srv.WaitFor(2, 10*time.Second)
+	if id := msgID(t, got[1].Raw, "Message-Id"); id != "<after@chat.acme.example>" {
+		t.Errorf("got %s, want the mail queued after the restart", id)
+	}
+}
+
+func TestQueueRunStopsWithItsContext(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, addr string) {
+		srv := mailtest.Start(t, mailtest.Options{})
+		// The default poll: Run is blocked in XREADGROUP when it is stopped.
+		in := newInstance(t, addr, testPrefix(), mustSender(t, srv, mail.STARTTLSOpportunistic), mail.QueueConfig{Poll: time.Second})
+		in.run(t)
+		time.Sleep(100 * time.Millisecond)
+		in.stop()
+		select {
+		case <-in.done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Run did not return within 5 s of its context ending")
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package inbound_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -56,11 +57,18 @@ func (r *recorder) got() ([]inbound.Reply, []string) {
 // start runs an inbound server on a loopback port and returns its address.
 func start(t *testing.T, h *recorder, agents ...string) string {
 	t.Helper()
-	s, err := inbound.New(inbound.Config{
-		Domain: domain, Signer: signer, Handler: h, Log: slog.New(slog.DiscardHandler),
-		Agents:   func(context.Context) ([]string, error) { return agents, nil },
+	return startWith(t, inbound.Config{
+		Handler: h, Agents: func(context.Context) ([]string, error) { return agents, nil },
 		MaxConns: 4, Timeout: 5 * time.Second,
 	})
+}
+
+// startWith runs an inbound server with cfg (domain, signer and logger
+// filled in) on a loopback port and returns its address.
+func startWith(t *testing.T, cfg inbound.Config) string {
+	t.Helper()
+	cfg.Domain, cfg.Signer, cfg.Log = domain, signer, slog.New(slog.DiscardHandler)
+	s, err := inbound.New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -257,5 +265,57 @@ func TestInboundHandlerFailureIsTemporary(t *testing.T) {
 	rcpt := "reply+" + token(t, mail.PurposeReply, chat.NewRoomID(), mail.Visitor, time.Now().Add(time.Hour)) + "@" + domain
 	if code, step := send(t, addr, "dana@example.com", rcpt, replyMail(rcpt, "hello")); code != 451 || step != "DATA" {
 		t.Errorf("got %d at %s, want 451 at DATA so the sender retries", code, step)
+	}
+}
+
+// greeting dials addr and reads the first line within wait ("" when none
+// came).
+func greeting(t *testing.T, addr string, wait time.Duration) (net.Conn, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.SetReadDeadline(time.Now().Add(wait))
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	return c, line
+}
+
+func TestInboundBoundsConnections(t *testing.T) {
+	addr := startWith(t, inbound.Config{Handler: &recorder{}, MaxConns: 1, Timeout: 5 * time.Second})
+	first, line := greeting(t, addr, 5*time.Second)
+	if !strings.HasPrefix(line, "220 ") {
+		t.Fatalf("first connection: got %q, want the 220 greeting", line)
+	}
+	second, line := greeting(t, addr, 300*time.Millisecond)
+	if line != "" {
+		t.Errorf("second connection while the first is open: got %q, want no greeting (MaxConns 1)", line)
+	}
+	// The waiting one is served once the first leaves.
+	_ = first.Close()
+	_ = second.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if line, _ := bufio.NewReader(second).ReadString('\n'); !strings.HasPrefix(line, "220 ") {
+		t.Errorf("waiting connection after the first closed: got %q, want the greeting", line)
+	}
+}
+
+func TestInboundTimesOutIdleConnections(t *testing.T) {
+	addr := startWith(t, inbound.Config{Handler: &recorder{}, Timeout: 200 * time.Millisecond})
+	c, line := greeting(t, addr, 5*time.Second)
+	if !strings.HasPrefix(line, "220 ") {
+		t.Fatalf("got %q, want the greeting", line)
+	}
+	// Say nothing: the server must close the connection.
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 512)
+	for {
+		if _, err := c.Read(buf); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatalf("the server kept an idle connection open for 5 s (timeout 200 ms)")
+			}
+			return // closed by the server
+		}
 	}
 }
