@@ -4,7 +4,10 @@ import (
 	"errors"
 	"net/mail"
 	"regexp"
+	"strings"
 	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
 )
 
 // Mail is one outgoing mail as it waits in the queue: what to say and to
@@ -53,13 +56,17 @@ type Link struct {
 var mailIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 
 // Validate checks what composing needs: an id usable as a Message-ID, a
-// room, one parseable recipient address and a subject.
+// room id, one parseable recipient address and a subject, neither with a
+// line break (no header injection).
 func (m Mail) Validate() error {
 	if !mailIDPattern.MatchString(m.ID) {
 		return errors.New("mail: id must be 1-128 characters of A-Z a-z 0-9 . _ -")
 	}
-	if m.RoomID == "" {
-		return errors.New("mail: no room id")
+	if !chat.ValidRoomID(m.RoomID) {
+		return errors.New("mail: not a room id")
+	}
+	if strings.ContainsAny(m.To, "\r\n") || strings.ContainsAny(m.Subject, "\r\n") {
+		return errors.New("mail: line break in a header")
 	}
 	if _, err := mail.ParseAddress(m.To); err != nil {
 		return errors.New("mail: recipient is not an address")
