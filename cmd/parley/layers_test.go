@@ -28,12 +28,15 @@ var layerRules = []layerRule{
 	{"github.com/gin-gonic/", "internal/httpapi", "gin is the HTTP edge's business"},
 	{"github.com/gin-contrib/", "internal/httpapi", "gin is the HTTP edge's business"},
 	{"github.com/redis/go-redis/", "internal/redisstore", "go-redis belongs to the Redis store"},
+	{"github.com/wneessen/go-mail", "internal/mail", "mail libraries belong to the mail package"},
+	{"github.com/emersion/", "internal/mail", "mail libraries belong to the mail package"},
 }
 
 // TestLayers enforces the dependency rule on every Go file of the module,
 // tests included: the domain (internal/chat) imports only the standard
 // library; only internal/httpapi and its subpackages import gin; only
-// internal/redisstore and its subpackages import go-redis.
+// internal/redisstore and its subpackages import go-redis; only internal/mail
+// and its subpackages import the mail libraries (go-mail, go-smtp, go-message).
 func TestLayers(t *testing.T) {
 	root := moduleRoot(t)
 	imports := moduleImports(t, root)
@@ -104,6 +107,10 @@ func TestLayersCatchBreaks(t *testing.T) {
 		{"internal/bench", "github.com/redis/go-redis/v9", true},
 		{"internal/redisstore", "github.com/redis/go-redis/v9", false},
 		{"internal/redisstore/redistest", "github.com/redis/go-redis/v9", false},
+		{"internal/mail/inbound", "github.com/emersion/go-smtp", false},
+		{"internal/mail", "github.com/wneessen/go-mail", false},
+		{"internal/httpapi", "github.com/wneessen/go-mail", true},
+		{"internal/redisstore", "github.com/emersion/go-message/mail", true},
 	}
 	for _, tt := range tests {
 		got := breaks(tt.pkg, tt.imp) != ""

@@ -56,6 +56,8 @@ type Config struct {
 	// MetricsToken, when set, lets GET /metrics on the main listener answer
 	// to "Authorization: Bearer <token>" (PARLEY_METRICS_TOKEN).
 	MetricsToken string
+	// Mail is the email settings (mail.go).
+	Mail Mail
 }
 
 // DefaultMetricsAddr is where /metrics is served when PARLEY_METRICS_ADDR is
@@ -185,6 +187,7 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("PARLEY_METRICS_TOKEN", "must be at least %d characters without spaces", minMetricsToken)
 		}
 	}
+	c.Mail = loadMail(get, bad)
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("config: %w", errors.Join(errs...))
 	}

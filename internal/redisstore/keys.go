@@ -122,3 +122,17 @@ func (k keys) VisitsPaths(day string) string { return k.visits + "paths:" + day 
 
 // VisitsSalt returns the secret salt of one day's visitor hashes.
 func (k keys) VisitsSalt(day string) string { return k.visits + "salt:" + day }
+
+// MailQueue returns the stream of mails waiting to be sent (field id);
+// every instance reads it in the consumer group "mailers" (mailqueue.go).
+func (k keys) MailQueue() string { return k.prefix + "mailq" }
+
+// MailRetry returns the sorted set of mails waiting for their next attempt,
+// scored by when (ms, Redis's clock).
+func (k keys) MailRetry() string { return k.prefix + "mailq:retry" }
+
+// MailDead returns the dead-letter list (mail ids, newest first).
+func (k keys) MailDead() string { return k.prefix + "mailq:dead" }
+
+// Mail returns the hash of one outgoing mail.
+func (k keys) Mail(id string) string { return k.prefix + "mail:" + id }

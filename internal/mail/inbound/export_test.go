@@ -1,0 +1,5 @@
+package inbound
+
+import "strings"
+
+func htmlToTextString(s string) (string, error) { return htmlToText(strings.NewReader(s)) }
