@@ -11,6 +11,10 @@ const (
 	EventRead        EventType = "read"
 	EventPresence    EventType = "presence"
 	EventRoomDeleted EventType = "room.deleted"
+	// EventAdminRevoked is on no stream: it tells every instance to end the
+	// admin streams of a revoked token (TokenID: logout) or of an account
+	// (Username: new password, account removed).
+	EventAdminRevoked EventType = "admin.revoked"
 )
 
 // Event is something that happened, shared between instances through the
@@ -28,6 +32,9 @@ type Event struct {
 	Seq int64 `json:"seq,omitempty"`
 	// AdminsOnline is set on EventPresence.
 	AdminsOnline bool `json:"adminsOnline,omitempty"`
+	// TokenID or Username is set on EventAdminRevoked.
+	TokenID  string `json:"tokenId,omitempty"`
+	Username string `json:"username,omitempty"`
 }
 
 // ForVisitor tells whether the visitor stream of roomID shows ev.

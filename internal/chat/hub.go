@@ -2,6 +2,7 @@ package chat
 
 import (
 	"sync"
+	"sync/atomic"
 )
 
 // Hub fans events out to the streams of this process. It never blocks on a
@@ -19,6 +20,8 @@ type Hub struct {
 	roomBuffer, adminBuffer int
 	// onAdmins is told the number of admin subscriptions after each change.
 	onAdmins func(n int)
+	// onRevoked is handed every EventAdminRevoked.
+	onRevoked func(ev Event)
 }
 
 // Default buffers of NewHubBuffers (a chat.Event is 80 bytes: 1.3 KB per
@@ -60,6 +63,14 @@ func (h *Hub) OnAdminCount(fn func(n int)) {
 	h.mu.Unlock()
 }
 
+// OnRevoked registers fn to be handed every EventAdminRevoked (which no
+// subscription shows), in Deliver's goroutine: fn must not block.
+func (h *Hub) OnRevoked(fn func(ev Event)) {
+	h.mu.Lock()
+	h.onRevoked = fn
+	h.mu.Unlock()
+}
+
 // Subscription is one stream's view of the hub.
 type Subscription struct {
 	hub    *Hub
@@ -67,7 +78,13 @@ type Subscription struct {
 	ch     chan Event
 	done   chan struct{}
 	once   sync.Once
+	// slow is set when the hub dropped the subscription for a full buffer.
+	slow atomic.Bool
 }
+
+// Dropped tells whether the hub ended the subscription because its buffer
+// was full: its stream did not keep up.
+func (s *Subscription) Dropped() bool { return s.slow.Load() }
 
 // Events delivers the subscription's events.
 func (s *Subscription) Events() <-chan Event { return s.ch }
@@ -151,6 +168,15 @@ func (h *Hub) detach(s *Subscription) int {
 
 // Deliver hands ev to every local subscription that shows it.
 func (h *Hub) Deliver(ev Event) {
+	if ev.Type == EventAdminRevoked {
+		h.mu.RLock()
+		fn := h.onRevoked
+		h.mu.RUnlock()
+		if fn != nil {
+			fn(ev)
+		}
+		return
+	}
 	var slow []*Subscription
 	h.mu.RLock()
 	if ev.ForAdmin() {
@@ -177,6 +203,7 @@ func (h *Hub) Deliver(ev Event) {
 	}
 	h.mu.RUnlock()
 	for _, s := range slow {
+		s.slow.Store(true)
 		s.Close()
 	}
 }

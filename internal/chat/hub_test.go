@@ -210,3 +210,32 @@ func TestHubBuffersApart(t *testing.T) {
 		t.Errorf("defaults: got %d/%d", d.roomBuffer, d.adminBuffer)
 	}
 }
+
+// TestHubSaysWhoWasDropped checks that a subscription dropped for a full
+// buffer says so, and one closed by its owner does not.
+func TestHubSaysWhoWasDropped(t *testing.T) {
+	h := NewHub(1)
+	slow, closed := h.SubscribeAdmin(), h.SubscribeAdmin()
+	closed.Close()
+	ev := Event{Type: EventRoom, RoomID: "r"}
+	h.Deliver(ev)
+	h.Deliver(ev) // slow's buffer of 1 is full
+	<-slow.Done()
+	if !slow.Dropped() || closed.Dropped() {
+		t.Fatalf("got Dropped %v for the slow one and %v for the closed one, want true and false", slow.Dropped(), closed.Dropped())
+	}
+}
+
+// TestHubHandsRevocationsOn checks that EventAdminRevoked goes to the
+// OnRevoked function and to no subscription.
+func TestHubHandsRevocationsOn(t *testing.T) {
+	h := NewHub(4)
+	admin := h.SubscribeAdmin()
+	var got []Event
+	h.OnRevoked(func(ev Event) { got = append(got, ev) })
+	h.Deliver(Event{Type: EventAdminRevoked, TokenID: "t1"})
+	none(t, admin)
+	if len(got) != 1 || got[0].TokenID != "t1" {
+		t.Fatalf("got %+v, want the revocation of t1", got)
+	}
+}

@@ -16,8 +16,8 @@ import (
 
 // Stream kinds, the label of the open-streams gauge.
 const (
-	streamVisitor = "visitor"
-	streamAdmin   = "admin"
+	streamVisitor = string(stream.Visitor)
+	streamAdmin   = string(stream.Admin)
 )
 
 // streamStoreTimeout bounds each store call a stream makes.
@@ -28,12 +28,18 @@ const streamStoreTimeout = 5 * time.Second
 const maxBatch = 32
 
 // openStream takes a place for a stream of key under the caps (the errors
-// of stream.Registry.Open); the caller defers its Release.
+// of stream.Registry.Open); the caller defers its Release. An admin stream
+// names its token and account, which end it when revoked.
 func (s *Server) openStream(c *gin.Context, kind, key string) (*stream.Stream, error) {
-	return s.streams.Open(key, stream.Info{
-		RequestID: c.GetString(ctxRequestID), Route: routeLabel(c),
+	info := stream.Info{
+		Kind: stream.Kind(kind), RequestID: c.GetString(ctxRequestID), Route: routeLabel(c),
 		Gauge: s.metrics.streams.WithLabelValues(kind),
-	})
+	}
+	if kind == streamAdmin {
+		claims := adminClaims(c)
+		info.TokenID, info.Username = claims.ID, claims.Username
+	}
+	return s.streams.Open(key, info)
 }
 
 // startStream commits the response as an event stream that owns sub.
@@ -232,6 +238,12 @@ func (s *Server) adminEvents(c *gin.Context) {
 		return
 	}
 	defer st.Release()
+	// A revocation that reached this instance between the token's check and
+	// Open found no stream to end: check again now that the stream is known.
+	if !s.adminStillValid(c.Request.Context(), raw, claims) {
+		s.fail(c, chat.ErrUnauthorized)
+		return
+	}
 	sub := s.hub.SubscribeAdmin()
 	startStream(c, st, sub)
 	if st.Event("ready", 0, readyData{Time: chat.Time{Time: time.Now()}}) != nil {

@@ -1,4 +1,5 @@
--- Replace an existing admin account.
+-- Replace an existing admin account. Its tokens issued before the new
+-- tokensAfter stop working, so every instance is told to end its streams.
 --
 -- KEYS[1]  admin hash
 --
@@ -6,6 +7,8 @@
 -- ARGV[2]  display name
 -- ARGV[3]  password hash
 -- ARGV[4]  tokens valid after (ms)
+-- ARGV[5]  events channel
+-- ARGV[6]  admin.revoked event JSON (the username)
 --
 -- Returns 1, or 0 when there is no such admin.
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -13,4 +16,5 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 redis.call('HSET', KEYS[1], 'username', ARGV[1], 'displayName', ARGV[2], 'passwordHash', ARGV[3],
   'tokensAfter', ARGV[4])
+redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1
