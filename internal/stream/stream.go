@@ -194,9 +194,10 @@ func (st *Stream) Release() {
 	st.finish()
 }
 
-// Ended logs why a stream ended early, unless the client went away.
+// Ended logs why a stream ended early, unless the client went away or
+// stalled (that drop has its own line when the stream ends).
 func (st *Stream) Ended(err error) {
-	if st.ctx.Err() != nil || st.w.conn != nil && errors.As(err, new(writeError)) {
+	if st.ctx.Err() != nil || st.w.conn != nil && errors.As(err, new(writeError)) || st.w.timedOut() {
 		return
 	}
 	st.reg.cfg.Logger.LogAttrs(context.Background(), slog.LevelInfo, "stream ended",

@@ -357,3 +357,39 @@ func TestShutdownWaitsForCtx(t *testing.T) {
 		t.Fatalf("got %v, want %v", err, context.Canceled)
 	}
 }
+
+// pipeHijacker is a response whose connection, once hijacked, is one end of
+// a net.Pipe: a write to it blocks until the other end reads, which it
+// never does. It stands for a client whose buffers are full.
+type pipeHijacker struct {
+	*httptest.ResponseRecorder
+	conn net.Conn
+}
+
+func (p pipeHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return p.conn, bufio.NewReadWriter(bufio.NewReader(p.conn), bufio.NewWriter(p.conn)), nil
+}
+
+// TestIdleStalledStreamIsDropped checks that pings are writes like events:
+// an idle stream (no event at all) whose client takes no byte is dropped
+// by its next ping's write timeout, and counted as stalled.
+func TestIdleStalledStreamIsDropped(t *testing.T) {
+	drops := &dropLog{}
+	reg := NewRegistry(Config{MaxStreams: 1, PerKey: 1, Hijack: true, PingInterval: 50 * time.Millisecond,
+		WriteTimeout: 100 * time.Millisecond, Dropped: drops.add})
+	hub := chat.NewHub(4)
+	defer hub.Close()
+	server, client := net.Pipe()
+	defer client.Close()
+	st, err := reg.Open("room:r", Info{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Start(pipeHijacker{httptest.NewRecorder(), server}, httptest.NewRequest("GET", "/", nil), hub.SubscribeRoom("r"))
+	st.Serve(nil, func(chat.Event) bool { return false })
+	st.Release()
+	waitFor(t, "the idle stalled stream to end", func() bool { return reg.Len() == 0 })
+	if got := drops.String(); got != "visitor stalled" {
+		t.Fatalf("got drops %q, want \"visitor stalled\"", got)
+	}
+}
