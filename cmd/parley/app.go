@@ -221,6 +221,9 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 		StreamsGeneration: b.store.Generation,
 		// PARLEY_STREAM_HIJACK=off: every stream through net/http's response.
 		DisableStreamHijack: !cfg.StreamHijack,
+		// Admins keep a reserve of their own; a stalled client is dropped.
+		MaxAdminStreams:    cfg.MaxAdminStreams,
+		StreamWriteTimeout: cfg.StreamWriteTimeout,
 	})
 	return &server{backend: b, cfg: cfg, hub: hub, api: api, tokens: tokens}, nil
 }

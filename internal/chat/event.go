@@ -20,6 +20,10 @@ const (
 	// (the store came back with older data, or its resume point is gone):
 	// it drops it and reloads. Written by the streams; never published.
 	EventReset EventType = "reset"
+	// EventAdminRevoked is on no stream: it tells every instance to end the
+	// admin streams of a revoked token (TokenID: logout) or of an account
+	// (Username: new password, account removed).
+	EventAdminRevoked EventType = "admin.revoked"
 )
 
 // Event is something that happened, shared between instances through the
@@ -40,6 +44,9 @@ type Event struct {
 	// LogID is the event's entry id in the admin log ("ms-n"), set on the
 	// events admin streams resume by; "" on the others (typing, presence).
 	LogID string `json:"-"`
+	// TokenID or Username is set on EventAdminRevoked.
+	TokenID  string `json:"tokenId,omitempty"`
+	Username string `json:"username,omitempty"`
 }
 
 // ForVisitor tells whether the visitor stream of roomID shows ev.

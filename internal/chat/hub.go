@@ -20,6 +20,8 @@ type Hub struct {
 	roomBuffer, adminBuffer int
 	// onAdmins is told the number of admin subscriptions after each change.
 	onAdmins func(n int)
+	// onRevoked is handed every EventAdminRevoked.
+	onRevoked func(ev Event)
 }
 
 // Default buffers of NewHubBuffers (a chat.Event is 80 bytes: 1.3 KB per
@@ -61,6 +63,14 @@ func (h *Hub) OnAdminCount(fn func(n int)) {
 	h.mu.Unlock()
 }
 
+// OnRevoked registers fn to be handed every EventAdminRevoked (which no
+// subscription shows), in Deliver's goroutine: fn must not block.
+func (h *Hub) OnRevoked(fn func(ev Event)) {
+	h.mu.Lock()
+	h.onRevoked = fn
+	h.mu.Unlock()
+}
+
 // Subscription is one stream's view of the hub.
 type Subscription struct {
 	hub    *Hub
@@ -69,16 +79,14 @@ type Subscription struct {
 	done   chan struct{}
 	once   sync.Once
 	// dropped is set when the hub drops the subscription for being too
-	// slow; onDrop is then called, once.
+	// slow (a full buffer), not when its owner closes it.
 	dropped atomic.Bool
-	onDrop  atomic.Pointer[func()]
 }
 
-// OnDrop registers fn to be called, once, when the hub drops the
-// subscription because its buffer was full (not when it is closed): the
-// stream ends and its client must resume. fn runs in the delivering
-// goroutine and must not block.
-func (s *Subscription) OnDrop(fn func()) { s.onDrop.Store(&fn) }
+// Dropped tells whether the hub ended the subscription because its buffer
+// was full (its client missed events and must resume), rather than its
+// owner closing it.
+func (s *Subscription) Dropped() bool { return s.dropped.Load() }
 
 // drop ends a subscription that is too slow.
 func (s *Subscription) drop() {
@@ -86,9 +94,6 @@ func (s *Subscription) drop() {
 		return
 	}
 	s.Close()
-	if fn := s.onDrop.Load(); fn != nil {
-		(*fn)()
-	}
 }
 
 // Events delivers the subscription's events.
@@ -173,6 +178,15 @@ func (h *Hub) detach(s *Subscription) int {
 
 // Deliver hands ev to every local subscription that shows it.
 func (h *Hub) Deliver(ev Event) {
+	if ev.Type == EventAdminRevoked {
+		h.mu.RLock()
+		fn := h.onRevoked
+		h.mu.RUnlock()
+		if fn != nil {
+			fn(ev)
+		}
+		return
+	}
 	var slow []*Subscription
 	h.mu.RLock()
 	if ev.ForAdmin() {

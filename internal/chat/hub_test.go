@@ -211,29 +211,31 @@ func TestHubBuffersApart(t *testing.T) {
 	}
 }
 
-func TestHubOnDrop(t *testing.T) {
+// TestHubSaysWhoWasDropped checks that a subscription dropped for a full
+// buffer says so, and one closed by its owner does not.
+func TestHubSaysWhoWasDropped(t *testing.T) {
 	h := NewHub(1)
-	defer h.Close()
-	var mu sync.Mutex
-	drops := map[string]int{}
 	slow, closed := h.SubscribeAdmin(), h.SubscribeAdmin()
-	slow.OnDrop(func() { mu.Lock(); drops["slow"]++; mu.Unlock() })
-	closed.OnDrop(func() { mu.Lock(); drops["closed"]++; mu.Unlock() })
 	closed.Close()
-	var wg sync.WaitGroup
-	for range 4 { // concurrent deliveries drop it once
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 10 {
-				h.Deliver(Event{Type: EventRoomDeleted, RoomID: "r_a"})
-			}
-		}()
+	ev := Event{Type: EventRoom, RoomID: "r"}
+	h.Deliver(ev)
+	h.Deliver(ev) // slow's buffer of 1 is full
+	<-slow.Done()
+	if !slow.Dropped() || closed.Dropped() {
+		t.Fatalf("got Dropped %v for the slow one and %v for the closed one, want true and false", slow.Dropped(), closed.Dropped())
 	}
-	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	if drops["slow"] != 1 || drops["closed"] != 0 {
-		t.Fatalf("got drops %v, want slow once and closed never", drops)
+}
+
+// TestHubHandsRevocationsOn checks that EventAdminRevoked goes to the
+// OnRevoked function and to no subscription.
+func TestHubHandsRevocationsOn(t *testing.T) {
+	h := NewHub(4)
+	admin := h.SubscribeAdmin()
+	var got []Event
+	h.OnRevoked(func(ev Event) { got = append(got, ev) })
+	h.Deliver(Event{Type: EventAdminRevoked, TokenID: "t1"})
+	none(t, admin)
+	if len(got) != 1 || got[0].TokenID != "t1" {
+		t.Fatalf("got %+v, want the revocation of t1", got)
 	}
 }

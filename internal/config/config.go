@@ -37,7 +37,13 @@ type Config struct {
 	// IPv6Prefix is the network size (bits) an IPv6 client is limited by
 	// (PARLEY_IPV6_PREFIX, default 64, 32–128).
 	IPv6Prefix int
-	MaxStreams int
+	// MaxStreams caps the visitor streams of an instance
+	// (PARLEY_MAX_STREAMS), MaxAdminStreams its admin streams
+	// (PARLEY_MAX_ADMIN_STREAMS): a reserve visitors cannot take.
+	MaxStreams, MaxAdminStreams int
+	// StreamWriteTimeout is how long a stream's write may make no progress
+	// before the stream is dropped as stalled (PARLEY_STREAM_WRITE_TIMEOUT).
+	StreamWriteTimeout time.Duration
 	// StreamHijack serves event streams on HTTP/1.x straight on their
 	// hijacked connections (PARLEY_STREAM_HIJACK, default on); off writes
 	// them through net/http's response like every other route.
@@ -138,6 +144,13 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.MaxStreams, err = strconv.Atoi(get("PARLEY_MAX_STREAMS", "20000")); err != nil || c.MaxStreams < 1 {
 		bad("PARLEY_MAX_STREAMS", "want a positive number")
+	}
+	if c.MaxAdminStreams, err = strconv.Atoi(get("PARLEY_MAX_ADMIN_STREAMS", "500")); err != nil || c.MaxAdminStreams < 1 {
+		bad("PARLEY_MAX_ADMIN_STREAMS", "want a positive number")
+	}
+	if c.StreamWriteTimeout, err = time.ParseDuration(get("PARLEY_STREAM_WRITE_TIMEOUT", "20s")); err != nil ||
+		c.StreamWriteTimeout < time.Second || c.StreamWriteTimeout > 5*time.Minute {
+		bad("PARLEY_STREAM_WRITE_TIMEOUT", "want a duration between 1s and 5m such as 20s")
 	}
 	if c.StreamHijack, err = parseBool(get("PARLEY_STREAM_HIJACK", "on")); err != nil {
 		bad("PARLEY_STREAM_HIJACK", "want on or off (true or false)")

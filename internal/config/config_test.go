@@ -103,6 +103,33 @@ func TestMetricsSettings(t *testing.T) {
 	}
 }
 
+// TestStreamSettings checks the stream caps and write timeout: defaults,
+// and errors that name the variable.
+func TestStreamSettings(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxStreams != 20000 || c.MaxAdminStreams != 500 || c.StreamWriteTimeout != 20*time.Second {
+		t.Errorf("got max %d, admin %d, write timeout %v; want 20000, 500, 20s",
+			c.MaxStreams, c.MaxAdminStreams, c.StreamWriteTimeout)
+	}
+	c, err = Load(env(map[string]string{"PARLEY_MAX_ADMIN_STREAMS": "3", "PARLEY_STREAM_WRITE_TIMEOUT": "5s"}))
+	if err != nil || c.MaxAdminStreams != 3 || c.StreamWriteTimeout != 5*time.Second {
+		t.Errorf("got %d, %v, %v; want 3, 5s", c.MaxAdminStreams, c.StreamWriteTimeout, err)
+	}
+	for name, values := range map[string][]string{
+		"PARLEY_MAX_ADMIN_STREAMS":    {"0", "-1", "many"},
+		"PARLEY_STREAM_WRITE_TIMEOUT": {"100ms", "10m", "soon"},
+	} {
+		for _, v := range values {
+			if _, err := Load(env(map[string]string{name: v})); err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s=%s: got %v, want an error naming %s", name, v, err, name)
+			}
+		}
+	}
+}
+
 func TestParseRateLimits(t *testing.T) {
 	l, err := ParseRateLimits("off")
 	if err != nil || l.Rooms != nil || l.Messages != nil || l.Login != nil || l.LoginUser != nil || l.Visits != nil {

@@ -50,10 +50,13 @@ type envConfig struct {
 	AllowedOrigins  []string
 	TrustedProxies  []string
 	MaxStreams      int
+	MaxAdminStreams int
 	StreamsPerToken int
 	PingInterval    time.Duration
-	Widget, Admin   fs.FS
-	Ready           func(ctx context.Context) error
+	// WriteTimeout is the streams' write timeout (default 20 s).
+	WriteTimeout  time.Duration
+	Widget, Admin fs.FS
+	Ready         func(ctx context.Context) error
 	// WatchBridge wires StreamsHealthy and StreamsGeneration to the store.
 	WatchBridge bool
 	// ServerTimeouts sets the http.Server's read and write timeouts, as cmd
@@ -159,7 +162,8 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 	opts := httpapi.Options{
 		Service: svc, Tokens: tokens, Accounts: accounts, Hub: hub, Logger: log,
 		AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
-		MaxStreams: cfg.MaxStreams, StreamsPerToken: cfg.StreamsPerToken, PingInterval: cfg.PingInterval,
+		MaxStreams: cfg.MaxStreams, MaxAdminStreams: cfg.MaxAdminStreams, StreamsPerToken: cfg.StreamsPerToken,
+		PingInterval: cfg.PingInterval, StreamWriteTimeout: cfg.WriteTimeout,
 		Widget: cfg.Widget, Admin: cfg.Admin, Ready: cfg.Ready,
 		Registry: prometheus.NewRegistry(),
 	}

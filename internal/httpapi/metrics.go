@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/parley-chat/parley/internal/stream"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -52,7 +54,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		}, []string{"kind"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_streams_dropped_total",
-			Help: "Event streams the server ended on its own, by kind and reason (slow: the client fell a full buffer behind).",
+			Help: "Event streams dropped by kind and reason: stalled (a write made no progress in time) or slow (too far behind, dropped by the hub).",
 		}, []string{"kind", "reason"}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.messages, m.storeErrors, m.streams, m.dropped)
@@ -60,6 +62,16 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	m.messages.WithLabelValues("admin")
 	m.streams.WithLabelValues(streamVisitor)
 	m.streams.WithLabelValues(streamAdmin)
+	for _, kind := range []stream.Kind{stream.Visitor, stream.Admin} {
+		for _, reason := range []string{stream.DropStalled, stream.DropSlow} {
+			m.dropped.WithLabelValues(string(kind), reason)
+		}
+	}
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	return m
+}
+
+// streamDropped counts a stream dropped for not keeping up.
+func (m *metrics) streamDropped(kind stream.Kind, reason string) {
+	m.dropped.WithLabelValues(string(kind), reason).Inc()
 }

@@ -238,7 +238,7 @@ func TestAdminStreamDropCounted(t *testing.T) {
 	}
 	s.expectEnd(10 * time.Second)
 	waitFor(t, "the warn log line", func() bool {
-		return strings.Contains(e.logs.String(), `"level":"WARN","msg":"admin stream dropped`)
+		return strings.Contains(e.logs.String(), `"level":"WARN","msg":"stream dropped"`)
 	})
 	m := e.do(req{method: "GET", path: "/metrics", token: testMetricsToken})
 	if !strings.Contains(string(m.body), `parley_streams_dropped_total{kind="admin",reason="slow"} 1`) {

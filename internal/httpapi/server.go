@@ -26,8 +26,10 @@ import (
 const (
 	DefaultMaxBodyBytes    = 16 << 10
 	DefaultMaxStreams      = 20000
+	DefaultMaxAdminStreams = stream.DefaultMaxAdminStreams
 	DefaultStreamsPerToken = 5
 	DefaultPingInterval    = stream.DefaultPingInterval
+	DefaultWriteTimeout    = stream.DefaultWriteTimeout
 
 	// requestTimeout bounds every request but the streams: with the store
 	// down, a request answers 503 long before it.
@@ -53,14 +55,18 @@ type Options struct {
 	TrustedProxies []string
 	// MaxBodyBytes bounds request bodies (default 16 KiB).
 	MaxBodyBytes int64
-	// MaxStreams caps the open event streams of this server.
-	MaxStreams int
+	// MaxStreams caps the open visitor streams of this server,
+	// MaxAdminStreams its admin streams: visitors cannot lock admins out.
+	MaxStreams, MaxAdminStreams int
 	// StreamsPerToken caps the open streams of one visitor room or admin
 	// token.
 	StreamsPerToken int
 	// PingInterval is how often streams send a keep-alive comment; it must be
 	// below 25 s (default 20 s).
 	PingInterval time.Duration
+	// StreamWriteTimeout is how long a stream's write may make no progress
+	// before the stream is dropped as stalled (default 20 s).
+	StreamWriteTimeout time.Duration
 	// DisableStreamHijack writes every stream through the handler's
 	// http.Flusher; by default a stream on HTTP/1.x is written straight to
 	// its hijacked connection (PARLEY_STREAM_HIJACK). The client sees the
@@ -173,12 +179,23 @@ func New(opts Options) *Server {
 	s.admin = newStaticFiles(opts.Admin, "admin", s.version, s.log)
 	s.cors = s.newCORS()
 	s.streams = stream.NewRegistry(stream.Config{
-		MaxStreams: opts.MaxStreams, PerKey: opts.StreamsPerToken, PingInterval: opts.PingInterval,
+		MaxStreams: opts.MaxStreams, MaxAdminStreams: opts.MaxAdminStreams, PerKey: opts.StreamsPerToken,
+		PingInterval: opts.PingInterval, WriteTimeout: opts.StreamWriteTimeout,
 		Hijack: !opts.DisableStreamHijack, Healthy: opts.StreamsHealthy, Generation: opts.StreamsGeneration,
-		Logger: opts.Logger,
+		Logger: opts.Logger, Dropped: s.metrics.streamDropped,
 	})
+	// Logout, a new password or a removed account, on any instance, ends
+	// the admin's streams here at once.
+	opts.Hub.OnRevoked(s.endRevoked)
 	s.engine = s.newEngine(opts.TrustedProxies)
 	return s
+}
+
+// endRevoked ends the admin streams of a revoked token or account.
+func (s *Server) endRevoked(ev chat.Event) {
+	if n := s.streams.EndAdmin(ev.TokenID, ev.Username); n > 0 {
+		s.log.Info("admin streams ended: token revoked", slog.Int("streams", n), slog.String("username", ev.Username))
+	}
 }
 
 // Handler returns the http.Handler serving every route.

@@ -16,8 +16,8 @@ import (
 
 // Stream kinds, the label of the open-streams gauge.
 const (
-	streamVisitor = "visitor"
-	streamAdmin   = "admin"
+	streamVisitor = string(stream.Visitor)
+	streamAdmin   = string(stream.Admin)
 )
 
 // streamStoreTimeout bounds each store call a stream makes.
@@ -28,12 +28,18 @@ const streamStoreTimeout = 5 * time.Second
 const maxBatch = 32
 
 // openStream takes a place for a stream of key under the caps (the errors
-// of stream.Registry.Open); the caller defers its Release.
+// of stream.Registry.Open); the caller defers its Release. An admin stream
+// names its token and account, which end it when revoked.
 func (s *Server) openStream(c *gin.Context, kind, key string) (*stream.Stream, error) {
-	return s.streams.Open(key, stream.Info{
-		RequestID: c.GetString(ctxRequestID), Route: routeLabel(c),
+	info := stream.Info{
+		Kind: stream.Kind(kind), RequestID: c.GetString(ctxRequestID), Route: routeLabel(c),
 		Gauge: s.metrics.streams.WithLabelValues(kind),
-	})
+	}
+	if kind == streamAdmin {
+		claims := adminClaims(c)
+		info.TokenID, info.Username = claims.ID, claims.Username
+	}
+	return s.streams.Open(key, info)
 }
 
 // startStream commits the response as an event stream that owns sub.
@@ -73,23 +79,6 @@ type (
 		LastEventID string `json:"lastEventId"`
 	}
 )
-
-// dropReasonSlow labels a stream the hub dropped because its buffer was full.
-const dropReasonSlow = "slow"
-
-// countDrops counts (and, for an admin stream, logs at warn level) the
-// hub dropping sub for being too slow: its client missed events and must
-// resume.
-func (s *Server) countDrops(c *gin.Context, sub *chat.Subscription, kind string) {
-	reqID, counter := c.GetString(ctxRequestID), s.metrics.dropped.WithLabelValues(kind, dropReasonSlow)
-	sub.OnDrop(func() {
-		counter.Inc()
-		if kind == streamAdmin {
-			s.log.Warn("admin stream dropped: its client fell a full buffer behind; it must resume",
-				"request_id", reqID, "buffer", chat.DefaultAdminBuffer)
-		}
-	})
-}
 
 // resumePoint is the seq after which a visitor stream replays: the
 // Last-Event-ID header of a reconnecting client wins over ?after=, which
@@ -136,7 +125,6 @@ func (s *Server) visitorEvents(c *gin.Context) {
 	}
 	defer st.Release()
 	sub := s.hub.SubscribeRoom(roomID)
-	s.countDrops(c, sub, streamVisitor)
 	room, online, err := s.streamSetup(c.Request.Context(), roomID)
 	holds := true
 	if err == nil {
@@ -296,8 +284,13 @@ func (s *Server) adminEvents(c *gin.Context) {
 		return
 	}
 	defer st.Release()
+	// A revocation that reached this instance between the token's check and
+	// Open found no stream to end: check again now that the stream is known.
+	if !s.adminStillValid(c.Request.Context(), raw, claims) {
+		s.fail(c, chat.ErrUnauthorized)
+		return
+	}
 	sub := s.hub.SubscribeAdmin()
-	s.countDrops(c, sub, streamAdmin)
 	startStream(c, st, sub)
 	if st.Event("ready", 0, readyData{Time: chat.Time{Time: time.Now()}}) != nil {
 		return

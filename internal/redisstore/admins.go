@@ -59,10 +59,16 @@ func (s *Store) addAdmin(ctx context.Context, a chat.Admin, first bool) (int64, 
 }
 
 // UpdateAdmin replaces an existing account and gives it a new generation
-// (a.Generation is ignored), or returns chat.ErrAdminUnknown.
+// (a.Generation is ignored), or returns chat.ErrAdminUnknown. It publishes
+// EventAdminRevoked for the account in the same step: every token issued
+// before is refused from then on, and every instance ends its streams.
 func (s *Store) UpdateAdmin(ctx context.Context, a chat.Admin) error {
+	ev, err := encodeEvent(chat.Event{Type: chat.EventAdminRevoked, Username: a.Username})
+	if err != nil {
+		return err
+	}
 	n, err := updateAdminScript.Run(ctx, s.rdb, []string{s.keys.Admin(a.Username), s.keys.AdminGeneration()},
-		a.Username, a.DisplayName, a.PasswordHash, a.TokensAfter.Millis()).Int64()
+		a.Username, a.DisplayName, a.PasswordHash, a.TokensAfter.Millis(), s.keys.Events(), ev).Int64()
 	if err != nil {
 		return fail("update admin", err)
 	}
@@ -72,9 +78,15 @@ func (s *Store) UpdateAdmin(ctx context.Context, a chat.Admin) error {
 	return nil
 }
 
-// RemoveAdmin deletes an account, or returns chat.ErrAdminUnknown.
+// RemoveAdmin deletes an account, or returns chat.ErrAdminUnknown. It
+// publishes EventAdminRevoked for the account in the same step.
 func (s *Store) RemoveAdmin(ctx context.Context, username string) error {
-	n, err := removeAdminScript.Run(ctx, s.rdb, []string{s.keys.Admin(username), s.keys.Admins()}, username).Int64()
+	ev, err := encodeEvent(chat.Event{Type: chat.EventAdminRevoked, Username: username})
+	if err != nil {
+		return err
+	}
+	n, err := removeAdminScript.Run(ctx, s.rdb, []string{s.keys.Admin(username), s.keys.Admins()},
+		username, s.keys.Events(), ev).Int64()
 	if err != nil {
 		return fail("remove admin", err)
 	}

@@ -77,6 +77,10 @@ var (
 	removeAdminSrc    string
 	removeAdminScript = redis.NewScript(removeAdminSrc)
 
+	//go:embed lua/revoke.lua
+	revokeSrc    string
+	revokeScript = redis.NewScript(revokeSrc)
+
 	//go:embed lua/secret.lua
 	secretSrc    string
 	secretScript = redis.NewScript(secretSrc)

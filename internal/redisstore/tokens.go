@@ -10,13 +10,18 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 )
 
-// Revoke refuses the token id until until; the marker expires with it.
+// Revoke refuses the token id until until; the marker expires with it. It
+// publishes EventAdminRevoked for the token in the same step (lua/revoke.lua).
 func (s *Store) Revoke(ctx context.Context, id string, until time.Time) error {
-	if !until.After(time.Now()) {
+	lasts := time.Until(until).Milliseconds()
+	if lasts <= 0 {
 		return nil // the token has expired already: nothing left to refuse
 	}
-	err := s.rdb.SetArgs(ctx, s.keys.Revoked(id), "1", redis.SetArgs{ExpireAt: until}).Err()
+	ev, err := encodeEvent(chat.Event{Type: chat.EventAdminRevoked, TokenID: id})
 	if err != nil {
+		return err
+	}
+	if err := revokeScript.Run(ctx, s.rdb, []string{s.keys.Revoked(id)}, lasts, s.keys.Events(), ev).Err(); err != nil {
 		return fail("revoke", err)
 	}
 	return nil

@@ -2,8 +2,10 @@
 // the event encoder and writer, the two ways a stream is written (straight
 // to a hijacked HTTP/1.x connection, watched for the client's hang-up, or
 // through the handler's http.Flusher), the registry of open streams with its
-// server-wide and per-key caps, the ping cadence of the serve loop, the
-// ending of streams when the event bridge fails, and forced shutdown.
+// caps (visitor and admin streams apart, and per key), the ping cadence and
+// write timeout of the serve loop, the dropping of stalled and slow streams,
+// the ending of streams when the event bridge fails or an admin's tokens are
+// revoked, and forced shutdown.
 //
 // It knows nothing of rooms: what a stream sends (replay, dedupe, batching,
 // token checks) is the caller's, through Stream's methods and the callbacks
@@ -19,16 +21,46 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 )
 
-// DefaultPingInterval is the ping cadence when Config leaves it zero.
-const DefaultPingInterval = 20 * time.Second
+// Defaults for the zero values of Config.
+const (
+	DefaultPingInterval    = 20 * time.Second
+	DefaultMaxAdminStreams = 500
+)
+
+// Kind is the kind of a stream: each kind has its own cap, so that streams of
+// one kind cannot lock the other out.
+type Kind string
+
+// The kinds of stream.
+const (
+	Visitor Kind = "visitor"
+	Admin   Kind = "admin"
+)
+
+// Reasons a stream is dropped (see Config.Dropped).
+const (
+	// DropStalled: a write made no progress for Config.WriteTimeout.
+	DropStalled = "stalled"
+	// DropSlow: the stream fell so far behind that the hub dropped its
+	// subscription.
+	DropSlow = "slow"
+)
 
 // Config configures a Registry.
 type Config struct {
-	// MaxStreams caps the open streams of the registry; PerKey caps those of
-	// one key (a room, an admin token). Both must be positive.
-	MaxStreams, PerKey int
+	// MaxStreams caps the open visitor streams of the registry (an Info
+	// without a Kind is a visitor's), MaxAdminStreams its admin streams
+	// (default DefaultMaxAdminStreams), PerKey those of one key (a room, an
+	// admin token). MaxStreams and PerKey must be positive.
+	MaxStreams, MaxAdminStreams, PerKey int
 	// PingInterval is how often Serve writes a ": ping" comment.
 	PingInterval time.Duration
+	// WriteTimeout is how long a write may make no progress before the
+	// stream is dropped as stalled (default DefaultWriteTimeout).
+	WriteTimeout time.Duration
+	// Dropped, when set, is told of every stream dropped, with its kind and
+	// reason (DropStalled, DropSlow); each drop is also logged.
+	Dropped func(kind Kind, reason string)
 	// Hijack serves HTTP/1.x streams on the hijacked connection; otherwise
 	// (and always on HTTP/2) a stream is written through the handler's
 	// http.Flusher. The bytes of the events are the same.
@@ -56,9 +88,13 @@ var (
 type Registry struct {
 	cfg Config
 
-	mu      sync.Mutex
-	open    int
-	byKey   map[string]int
+	mu     sync.Mutex
+	open   int
+	admins int // of open
+	byKey  map[string]int
+	// owned holds the open streams whose Info names a token or an account,
+	// for EndAdmin.
+	owned   map[*Stream]struct{}
 	closing chan struct{} // closed by Shutdown
 	closed  bool
 
@@ -83,11 +119,17 @@ func NewRegistry(cfg Config) *Registry {
 	if cfg.PingInterval <= 0 {
 		cfg.PingInterval = DefaultPingInterval
 	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.MaxAdminStreams <= 0 {
+		cfg.MaxAdminStreams = DefaultMaxAdminStreams
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Registry{
-		cfg: cfg, byKey: make(map[string]int), stops: make(map[*Stream]func()),
+		cfg: cfg, byKey: make(map[string]int), owned: make(map[*Stream]struct{}), stops: make(map[*Stream]func()),
 		closing: make(chan struct{}), epoch: make(chan struct{}),
 	}
 }
@@ -102,8 +144,9 @@ func (r *Registry) gen() uint64 {
 	return r.cfg.Generation()
 }
 
-// Open takes a place for a stream of key: ErrBridgeDown while the event
-// bridge is down, ErrClosing once Shutdown ran, ErrTooMany over a cap.
+// Open takes a place for a stream of key and info.Kind: ErrBridgeDown while
+// the event bridge is down, ErrClosing once Shutdown ran, ErrTooMany over the
+// cap of its kind or of its key.
 // Nothing is written yet; the caller defers Release and calls Start once
 // the stream may go ahead.
 func (r *Registry) Open(key string, info Info) (*Stream, error) {
@@ -115,16 +158,47 @@ func (r *Registry) Open(key string, info Info) (*Stream, error) {
 	if r.closed {
 		return nil, ErrClosing
 	}
-	if r.open >= r.cfg.MaxStreams || r.byKey[key] >= r.cfg.PerKey {
+	if info.Kind == "" {
+		info.Kind = Visitor
+	}
+	admin := info.Kind == Admin
+	if admin && r.admins >= r.cfg.MaxAdminStreams || !admin && r.open-r.admins >= r.cfg.MaxStreams ||
+		r.byKey[key] >= r.cfg.PerKey {
 		return nil, ErrTooMany
 	}
 	r.open++
+	if admin {
+		r.admins++
+	}
 	r.byKey[key]++
 	if (r.cfg.Healthy != nil || r.cfg.Generation != nil) && r.watcherStop == nil {
 		r.watcherStop = make(chan struct{})
 		go r.watch(r.watcherStop, r.gen())
 	}
-	return &Stream{reg: r, key: key, info: info, closing: r.closing, epoch: r.epoch}, nil
+	st := &Stream{reg: r, key: key, info: info, closing: r.closing, epoch: r.epoch}
+	if info.TokenID != "" || info.Username != "" {
+		st.end = make(chan struct{})
+		r.owned[st] = struct{}{}
+	}
+	return st, nil
+}
+
+// EndAdmin ends every open stream of the token tokenID and every one of the
+// account username (an empty argument matches nothing), at once: the token
+// was revoked, the password changed or the account removed. It returns how
+// many streams it ended. A stream in a write ends when the write does.
+func (r *Registry) EndAdmin(tokenID, username string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for st := range r.owned {
+		if tokenID != "" && st.info.TokenID == tokenID || username != "" && st.info.Username == username {
+			close(st.end)
+			delete(r.owned, st)
+			n++
+		}
+	}
+	return n
 }
 
 // release gives back the place of st.
@@ -132,7 +206,11 @@ func (r *Registry) release(st *Stream) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.open--
+	if st.info.Kind == Admin {
+		r.admins--
+	}
 	delete(r.stops, st)
+	delete(r.owned, st)
 	if r.byKey[st.key]--; r.byKey[st.key] <= 0 {
 		delete(r.byKey, st.key)
 	}

@@ -118,3 +118,52 @@ func TestBridgeChangeEndsEpoch(t *testing.T) {
 	case <-time.After(2 * watchInterval):
 	}
 }
+
+// TestAdminStreamsHaveTheirOwnCap checks that visitor streams filling their
+// cap leave the admins' reserve alone, and the other way round.
+func TestAdminStreamsHaveTheirOwnCap(t *testing.T) {
+	r := NewRegistry(Config{MaxStreams: 2, MaxAdminStreams: 1, PerKey: 5})
+	mustOpen(t, r, "room:a")
+	mustOpen(t, r, "room:b")
+	wantOpenErr(t, r, "room:c", ErrTooMany)
+	adm, err := r.Open("admin:t1", Info{Kind: Admin})
+	if err != nil {
+		t.Fatalf("admin stream with the visitor cap full: got %v, want it opened", err)
+	}
+	if _, err := r.Open("admin:t2", Info{Kind: Admin}); !errors.Is(err, ErrTooMany) {
+		t.Fatalf("second admin stream: got %v, want %v", err, ErrTooMany)
+	}
+	adm.Release()
+	if _, err := r.Open("admin:t2", Info{Kind: Admin}); err != nil {
+		t.Fatalf("admin stream after a release: %v", err)
+	}
+	wantOpenErr(t, r, "room:c", ErrTooMany)
+}
+
+// TestEndAdmin checks that EndAdmin ends the streams of one token or one
+// account, and no other.
+func TestEndAdmin(t *testing.T) {
+	r := NewRegistry(Config{MaxStreams: 5, PerKey: 5})
+	open := func(token, user string) *Stream {
+		st, err := r.Open("admin:"+token, Info{Kind: Admin, TokenID: token, Username: user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	a1, a2, b := open("t1", "alice"), open("t2", "alice"), open("t3", "bob")
+	visitor := mustOpen(t, r, "room:a")
+	if n := r.EndAdmin("t1", ""); n != 1 || !a1.ended() || a2.ended() || b.ended() || visitor.ended() {
+		t.Fatalf("EndAdmin(t1): got %d ended (t1 %v, t2 %v, t3 %v), want t1 alone", n, a1.ended(), a2.ended(), b.ended())
+	}
+	if n := r.EndAdmin("", "alice"); n != 1 || !a2.ended() || b.ended() {
+		t.Fatalf("EndAdmin(alice): got %d ended, want t2 alone", n)
+	}
+	if n := r.EndAdmin("t1", "alice"); n != 0 {
+		t.Fatalf("EndAdmin again: got %d, want 0", n)
+	}
+	b.Release()
+	if n := r.EndAdmin("t3", ""); n != 0 {
+		t.Fatalf("EndAdmin of a released stream: got %d, want 0", n)
+	}
+}

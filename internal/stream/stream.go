@@ -13,11 +13,17 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 )
 
-// Info is what a stream's log lines and gauge need; all optional.
+// Info is what a stream's caps, log lines and gauge need; all optional.
 type Info struct {
+	// Kind picks the cap the stream counts against (Visitor when empty) and
+	// goes into its log lines.
+	Kind Kind
 	// RequestID and Route go into the stream's log lines: on a hijacked
 	// connection the stream outlives its request.
 	RequestID, Route string
+	// TokenID and Username name the admin token and account of an admin
+	// stream, for Registry.EndAdmin.
+	TokenID, Username string
 	// Gauge counts the stream while it is started.
 	Gauge Gauge
 }
@@ -43,7 +49,10 @@ type Stream struct {
 	// the event bridge went down.
 	closing <-chan struct{}
 	epoch   <-chan struct{}
-	once    sync.Once
+	// end is closed by Registry.EndAdmin; nil (never closed) for a stream
+	// of no token.
+	end  chan struct{}
+	once sync.Once
 
 	w   *writer
 	sub *chat.Subscription
@@ -73,10 +82,10 @@ type Stream struct {
 func (st *Stream) Start(w http.ResponseWriter, r *http.Request, sub *chat.Subscription) {
 	var wr *writer
 	if st.reg.cfg.Hijack {
-		wr = hijackWriter(w, r)
+		wr = hijackWriter(w, r, st.reg.cfg.WriteTimeout)
 	}
 	if wr == nil {
-		wr = flushWriter(w, r)
+		wr = flushWriter(w, r, st.reg.cfg.WriteTimeout)
 	}
 	st.w, st.sub, st.ctx = wr, sub, r.Context()
 	if wr.conn != nil {
@@ -132,6 +141,8 @@ func (st *Stream) Serve(stillValid func() bool, deliver func(chat.Event) (stop b
 				return
 			case <-st.epoch:
 				return
+			case <-st.end:
+				return
 			case <-ping.C:
 				// The ping first: a slow check must not delay it past what
 				// proxies and clients wait for.
@@ -139,12 +150,22 @@ func (st *Stream) Serve(stillValid func() bool, deliver func(chat.Event) (stop b
 					return
 				}
 			case ev := <-st.sub.Events():
-				if deliver(ev) {
+				if st.ended() || deliver(ev) {
 					return
 				}
 			}
 		}
 	})
+}
+
+// ended tells whether EndAdmin ended the stream.
+func (st *Stream) ended() bool {
+	select {
+	case <-st.end:
+		return true
+	default:
+		return false
+	}
 }
 
 // run runs loop, in a goroutine of its own on a hijacked connection (see
@@ -177,9 +198,10 @@ func (st *Stream) Release() {
 	st.finish()
 }
 
-// Ended logs why a stream ended early, unless the client went away.
+// Ended logs why a stream ended early, unless the client went away or
+// stalled (that drop has its own line when the stream ends).
 func (st *Stream) Ended(err error) {
-	if st.ctx.Err() != nil || st.w.conn != nil && errors.As(err, new(writeError)) {
+	if st.ctx.Err() != nil || st.w.conn != nil && errors.As(err, new(writeError)) || st.w.timedOut() {
 		return
 	}
 	st.reg.cfg.Logger.LogAttrs(context.Background(), slog.LevelInfo, "stream ended",
@@ -206,11 +228,34 @@ func (st *Stream) finish() {
 		}
 		st.stop(false)
 		st.sub.Close()
+		st.countDrop()
 		if st.info.Gauge != nil {
 			st.info.Gauge.Dec()
 		}
 		st.reg.release(st)
 	})
+}
+
+// countDrop logs and counts a stream that ended because its client did not
+// keep up: a write that made no progress in time, or a subscription the hub
+// dropped.
+func (st *Stream) countDrop() {
+	var reason string
+	switch {
+	case st.w.timedOut():
+		reason = DropStalled
+	case st.sub.Dropped():
+		reason = DropSlow
+	default:
+		return
+	}
+	kind := st.info.Kind
+	st.reg.cfg.Logger.LogAttrs(context.Background(), slog.LevelWarn, "stream dropped",
+		slog.String("kind", string(kind)), slog.String("reason", reason),
+		slog.String("request_id", st.info.RequestID), slog.String("route", st.info.Route))
+	if st.reg.cfg.Dropped != nil {
+		st.reg.cfg.Dropped(kind, reason)
+	}
 }
 
 // watchClient reads the hijacked connection until it fails: the client

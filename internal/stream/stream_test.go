@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -230,7 +231,8 @@ func TestShutdownEndsAStuckStream(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			big := strings.Repeat("x", 64<<10)
 			writing := make(chan struct{})
-			ts := newTestServer(t, Config{Hijack: m.hijack, PingInterval: time.Hour}, func(st *Stream, _ *chat.Subscription) {
+			drops := &dropLog{}
+			ts := newTestServer(t, Config{Hijack: m.hijack, PingInterval: time.Hour, Dropped: drops.add}, func(st *Stream, _ *chat.Subscription) {
 				close(writing)
 				for st.Event("message", 0, big) == nil {
 				}
@@ -251,6 +253,94 @@ func TestShutdownEndsAStuckStream(t *testing.T) {
 			if n := ts.reg.Len(); n != 0 {
 				t.Fatalf("got %d streams open after Shutdown, want 0", n)
 			}
+			if got := drops.String(); got != "" {
+				t.Fatalf("got drops %q, want none: a stream ended by Shutdown was not dropped", got)
+			}
+		})
+	}
+}
+
+// dropLog records Config.Dropped calls.
+type dropLog struct {
+	mu    sync.Mutex
+	drops []string
+}
+
+func (d *dropLog) add(kind Kind, reason string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.drops = append(d.drops, string(kind)+" "+reason)
+}
+
+func (d *dropLog) String() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return strings.Join(d.drops, ", ")
+}
+
+// TestStalledStreamIsDropped checks that a stream whose write makes no
+// progress for the write timeout ends, and is counted as stalled: its
+// client stopped reading and the socket buffers are full.
+func TestStalledStreamIsDropped(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			big := strings.Repeat("x", 64<<10)
+			drops := &dropLog{}
+			cfg := Config{Hijack: m.hijack, PingInterval: time.Hour, WriteTimeout: 300 * time.Millisecond, Dropped: drops.add}
+			ts := newTestServer(t, cfg, func(st *Stream, _ *chat.Subscription) {
+				for st.Event("message", 0, big) == nil {
+				}
+			})
+			conn, err := net.Dial("tcp", ts.srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_, _ = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			waitFor(t, "a stream to open", func() bool { return ts.reg.Len() == 1 })
+			waitFor(t, "the stalled stream to end", func() bool { return ts.reg.Len() == 0 })
+			if got := drops.String(); got != "visitor stalled" {
+				t.Fatalf("got drops %q, want \"visitor stalled\"", got)
+			}
+		})
+	}
+}
+
+// TestSlowStreamIsDropped checks that a stream the hub dropped for falling
+// behind is counted as slow.
+func TestSlowStreamIsDropped(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			drops := &dropLog{}
+			busy := make(chan struct{}, 1)
+			ts := newTestServer(t, Config{Hijack: m.hijack, PingInterval: time.Hour, Dropped: drops.add}, func(st *Stream, _ *chat.Subscription) {
+				if st.Event("ready", 0, 1) != nil { // the head goes out with it
+					return
+				}
+				st.Serve(nil, func(chat.Event) bool {
+					select {
+					case busy <- struct{}{}:
+						time.Sleep(200 * time.Millisecond) // behind: the hub's buffer fills
+					default:
+					}
+					return false
+				})
+			})
+			res, err := http.Get(ts.srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			ev := chat.Event{Type: chat.EventTyping, RoomID: "r", Sender: chat.SenderAdmin}
+			ts.hub.Deliver(ev)
+			<-busy
+			for i := 0; i < 100; i++ {
+				ts.hub.Deliver(ev)
+			}
+			waitFor(t, "the slow stream to end", func() bool { return ts.reg.Len() == 0 })
+			if got := drops.String(); got != "visitor slow" {
+				t.Fatalf("got drops %q, want \"visitor slow\"", got)
+			}
 		})
 	}
 }
@@ -265,5 +355,41 @@ func TestShutdownWaitsForCtx(t *testing.T) {
 	cancel()
 	if err := r.Shutdown(ctx); err != context.Canceled {
 		t.Fatalf("got %v, want %v", err, context.Canceled)
+	}
+}
+
+// pipeHijacker is a response whose connection, once hijacked, is one end of
+// a net.Pipe: a write to it blocks until the other end reads, which it
+// never does. It stands for a client whose buffers are full.
+type pipeHijacker struct {
+	*httptest.ResponseRecorder
+	conn net.Conn
+}
+
+func (p pipeHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return p.conn, bufio.NewReadWriter(bufio.NewReader(p.conn), bufio.NewWriter(p.conn)), nil
+}
+
+// TestIdleStalledStreamIsDropped checks that pings are writes like events:
+// an idle stream (no event at all) whose client takes no byte is dropped
+// by its next ping's write timeout, and counted as stalled.
+func TestIdleStalledStreamIsDropped(t *testing.T) {
+	drops := &dropLog{}
+	reg := NewRegistry(Config{MaxStreams: 1, PerKey: 1, Hijack: true, PingInterval: 50 * time.Millisecond,
+		WriteTimeout: 100 * time.Millisecond, Dropped: drops.add})
+	hub := chat.NewHub(4)
+	defer hub.Close()
+	server, client := net.Pipe()
+	defer client.Close()
+	st, err := reg.Open("room:r", Info{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Start(pipeHijacker{httptest.NewRecorder(), server}, httptest.NewRequest("GET", "/", nil), hub.SubscribeRoom("r"))
+	st.Serve(nil, func(chat.Event) bool { return false })
+	st.Release()
+	waitFor(t, "the idle stalled stream to end", func() bool { return reg.Len() == 0 })
+	if got := drops.String(); got != "visitor stalled" {
+		t.Fatalf("got drops %q, want \"visitor stalled\"", got)
 	}
 }

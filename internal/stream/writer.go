@@ -5,14 +5,29 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
 )
 
-// writeTimeout bounds each write to a stream, so that a client that stopped
-// reading cannot hold the stream forever.
-const writeTimeout = 10 * time.Second
+// DefaultWriteTimeout is how long a write may make no progress when Config
+// leaves WriteTimeout zero.
+const DefaultWriteTimeout = 20 * time.Second
+
+// writeChunk is the most one write hands the connection under one deadline:
+// a large burst to a client that reads, if slowly, goes out piece by piece,
+// each with the whole write timeout, so the timeout means "no progress"
+// rather than "not all of it in time".
+const writeChunk = 32 << 10
+
+// sendBuffer is the kernel send buffer of a hijacked stream connection. Left
+// to autotuning it grows to megabytes (tcp_wmem's maximum, 4 MB on Linux)
+// for a client that stopped reading, and a stalled stream's writes only
+// block once that much is queued. A stream needs little: 64 KB (Linux
+// doubles it) keeps a chat's bursts flowing at 600 KB/s over a 200 ms round
+// trip, and bounds what a stalled client holds in the kernel.
+const sendBuffer = 64 << 10
 
 const (
 	initialBuf = 512
@@ -32,9 +47,13 @@ type writer struct {
 	// head is the length of the response head at the start of buf, not yet
 	// written: it goes out with the first event, in the same write.
 	head int
+	// timeout bounds each chunk of a write; stalled is set once one did not
+	// go out in time: the client stopped reading (or its network did).
+	timeout time.Duration
+	stalled bool
 
-	// mu guards forced and the write deadline of the flusher path, so that
-	// a forced end is never undone by the next write's deadline.
+	// mu guards forced, stalled and the write deadline of the flusher path,
+	// so that a forced end is never undone by the next write's deadline.
 	mu     sync.Mutex
 	forced bool
 }
@@ -61,7 +80,7 @@ func setHeaders(h http.Header) {
 // response (they would otherwise cut every stream after a few seconds) and
 // each write sets its own deadline. The status is only set: the head goes
 // out with the first event.
-func flushWriter(w http.ResponseWriter, r *http.Request) *writer {
+func flushWriter(w http.ResponseWriter, r *http.Request, timeout time.Duration) *writer {
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})  // not supported by every writer (tests)
 	_ = rc.SetWriteDeadline(time.Time{}) // idem
@@ -71,7 +90,7 @@ func flushWriter(w http.ResponseWriter, r *http.Request) *writer {
 		h.Set("Connection", "keep-alive")
 	}
 	w.WriteHeader(http.StatusOK)
-	return &writer{w: w, rc: rc, buf: make([]byte, 0, initialBuf)}
+	return &writer{w: w, rc: rc, buf: make([]byte, 0, initialBuf), timeout: timeout}
 }
 
 // hijackWriter takes the connection of an HTTP/1.x request from net/http
@@ -87,7 +106,7 @@ func flushWriter(w http.ResponseWriter, r *http.Request) *writer {
 // The point is memory: a hijacked stream is one goroutine and its
 // connection, without the handler's stack, net/http's buffers and
 // background reader, the request and the router's context.
-func hijackWriter(w http.ResponseWriter, r *http.Request) *writer {
+func hijackWriter(w http.ResponseWriter, r *http.Request, timeout time.Duration) *writer {
 	if r.ProtoMajor != 1 || written(w) || !hijackable(w) {
 		return nil
 	}
@@ -104,7 +123,10 @@ func hijackWriter(w http.ResponseWriter, r *http.Request) *writer {
 	if err != nil {
 		return nil
 	}
-	wr := &writer{conn: conn, buf: make([]byte, 0, initialBuf)}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(sendBuffer)
+	}
+	wr := &writer{conn: conn, buf: make([]byte, 0, initialBuf), timeout: timeout}
 	wr.buf = append(wr.buf, "HTTP/1.1 200 OK\r\n"...)
 	hb := headerBuf{b: wr.buf}
 	_ = h.Write(&hb) // keys sorted, new lines in values replaced
@@ -207,9 +229,32 @@ func (w *writer) comment(text string) error {
 
 func (w *writer) send() error {
 	defer w.reset()
+	for p := w.buf; len(p) > 0; {
+		n := min(len(p), writeChunk)
+		if err := w.write(p[:n]); err != nil {
+			return err
+		}
+		p = p[n:]
+	}
 	if w.conn != nil {
-		_ = w.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-		if _, err := w.conn.Write(w.buf); err != nil {
+		return nil
+	}
+	// Under the last chunk's deadline.
+	if err := w.rc.Flush(); err != nil {
+		return w.failed(err)
+	}
+	return nil
+}
+
+// write writes one chunk under its own deadline, and notes a chunk that did
+// not go out in time (but not the deadline a forced end sets).
+func (w *writer) write(p []byte) error {
+	if w.conn != nil {
+		_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+		if _, err := w.conn.Write(p); err != nil {
+			w.mu.Lock()
+			w.stalled = errors.Is(err, os.ErrDeadlineExceeded)
+			w.mu.Unlock()
 			return writeError{err}
 		}
 		return nil
@@ -219,12 +264,28 @@ func (w *writer) send() error {
 		w.mu.Unlock()
 		return errForced
 	}
-	_ = w.rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
 	w.mu.Unlock()
-	if _, err := w.w.Write(w.buf); err != nil {
-		return err
+	if _, err := w.w.Write(p); err != nil {
+		return w.failed(err)
 	}
-	return w.rc.Flush()
+	return nil
+}
+
+// timedOut tells whether a write ran out of time: the client stalled.
+func (w *writer) timedOut() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stalled
+}
+
+// failed notes whether a failed write of the flusher path ran out of time,
+// unless the deadline was that of a forced end.
+func (w *writer) failed(err error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stalled = w.stalled || !w.forced && errors.Is(err, os.ErrDeadlineExceeded)
+	return err
 }
 
 // force fails the write in progress of a stream written through the

@@ -66,7 +66,7 @@ func TestEncoderFraming(t *testing.T) {
 	})
 	t.Run("flusher", func(t *testing.T) {
 		res := &recordingResponse{ResponseRecorder: httptest.NewRecorder()}
-		w := flushWriter(res, httptest.NewRequest("GET", "/", nil))
+		w := flushWriter(res, httptest.NewRequest("GET", "/", nil), time.Second)
 		steps(w)
 		if got := strings.Join(res.flushed, "|"); got != strings.Join(want, "|") {
 			t.Fatalf("got flushes\n%q\nwant\n%q", res.flushed, want)
@@ -101,8 +101,29 @@ func TestBurstBufferIsDropped(t *testing.T) {
 		t.Fatalf("got a kept buffer of %d bytes, want at most %d", cap(w.buf), maxKeptBuf)
 	}
 	mustWrite(t, w.event("message", 2, "small"))
-	if c := w.conn.(*recordingConn); !bytes.HasPrefix([]byte(c.writes[1]), []byte("id: 2\n")) {
-		t.Fatalf("got %q after the burst", c.writes[1])
+	if c := w.conn.(*recordingConn); !bytes.HasPrefix([]byte(c.writes[len(c.writes)-1]), []byte("id: 2\n")) {
+		t.Fatalf("got %q after the burst", c.writes[len(c.writes)-1])
+	}
+}
+
+// TestLargeWriteGoesInChunks checks that a burst is handed to the
+// connection in pieces of at most writeChunk, each under a deadline of its
+// own, so a client that reads slowly but steadily is not taken for stalled.
+func TestLargeWriteGoesInChunks(t *testing.T) {
+	conn := &recordingConn{}
+	w := &writer{conn: conn}
+	payload := strings.Repeat("y", 3*writeChunk)
+	mustWrite(t, w.event("message", 1, payload))
+	if len(conn.writes) < 4 {
+		t.Fatalf("got %d writes, want the burst in chunks", len(conn.writes))
+	}
+	for i, c := range conn.writes {
+		if len(c) > writeChunk {
+			t.Fatalf("write %d: got %d bytes, want at most %d", i, len(c), writeChunk)
+		}
+	}
+	if got := strings.Join(conn.writes, ""); got != "id: 1\nevent: message\ndata: \""+payload+"\"\n\n" {
+		t.Fatalf("got %d bytes in all, want the event whole", len(got))
 	}
 }
 
