@@ -104,16 +104,18 @@ func Start(dataDir string, log *slog.Logger) (*Server, error) {
 	now := time.Now()
 	m.SetTime(now)
 	s := &Server{m: m, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+	var restore []snapKey // streams, put back once the server listens
 	if dataDir != "" {
 		if err := os.MkdirAll(dataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("embedded: start: %w", err)
 		}
 		s.dir = dataDir
 		s.path = filepath.Join(dataDir, SnapshotFile)
-		n, err := load(m, s.path, now)
+		n, streams, err := load(m, s.path, now)
 		if err != nil {
 			return nil, fmt.Errorf("embedded: start: %w", err)
 		}
+		restore = streams
 		if n > 0 {
 			log.Info("embedded redis loaded its snapshot", "path", s.path, "keys", n)
 		}
@@ -125,6 +127,10 @@ func Start(dataDir string, log *slog.Logger) (*Server, error) {
 	}
 	m.Server().SetPreHook(s.seen)
 	s.addr = m.Addr()
+	if err := restoreStreams(s.addr, restore); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("embedded: start: restore streams from %s: %w", s.path, err)
+	}
 	go s.run(now)
 	return s, nil
 }

@@ -9,10 +9,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -52,6 +55,26 @@ type snapKey struct {
 	Set      []string
 	ZSet     map[string]float64
 	HLL      []byte
+	// Stream and Groups hold a stream (the admin event log, the mail queue):
+	// its entries, and its consumer groups with their pending entries.
+	Stream []snapEntry
+	Groups []snapGroup
+}
+
+type snapEntry struct {
+	ID     string
+	Values []string
+}
+
+type snapGroup struct {
+	Name    string
+	LastID  string
+	Pending []snapPending
+}
+
+type snapPending struct {
+	ID       string
+	Consumer string
 }
 
 // dump reads the whole of database 0 under miniredis's lock, so the snapshot
@@ -68,7 +91,7 @@ func dump(m *miniredis.Miniredis) (snapshot, error) {
 	snap := snapshot{Version: snapshotVersion, Taken: time.Now()}
 	v := reflect.ValueOf(db).Elem()
 	f := map[string]reflect.Value{}
-	for _, name := range []string{"keys", "stringKeys", "hashKeys", "listKeys", "setKeys", "sortedsetKeys", "hllKeys", "ttl"} {
+	for _, name := range []string{"keys", "stringKeys", "hashKeys", "listKeys", "setKeys", "sortedsetKeys", "hllKeys", "streamKeys", "ttl"} {
 		fv := v.FieldByName(name)
 		if !fv.IsValid() || fv.Kind() != reflect.Map {
 			return snapshot{}, fmt.Errorf("embedded: snapshot: this miniredis has no %s map", name)
@@ -114,8 +137,13 @@ func dump(m *miniredis.Miniredis) (snapshot, error) {
 			if sk.HLL, err = sketch.MarshalBinary(); err != nil {
 				return snapshot{}, fmt.Errorf("embedded: snapshot: %s: %w", k, err)
 			}
+		case "stream":
+			var err error
+			if sk.Stream, sk.Groups, err = dumpStream(f["streamKeys"].MapIndex(kv)); err != nil {
+				return snapshot{}, fmt.Errorf("embedded: snapshot: %s: %w", k, err)
+			}
 		default:
-			continue // streams: Parley uses none
+			continue
 		}
 		if ttl := f["ttl"].MapIndex(kv); ttl.IsValid() && ttl.Int() > 0 {
 			sk.ExpireAt = snap.Taken.Add(time.Duration(ttl.Int()))
@@ -123,6 +151,57 @@ func dump(m *miniredis.Miniredis) (snapshot, error) {
 		snap.Keys = append(snap.Keys, sk)
 	}
 	return snap, nil
+}
+
+// dumpStream reads one of miniredis's *streamKey values: its entries and its
+// consumer groups (last delivered id, pending entries and their consumers).
+// The caller holds miniredis's lock; the stream's own mutex guards only
+// its methods, which cannot run meanwhile.
+func dumpStream(v reflect.Value) ([]snapEntry, []snapGroup, error) {
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return nil, nil, errors.New("unexpected stream value")
+	}
+	st := v.Elem()
+	entries, groups := st.FieldByName("entries"), st.FieldByName("groups")
+	if entries.Kind() != reflect.Slice || groups.Kind() != reflect.Map {
+		return nil, nil, errors.New("this miniredis keeps streams differently")
+	}
+	var out []snapEntry
+	for i := range entries.Len() {
+		e := entries.Index(i)
+		id, vals := e.FieldByName("ID"), e.FieldByName("Values")
+		if id.Kind() != reflect.String || vals.Kind() != reflect.Slice {
+			return nil, nil, errors.New("this miniredis keeps stream entries differently")
+		}
+		se := snapEntry{ID: id.String(), Values: make([]string, vals.Len())}
+		for j := range se.Values {
+			se.Values[j] = vals.Index(j).String()
+		}
+		out = append(out, se)
+	}
+	var gs []snapGroup
+	for it := groups.MapRange(); it.Next(); {
+		g := it.Value()
+		if g.Kind() != reflect.Pointer || g.IsNil() {
+			return nil, nil, errors.New("unexpected stream group value")
+		}
+		last, pending := g.Elem().FieldByName("lastID"), g.Elem().FieldByName("pending")
+		if last.Kind() != reflect.String || pending.Kind() != reflect.Slice {
+			return nil, nil, errors.New("this miniredis keeps stream groups differently")
+		}
+		sg := snapGroup{Name: it.Key().String(), LastID: last.String()}
+		for j := range pending.Len() {
+			p := pending.Index(j)
+			id, consumer := p.FieldByName("id"), p.FieldByName("consumer")
+			if id.Kind() != reflect.String || consumer.Kind() != reflect.String {
+				return nil, nil, errors.New("this miniredis keeps pending entries differently")
+			}
+			sg.Pending = append(sg.Pending, snapPending{ID: id.String(), Consumer: consumer.String()})
+		}
+		gs = append(gs, sg)
+	}
+	sort.Slice(gs, func(i, j int) bool { return gs[i].Name < gs[j].Name })
+	return out, gs, nil
 }
 
 // hllSketch returns the sketch inside one of miniredis's *hll values.
@@ -247,19 +326,21 @@ func decodeSnapshot(data []byte) (snapshot, error) {
 }
 
 // load reads the snapshot at path into m, which is not serving yet, and
-// returns the number of keys loaded. A missing file loads nothing.
-func load(m *miniredis.Miniredis, path string, now time.Time) (int, error) {
+// returns the number of keys loaded, and the streams, which restoreStreams
+// puts back once the server listens. A missing file loads nothing.
+func load(m *miniredis.Miniredis, path string, now time.Time) (int, []snapKey, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+		return 0, nil, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("load %s: %w", path, err)
+		return 0, nil, fmt.Errorf("load %s: %w", path, err)
 	}
 	snap, err := decodeSnapshot(data)
 	if err != nil {
-		return 0, fmt.Errorf("load %s: %w", path, err)
+		return 0, nil, fmt.Errorf("load %s: %w", path, err)
 	}
+	var streams []snapKey
 	db := m.DB(0)
 	n := 0
 	for _, k := range snap.Keys {
@@ -289,6 +370,12 @@ func load(m *miniredis.Miniredis, path string, now time.Time) (int, error) {
 					break
 				}
 			}
+		case "stream":
+			if len(k.Stream) == 0 && len(k.Groups) == 0 {
+				continue
+			}
+			streams = append(streams, k)
+			continue
 		case "hll":
 			sketch := hyperloglog.New14()
 			if err = sketch.UnmarshalBinary(k.HLL); err == nil {
@@ -300,12 +387,158 @@ func load(m *miniredis.Miniredis, path string, now time.Time) (int, error) {
 			continue
 		}
 		if err != nil {
-			return 0, fmt.Errorf("load %s: key %s: %w", path, k.Key, err)
+			return 0, nil, fmt.Errorf("load %s: key %s: %w", path, k.Key, err)
 		}
 		if ttl > 0 {
 			db.SetTTL(k.Key, ttl)
 		}
 		n++
 	}
-	return n, nil
+	return n, streams, nil
+}
+
+// restoreStreams puts streams back through the server's own commands (XADD
+// with their ids, XGROUP CREATE), since miniredis has no API for consumer
+// groups. A group's pending entries are made pending again for their
+// consumers by reading them once with XREADGROUP, in order, from just
+// before the first pending one up to the group's last delivered id; entries
+// in between that were not pending are read by a placeholder consumer and
+// acknowledged. Delivery counts and idle times start again from zero, so a
+// crashed sender's mail is reclaimed one visibility timeout after the start.
+func restoreStreams(addr string, keys []snapKey) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Minute))
+	rc := &respConn{w: bufio.NewWriter(c), r: bufio.NewReader(c)}
+	for _, k := range keys {
+		for _, e := range k.Stream {
+			if err := rc.do(append([]string{"XADD", k.Key, e.ID}, e.Values...)...); err != nil {
+				return fmt.Errorf("%s: XADD %s: %w", k.Key, e.ID, err)
+			}
+		}
+		for _, g := range k.Groups {
+			if err := restoreGroup(rc, k, g); err != nil {
+				return fmt.Errorf("%s: group %s: %w", k.Key, g.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+const restoreConsumer = "parley-snapshot-restore"
+
+func restoreGroup(rc *respConn, k snapKey, g snapGroup) error {
+	pending := map[string]string{}
+	for _, p := range g.Pending {
+		pending[p.ID] = p.Consumer
+	}
+	// Start just before the first entry still pending, or at the last
+	// delivered id when none is.
+	start, first := g.LastID, -1
+	for i, e := range k.Stream {
+		if _, ok := pending[e.ID]; ok {
+			first = i
+			break
+		}
+	}
+	if first >= 0 {
+		start = "0"
+		if first > 0 {
+			start = k.Stream[first-1].ID
+		}
+	}
+	if err := rc.do("XGROUP", "CREATE", k.Key, g.Name, start, "MKSTREAM"); err != nil {
+		return err
+	}
+	if first < 0 {
+		return nil
+	}
+	for _, e := range k.Stream[first:] {
+		if streamIDLess(g.LastID, e.ID) {
+			break
+		}
+		consumer, ok := pending[e.ID]
+		if !ok {
+			consumer = restoreConsumer
+		}
+		if err := rc.do("XREADGROUP", "GROUP", g.Name, consumer, "COUNT", "1", "STREAMS", k.Key, ">"); err != nil {
+			return err
+		}
+		if !ok {
+			if err := rc.do("XACK", k.Key, g.Name, e.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return rc.do("XGROUP", "DELCONSUMER", k.Key, g.Name, restoreConsumer)
+}
+
+// streamIDLess compares two stream ids ("ms-seq").
+func streamIDLess(a, b string) bool {
+	am, as, _ := strings.Cut(a, "-")
+	bm, bs, _ := strings.Cut(b, "-")
+	ams, _ := strconv.ParseUint(am, 10, 64)
+	bms, _ := strconv.ParseUint(bm, 10, 64)
+	if ams != bms {
+		return ams < bms
+	}
+	asq, _ := strconv.ParseUint(as, 10, 64)
+	bsq, _ := strconv.ParseUint(bs, 10, 64)
+	return asq < bsq
+}
+
+// respConn is the least RESP client restoreStreams needs: this package
+// must not import go-redis.
+type respConn struct {
+	w *bufio.Writer
+	r *bufio.Reader
+}
+
+// do sends one command and reads its whole reply, returning an error reply
+// as an error.
+func (rc *respConn) do(args ...string) error {
+	fmt.Fprintf(rc.w, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(rc.w, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if err := rc.w.Flush(); err != nil {
+		return err
+	}
+	return rc.skip()
+}
+
+// skip reads one reply of any type.
+func (rc *respConn) skip() error {
+	line, err := rc.r.ReadString('\n')
+	if err != nil {
+		return err
+	}
+	line = strings.TrimSuffix(line, "\r\n")
+	if line == "" {
+		return errors.New("empty reply")
+	}
+	switch line[0] {
+	case '-':
+		return errors.New(line[1:])
+	case '$':
+		n, _ := strconv.Atoi(line[1:])
+		if n >= 0 {
+			_, err = io.CopyN(io.Discard, rc.r, int64(n)+2)
+		}
+		return err
+	case '*':
+		n, _ := strconv.Atoi(line[1:])
+		for range max(n, 0) {
+			if err := rc.skip(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

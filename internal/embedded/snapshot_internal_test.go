@@ -24,7 +24,7 @@ func TestVersion1SnapshotLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := miniredis.NewMiniRedis()
-	n, err := load(m, path, time.Now())
+	n, _, err := load(m, path, time.Now())
 	if err != nil || n != 1 {
 		t.Fatalf("load: got %d keys, %v; want 1, nil", n, err)
 	}
