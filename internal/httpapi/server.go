@@ -1,9 +1,10 @@
-// Package httpapi owns Parley's HTTP surface: the routes of API.md, their
-// middleware (request ids, access log, recovery, metrics, body limits, CORS,
-// authentication), the handlers of the two Server-Sent Event streams (what
-// they send; internal/stream writes them and owns their caps) and the static
-// widget and console files. It is the only package that imports gin; every business rule
-// it needs lives in chat.Service.
+// Package httpapi owns Parley's HTTP surface: the routes of docs/API.md,
+// their middleware (request ids, access log, recovery, metrics, body limits,
+// CORS, security headers, authentication), the handlers of the two
+// Server-Sent Event streams (what they send; internal/stream writes them and
+// owns their caps) and the static widget and console files. It and its
+// bench-only subpackage baseline are the only packages that import gin;
+// every business rule it needs lives in chat.Service.
 package httpapi
 
 import (
