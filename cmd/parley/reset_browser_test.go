@@ -43,12 +43,7 @@ func TestReloadOnRollback(t *testing.T) {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 
-	loadWidgetPage(t, ctx, app.URL+"/")
-	clickBubble(t, ctx)
-	mustPoll(t, ctx, "focus in the composer", `!!F() && F().activeElement && F().activeElement.id === 'input'`, 5*time.Second)
-	typeAndSend(t, ctx, "one")
-	mustPoll(t, ctx, "sent", `texts('.msg.me:not(.pending):not(.failed) .text').includes('one')`, 5*time.Second)
-	roomID := theOnlyRoom(t, app, admin)
+	roomID := startConversation(t, ctx, app, admin, app.URL+"/", "one")
 	adminSays(t, app, admin, roomID, "two")
 	mustPoll(t, ctx, "the reply", widgetTexts+` === 'one|two'`, 5*time.Second)
 

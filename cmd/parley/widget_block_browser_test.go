@@ -27,12 +27,7 @@ func TestWidgetBlocked(t *testing.T) {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 
-	loadWidgetPage(t, ctx, app.URL+"/")
-	clickBubble(t, ctx)
-	mustPoll(t, ctx, "focus in the composer", `!!F() && F().activeElement && F().activeElement.id === 'input'`, 5*time.Second)
-	typeAndSend(t, ctx, "hello")
-	mustPoll(t, ctx, "hello is sent", `texts('.msg.me:not(.pending) .text').includes('hello')`, 5*time.Second)
-	roomID := theOnlyRoom(t, app, admin)
+	roomID := startConversation(t, ctx, app, admin, app.URL+"/", "hello")
 	if mustEval[bool](t, ctx, closedShown) {
 		t.Fatal("the panel says closed before any block")
 	}

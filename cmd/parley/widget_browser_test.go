@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -195,6 +196,19 @@ type adminRoom struct {
 }
 
 // theOnlyRoom returns the id of the one room the app has.
+// startConversation opens the panel on the page at pageURL, sends text as
+// the visitor's first message, waits until it is stored and returns the
+// room it made.
+func startConversation(tb testing.TB, ctx context.Context, app *testApp, admin, pageURL, text string) string {
+	tb.Helper()
+	loadWidgetPage(tb, ctx, pageURL)
+	clickBubble(tb, ctx)
+	mustPoll(tb, ctx, "focus in the composer", `!!F() && F().activeElement && F().activeElement.id === 'input'`, 5*time.Second)
+	typeAndSend(tb, ctx, text)
+	mustPoll(tb, ctx, text+" is sent", `texts('.msg.me:not(.pending):not(.failed) .text').includes(`+strconv.Quote(text)+`)`, 5*time.Second)
+	return theOnlyRoom(tb, app, admin)
+}
+
 func theOnlyRoom(tb testing.TB, app *testApp, admin string) string {
 	tb.Helper()
 	var list struct{ Rooms []struct{ ID string } }
@@ -606,12 +620,7 @@ func TestWidgetRecovers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 
-	loadWidgetPage(t, ctx, proxy.URL+"/")
-	clickBubble(t, ctx)
-	mustPoll(t, ctx, "focus in the composer", `!!F() && F().activeElement && F().activeElement.id === 'input'`, 5*time.Second)
-	typeAndSend(t, ctx, "one")
-	mustPoll(t, ctx, "one is sent", `texts('.msg.me:not(.pending) .text').includes('one')`, 5*time.Second)
-	roomID := theOnlyRoom(t, app, admin)
+	roomID := startConversation(t, ctx, app, admin, proxy.URL+"/", "one")
 	mustPoll(t, ctx, "the stream is up", `/online|offline/.test(F().getElementById('status').className)`, 5*time.Second)
 
 	t.Run("cut stream resumes", func(t *testing.T) {
@@ -753,12 +762,7 @@ func TestWidgetHistoryTypingDelete(t *testing.T) {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 
-	loadWidgetPage(t, ctx, app.URL+"/")
-	clickBubble(t, ctx)
-	mustPoll(t, ctx, "focus in the composer", `!!F() && F().activeElement && F().activeElement.id === 'input'`, 5*time.Second)
-	typeAndSend(t, ctx, "first")
-	mustPoll(t, ctx, "first is sent", `texts('.msg.me:not(.pending) .text').includes('first')`, 5*time.Second)
-	roomID := theOnlyRoom(t, app, admin)
+	roomID := startConversation(t, ctx, app, admin, app.URL+"/", "first")
 	// No admin has the console open: the panel says so and asks for an email.
 	mustPoll(t, ctx, "away", `F().getElementById('status').classList.contains('offline') && !F().getElementById('away').hidden && !F().getElementById('away-row').hidden`, 5*time.Second)
 	mustDo(t, ctx, "leave an email", chromedp.Evaluate[chromedp.Void](`(() => {`+widgetJS+`F().getElementById('away-email').value = 'later@example.com'; F().getElementById('away').requestSubmit(); })()`))
