@@ -248,3 +248,20 @@ export function deleteRoom(id) {
 export function visits(days) {
   return request('GET', '/visits', { query: { days } });
 }
+
+/**
+ * The mail queue's dead letters; a 409 email_off when the server sends no mail.
+ * @returns {Promise<{dead: {id: string, roomId: string, to: string, subject: string, attempts: number, reason: string, at: string}[]}>}
+ */
+export function deadMail() {
+  return request('GET', '/mail/dead');
+}
+
+/**
+ * Mails a room's transcript to `to`, or to the visitor's email when empty.
+ * @param {string} id @param {string} [to]
+ * @returns {Promise<{id: string}>}
+ */
+export function mailTranscript(id, to) {
+  return request('POST', '/rooms/' + encodeURIComponent(id) + '/transcript', { body: to ? { to } : undefined });
+}

@@ -32,6 +32,9 @@ type backend struct {
 	closeDB  func() error
 	svc      *chat.Service
 	accounts *auth.Accounts
+	// mail turns on the email routes and promises (httpapi.MailDeps); nil
+	// while PARLEY_SMTP_URL is unset.
+	mail *httpapi.MailDeps
 }
 
 // openBackend connects to Redis (starting the embedded one when no URL is
@@ -221,6 +224,7 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 		StreamsGeneration: b.store.Generation,
 		// PARLEY_STREAM_HIJACK=off: every stream through net/http's response.
 		DisableStreamHijack: !cfg.StreamHijack,
+		Mail:                b.mail,
 	})
 	return &server{backend: b, cfg: cfg, hub: hub, api: api, tokens: tokens}, nil
 }
