@@ -43,9 +43,6 @@ const unsubscribeTTL = 366 * 24 * time.Hour
 // maxDeadShown is how many dead mails the console lists.
 const maxDeadShown = 100
 
-// errBadMailLink answers a forged, expired or misused mail link.
-var errBadMailLink = &chat.Error{Code: chat.CodeInvalid, Message: "this link is not valid or has expired"}
-
 // errBadOpenToken answers a reopen token that is forged, expired or for
 // another purpose.
 var errBadOpenToken = &chat.Error{Code: chat.CodeUnauthorized, Message: "this link is not valid or has expired"}
