@@ -246,6 +246,16 @@ func (s *Server) sendTranscript(c *gin.Context, to string, r mail.Recipient) {
 		s.fail(c, chat.ErrNoVisitorEmail)
 		return
 	}
+	if room.Blocked && r.IsVisitor() {
+		s.fail(c, chat.ErrBlocked)
+		return
+	}
+	// To the visitor's own address the mail is the visitor's (their reply
+	// posts as theirs, the link reopens the room); to any other address an
+	// agent chose, it is nobody's: no reply address, no reopen link.
+	if strings.EqualFold(to, room.VisitorEmail) {
+		r = mail.Visitor
+	}
 	if err := s.svc.AllowTranscript(ctx, id); err != nil {
 		s.fail(c, err)
 		return

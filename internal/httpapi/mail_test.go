@@ -31,7 +31,7 @@ func newMailEnv(t *testing.T, addr string) *mailEnv {
 	var stop func()
 	cfg := envConfig{Mail: func(store *redisstore.Store, secret []byte) *httpapi.MailDeps {
 		me.signer = mail.NewSigner(secret)
-		comp, err := mail.NewComposer(mail.ComposerConfig{From: "Acme Support <support@acme.example>", PublicURL: "https://chat.acme.example", Signer: me.signer})
+		comp, err := mail.NewComposer(mail.ComposerConfig{From: "Acme Support <support@acme.example>", PublicURL: "https://chat.acme.example", InboundDomain: "in.acme.example", Signer: me.signer})
 		if err != nil {
 			t.Fatalf("NewComposer: %v", err)
 		}
@@ -253,6 +253,9 @@ func TestTranscript(t *testing.T) {
 				t.Errorf("the transcript lacks %q:\n%s", w, raw)
 			}
 		}
+		if !strings.Contains(raw, "<reply+") {
+			t.Errorf("the visitor's transcript has no reply address:\n%s", raw)
+		}
 		if !strings.Contains(raw, time.Now().UTC().Format("2 Jan")) {
 			t.Errorf("the transcript shows no message time:\n%s", raw)
 		}
@@ -262,6 +265,11 @@ func TestTranscript(t *testing.T) {
 		all := e.smtp.WaitFor(2, 10*time.Second)
 		if all[1].To[0] != "boss@example.com" || !strings.Contains(string(all[1].Raw), "It left today") {
 			t.Fatalf("agent's transcript: got to %v, want boss@example.com with the messages", all[1].To)
+		}
+		// Elsewhere than the visitor's address: replies must not post as
+		// anyone, and the link would hand out the visitor's room.
+		if boss := string(all[1].Raw); strings.Contains(boss, "reply+") || strings.Contains(boss, "open.html") {
+			t.Errorf("a transcript to another address carries a reply address or the reopen link:\n%s", boss)
 		}
 		if n := len(e.smtp.Received()); n != 2 {
 			t.Fatalf("got %d mails, want 2 (the double click sends once)", n)

@@ -39,7 +39,8 @@ func TranscriptID(room chat.Room, to string) string {
 
 // Transcript is the mail of a conversation's messages, with their times
 // and authors, to to. For the visitor it links back to the conversation
-// (openURL, "" for none).
+// (openURL, "" for none). Sent to any other address (an agent's choice) it
+// has no reply address: a reply from there must not post as anyone.
 func Transcript(room chat.Room, msgs []chat.Message, to string, r Recipient, openURL string) Mail {
 	m := Mail{
 		ID:        TranscriptID(room, to),
@@ -48,6 +49,7 @@ func Transcript(room chat.Room, msgs []chat.Message, to string, r Recipient, ope
 		Recipient: r,
 		Subject:   "Your conversation with us",
 		Intro:     "Here is the conversation, as of now.",
+		NoReply:   !r.IsVisitor(),
 	}
 	if !r.IsVisitor() {
 		who := room.VisitorName
