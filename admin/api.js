@@ -250,6 +250,14 @@ export function visits(days) {
 }
 
 /**
+ * Whether the server sends mail (PARLEY_SMTP_URL), with the queue's counts when it does.
+ * @returns {Promise<{enabled: boolean, hint?: string, stats?: {waiting: number, sending: number, retrying: number, dead: number}}>}
+ */
+export function mailStatus() {
+  return request('GET', '/mail');
+}
+
+/**
  * The mail queue's dead letters; a 409 email_off when the server sends no mail.
  * @returns {Promise<{dead: {id: string, roomId: string, to: string, subject: string, attempts: number, reason: string, at: string}[]}>}
  */

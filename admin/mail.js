@@ -3,20 +3,20 @@
 // queue gave up on (the dead letters, with the server's reason).
 
 import { el, replaceChildren } from '../widget/dom.js';
-import { ApiError, deadMail, describeError, isUnauthorized, mailTranscript } from './api.js';
+import { deadMail, describeError, isUnauthorized, mailStatus as getMailStatus, mailTranscript } from './api.js';
 import { icon } from './icons.js';
 import { fullTime } from './time.js';
 
 /**
- * Asks the server once whether email is on; the dead list comes with it.
+ * Asks the server whether email is on, and for the dead letters when there are any.
  * @returns {Promise<{on: boolean, dead: any[]}|null>} null when it could not be told
  */
 async function mailStatus() {
   try {
-    const { dead } = await deadMail();
-    return { on: true, dead };
-  } catch (err) {
-    if (err instanceof ApiError && err.code === 'email_off') return { on: false, dead: [] };
+    const st = await getMailStatus();
+    if (!st.enabled) return { on: false, dead: [] };
+    return { on: true, dead: st.stats && st.stats.dead ? (await deadMail()).dead : [] };
+  } catch {
     return null;
   }
 }

@@ -275,6 +275,36 @@ func (s *Server) sendTranscript(c *gin.Context, to string, r mail.Recipient) {
 	c.JSON(http.StatusAccepted, acceptedBody{ID: m.ID})
 }
 
+type mailStats struct {
+	Waiting  int64 `json:"waiting"`
+	Sending  int64 `json:"sending"`
+	Retrying int64 `json:"retrying"`
+	Dead     int64 `json:"dead"`
+}
+
+type mailStatusBody struct {
+	Enabled bool `json:"enabled"`
+	// Hint says how to turn email on, while it is off.
+	Hint  string     `json:"hint,omitempty"`
+	Stats *mailStats `json:"stats,omitempty"`
+}
+
+// mailStatus is GET /api/v1/admin/mail: whether this server sends mail
+// and, when it does, the queue's counts; how the console knows what to
+// show (a 200 either way: email off is a setting, not an error).
+func (s *Server) mailStatus(c *gin.Context) {
+	if s.mail == nil {
+		c.JSON(http.StatusOK, mailStatusBody{Hint: chat.ErrEmailOff.Message})
+		return
+	}
+	st, err := s.mail.Queue.Stats(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, mailStatusBody{Enabled: true, Stats: &mailStats{Waiting: st.Waiting, Sending: st.Sending, Retrying: st.Retrying, Dead: st.Dead}})
+}
+
 type deadMail struct {
 	ID       string    `json:"id"`
 	RoomID   string    `json:"roomId,omitempty"`

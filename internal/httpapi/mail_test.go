@@ -314,7 +314,18 @@ func TestMailRoutesWithEmailOff(t *testing.T) {
 			}
 		}
 		want(t, e.do(req{method: "POST", path: "/unsubscribe?t=x"}), http.StatusConflict, "")
+		r = e.do(req{method: "GET", path: "/api/v1/admin/mail", token: admin})
+		want(t, r, http.StatusOK, "")
+		if st := decode[mailStatus](t, r); st.Enabled || !strings.Contains(st.Hint, "PARLEY_SMTP_URL=log") || st.Stats != nil {
+			t.Fatalf("mail status with email off: got %s, want disabled with the hint", r.body)
+		}
 	})
+}
+
+type mailStatus struct {
+	Enabled bool
+	Hint    string
+	Stats   *struct{ Waiting, Sending, Retrying, Dead int64 }
 }
 
 // TestDeadMailList shows a mail the SMTP server refused for good in the
@@ -349,6 +360,11 @@ func TestDeadMailList(t *testing.T) {
 				d := l.Dead[0]
 				if d.RoomID != room.ID || d.To != "jane@example.com" || !strings.Contains(d.Reason, "550") || d.Attempts != 1 || !strings.HasPrefix(d.ID, "transcript.") {
 					t.Fatalf("got dead mail %+v, want the transcript to jane with the 550", d)
+				}
+				r = e.do(req{method: "GET", path: "/api/v1/admin/mail", token: admin})
+				want(t, r, http.StatusOK, "")
+				if st := decode[mailStatus](t, r); !st.Enabled || st.Hint != "" || st.Stats == nil || st.Stats.Dead != 1 {
+					t.Fatalf("mail status: got %s, want enabled with one dead mail", r.body)
 				}
 				return
 			}

@@ -74,6 +74,7 @@ func (s *Server) routes(e *gin.Engine) {
 	a.GET("/events", admin, s.adminEvents)
 	a.GET("/visits", short, zip, admin, s.visitReport)
 	a.POST("/rooms/:id/transcript", short, admin, room, s.adminTranscript)
+	a.GET("/mail", short, admin, s.mailStatus)
 	a.GET("/mail/dead", short, zip, admin, s.deadMails)
 
 	// Static files: the widget, the demo page, the console, and the files
