@@ -248,3 +248,28 @@ export function deleteRoom(id) {
 export function visits(days) {
   return request('GET', '/visits', { query: { days } });
 }
+
+/**
+ * Whether the server sends mail (PARLEY_SMTP_URL), with the queue's counts when it does.
+ * @returns {Promise<{enabled: boolean, hint?: string, stats?: {waiting: number, sending: number, retrying: number, dead: number}}>}
+ */
+export function mailStatus() {
+  return request('GET', '/mail');
+}
+
+/**
+ * The mail queue's dead letters; a 409 email_off when the server sends no mail.
+ * @returns {Promise<{dead: {id: string, roomId: string, to: string, subject: string, attempts: number, reason: string, at: string}[]}>}
+ */
+export function deadMail() {
+  return request('GET', '/mail/dead');
+}
+
+/**
+ * Mails a room's transcript to `to`, or to the visitor's email when empty.
+ * @param {string} id @param {string} [to]
+ * @returns {Promise<{id: string}>}
+ */
+export function mailTranscript(id, to) {
+  return request('POST', '/rooms/' + encodeURIComponent(id) + '/transcript', { body: to ? { to } : undefined });
+}

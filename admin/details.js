@@ -4,6 +4,7 @@
 import { el, replaceChildren } from '../widget/dom.js';
 import { icon } from './icons.js';
 import { mailtoURL, safeURL } from './links.js';
+import { renderMail } from './mail.js';
 import { avatar, visitorLabel } from './people.js';
 import { fullTime } from './time.js';
 
@@ -53,6 +54,7 @@ export class DetailsPanel {
     const count = el('span');
     const block = el('button', { class: 'btn', type: 'button', 'data-action': 'block', onclick: () => this.actions.toggleBlock() });
     this.parts = { count, block };
+    const mail = el('div', { class: 'details-mail' });
     replaceChildren(this.root,
       el('button', {
         class: 'icon-btn details-close', type: 'button', 'aria-label': 'Close details', title: 'Close (Esc)',
@@ -72,7 +74,9 @@ export class DetailsPanel {
         el('button', { class: 'btn', type: 'button', onclick: () => this.actions.download() }, icon('download'), 'Download .txt'),
         block,
         el('button', { class: 'btn btn-danger', type: 'button', 'data-action': 'delete', onclick: () => this.actions.remove() },
-          icon('trash'), 'Delete conversation')));
+          icon('trash'), 'Delete conversation')),
+      mail);
+    renderMail(mail, r);
   }
 }
 

@@ -7,11 +7,12 @@ import "embed"
 
 // Files holds the widget's files. loader.js is served at /widget.js; the
 // panel (frame.html, frame.css and its ES modules) under /widget/, with
-// frame.html sent under a strict Content-Security-Policy; demo.html at /.
+// frame.html sent under a strict Content-Security-Policy; demo.html at /;
+// open.html and open.js are the reopen page of a visitor's mail link.
 // sse.js, ids.js, dates.js and dom.js are shared with the console, which
 // imports them from /widget/.
 //
-//go:embed loader.js frame.html frame.js frame.css demo.html
+//go:embed loader.js frame.html frame.js frame.css demo.html open.html open.js
 //go:embed store.js transport.js render.js composer.js
 //go:embed sse.js ids.js dates.js dom.js
 var Files embed.FS

@@ -95,6 +95,20 @@ async function doDelete() {
   }
 }
 
+/** Asks the server to mail the conversation to the visitor's email. */
+async function mailTranscript() {
+  ui.mail.disabled = true;
+  try {
+    const res = await api('POST', `/rooms/${state.session.roomId}/transcript`);
+    notify(res.ok ? `We'll email this conversation to ${state.room.visitorEmail}.`
+      : res.status === 409 ? 'Email is not available here.' : problem(res).text, res.ok ? '' : 'send');
+  } catch (e) {
+    notify('Could not reach the chat. Please try again.', 'net');
+  } finally {
+    ui.mail.disabled = false;
+  }
+}
+
 /** Applies the title, greeting and colour the loader passed in the URL. */
 function configure() {
   const title = (params.get('title') || 'Chat with us').slice(0, 80);
@@ -135,6 +149,7 @@ function bind() {
     showConfirm(true);
     ui.cancel.focus();
   });
+  ui.mail.addEventListener('click', mailTranscript);
   ui.cancel.addEventListener('click', cancelDelete);
   ui.ok.addEventListener('click', doDelete);
   document.addEventListener('keydown', (e) => {

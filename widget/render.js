@@ -9,7 +9,7 @@ import { state } from './store.js';
 export const $ = (id) => document.getElementById(id);
 
 export const ui = {
-  title: $('title'), status: $('status'), statusText: $('status-text'), del: $('delete'), close: $('close'),
+  title: $('title'), status: $('status'), statusText: $('status-text'), del: $('delete'), close: $('close'), mail: $('mail'),
   away: $('away'), awayText: $('away-text'), awayRow: $('away-row'), awayEmail: $('away-email'),
   scroll: $('scroll'), older: $('older'), greeting: $('greeting'), list: $('list'),
   intro: $('intro'), name: $('intro-name'), email: $('intro-email'), introError: $('intro-error'),
@@ -123,22 +123,25 @@ export function render(keep) {
   ui.greeting.hidden = state.hasMore;
   ui.intro.hidden = !!state.session || state.introDone || (!!state.identity.name && !!state.identity.email);
   ui.del.hidden = !state.session;
+  ui.mail.hidden = !(state.email && state.session && state.room && state.room.visitorEmail);
   if (keep === 'top') sc.scrollTop = sc.scrollHeight - fromBottom;
   else if (keep === 'bottom' || atBottom) sc.scrollTop = sc.scrollHeight;
   actions.rendered();
 }
 
-/** Shows the admins' presence and, when nobody is in, asks for an email. */
+/** Shows the admins' presence and, when nobody is in, asks for an email if the server sends mail. */
 export function renderPresence() {
   const on = state.adminsOnline;
   ui.status.className = 'status' + (on === true ? ' online' : on === false ? ' offline' : '');
   ui.statusText.textContent = on === true ? 'Online now' : on === false ? 'Away — we will reply later' : 'Ask us anything';
   const email = (state.room && state.room.visitorEmail) || state.identity.email;
   ui.away.hidden = on !== false;
-  ui.awayRow.hidden = !!email;
-  ui.awayText.textContent = email
-    ? `No one is online right now. Your messages are kept; we will answer at ${email}.`
-    : 'No one is online right now. Leave your email and we will answer there.';
+  ui.awayRow.hidden = !state.email || !!email;
+  ui.awayText.textContent = !state.email
+    ? 'No one is online right now. Your messages are kept; we will reply here.'
+    : email
+      ? `No one is online right now. We'll reply here and by email to ${email}.`
+      : "No one is online right now. Leave your email and we'll reply here.";
 }
 
 let typingTimer = 0;

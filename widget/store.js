@@ -21,6 +21,7 @@ export const state = {
   stale: false, // a seq came with another id: reload
   lastAuthor: '',
   introDone: false,
+  email: false, // the server sends mail: only then is email promised
 };
 
 let key = '';
@@ -90,6 +91,7 @@ export function adoptRoom(data) {
   const fresh = !state.session || state.session.roomId !== data.room.id;
   state.session = { roomId: data.room.id, token: data.token };
   state.room = data.room;
+  state.email = !!data.email;
   state.readSeq = Math.max(fresh ? 0 : state.readSeq, data.room.visitorReadSeq || 0);
   state.adminReadSeq = Math.max(fresh ? 0 : state.adminReadSeq, data.room.adminReadSeq || 0);
   save();

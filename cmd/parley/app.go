@@ -32,6 +32,9 @@ type backend struct {
 	closeDB  func() error
 	svc      *chat.Service
 	accounts *auth.Accounts
+	// mail turns on the email routes and promises (httpapi.MailDeps); nil
+	// while PARLEY_SMTP_URL is unset.
+	mail *httpapi.MailDeps
 }
 
 // openBackend connects to Redis (starting the embedded one when no URL is
@@ -224,6 +227,7 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 		// Admins keep a reserve of their own; a stalled client is dropped.
 		MaxAdminStreams:    cfg.MaxAdminStreams,
 		StreamWriteTimeout: cfg.StreamWriteTimeout,
+		Mail:               b.mail,
 	})
 	return &server{backend: b, cfg: cfg, hub: hub, api: api, tokens: tokens}, nil
 }

@@ -35,6 +35,14 @@ type testApp struct {
 // end of the test.
 func startTestApp(tb testing.TB, env map[string]string) *testApp {
 	tb.Helper()
+	return startTestAppWith(tb, env, nil)
+}
+
+// startTestAppWith is startTestApp with prepare run on the backend before
+// the server is built (to give it what the environment cannot, such as a
+// test mail setup).
+func startTestAppWith(tb testing.TB, env map[string]string, prepare func(cfg config.Config, b *backend)) *testApp {
+	tb.Helper()
 	vars := map[string]string{
 		"PARLEY_ADDR":           "127.0.0.1:0",
 		"PARLEY_DATA_DIR":       tb.TempDir(),
@@ -62,6 +70,9 @@ func startTestApp(tb testing.TB, env map[string]string) *testApp {
 	if err != nil {
 		cancel()
 		tb.Fatalf("backend: %v", err)
+	}
+	if prepare != nil {
+		prepare(cfg, b)
 	}
 	s, err := newServer(ctx, cfg, b)
 	if err != nil {

@@ -756,14 +756,16 @@ func readEvents(tb testing.TB, ctx context.Context, app *testApp, path, token st
 // erases the conversation after an in-panel confirmation.
 func TestWidgetHistoryTypingDelete(t *testing.T) {
 	ctx := newBrowser(t)
-	app := startTestApp(t, nil)
+	// Email on: only then does the away notice ask for an email.
+	app, _, _ := startMailApp(t)
 	admin := app.adminToken(t)
 	log := watchBrowser(ctx)
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 
 	roomID := startConversation(t, ctx, app, admin, app.URL+"/", "first")
-	// No admin has the console open: the panel says so and asks for an email.
+	// No admin has the console open: the panel says so and, email being on,
+	// asks for an email.
 	mustPoll(t, ctx, "away", `F().getElementById('status').classList.contains('offline') && !F().getElementById('away').hidden && !F().getElementById('away-row').hidden`, 5*time.Second)
 	mustDo(t, ctx, "leave an email", chromedp.Evaluate[chromedp.Void](`(() => {`+widgetJS+`F().getElementById('away-email').value = 'later@example.com'; F().getElementById('away').requestSubmit(); })()`))
 	mustPoll(t, ctx, "the email is kept", `F().getElementById('away-row').hidden && F().getElementById('away-text').textContent.includes('later@example.com')`, 5*time.Second)

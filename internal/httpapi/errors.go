@@ -26,6 +26,7 @@ var statusOf = map[chat.Code]int{
 	chat.CodeFull:         http.StatusServiceUnavailable,
 	chat.CodeTooMany:      http.StatusTooManyRequests,
 	chat.CodeInternal:     http.StatusInternalServerError,
+	chat.CodeEmailOff:     http.StatusConflict,
 }
 
 // wireCode is the code a client sees when it differs from the domain's: the

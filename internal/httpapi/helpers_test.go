@@ -82,6 +82,8 @@ type envConfig struct {
 	TokensNow func() time.Time
 	// IPv6Prefix is the service's IPv6 network size (0: the default).
 	IPv6Prefix int
+	// Mail, when set, turns email on with what it returns (mail_test.go).
+	Mail func(store *redisstore.Store, secret []byte) *httpapi.MailDeps
 }
 
 // testMetricsToken is the metrics token of every env but NoMetricsToken's.
@@ -169,6 +171,9 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 	}
 	if !cfg.NoMetricsToken {
 		opts.MetricsToken = testMetricsToken
+	}
+	if cfg.Mail != nil {
+		opts.Mail = cfg.Mail(store, cfg.Secret)
 	}
 	opts.DisableStreamHijack = cfg.NoHijack
 	if cfg.WatchBridge {

@@ -122,6 +122,9 @@ func redactQuery(raw string) string {
 
 func secretKey(k string) bool {
 	k = strings.ToLower(k)
+	if k == "t" { // the signed mail links: /unsubscribe?t=, open.html?t=
+		return true
+	}
 	for _, w := range []string{"token", "auth", "jwt", "key", "secret", "pass", "sig", "session", "code", "bearer"} {
 		if strings.Contains(k, w) {
 			return true

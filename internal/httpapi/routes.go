@@ -38,6 +38,7 @@ func (s *Server) routes(e *gin.Engine) {
 	e.OPTIONS("/api/v1/rooms", s.notFound)
 	e.OPTIONS("/api/v1/rooms/*any", s.notFound)
 	e.POST("/api/v1/rooms", short, s.createRoom)
+	e.POST("/api/v1/rooms/open", short, s.reopenRoom)
 	e.GET("/api/v1/rooms/:id", short, visitor, s.getRoom)
 	e.DELETE("/api/v1/rooms/:id", short, visitor, s.visitorDelete)
 	e.GET("/api/v1/rooms/:id/messages", short, zip, visitor, s.listMessages)
@@ -45,6 +46,12 @@ func (s *Server) routes(e *gin.Engine) {
 	e.POST("/api/v1/rooms/:id/read", short, visitor, s.visitorRead)
 	e.POST("/api/v1/rooms/:id/typing", short, visitor, s.visitorTyping)
 	e.GET("/api/v1/rooms/:id/events", visitor, s.visitorEvents)
+	e.POST("/api/v1/rooms/:id/transcript", short, visitor, s.visitorTranscript)
+
+	// Mail links (RFC 8058 one-click unsubscribe: the signed t= is the
+	// capability, so no session and no CSRF token).
+	e.GET("/unsubscribe", short, s.unsubscribeForm)
+	e.POST("/unsubscribe", short, s.unsubscribe)
 
 	// Visitor counter (CORS for the allowed origins).
 	e.OPTIONS("/api/v1/visits", s.notFound)
@@ -66,6 +73,9 @@ func (s *Server) routes(e *gin.Engine) {
 	a.DELETE("/rooms/:id/block", short, admin, room, s.unblock)
 	a.GET("/events", admin, s.adminEvents)
 	a.GET("/visits", short, zip, admin, s.visitReport)
+	a.POST("/rooms/:id/transcript", short, admin, room, s.adminTranscript)
+	a.GET("/mail", short, admin, s.mailStatus)
+	a.GET("/mail/dead", short, zip, admin, s.deadMails)
 
 	// Static files: the widget, the demo page, the console, and the files
 	// of the last two under their versioned URLs.

@@ -99,6 +99,8 @@ type Options struct {
 	// the route always answers 401 (serve MetricsHandler on a private
 	// listener instead).
 	MetricsToken string
+	// Mail, when set, turns email on (see MailDeps); nil means off.
+	Mail *MailDeps
 }
 
 // Server is Parley's HTTP API. Build it with New.
@@ -127,6 +129,9 @@ type Server struct {
 	metricsToken []byte
 	// unlisted rate-limits the warnings about origins not allowed.
 	unlisted *originWarnings
+
+	// mail is nil while email is off.
+	mail *MailDeps
 
 	// fullWarned is when the last "Redis is full" error was logged (Unix ns).
 	fullWarned atomic.Int64
@@ -170,6 +175,7 @@ func New(opts Options) *Server {
 		metrics:        newMetrics(opts.Registry),
 		unlisted:       newOriginWarnings(maxWarnedOrigins, warnOriginEvery),
 		zip:            &compressors{},
+		mail:           opts.Mail,
 	}
 	if opts.MetricsToken != "" {
 		sum := sha256.Sum256([]byte(opts.MetricsToken))

@@ -59,6 +59,9 @@ func (s *Server) widgetFile(c *gin.Context) {
 		s.widgetFrame(c)
 		return
 	}
+	if name == "open.html" { // the reopen page of a mail link: never framed
+		c.Header("Content-Security-Policy", frameCSPPrefix+"'none'")
+	}
 	s.widget.serve(s, c, name, cacheRevalidate)
 }
 

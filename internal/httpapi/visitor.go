@@ -14,6 +14,9 @@ type roomBody struct {
 type roomTokenBody struct {
 	Room  chat.Room `json:"room"`
 	Token string    `json:"token"`
+	// Email tells the panel that this server sends mail: only then does it
+	// offer to answer by email or to mail a transcript.
+	Email bool `json:"email,omitempty"`
 }
 
 type messagesBody struct {
@@ -57,7 +60,7 @@ func (s *Server) respondRoomToken(c *gin.Context, status int, r chat.Room) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(status, roomTokenBody{Room: r, Token: tok})
+	c.JSON(status, roomTokenBody{Room: r, Token: tok, Email: s.mail != nil})
 }
 
 func (s *Server) getRoom(c *gin.Context) {

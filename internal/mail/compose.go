@@ -112,9 +112,12 @@ func (c *Composer) Compose(m Mail) (*gomail.Msg, error) {
 	msg.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 
-	reply, err := c.ReplyAddress(m.RoomID, m.Recipient)
-	if err != nil {
-		return nil, err
+	reply := ""
+	if !m.NoReply {
+		var err error
+		if reply, err = c.ReplyAddress(m.RoomID, m.Recipient); err != nil {
+			return nil, err
+		}
 	}
 	if reply != "" {
 		if err := msg.ReplyTo(reply); err != nil {

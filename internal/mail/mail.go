@@ -38,6 +38,10 @@ type Mail struct {
 	// Unsubscribe adds List-Unsubscribe (RFC 8058 one-click) for the
 	// recipient and this room, and a line saying how to stop these mails.
 	Unsubscribe bool `json:"unsubscribe,omitempty"`
+	// NoReply leaves out the reply address: for a mail to an address that
+	// is neither the room's visitor nor an agent (a transcript an agent
+	// sends elsewhere), whose replies must not post as anyone.
+	NoReply bool `json:"noReply,omitempty"`
 }
 
 // Line is one chat message quoted in a mail.

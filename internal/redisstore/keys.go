@@ -67,6 +67,11 @@ func (k keys) Typing(id, side string) string { return k.room + id + "}:typing:" 
 // the visitor's token cannot open a new one.
 func (k keys) BlockedVisitor(id string) string { return k.room + id + "}:blocked" }
 
+// Unsubscribed returns the marker of a room whose visitor unsubscribed
+// from its mails (one-click, RFC 8058). Like BlockedVisitor it is in the
+// room's slot, not one of its keys, and lives as long as the link.
+func (k keys) Unsubscribed(id string) string { return k.room + id + "}:unsubscribed" }
+
 // BlockedClient returns the marker of a client key (an IPv4 address or an
 // IPv6 prefix) an admin blocked.
 func (k keys) BlockedClient(key string) string { return k.blocked + key }

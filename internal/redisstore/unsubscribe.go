@@ -1,0 +1,45 @@
+package redisstore
+
+import (
+	"context"
+	_ "embed"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// The agent's notification preference is the field notifyField of their
+// admin hash; unsubscribing writes notifyNever there.
+const (
+	notifyField = "notify"
+	notifyNever = "never"
+)
+
+var (
+	//go:embed lua/unsubscribeagent.lua
+	unsubscribeAgentSrc    string
+	unsubscribeAgentScript = redis.NewScript(unsubscribeAgentSrc)
+)
+
+// UnsubscribeVisitor marks a room's visitor as unsubscribed for ttl.
+func (s *Store) UnsubscribeVisitor(ctx context.Context, roomID string, ttl time.Duration) error {
+	if err := s.rdb.Set(ctx, s.keys.Unsubscribed(roomID), "1", ttl).Err(); err != nil {
+		return fail("unsubscribe visitor", err)
+	}
+	return nil
+}
+
+// UnsubscribeAgent sets an agent's notification preference to never, or
+// returns chat.ErrAdminUnknown.
+func (s *Store) UnsubscribeAgent(ctx context.Context, username string) error {
+	n, err := unsubscribeAgentScript.Run(ctx, s.rdb, []string{s.keys.Admin(username)}, notifyField, notifyNever).Int64()
+	if err != nil {
+		return fail("unsubscribe agent", err)
+	}
+	if n == 0 {
+		return chat.ErrAdminUnknown
+	}
+	return nil
+}
