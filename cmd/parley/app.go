@@ -19,6 +19,7 @@ import (
 	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/embedded"
 	"github.com/parley-chat/parley/internal/httpapi"
+	"github.com/parley-chat/parley/internal/mail"
 	"github.com/parley-chat/parley/internal/redisstore"
 	"github.com/parley-chat/parley/widget"
 )
@@ -119,7 +120,11 @@ func connectBackend(ctx context.Context, cfg config.Config, log *slog.Logger, ad
 		log.Error("redis evicts keys when its memory is full (maxmemory-policy "+p+"): it will silently delete whole conversations; set maxmemory-policy noeviction (Parley then answers 503 store_full instead)",
 			"maxmemory_policy", p)
 	}
-	b.svc = chat.NewService(b.store, chat.Config{Limits: cfg.Limits, IPv6Prefix: cfg.IPv6Prefix})
+	var notify chat.NotifyConfig
+	if advertise { // the server, not a tool
+		notify = notifyConfig(cfg, b.store)
+	}
+	b.svc = chat.NewService(b.store, chat.Config{Limits: cfg.Limits, IPv6Prefix: cfg.IPv6Prefix, Notify: notify})
 	b.accounts = auth.NewAccounts(b.store)
 	return b, nil
 }
@@ -165,6 +170,7 @@ type server struct {
 	hub    *chat.Hub
 	api    *httpapi.Server
 	tokens *auth.Tokens
+	mail   *mailer // nil when mail is off
 }
 
 // newServer wires the HTTP side over a backend: the signing secret, the first
@@ -198,12 +204,20 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 			b.log.Info("created the first admin from PARLEY_ADMIN_USER/PARLEY_ADMIN_PASSWORD", "username", user)
 		}
 	}
+	if err := setFirstAdminEmail(ctx, cfg, b); err != nil {
+		return nil, fmt.Errorf("PARLEY_ADMIN_EMAIL: %w", err)
+	}
 	// A stream that falls behind its buffer is dropped and resumes from its
 	// last event id. A visitor stream sees a few events a minute and there
 	// may be 10,000 of them (16 x 80 bytes each); an admin stream sees every
 	// event of the instance, so it gets room for a burst.
 	hub := chat.NewHubBuffers(chat.DefaultRoomBuffer, chat.DefaultAdminBuffer)
+	var mailStats func(context.Context) (chat.MailQueueStats, error)
+	if cfg.Mail.Enabled() {
+		mailStats = b.store.MailStats
+	}
 	api := httpapi.New(httpapi.Options{
+		MailStats:      mailStats,
 		Service:        b.svc,
 		Tokens:         tokens,
 		Accounts:       b.accounts,
@@ -222,7 +236,14 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 		// PARLEY_STREAM_HIJACK=off: every stream through net/http's response.
 		DisableStreamHijack: !cfg.StreamHijack,
 	})
-	return &server{backend: b, cfg: cfg, hub: hub, api: api, tokens: tokens}, nil
+	s := &server{backend: b, cfg: cfg, hub: hub, api: api, tokens: tokens}
+	if cfg.Mail.Enabled() {
+		sent, failed, dead := api.MailCounters()
+		if s.mail, err = newMailer(cfg, b, secret, mail.Metrics{Sent: sent, Failed: failed, Dead: dead}); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // run serves on ln (and the metrics on metricsLn, unless nil) until ctx
@@ -244,6 +265,9 @@ func (s *server) run(ctx context.Context, ln, metricsLn net.Listener) error {
 		host, _ := os.Hostname()
 		s.svc.RunPresence(bg, s.hub, fmt.Sprintf("%s-%d-%s", host, os.Getpid(), chat.NewTokenID()[:6]), 0)
 	}()
+	if s.mail != nil {
+		s.mail.start(bg, &wg) // stopped with the bridge, before Redis closes
+	}
 
 	hs := &http.Server{
 		Handler:           s.api.Handler(),
@@ -359,6 +383,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	defer s.mail.close()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("PARLEY_ADDR: %w", err)

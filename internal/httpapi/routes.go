@@ -66,6 +66,8 @@ func (s *Server) routes(e *gin.Engine) {
 	a.DELETE("/rooms/:id/block", short, admin, room, s.unblock)
 	a.GET("/events", admin, s.adminEvents)
 	a.GET("/visits", short, zip, admin, s.visitReport)
+	a.GET("/me", short, admin, s.adminMe)
+	a.PATCH("/me", short, admin, s.updateAdminMe)
 
 	// Static files: the widget, the demo page, the console, and the files
 	// of the last two under their versioned URLs.

@@ -92,6 +92,8 @@ type Options struct {
 	// the route always answers 401 (serve MetricsHandler on a private
 	// listener instead).
 	MetricsToken string
+	// MailStats, when set (mail is on), feeds the parley_mail_queue gauge.
+	MailStats func(ctx context.Context) (chat.MailQueueStats, error)
 }
 
 // Server is Parley's HTTP API. Build it with New.
@@ -160,7 +162,7 @@ func New(opts Options) *Server {
 		maxBody:        opts.MaxBodyBytes,
 		ready:          opts.Ready,
 		streamsHealthy: opts.StreamsHealthy,
-		metrics:        newMetrics(opts.Registry),
+		metrics:        newMetrics(opts.Registry, opts.MailStats),
 		unlisted:       newOriginWarnings(maxWarnedOrigins, warnOriginEvery),
 		zip:            &compressors{},
 	}

@@ -296,7 +296,7 @@ func (s *Server) adminEvents(c *gin.Context) {
 		return
 	}
 	defer st.Release()
-	sub := s.hub.SubscribeAdmin()
+	sub := s.hub.SubscribeAdminAs(claims.Username)
 	s.countDrops(c, sub, streamAdmin)
 	startStream(c, st, sub)
 	if st.Event("ready", 0, readyData{Time: chat.Time{Time: time.Now()}}) != nil {

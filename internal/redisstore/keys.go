@@ -136,3 +136,19 @@ func (k keys) MailDead() string { return k.prefix + "mailq:dead" }
 
 // Mail returns the hash of one outgoing mail.
 func (k keys) Mail(id string) string { return k.prefix + "mail:" + id }
+
+// NotifyDue returns the sorted set of rooms whose mail of one kind
+// (agents, visitor) is due, scored by when (ms).
+func (k keys) NotifyDue(kind string) string { return k.prefix + "notify:" + kind }
+
+// AgentsOnline returns the sorted set of admin usernames with an admin
+// stream open on some instance, scored by when that heartbeat ends (ms).
+func (k keys) AgentsOnline() string { return k.prefix + "presence:agents" }
+
+// UnsubscribedVisitor returns the marker of a room whose visitor stopped
+// the notification mails.
+func (k keys) UnsubscribedVisitor(roomID string) string { return k.prefix + "unsub:room:" + roomID }
+
+// UnsubscribedAgent returns the marker of an agent who stopped the
+// notification mails.
+func (k keys) UnsubscribedAgent(username string) string { return k.prefix + "unsub:agent:" + username }
