@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"net/http"
 	netmail "net/mail"
 	"net/smtp"
 	"regexp"
@@ -200,6 +201,23 @@ func TestMailAgentsBatchedAndThreaded(t *testing.T) {
 	if both[0].Header.Get("Message-Id") == both[1].Header.Get("Message-Id") {
 		t.Errorf("two mails with one Message-ID %q", both[0].Header.Get("Message-Id"))
 	}
+	metrics := scrape(t, app.MetricsURL+"/metrics")
+	for _, want := range []string{"parley_mail_sent_total 2\n", "parley_mail_failed_total 0\n", "parley_mail_dead_total 0\n", `parley_mail_queue{state="waiting"} 0` + "\n"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics: no %q", want)
+		}
+	}
+}
+
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
 }
 
 // An agent who answers within the delay: no agents' mail for that room
