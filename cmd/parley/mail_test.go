@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"mime"
@@ -255,6 +256,44 @@ func TestMailAgentPreferenceNever(t *testing.T) {
 	waitMails(t, smtpd, 1)
 }
 
+// An agent whose preference is offline gets no mail while their console
+// is open (an admin stream, on any instance), and one once they choose
+// always.
+func TestMailAgentOnlineOffline(t *testing.T) {
+	smtpd := mailtest.Start(t, mailtest.Options{})
+	app := startMailApp(t, smtpd, nil)
+	at := app.adminToken(t)
+	req, err := http.NewRequest("GET", app.URL+"/api/v1/admin/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+at)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("admin stream: %v %v", res, err)
+	}
+	defer res.Body.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		on, err := app.srv.store.AgentsOnline(context.Background(), time.Now())
+		if err == nil && on["admin"] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("admin not online with a stream open: %v, %v", on, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	room, vt := app.newVisitor(t, "Lee")
+	app.visitorSays(t, room, vt, "hello?")
+	waitMails(t, smtpd, 0)
+	if st := app.call(t, "PATCH", "/api/v1/admin/me", at, map[string]string{"notify": "always"}, nil); st != 200 {
+		t.Fatalf("PATCH /admin/me: got %d, want 200", st)
+	}
+	app.visitorSays(t, room, vt, "anyone?")
+	waitMails(t, smtpd, 1)
+}
+
 var openLink = regexp.MustCompile(`http://parley\.test/widget/open\.html\?t=([a-z2-7]+)`)
 
 // A reply the visitor has not seen after the delay is mailed to them, with
@@ -263,13 +302,13 @@ var openLink = regexp.MustCompile(`http://parley\.test/widget/open\.html\?t=([a-
 func TestMailVisitorGetsUnseenReplyAndAnswersByMail(t *testing.T) {
 	smtpd := mailtest.Start(t, mailtest.Options{})
 	app := startMailApp(t, smtpd, nil)
-	room, vt := app.visitorWithEmail(t, "Lee", "lee@example.com")
+	room, vt := app.visitorWithEmail(t, "Zoë Lee", "lee@example.com")
 	app.visitorSays(t, room, vt, "where is my order?")
 	at := app.adminToken(t)
 	app.adminSays(t, room, at, "It ships tomorrow.")
 	m := waitMails(t, smtpd, 1)[0]
-	if m.To[0] != "lee@example.com" {
-		t.Fatalf("To: got %v, want lee@example.com", m.To)
+	if to, err := (&mime.WordDecoder{}).DecodeHeader(m.Header.Get("To")); m.To[0] != "lee@example.com" || err != nil || !strings.Contains(to, "Zoë Lee") {
+		t.Fatalf("To: got %v, header %q (%v); want lee@example.com named Zoë Lee", m.To, m.Header.Get("To"), err)
 	}
 	if !strings.Contains(m.Text, "It ships tomorrow.") || strings.Contains(m.Text, "where is my order?") {
 		t.Errorf("visitor mail: want the reply only, got\n%s", m.Text)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	netmail "net/mail"
 	"strconv"
 	"time"
 
@@ -202,10 +203,7 @@ func (n *Notifier) visitor(ctx context.Context, roomID string) error {
 	if err != nil {
 		return err
 	}
-	to := r.VisitorEmail
-	if r.VisitorName != "" {
-		to = fmt.Sprintf("%q <%s>", r.VisitorName, r.VisitorEmail)
-	}
+	to := (&netmail.Address{Name: r.VisitorName, Address: r.VisitorEmail}).String()
 	m := Mail{
 		ID:          "visitor." + roomID + "." + strconv.FormatInt(last, 10),
 		RoomID:      roomID,
