@@ -336,6 +336,16 @@ func TestMailVisitorGetsUnseenReplyAndAnswersByMail(t *testing.T) {
 	if last.Sender != "visitor" || last.Content != "Thanks, that works!" || len(msgs) != 3 {
 		t.Fatalf("after the reply mail: got %+v, want 3 messages ending with the visitor's %q", msgs, "Thanks, that works!")
 	}
+
+	// A blocked visitor's mail is taken (their server does not retry it
+	// forever) and stores nothing, as the block refuses their sends.
+	if st := app.call(t, "POST", "/api/v1/admin/rooms/"+room+"/block", at, map[string]any{}, nil); st != 204 {
+		t.Fatalf("block: got %d, want 204", st)
+	}
+	sendInbound(t, app, addr.Address, "<reply-2@example.com>", "let me in")
+	if msgs := app.messages(t, room, at); len(msgs) != 3 {
+		t.Fatalf("after a blocked visitor's mail: got %d messages, want 3", len(msgs))
+	}
 }
 
 // An agent's reply to the agents' mail becomes that agent's reply.
