@@ -10,12 +10,15 @@ import (
 	"strings"
 
 	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/config"
 )
 
 const adminUsage = `usage:
-  parley admin add NAME [DISPLAY NAME]   password from the first line of stdin, or generated and printed
+  parley admin add NAME [DISPLAY NAME] [--email ADDRESS]
+                                         password from the first line of stdin, or generated and printed
   parley admin passwd NAME               new password from stdin, or generated and printed
+  parley admin email NAME ADDRESS        where NAME's notification mails go ("" for none)
   parley admin list
   parley admin remove NAME`
 
@@ -26,7 +29,34 @@ func runAdmin(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		return fmt.Errorf("%s", adminUsage)
 	}
 	verb, args := args[0], args[1:]
-	need := map[string][2]int{"add": {1, 2}, "passwd": {1, 1}, "list": {0, 0}, "remove": {1, 1}}
+	email, hasEmail := "", false
+	if verb == "add" {
+		for i := 0; i < len(args); i++ {
+			if a := args[i]; a == "--email" && i+1 < len(args) {
+				email, hasEmail = args[i+1], true
+				args = append(args[:i:i], args[i+2:]...)
+				break
+			} else if v, ok := strings.CutPrefix(a, "--email="); ok {
+				email, hasEmail = v, true
+				args = append(args[:i:i], args[i+1:]...)
+				break
+			}
+		}
+	}
+	if verb == "email" {
+		email, hasEmail = "", true
+		if len(args) == 2 {
+			email = args[1]
+			args = args[:1]
+		}
+	}
+	if hasEmail {
+		var err error
+		if email, err = chat.NormalizeAdminEmail(email); err != nil {
+			return fmt.Errorf("--email: %w", err)
+		}
+	}
+	need := map[string][2]int{"add": {1, 2}, "passwd": {1, 1}, "list": {0, 0}, "remove": {1, 1}, "email": {1, 1}}
 	n, ok := need[verb]
 	if !ok || len(args) < n[0] || len(args) > n[1] {
 		return fmt.Errorf("%s", adminUsage)
@@ -44,8 +74,14 @@ func runAdmin(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 			return err
 		}
 		for _, a := range admins {
-			fmt.Fprintf(stdout, "%s\t%s\n", a.Username, a.DisplayName)
+			fmt.Fprintf(stdout, "%s\t%s\t%s\n", a.Username, a.DisplayName, a.Email)
 		}
+		return nil
+	case "email":
+		if err := setAdminEmail(ctx, b, args[0], email); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: email set\n", args[0])
 		return nil
 	case "remove":
 		if err := b.accounts.Remove(ctx, args[0]); err != nil {
@@ -68,6 +104,9 @@ func runAdmin(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 			display = args[1]
 		}
 		err = b.accounts.Add(ctx, args[0], display, password)
+		if err == nil && hasEmail {
+			err = setAdminEmail(ctx, b, args[0], email)
+		}
 	case "passwd":
 		err = b.accounts.SetPassword(ctx, args[0], password)
 	}
@@ -80,6 +119,18 @@ func runAdmin(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		fmt.Fprintf(stdout, "%s: password set\n", args[0])
 	}
 	return nil
+}
+
+// setAdminEmail sets an account's notification address, keeping the rest
+// of its profile and its tokens.
+func setAdminEmail(ctx context.Context, b *backend, username, email string) error {
+	a, err := b.store.Admin(ctx, username)
+	if err != nil {
+		return err
+	}
+	p := a.Profile()
+	p.Email, p.Notify = email, a.Notify
+	return b.store.SetAdminProfile(ctx, username, p)
 }
 
 // readPassword takes the first line of stdin, or generates one when stdin is

@@ -19,6 +19,7 @@ import (
 	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/embedded"
 	"github.com/parley-chat/parley/internal/httpapi"
+	"github.com/parley-chat/parley/internal/mail"
 	"github.com/parley-chat/parley/internal/redisstore"
 	"github.com/parley-chat/parley/widget"
 )
@@ -122,7 +123,11 @@ func connectBackend(ctx context.Context, cfg config.Config, log *slog.Logger, ad
 		log.Error("redis evicts keys when its memory is full (maxmemory-policy "+p+"): it will silently delete whole conversations; set maxmemory-policy noeviction (Parley then answers 503 store_full instead)",
 			"maxmemory_policy", p)
 	}
-	b.svc = chat.NewService(b.store, chat.Config{Limits: cfg.Limits, IPv6Prefix: cfg.IPv6Prefix})
+	var notify chat.NotifyConfig
+	if advertise { // the server, not a tool
+		notify = notifyConfig(cfg, b.store)
+	}
+	b.svc = chat.NewService(b.store, chat.Config{Limits: cfg.Limits, IPv6Prefix: cfg.IPv6Prefix, Notify: notify})
 	b.accounts = auth.NewAccounts(b.store)
 	return b, nil
 }
@@ -168,6 +173,7 @@ type server struct {
 	hub    *chat.Hub
 	api    *httpapi.Server
 	tokens *auth.Tokens
+	mail   *mailer // nil when mail is off
 }
 
 // newServer wires the HTTP side over a backend: the signing secret, the first
@@ -201,12 +207,35 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 			b.log.Info("created the first admin from PARLEY_ADMIN_USER/PARLEY_ADMIN_PASSWORD", "username", user)
 		}
 	}
+	if err := setFirstAdminEmail(ctx, cfg, b); err != nil {
+		return nil, fmt.Errorf("PARLEY_ADMIN_EMAIL: %w", err)
+	}
 	// A stream that falls behind its buffer is dropped and resumes from its
 	// last event id. A visitor stream sees a few events a minute and there
 	// may be 10,000 of them (16 x 80 bytes each); an admin stream sees every
 	// event of the instance, so it gets room for a burst.
 	hub := chat.NewHubBuffers(chat.DefaultRoomBuffer, chat.DefaultAdminBuffer)
+	var (
+		mailStats func(context.Context) (chat.MailQueueStats, error)
+		mailer    *mailer
+		// The mail counters live in the API's metrics, made below; the
+		// worker only starts (in run) once they are set.
+		counters struct{ sent, failed, dead func() }
+	)
+	if cfg.Mail.Enabled() {
+		mailStats = b.store.MailStats
+		metrics := mail.Metrics{
+			Sent:   func() { counters.sent() },
+			Failed: func() { counters.failed() },
+			Dead:   func() { counters.dead() },
+		}
+		if mailer, err = newMailer(cfg, b, secret, metrics); err != nil {
+			return nil, err
+		}
+		b.mail = mailer.deps(b.store)
+	}
 	api := httpapi.New(httpapi.Options{
+		MailStats:      mailStats,
 		Service:        b.svc,
 		Tokens:         tokens,
 		Accounts:       b.accounts,
@@ -229,7 +258,8 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 		StreamWriteTimeout: cfg.StreamWriteTimeout,
 		Mail:               b.mail,
 	})
-	return &server{backend: b, cfg: cfg, hub: hub, api: api, tokens: tokens}, nil
+	counters.sent, counters.failed, counters.dead = api.MailCounters()
+	return &server{backend: b, cfg: cfg, hub: hub, api: api, tokens: tokens, mail: mailer}, nil
 }
 
 // run serves on ln (and the metrics on metricsLn, unless nil) until ctx
@@ -251,6 +281,9 @@ func (s *server) run(ctx context.Context, ln, metricsLn net.Listener) error {
 		host, _ := os.Hostname()
 		s.svc.RunPresence(bg, s.hub, fmt.Sprintf("%s-%d-%s", host, os.Getpid(), chat.NewTokenID()[:6]), 0)
 	}()
+	if s.mail != nil {
+		s.mail.start(bg, &wg) // stopped with the bridge, before Redis closes
+	}
 
 	hs := &http.Server{
 		Handler:           s.api.Handler(),
@@ -366,6 +399,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	defer s.mail.close()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("PARLEY_ADDR: %w", err)

@@ -206,3 +206,28 @@ func TestStaleEndpointIsIgnored(t *testing.T) {
 		t.Errorf("server after a stale endpoint: %d rooms (status %d), want 3", len(page.Rooms), st)
 	}
 }
+
+// parley admin add --email and parley admin email set where an admin's
+// notification mails go; a bad address is refused and changes nothing.
+func TestAdminEmailCommands(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := runCmd(t, dir, "bob-password\n", "admin", "add", "bob", "Bob Lee", "--email", "bob@acme.example"); err != nil {
+		t.Fatalf("add --email: %v", err)
+	}
+	if out, err := runCmd(t, dir, "", "admin", "list"); err != nil || !strings.Contains(out, "bob\tBob Lee\tbob@acme.example") {
+		t.Fatalf("list: got %q, %v; want bob's address", out, err)
+	}
+	if _, err := runCmd(t, dir, "", "admin", "email", "bob", "not an address"); err == nil {
+		t.Fatal("email with a bad address: got no error")
+	}
+	if _, err := runCmd(t, dir, "", "admin", "email", "bob", "robert@acme.example"); err != nil {
+		t.Fatalf("email: %v", err)
+	}
+	if out, _ := runCmd(t, dir, "", "admin", "list"); !strings.Contains(out, "bob\tBob Lee\trobert@acme.example") {
+		t.Fatalf("list after email: got %q", out)
+	}
+	app := startTestApp(t, map[string]string{"PARLEY_DATA_DIR": dir})
+	if st := app.call(t, "POST", "/api/v1/admin/login", "", map[string]string{"username": "bob", "password": "bob-password"}, nil); st != 200 {
+		t.Fatalf("login after the email change: got %d, want 200", st)
+	}
+}

@@ -18,10 +18,10 @@ import (
 	"github.com/parley-chat/parley/internal/mail/mailtest"
 )
 
-// startMailApp starts the app with email on, sending to a test SMTP
+// startMailUIApp starts the app with email on, sending to a test SMTP
 // server; it returns the app, the signer of its mail tokens and the SMTP
 // server. (cmd's own wiring of PARLEY_SMTP_URL builds the same MailDeps.)
-func startMailApp(t *testing.T) (*testApp, *mail.Signer, *mailtest.Server) {
+func startMailUIApp(t *testing.T) (*testApp, *mail.Signer, *mailtest.Server) {
 	t.Helper()
 	smtp := mailtest.Start(t, mailtest.Options{})
 	var signer *mail.Signer
@@ -89,7 +89,7 @@ func TestWidgetNoEmailPromiseWithoutSMTP(t *testing.T) {
 // undelivered mail with the server's reason. A forged link says so.
 func TestReopenLink(t *testing.T) {
 	ctx := newBrowser(t)
-	app, signer, smtp := startMailApp(t)
+	app, signer, smtp := startMailUIApp(t)
 	admin := app.adminToken(t)
 	log := watchBrowser(ctx)
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)

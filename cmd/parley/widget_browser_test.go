@@ -757,7 +757,7 @@ func readEvents(tb testing.TB, ctx context.Context, app *testApp, path, token st
 func TestWidgetHistoryTypingDelete(t *testing.T) {
 	ctx := newBrowser(t)
 	// Email on: only then does the away notice ask for an email.
-	app, _, _ := startMailApp(t)
+	app, _, _ := startMailUIApp(t)
 	admin := app.adminToken(t)
 	log := watchBrowser(ctx)
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)

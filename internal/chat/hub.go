@@ -75,6 +75,7 @@ func (h *Hub) OnRevoked(fn func(ev Event)) {
 type Subscription struct {
 	hub    *Hub
 	roomID string // "" for an admin subscription
+	agent  string // the admin's username, when the subscriber said (SubscribeAdminAs)
 	ch     chan Event
 	done   chan struct{}
 	once   sync.Once
@@ -116,12 +117,38 @@ func (h *Hub) SubscribeAdmin() *Subscription {
 	return h.add("")
 }
 
-func (h *Hub) add(roomID string) *Subscription {
+// SubscribeAdminAs is SubscribeAdmin for the admin username: Agents
+// counts them online while it is open (per-agent presence for mail).
+func (h *Hub) SubscribeAdminAs(username string) *Subscription {
+	return h.add("", username)
+}
+
+// Agents returns the usernames with an admin stream open on this instance
+// (each once, in no order).
+func (h *Hub) Agents() []string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	seen := make(map[string]struct{})
+	var out []string
+	for s := range h.admins {
+		if _, ok := seen[s.agent]; ok || s.agent == "" {
+			continue
+		}
+		seen[s.agent] = struct{}{}
+		out = append(out, s.agent)
+	}
+	return out
+}
+
+func (h *Hub) add(roomID string, agent ...string) *Subscription {
 	size := h.roomBuffer
 	if roomID == "" {
 		size = h.adminBuffer
 	}
 	s := &Subscription{hub: h, roomID: roomID, ch: make(chan Event, size), done: make(chan struct{})}
+	if len(agent) == 1 {
+		s.agent = agent[0]
+	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()

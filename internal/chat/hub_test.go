@@ -3,6 +3,8 @@ package chat
 import (
 	"fmt"
 	"runtime"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -237,5 +239,41 @@ func TestHubHandsRevocationsOn(t *testing.T) {
 	none(t, admin)
 	if len(got) != 1 || got[0].TokenID != "t1" {
 		t.Fatalf("got %+v, want the revocation of t1", got)
+	}
+}
+
+// Agents names each admin with a stream open once, while it is open, and
+// is safe against concurrent subscribes and closes.
+func TestHubAgents(t *testing.T) {
+	h := NewHub(4)
+	dana1, dana2, sam := h.SubscribeAdminAs("dana"), h.SubscribeAdminAs("dana"), h.SubscribeAdminAs("sam")
+	anon := h.SubscribeAdmin()
+	defer anon.Close()
+	got := h.Agents()
+	sort.Strings(got)
+	if strings.Join(got, ",") != "dana,sam" {
+		t.Fatalf("agents: got %v, want [dana sam]", got)
+	}
+	sam.Close()
+	dana1.Close()
+	if got := h.Agents(); len(got) != 1 || got[0] != "dana" {
+		t.Fatalf("after sam and one of dana's closed: got %v, want [dana]", got)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 100; j++ {
+				s := h.SubscribeAdminAs("x")
+				_ = h.Agents()
+				s.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	dana2.Close()
+	if got := h.Agents(); len(got) != 0 {
+		t.Fatalf("after every stream closed: got %v, want none", got)
 	}
 }

@@ -39,6 +39,12 @@ func (s *Service) RunPresence(ctx context.Context, hub *Hub, instance string, in
 	known, last := false, false
 	check := func() {
 		_, admins := hub.Counts() // the live count: nudges may arrive out of order
+		if n := s.notify.Store; n != nil {
+			// Who is online, for the agents' "offline" preference; a failure
+			// only makes them count as offline a little early.
+			now := s.now()
+			_ = n.AgentsHeartbeat(ctx, hub.Agents(), now, now.Add(presenceLives*interval))
+		}
 		online, err := s.store.Heartbeat(ctx, instance, admins, presenceLives*interval)
 		if err != nil || (known && online == last) {
 			return // the store is down: try again on the next tick

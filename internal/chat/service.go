@@ -30,6 +30,8 @@ type Config struct {
 	// IPv6Prefix is the network size (bits) an IPv6 client is limited by;
 	// 0 means DefaultIPv6Prefix.
 	IPv6Prefix int
+	// Notify schedules the notification mails; its zero value is off.
+	Notify NotifyConfig
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -41,6 +43,7 @@ type Service struct {
 	limits     Limits
 	ipv6Prefix int
 	loginWaits []time.Duration
+	notify     NotifyConfig
 	now        func() time.Time
 }
 
@@ -54,7 +57,7 @@ func NewService(store Store, cfg Config) *Service {
 	if prefix == 0 {
 		prefix = DefaultIPv6Prefix
 	}
-	return &Service{store: store, limits: cfg.Limits, ipv6Prefix: prefix, loginWaits: doublingWaits(time.Second, MaxLoginWait), now: now}
+	return &Service{store: store, limits: cfg.Limits, ipv6Prefix: prefix, loginWaits: doublingWaits(time.Second, MaxLoginWait), notify: cfg.Notify, now: now}
 }
 
 // doublingWaits is first, twice that, and so on, up to and ending with max.
@@ -215,10 +218,14 @@ func (s *Service) SendAdmin(ctx context.Context, roomID, author string, in NewMe
 
 func (s *Service) send(ctx context.Context, roomID string, from Sender, author string, in NewMessage) (Message, bool, error) {
 	now := s.now().UTC()
-	return s.store.Append(ctx, Message{
+	m, created, err := s.store.Append(ctx, Message{
 		ID: NewMessageID(now), RoomID: roomID, Sender: from, Author: author,
 		Content: in.Content, CreatedAt: Time{now},
 	}, in.ClientID)
+	if err == nil && created {
+		s.scheduleNotify(ctx, m)
+	}
+	return m, created, err
 }
 
 // VisitorRead records that the visitor has read the admins' messages up to

@@ -171,6 +171,15 @@ type AdminStore interface {
 	Admins(ctx context.Context) ([]Admin, error)
 }
 
+// ProfileStore keeps the admins' profiles, apart from their passwords.
+type ProfileStore interface {
+	// SetAdminProfile sets an existing account's display name, email and
+	// mail preference, keeping its password and generation (its tokens stay
+	// good), and clears the agent's unsubscribe when p.Notify is set.
+	// ErrAdminUnknown.
+	SetAdminProfile(ctx context.Context, username string, p AdminProfile) error
+}
+
 // TokenStore keeps what signed tokens need: the signing secret and the ids of
 // revoked tokens.
 type TokenStore interface {
@@ -200,6 +209,7 @@ type Store interface {
 	VisitStore
 	Limiter
 	AdminStore
+	ProfileStore
 	TokenStore
 	PresenceStore
 	// Ping tells whether the store answers.

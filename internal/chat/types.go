@@ -184,9 +184,13 @@ type RoomPage struct {
 
 // Admin is an account of the admin console.
 type Admin struct {
-	Username     string `json:"username"`
-	DisplayName  string `json:"displayName"`
-	PasswordHash []byte `json:"-"`
+	Username    string `json:"username"`
+	DisplayName string `json:"displayName"`
+	// Email is where the agent's notification mails go ("" = none), Notify
+	// when (see NotifyPref).
+	Email        string     `json:"-"`
+	Notify       NotifyPref `json:"-"`
+	PasswordHash []byte     `json:"-"`
 	// TokensAfter is when the password was last set: admin tokens without a
 	// generation (issued before generations existed) issued before it are
 	// refused.

@@ -64,6 +64,9 @@ type Config struct {
 	MetricsToken string
 	// Mail is the email settings (mail.go).
 	Mail Mail
+	// AdminEmail is the first admin's notification address
+	// (PARLEY_ADMIN_EMAIL), set while that account has none.
+	AdminEmail string
 }
 
 // DefaultMetricsAddr is where /metrics is served when PARLEY_METRICS_ADDR is
@@ -113,6 +116,11 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("PARLEY_JWT_SECRET", "must be at least 32 bytes, got %d", len(s))
 		}
 		c.JWTSecret = []byte(s)
+	}
+	if e, err := chat.NormalizeAdminEmail(get("PARLEY_ADMIN_EMAIL", "")); err != nil {
+		bad("PARLEY_ADMIN_EMAIL", "want an address such as dana@acme.example")
+	} else {
+		c.AdminEmail = e
 	}
 	if c.AdminPassword != "" && len(c.AdminPassword) < 8 {
 		bad("PARLEY_ADMIN_PASSWORD", "must be at least 8 characters")

@@ -69,6 +69,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		"PARLEY_METRICS_TOKEN":   "short",
 		"PARLEY_STREAM_HIJACK":   "maybe",
 		"PARLEY_IPV6_PREFIX":     "16",
+		"PARLEY_ADMIN_EMAIL":     "dana at acme",
 	}
 	for name, value := range tests {
 		t.Run(name, func(t *testing.T) {

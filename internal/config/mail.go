@@ -61,10 +61,9 @@ func (s SMTP) String() string {
 	return u.String()
 }
 
-// Mail is the email settings. Only Mode, SMTP, From and PublicURL are used
-// by phase 1 of the email feature (the sender and the queue); the inbound
-// server and the notification delays are read and checked now so a typo
-// stops start-up, and are wired in phase 2.
+// Mail is the email settings: cmd/parley starts the queue worker and the
+// notifier when Mode is not MailOff, and the inbound server when
+// InboundAddr is set.
 type Mail struct {
 	Mode MailMode
 	SMTP SMTP // Mode == MailSMTP only

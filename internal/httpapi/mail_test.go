@@ -116,7 +116,7 @@ func TestUnsubscribe(t *testing.T) {
 	forEachRedis(t, func(t *testing.T, addr string) {
 		e := newMailEnv(t, addr)
 		room, _ := e.mustRoom(map[string]string{"email": "jane@example.com"})
-		marker := "room:{" + room.ID + "}:unsubscribed"
+		marker := "unsub:room:" + room.ID
 		good := e.sign(mail.PurposeUnsubscribe, room.ID, mail.Visitor, time.Hour)
 
 		for name, tok := range map[string]string{

@@ -1,7 +1,11 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
 
 	"github.com/parley-chat/parley/internal/stream"
 
@@ -19,12 +23,16 @@ type metrics struct {
 	storeErrors prometheus.Counter
 	streams     *prometheus.GaugeVec
 	dropped     *prometheus.CounterVec
+	mailSent    prometheus.Counter
+	mailFailed  prometheus.Counter
+	mailDead    prometheus.Counter
 	handler     http.Handler
 }
 
 // newMetrics registers the collectors on reg; nil means a fresh registry
-// that also carries the Go runtime and process collectors.
-func newMetrics(reg *prometheus.Registry) *metrics {
+// that also carries the Go runtime and process collectors. mailStats, when
+// set, feeds the mail queue gauge.
+func newMetrics(reg *prometheus.Registry, mailStats func(context.Context) (chat.MailQueueStats, error)) *metrics {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -57,7 +65,22 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Help: "Event streams dropped by kind and reason: stalled (a write made no progress in time) or slow (too far behind, dropped by the hub).",
 		}, []string{"kind", "reason"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.messages, m.storeErrors, m.streams, m.dropped)
+	m.mailSent = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_mail_sent_total",
+		Help: "Mails this instance's queue worker handed to the SMTP server, which accepted them.",
+	})
+	m.mailFailed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_mail_failed_total",
+		Help: "Failed attempts to send a mail (each retry, and the last one).",
+	})
+	m.mailDead = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_mail_dead_total",
+		Help: "Mails this instance gave up on: they are in the dead-letter list.",
+	})
+	reg.MustRegister(m.requests, m.duration, m.messages, m.storeErrors, m.streams, m.dropped, m.mailSent, m.mailFailed, m.mailDead)
+	if mailStats != nil {
+		reg.MustRegister(mailQueueCollector{stats: mailStats})
+	}
 	m.messages.WithLabelValues("visitor")
 	m.messages.WithLabelValues("admin")
 	m.streams.WithLabelValues(streamVisitor)
@@ -74,4 +97,33 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 // streamDropped counts a stream dropped for not keeping up.
 func (m *metrics) streamDropped(kind stream.Kind, reason string) {
 	m.dropped.WithLabelValues(string(kind), reason).Inc()
+}
+
+// MailCounters returns the counters the mail queue reports to (mail.Metrics).
+func (s *Server) MailCounters() (sent, failed, dead func()) {
+	return s.metrics.mailSent.Inc, s.metrics.mailFailed.Inc, s.metrics.mailDead.Inc
+}
+
+var mailQueueDesc = prometheus.NewDesc("parley_mail_queue",
+	"Mails in the shared queue by state: waiting (in the stream, sending included), sending (taken by a worker), retrying, dead.",
+	[]string{"state"}, nil)
+
+// mailQueueCollector reads the queue's counts from the store at each
+// scrape; a store that does not answer in time yields no sample.
+type mailQueueCollector struct {
+	stats func(context.Context) (chat.MailQueueStats, error)
+}
+
+func (c mailQueueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- mailQueueDesc }
+
+func (c mailQueueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := c.stats(ctx)
+	if err != nil {
+		return
+	}
+	for state, n := range map[string]int64{"waiting": st.Waiting, "sending": st.Sending, "retrying": st.Retrying, "dead": st.Dead} {
+		ch <- prometheus.MustNewConstMetric(mailQueueDesc, prometheus.GaugeValue, float64(n), state)
+	}
 }

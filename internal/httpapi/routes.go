@@ -76,6 +76,8 @@ func (s *Server) routes(e *gin.Engine) {
 	a.POST("/rooms/:id/transcript", short, admin, room, s.adminTranscript)
 	a.GET("/mail", short, admin, s.mailStatus)
 	a.GET("/mail/dead", short, zip, admin, s.deadMails)
+	a.GET("/me", short, admin, s.adminMe)
+	a.PATCH("/me", short, admin, s.updateAdminMe)
 
 	// Static files: the widget, the demo page, the console, and the files
 	// of the last two under their versioned URLs.

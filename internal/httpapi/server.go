@@ -101,6 +101,8 @@ type Options struct {
 	MetricsToken string
 	// Mail, when set, turns email on (see MailDeps); nil means off.
 	Mail *MailDeps
+	// MailStats, when set (mail is on), feeds the parley_mail_queue gauge.
+	MailStats func(ctx context.Context) (chat.MailQueueStats, error)
 }
 
 // Server is Parley's HTTP API. Build it with New.
@@ -172,7 +174,7 @@ func New(opts Options) *Server {
 		maxBody:        opts.MaxBodyBytes,
 		ready:          opts.Ready,
 		streamsHealthy: opts.StreamsHealthy,
-		metrics:        newMetrics(opts.Registry),
+		metrics:        newMetrics(opts.Registry, opts.MailStats),
 		unlisted:       newOriginWarnings(maxWarnedOrigins, warnOriginEvery),
 		zip:            &compressors{},
 		mail:           opts.Mail,

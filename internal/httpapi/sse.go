@@ -290,7 +290,7 @@ func (s *Server) adminEvents(c *gin.Context) {
 		s.fail(c, chat.ErrUnauthorized)
 		return
 	}
-	sub := s.hub.SubscribeAdmin()
+	sub := s.hub.SubscribeAdminAs(claims.Username)
 	startStream(c, st, sub)
 	if st.Event("ready", 0, readyData{Time: chat.Time{Time: time.Now()}}) != nil {
 		return

@@ -15,9 +15,9 @@ import (
 // from then and its headers follow the settings of the sending instance.
 type Mail struct {
 	// ID is the idempotency id: enqueuing the same id again changes nothing,
-	// and it is the Message-ID's local part. Phase 2 derives it from what
-	// the mail is about (for example "agents.r_….7" for the agents' mail
-	// up to message 7 of a room), so a retried decision queues no second
+	// and it is the Message-ID's local part. The notifier derives it from
+	// what the mail is about (for example "agents.r_….7.<user tag>" for an
+	// agent's mail up to message 7 of a room), so a retried decision queues no second
 	// mail. 1-128 characters of [A-Za-z0-9._-].
 	ID string `json:"id"`
 	// RoomID is the conversation: it threads the mail and is what the reply

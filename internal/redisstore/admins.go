@@ -128,5 +128,6 @@ func adminFromMap(h map[string]string) chat.Admin {
 	after, _ := strconv.ParseInt(h["tokensAfter"], 10, 64)
 	gen, _ := strconv.ParseInt(h["generation"], 10, 64) // absent (0) on accounts older than generations
 	return chat.Admin{Username: h["username"], DisplayName: h["displayName"], PasswordHash: []byte(h["passwordHash"]),
-		TokensAfter: chat.TimeFromMillis(after), Generation: gen}
+		TokensAfter: chat.TimeFromMillis(after), Generation: gen,
+		Email: h["email"], Notify: chat.NotifyPref(h["notify"])}
 }

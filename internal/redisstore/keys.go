@@ -67,11 +67,6 @@ func (k keys) Typing(id, side string) string { return k.room + id + "}:typing:" 
 // the visitor's token cannot open a new one.
 func (k keys) BlockedVisitor(id string) string { return k.room + id + "}:blocked" }
 
-// Unsubscribed returns the marker of a room whose visitor unsubscribed
-// from its mails (one-click, RFC 8058). Like BlockedVisitor it is in the
-// room's slot, not one of its keys, and lives as long as the link.
-func (k keys) Unsubscribed(id string) string { return k.room + id + "}:unsubscribed" }
-
 // BlockedClient returns the marker of a client key (an IPv4 address or an
 // IPv6 prefix) an admin blocked.
 func (k keys) BlockedClient(key string) string { return k.blocked + key }
@@ -141,3 +136,19 @@ func (k keys) MailDead() string { return k.prefix + "mailq:dead" }
 
 // Mail returns the hash of one outgoing mail.
 func (k keys) Mail(id string) string { return k.prefix + "mail:" + id }
+
+// NotifyDue returns the sorted set of rooms whose mail of one kind
+// (agents, visitor) is due, scored by when (ms).
+func (k keys) NotifyDue(kind string) string { return k.prefix + "notify:" + kind }
+
+// AgentsOnline returns the sorted set of admin usernames with an admin
+// stream open on some instance, scored by when that heartbeat ends (ms).
+func (k keys) AgentsOnline() string { return k.prefix + "presence:agents" }
+
+// UnsubscribedVisitor returns the marker of a room whose visitor stopped
+// the notification mails.
+func (k keys) UnsubscribedVisitor(roomID string) string { return k.prefix + "unsub:room:" + roomID }
+
+// UnsubscribedAgent returns the marker of an agent who stopped the
+// notification mails.
+func (k keys) UnsubscribedAgent(username string) string { return k.prefix + "unsub:agent:" + username }

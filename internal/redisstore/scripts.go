@@ -97,3 +97,18 @@ var (
 	adminsOnlineSrc    string
 	adminsOnlineScript = redis.NewScript(adminsOnlineSrc)
 )
+
+// The notifier's scripts (notify.go).
+var (
+	//go:embed lua/notifyclaim.lua
+	notifyClaimSrc    string
+	notifyClaimScript = redis.NewScript(notifyClaimSrc)
+
+	//go:embed lua/notifymark.lua
+	notifyMarkSrc    string
+	notifyMarkScript = redis.NewScript(notifyMarkSrc)
+
+	//go:embed lua/adminprofile.lua
+	adminProfileSrc    string
+	adminProfileScript = redis.NewScript(adminProfileSrc)
+)

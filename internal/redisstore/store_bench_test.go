@@ -83,6 +83,21 @@ func BenchmarkAppend(b *testing.B) {
 				}
 			}
 		})
+		// What Service.send does with mail on: the send script, then the
+		// agents' due entry (one pipelined round trip more).
+		b.Run("serial+notify", func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				now := time.Now()
+				m, _, err := s.Append(ctx, benchMsg(ids[i%len(ids)], now), "")
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := s.ScheduleNotify(ctx, m.RoomID, chat.NotifyAgents, now.Add(time.Minute), ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 		b.Run("clientId", func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {

@@ -25,16 +25,17 @@ var (
 
 // UnsubscribeVisitor marks a room's visitor as unsubscribed for ttl.
 func (s *Store) UnsubscribeVisitor(ctx context.Context, roomID string, ttl time.Duration) error {
-	if err := s.rdb.Set(ctx, s.keys.Unsubscribed(roomID), "1", ttl).Err(); err != nil {
+	if err := s.rdb.Set(ctx, s.keys.UnsubscribedVisitor(roomID), "1", ttl).Err(); err != nil {
 		return fail("unsubscribe visitor", err)
 	}
 	return nil
 }
 
-// UnsubscribeAgent sets an agent's notification preference to never, or
-// returns chat.ErrAdminUnknown.
+// UnsubscribeAgent sets an agent's notification preference to never and
+// their unsubscribed marker (which the notifier reads, and a preference set
+// in the console lifts), or returns chat.ErrAdminUnknown.
 func (s *Store) UnsubscribeAgent(ctx context.Context, username string) error {
-	n, err := unsubscribeAgentScript.Run(ctx, s.rdb, []string{s.keys.Admin(username)}, notifyField, notifyNever).Int64()
+	n, err := unsubscribeAgentScript.Run(ctx, s.rdb, []string{s.keys.Admin(username), s.keys.UnsubscribedAgent(username)}, notifyField, notifyNever).Int64()
 	if err != nil {
 		return fail("unsubscribe agent", err)
 	}

@@ -23,7 +23,7 @@ func TestUnsubscribe(t *testing.T) {
 		if err := s.UnsubscribeVisitor(ctx, room.ID, time.Hour); err != nil {
 			t.Fatal(err)
 		}
-		ttl := c.TTL(ctx, prefix+"room:{"+room.ID+"}:unsubscribed").Val()
+		ttl := c.TTL(ctx, prefix+"unsub:room:"+room.ID).Val()
 		if ttl <= 59*time.Minute || ttl > time.Hour {
 			t.Fatalf("visitor marker TTL: got %v, want about 1h", ttl)
 		}
@@ -37,6 +37,18 @@ func TestUnsubscribe(t *testing.T) {
 		h := c.HGetAll(ctx, prefix+"admin:sam").Val()
 		if h["notify"] != "never" || h["displayName"] != "Sam" || h["passwordHash"] != "h" {
 			t.Fatalf("agent hash after unsubscribe: got %v, want notify=never and the account kept", h)
+		}
+		// What the notifier reads: the visitor's and the agent's markers.
+		for who, user := range map[string]string{"visitor": "", "agent": "sam"} {
+			if off, err := s.Unsubscribed(ctx, room.ID, user); err != nil || !off {
+				t.Fatalf("%s: Unsubscribed got %v, %v; want true", who, off, err)
+			}
+		}
+		if err := s.SetAdminProfile(ctx, "sam", chat.AdminProfile{Notify: "always"}); err != nil {
+			t.Fatal(err)
+		}
+		if off, err := s.Unsubscribed(ctx, room.ID, "sam"); err != nil || off {
+			t.Fatalf("after the agent chose a preference again: Unsubscribed got %v, %v; want false", off, err)
 		}
 		if err := s.UnsubscribeAgent(ctx, "ghost"); !errors.Is(err, chat.ErrAdminUnknown) {
 			t.Fatalf("removed account: got %v, want ErrAdminUnknown", err)

@@ -34,8 +34,8 @@ type Reply struct {
 	// Text is the reply without quoted history and signature, never empty.
 	Text string
 	// MessageID is the reply's Message-ID without angle brackets ("" when
-	// it had none): phase 2 makes it the message's client id, so a mail
-	// delivered twice is stored once.
+	// it had none): ChatHandler makes it the message's client id (see
+	// ClientID), so a mail delivered twice is stored once.
 	MessageID string
 	// Sender is the envelope sender (MAIL FROM), for the log.
 	Sender string
