@@ -5,16 +5,24 @@ import (
 	"strings"
 )
 
+// maxQuoteHeader and maxSignOff bound the lines the patterns below look at:
+// bounds in the patterns themselves ({1,200}) would compile to programs of a
+// megabyte, allocated at start-up by every Parley whether mail is on or not.
+const (
+	maxQuoteHeader = 400
+	maxSignOff     = 70
+)
+
 // The forms a mail client introduces the quoted history with. Each is
 // matched against one line, or two or three lines joined (Gmail wraps a long
 // "On … wrote:" line).
 var quoteHeaders = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)^on\s.{1,200}\swrote:$`),              // Gmail, Apple Mail, Thunderbird
-	regexp.MustCompile(`(?i)^am\s.{1,200}\sschrieb\s?.{0,100}:$`), // German
-	regexp.MustCompile(`(?i)^le\s.{1,200}\sa\s[ée]crit\s?:$`),     // French
-	regexp.MustCompile(`(?i)^el\s.{1,200}\sescribi[óo]:$`),        // Spanish
-	regexp.MustCompile(`(?i)^op\s.{1,200}\sschreef\s?.{0,100}:$`), // Dutch
-	regexp.MustCompile(`(?i)^-{2,}\s*original message\s*-{2,}$`),  // Outlook (old), many webmails
+	regexp.MustCompile(`(?i)^on\s.+\swrote:$`),                   // Gmail, Apple Mail, Thunderbird
+	regexp.MustCompile(`(?i)^am\s.+\sschrieb\s?.*:$`),            // German
+	regexp.MustCompile(`(?i)^le\s.+\sa\s[ée]crit\s?:$`),          // French
+	regexp.MustCompile(`(?i)^el\s.+\sescribi[óo]:$`),             // Spanish
+	regexp.MustCompile(`(?i)^op\s.+\sschreef\s?.*:$`),            // Dutch
+	regexp.MustCompile(`(?i)^-{2,}\s*original message\s*-{2,}$`), // Outlook (old), many webmails
 	regexp.MustCompile(`(?i)^-{2,}\s*(urspr[üu]ngliche nachricht|message d'origine)\s*-{2,}$`),
 	regexp.MustCompile(`(?i)^begin forwarded message:$`), // Apple Mail
 	regexp.MustCompile(`^_{20,}$`),                       // Outlook's rule above its header block
@@ -29,7 +37,7 @@ var (
 )
 
 // Phone and webmail sign-offs that stand alone at the end of a reply.
-var signOff = regexp.MustCompile(`(?i)^(sent from my \w[\w ]{0,40}|get outlook for \w[\w ]{0,20}|sent from (mail|outlook) for \w[\w ]{0,20}|von meinem \w[\w ]{0,40} gesendet)\.?$`)
+var signOff = regexp.MustCompile(`(?i)^(sent from my \w[\w ]*|get outlook for \w[\w ]*|sent from (mail|outlook) for \w[\w ]*|von meinem \w[\w ]* gesendet)\.?$`)
 
 // StripQuoted returns the new text of a reply: everything above the quoted
 // history (an "On … wrote:" line, an Outlook header block, an "Original
@@ -54,7 +62,7 @@ func StripQuoted(text string) string {
 		for len(out) > 0 && strings.TrimSpace(out[len(out)-1]) == "" {
 			out = out[:len(out)-1]
 		}
-		if len(out) > 0 && signOff.MatchString(strings.TrimSpace(out[len(out)-1])) {
+		if len(out) > 0 && len(out[len(out)-1]) <= maxSignOff && signOff.MatchString(strings.TrimSpace(out[len(out)-1])) {
 			out = out[:len(out)-1]
 			continue
 		}
@@ -74,6 +82,9 @@ func isQuoteHeader(lines []string, i int) bool {
 	for n := 0; n < 3 && i+n < len(lines); n++ {
 		if n > 0 {
 			joined += " " + strings.TrimSpace(lines[i+n])
+		}
+		if len(joined) > maxQuoteHeader {
+			break
 		}
 		for _, re := range quoteHeaders {
 			if re.MatchString(joined) {
