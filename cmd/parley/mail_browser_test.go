@@ -226,3 +226,37 @@ func TestConsoleEmailOff(t *testing.T) {
 	screenshot(t, ctx, "console-email-off.png")
 	log.checkClean(t)
 }
+
+// TestVisitorMailLinkOpensTheConversation follows the whole promise: a
+// visitor who left an email and the tab gets the agent's unseen reply by
+// mail, and the link in that mail, opened in a fresh browser, shows the
+// conversation with the reply.
+func TestVisitorMailLinkOpensTheConversation(t *testing.T) {
+	ctx := newBrowser(t)
+	smtpd := mailtest.Start(t, mailtest.Options{})
+	app := startMailApp(t, smtpd, nil)
+	log := watchBrowser(ctx)
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+
+	room, vt := app.visitorWithEmail(t, "Dana", "dana@example.com")
+	app.visitorSays(t, room, vt, "Where is my parcel?")
+	app.adminSays(t, room, app.adminToken(t), "It left our warehouse today.")
+	m := waitMails(t, smtpd, 1)[0]
+	if m.To[0] != "dana@example.com" {
+		t.Fatalf("the first mail went to %v, want the visitor", m.To)
+	}
+	link := openLink.FindStringSubmatch(m.Text)
+	if link == nil {
+		t.Fatalf("no reopen link in the visitor's mail:\n%s", m.Text)
+	}
+	url := app.URL + "/widget/open.html?t=" + link[1] // the mail names PARLEY_PUBLIC_URL, http://parley.test
+
+	mustDo(t, ctx, "open the mail's link", chromedp.Navigate(url))
+	pollAcrossNavigation(t, ctx, "the conversation with the reply", `location.pathname === '/widget/frame.html' && [...document.querySelectorAll('#list .msg.them .text')].some((e) => e.textContent === 'It left our warehouse today.')`, 10*time.Second)
+	if !mustEval[bool](t, ctx, `[...document.querySelectorAll('#list .msg.me .text')].some((e) => e.textContent === 'Where is my parcel?')`) {
+		t.Errorf("the visitor's own message is missing")
+	}
+	screenshot(t, ctx, "visitor-mail-link.png")
+	log.checkClean(t, provoked{path: "/favicon.ico", text: "404"})
+}
