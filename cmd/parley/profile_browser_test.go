@@ -37,6 +37,13 @@ func TestConsoleProfile(t *testing.T) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	loginConsole(t, ctx, app)
+	// Keeps the body of every PATCH the console sends.
+	mustDo(t, ctx, "record PATCH bodies", chromedp.Evaluate[chromedp.Void](`window.__patches = [];
+const realFetch = window.fetch;
+window.fetch = (url, opts) => {
+  if (opts && opts.method === 'PATCH') window.__patches.push(opts.body);
+  return realFetch(url, opts);
+};`))
 
 	const open = `document.getElementById('profile-dialog')?.open === true`
 	openDialog := func(t *testing.T) {
@@ -64,8 +71,26 @@ func TestConsoleProfile(t *testing.T) {
 		screenshot(t, ctx, "console-profile.png")
 		mustDo(t, ctx, "save", chromedp.Click(chromedp.CSS(`#profile-dialog button[type=submit]`)))
 		mustPoll(t, ctx, "closed, the toast, focus on the button", `!(`+open+`) && [...document.querySelectorAll('#toasts .toast')].some((t) => t.textContent === 'Profile saved.') && document.activeElement?.id === 'profile'`, 5*time.Second)
-		if p := getProfile(t, app, token); p.Email != "jane@example.com" || p.Notify != "never" {
-			t.Errorf("profile after saving: got %+v, want email jane@example.com and notify never", p)
+		if p := getProfile(t, app, token); p.Email != "jane@example.com" || p.Notify != "never" || p.DisplayName != "admin" {
+			t.Errorf("profile after saving: got %+v, want email jane@example.com, notify never, the name kept", p)
+		}
+		if got := mustEval[[]string](t, ctx, `window.__patches`); len(got) != 1 || got[0] != `{"email":"jane@example.com","notify":"never"}` {
+			t.Errorf("PATCH bodies: got %q, want one with only the email and notify", got)
+		}
+	})
+
+	t.Run("a new name shows in the header", func(t *testing.T) {
+		openDialog(t)
+		mustDo(t, ctx, "rename and save",
+			chromedp.Evaluate[chromedp.Void](`document.getElementById('profile-name').value = ''`),
+			chromedp.SendKeys(chromedp.CSS("#profile-name"), "Jane Admin"),
+			chromedp.Click(chromedp.CSS(`#profile-dialog button[type=submit]`)))
+		mustPoll(t, ctx, "the name in the header", `!(`+open+`) && document.getElementById('me').textContent === 'Jane Admin' && document.getElementById('me-avatar').textContent === 'JA'`, 5*time.Second)
+		if !mustEval[bool](t, ctx, `[...document.querySelectorAll('#toasts .toast')].some((t) => t.textContent.includes('new name from your next sign-in'))`) {
+			t.Errorf("no toast saying replies carry the new name from the next sign-in")
+		}
+		if p := getProfile(t, app, token); p.DisplayName != "Jane Admin" || p.Email != "jane@example.com" || p.Notify != "never" {
+			t.Errorf("profile after renaming: got %+v, want Jane Admin with the email and notify kept", p)
 		}
 	})
 
@@ -113,4 +138,21 @@ func TestConsoleProfile(t *testing.T) {
 
 	// The refused PATCH is the one failed load.
 	log.checkClean(t, provoked{path: "/api/v1/admin/me", text: "status of 400"})
+}
+
+// TestConsoleProfileMailOn: with email on, the profile dialog makes no
+// "email is off" note.
+func TestConsoleProfileMailOn(t *testing.T) {
+	ctx := newBrowser(t)
+	app, _, _ := startMailUIApp(t)
+	log := watchBrowser(ctx)
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	loginConsole(t, ctx, app)
+	mustDo(t, ctx, "click Your profile", chromedp.Click(chromedp.CSS("#profile")))
+	mustPoll(t, ctx, "the dialog, filled", `document.getElementById('profile-dialog')?.open && !document.getElementById('profile-name').disabled`, 5*time.Second)
+	if mustEval[bool](t, ctx, `!document.querySelector('#profile-dialog .profile-mail-off').hidden`) {
+		t.Errorf("the profile dialog says email is off while it is on")
+	}
+	log.checkClean(t)
 }
