@@ -273,3 +273,21 @@ export function deadMail() {
 export function mailTranscript(id, to) {
   return request('POST', '/rooms/' + encodeURIComponent(id) + '/transcript', { body: to ? { to } : undefined });
 }
+
+/**
+ * The signed-in admin's profile.
+ * @returns {Promise<{username: string, displayName: string, email: string, notify: string}>}
+ */
+export function adminMe() {
+  return request('GET', '/me');
+}
+
+/**
+ * Changes the fields of the admin's profile that `change` names; a bad one is
+ * a 400 whose message says which, and changes nothing.
+ * @param {{displayName?: string, email?: string, notify?: string}} change
+ * @returns {Promise<{username: string, displayName: string, email: string, notify: string}>}
+ */
+export function updateAdminMe(change) {
+  return request('PATCH', '/me', { body: change });
+}

@@ -8,6 +8,7 @@ import { Inbox } from './inbox.js';
 import { Notifier } from './notify.js';
 import { AdminStream } from './stream.js';
 import { initials, visitorLabel } from './people.js';
+import { ProfileEditor } from './profile.js';
 import { bindShortcuts } from './shortcuts.js';
 import { Visits } from './visits.js';
 
@@ -70,6 +71,13 @@ const conversation = new Conversation({
 });
 
 const visits = new Visits({ root: $('visits-root') });
+
+new ProfileEditor($('profile'), {
+  toast: (msg, kind) => toast(msg, kind),
+  // The header shows the new name at once; replies are stamped from the
+  // token, so the session keeps the name it signed in with.
+  onSaved: (p) => showMe(p.displayName || p.username),
+});
 
 let listTimer = 0;
 let expiryTimer = 0;
@@ -179,9 +187,7 @@ function startApp() {
     showLogin();
     return;
   }
-  const name = s.admin?.displayName || s.admin?.username || 'Admin';
-  ui.me.textContent = name;
-  ui.meAvatar.textContent = initials(name);
+  showMe(s.admin?.displayName || s.admin?.username || 'Admin');
   ui.login.hidden = true;
   ui.app.hidden = false;
   // Back to the login form when the token expires, before a request fails.
@@ -191,6 +197,12 @@ function startApp() {
   // If the stream is slow to open, show the list anyway; it reloads on open.
   listTimer = setTimeout(() => { if (!inbox.loaded) inbox.load(); }, STREAM_GRACE_MS);
   route();
+}
+
+/** @param {string} name the signed-in admin's, in the header */
+function showMe(name) {
+  ui.me.textContent = name;
+  ui.meAvatar.textContent = initials(name);
 }
 
 /**
@@ -206,8 +218,7 @@ function endSession(note) {
   inbox.clear();
   visits.clear();
   document.body.classList.remove('show-conv', 'details-open');
-  const d = /** @type {HTMLDialogElement} */ ($('confirm-delete'));
-  if (d.open) d.close();
+  for (const d of document.querySelectorAll('dialog[open]')) /** @type {HTMLDialogElement} */ (d).close();
   showLogin(note);
 }
 

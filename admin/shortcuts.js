@@ -29,7 +29,8 @@ export function bindShortcuts(on) {
   const { inbox, conversation } = on;
   document.addEventListener('keydown', (e) => {
     if (on.app.hidden || e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
-    if (on.dialog.open) return;
+    // A modal dialog has the keyboard (its Esc closes it).
+    if (on.dialog.open || document.querySelector('dialog[open]')) return;
     const inboxShown = !on.inboxView.hidden;
     if (e.key === 'Escape') {
       if (document.body.classList.contains('details-open') && matchMedia('(max-width: 1180px)').matches) {
