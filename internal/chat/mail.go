@@ -59,6 +59,14 @@ type NotifyConfig struct {
 	Store        NotifyStore
 }
 
+// NotifyClaim is one room a notifier holds the mail of one kind for,
+// until it acknowledges the claim or the lease ends.
+type NotifyClaim struct {
+	RoomID string
+	// Token tells this claim from a later one of the same room.
+	Token string
+}
+
 // NotifyStore keeps what the notifier decides from: a due time per room
 // and kind, how far each kind of mail went, the agents online, and who
 // unsubscribed. Errors as for Store.
@@ -68,10 +76,16 @@ type NotifyStore interface {
 	// join its mail), and cancels clear's due entry ("" for none), in one
 	// round trip.
 	ScheduleNotify(ctx context.Context, roomID string, set NotifyKind, due time.Time, clear NotifyKind) error
-	// ClaimNotify takes up to max rooms whose kind is due at now and
-	// removes their entries, atomically: of several instances, one takes
-	// each room.
-	ClaimNotify(ctx context.Context, kind NotifyKind, now time.Time, max int) ([]string, error)
+	// ClaimNotify leases up to max rooms whose kind is due at now, for
+	// lease (on the store's clock), atomically: of several instances, one
+	// holds each room. A room held stays held, and is not taken again
+	// even when it is due again meanwhile, until AckNotify or the lease's
+	// end; then (the holder crashed) it is due again for anyone.
+	ClaimNotify(ctx context.Context, kind NotifyKind, now time.Time, max int, lease time.Duration) ([]NotifyClaim, error)
+	// AckNotify ends claim c once its mail was enqueued or decided
+	// against, only if c is still the room's claim (false when it ran out
+	// and was taken again). A due entry scheduled while c was held stays.
+	AckNotify(ctx context.Context, kind NotifyKind, c NotifyClaim) (bool, error)
 	// NotifiedSeq returns the seq the last mail of kind about the room
 	// covered (0 for none); MarkNotified moves it up (never down) while the
 	// room exists.

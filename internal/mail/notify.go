@@ -27,13 +27,17 @@ type NotifierConfig struct {
 	Poll time.Duration
 	// OpenTTL is how long a visitor's reopen link works; 30 days when 0.
 	OpenTTL time.Duration
+	// Lease is how long a claimed room is this notifier's before another
+	// may take it (this one crashed, or failed to decide); 2 min when 0.
+	Lease time.Duration
 }
 
 // Notifier turns the due entries the Service schedules into mails: the
 // agents' about unanswered visitor messages, the visitor's about unseen
-// replies. Every instance runs one; a room is claimed by one of them, and
-// a mail's id is derived from the room and the last message it covers, so
-// a decision made twice queues one mail.
+// replies. Every instance runs one; a room is leased by one of them and
+// acknowledged once its mails are enqueued, and a mail's id is derived
+// from the room and the last message it covers, so a decision made twice
+// (a lease that ran out after the enqueue, before the ack) queues one mail.
 type Notifier struct {
 	cfg NotifierConfig
 }
@@ -49,15 +53,18 @@ func NewNotifier(cfg NotifierConfig) (*Notifier, error) {
 	if cfg.OpenTTL <= 0 {
 		cfg.OpenTTL = 30 * 24 * time.Hour
 	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = defaultLease
+	}
 	return &Notifier{cfg: cfg}, nil
 }
 
 // claimBatch is how many due rooms one poll takes of each kind.
 const claimBatch = 50
 
-// retryDecision is when a room whose mail could not be decided (the store
-// failed) is looked at again.
-const retryDecision = 30 * time.Second
+// defaultLease is how long a claim holds a room: far longer than deciding
+// and enqueueing its mails takes.
+const defaultLease = 2 * time.Minute
 
 // Run polls for due rooms until ctx ends.
 func (n *Notifier) Run(ctx context.Context) {
@@ -76,26 +83,32 @@ func (n *Notifier) Run(ctx context.Context) {
 // Poll handles the rooms due now, once.
 func (n *Notifier) Poll(ctx context.Context) {
 	for _, kind := range []chat.NotifyKind{chat.NotifyAgents, chat.NotifyVisitor} {
-		ids, err := n.cfg.Store.ClaimNotify(ctx, kind, n.cfg.Service.Now(), claimBatch)
+		claims, err := n.cfg.Store.ClaimNotify(ctx, kind, n.cfg.Service.Now(), claimBatch, n.cfg.Lease)
 		if err != nil {
 			if ctx.Err() == nil {
 				n.cfg.Log.Error("mail: claim due notifications", "kind", string(kind), "err", err)
 			}
 			continue
 		}
-		for _, id := range ids {
+		for _, c := range claims {
 			var err error
 			if kind == chat.NotifyAgents {
-				err = n.agents(ctx, id)
+				err = n.agents(ctx, c.RoomID)
 			} else {
-				err = n.visitor(ctx, id)
+				err = n.visitor(ctx, c.RoomID)
 			}
-			if err == nil || errors.Is(err, chat.ErrRoomNotFound) {
+			if err != nil && !errors.Is(err, chat.ErrRoomNotFound) {
+				// Not decided: the claim stays, and when its lease ends
+				// the room is due again, here or on another instance.
+				n.cfg.Log.Error("mail: notify", "kind", string(kind), "room_id", c.RoomID, "err", err)
 				continue
 			}
-			n.cfg.Log.Error("mail: notify", "kind", string(kind), "room_id", id, "err", err)
-			// Claimed and not decided: look again later, not never.
-			_ = n.cfg.Store.ScheduleNotify(context.WithoutCancel(ctx), id, kind, n.cfg.Service.Now().Add(retryDecision), "")
+			// Enqueued (or nothing to send). Dying before this ack is
+			// harmless: the lease runs out, the room is taken again and
+			// decided again, and the same mail ids dedupe in the queue.
+			if _, err := n.cfg.Store.AckNotify(context.WithoutCancel(ctx), kind, c); err != nil {
+				n.cfg.Log.Error("mail: ack notification", "kind", string(kind), "room_id", c.RoomID, "err", err)
+			}
 		}
 	}
 }

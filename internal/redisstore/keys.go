@@ -141,6 +141,10 @@ func (k keys) Mail(id string) string { return k.prefix + "mail:" + id }
 // (agents, visitor) is due, scored by when (ms).
 func (k keys) NotifyDue(kind string) string { return k.prefix + "notify:" + kind }
 
+// NotifyClaimed returns the sorted set of rooms a notifier holds the mail
+// of one kind for, scored by when its lease ends (ms, Redis's clock).
+func (k keys) NotifyClaimed(kind string) string { return k.prefix + "notify:" + kind + ":claimed" }
+
 // AgentsOnline returns the sorted set of admin usernames with an admin
 // stream open on some instance, scored by when that heartbeat ends (ms).
 func (k keys) AgentsOnline() string { return k.prefix + "presence:agents" }

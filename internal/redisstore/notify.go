@@ -12,6 +12,7 @@ import (
 )
 
 // The notifier's state: one due set per kind of mail (room id → due ms),
+// one claimed set per kind (room id → lease end ms, Redis's clock),
 // the seq each kind's last mail covered in the room hash
 // (notified:agents, notified:visitor), the agents online, and the
 // unsubscribe markers.
@@ -35,13 +36,30 @@ func (s *Store) ScheduleNotify(ctx context.Context, roomID string, set chat.Noti
 	return failIf("schedule notify", err)
 }
 
-// ClaimNotify takes the due rooms; see lua/notifyclaim.lua.
-func (s *Store) ClaimNotify(ctx context.Context, kind chat.NotifyKind, now time.Time, max int) ([]string, error) {
-	ids, err := notifyClaimScript.Run(ctx, s.rdb, []string{s.keys.NotifyDue(string(kind))}, now.UnixMilli(), max).StringSlice()
+// ClaimNotify leases the due rooms; see lua/notifyclaim.lua.
+func (s *Store) ClaimNotify(ctx context.Context, kind chat.NotifyKind, now time.Time, max int, lease time.Duration) ([]chat.NotifyClaim, error) {
+	keys := []string{s.keys.NotifyDue(string(kind)), s.keys.NotifyClaimed(string(kind))}
+	out, err := notifyClaimScript.Run(ctx, s.rdb, keys, now.UnixMilli(), max, lease.Milliseconds()).StringSlice()
 	if err != nil {
 		return nil, fail("claim notify", err)
 	}
-	return ids, nil
+	if len(out) == 0 {
+		return nil, fail("claim notify", errors.New("no token in the answer"))
+	}
+	claims := make([]chat.NotifyClaim, 0, len(out)-1)
+	for _, id := range out[1:] {
+		claims = append(claims, chat.NotifyClaim{RoomID: id, Token: out[0]})
+	}
+	return claims, nil
+}
+
+// AckNotify drops the claim if it is still c; see lua/notifyack.lua.
+func (s *Store) AckNotify(ctx context.Context, kind chat.NotifyKind, c chat.NotifyClaim) (bool, error) {
+	n, err := notifyAckScript.Run(ctx, s.rdb, []string{s.keys.NotifyClaimed(string(kind))}, c.RoomID, c.Token).Int64()
+	if err != nil {
+		return false, fail("ack notify", err)
+	}
+	return n == 1, nil
 }
 
 func notifiedField(kind chat.NotifyKind) string { return "notified:" + string(kind) }

@@ -45,7 +45,7 @@ func TestClaimNotifyOnce(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for {
-					ids, err := s.ClaimNotify(ctx, chat.NotifyAgents, now, 3)
+					ids, err := claimIDs(ctx, s, chat.NotifyAgents, now, 3, time.Minute)
 					if err != nil {
 						t.Error(err)
 						return
@@ -74,13 +74,23 @@ func TestClaimNotifyOnce(t *testing.T) {
 		if err := a.ScheduleNotify(ctx, later, chat.NotifyVisitor, now, chat.NotifyAgents); err != nil {
 			t.Fatal(err)
 		}
-		if ids, _ := a.ClaimNotify(ctx, chat.NotifyAgents, now.Add(2*time.Hour), 10); len(ids) != 0 {
+		if ids, _ := claimIDs(ctx, a, chat.NotifyAgents, now.Add(2*time.Hour), 10, time.Minute); len(ids) != 0 {
 			t.Errorf("after the cancel: claimed %v, want none", ids)
 		}
-		if ids, _ := a.ClaimNotify(ctx, chat.NotifyVisitor, now, 10); len(ids) != 1 || ids[0] != later {
+		if ids, _ := claimIDs(ctx, a, chat.NotifyVisitor, now, 10, time.Minute); len(ids) != 1 || ids[0] != later {
 			t.Errorf("visitor due: claimed %v, want [%s]", ids, later)
 		}
 	})
+}
+
+// claimIDs is ClaimNotify's room ids.
+func claimIDs(ctx context.Context, s *redisstore.Store, kind chat.NotifyKind, now time.Time, max int, lease time.Duration) ([]string, error) {
+	claims, err := s.ClaimNotify(ctx, kind, now, max, lease)
+	ids := make([]string, len(claims))
+	for i, c := range claims {
+		ids[i] = c.RoomID
+	}
+	return ids, err
 }
 
 // The notified mark only goes up and makes no hash for a deleted room.
@@ -173,5 +183,185 @@ func TestUnsubscribeAndProfile(t *testing.T) {
 		if err := s.SetAdminProfile(ctx, "nobody", p); !errors.Is(err, chat.ErrAdminUnknown) {
 			t.Fatalf("unknown admin: got %v, want ErrAdminUnknown", err)
 		}
+	})
+}
+
+// claimUntil claims kind's due rooms until one comes back or the deadline
+// passes (a lease ends on the server's clock, which the embedded server
+// moves in ticks).
+func claimUntil(t *testing.T, s *redisstore.Store, kind chat.NotifyKind, lease time.Duration) []chat.NotifyClaim {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		claims, err := s.ClaimNotify(context.Background(), kind, time.Now(), 10, lease)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(claims) > 0 || time.Now().After(deadline) {
+			return claims
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A claim is a lease: while it is held no one else takes the room; one
+// never acknowledged (its notifier crashed) is taken again by another
+// instance after the lease, and the stale holder's late ack does not end
+// the new claim; one acknowledged is not taken again.
+func TestClaimNotifyLease(t *testing.T) {
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		prefix := uniquePrefix()
+		a, _ := mustStore(t, addr, redisstore.Options{Prefix: prefix})
+		b, _ := mustStore(t, addr, redisstore.Options{Prefix: prefix})
+		// Longer than the embedded server's clock lags (250 ms ticks), so
+		// "during the lease" is.
+		const lease = time.Second
+		crashed := chat.NewRoomID()
+		if err := a.ScheduleNotify(ctx, crashed, chat.NotifyAgents, time.Now().Add(-time.Second), ""); err != nil {
+			t.Fatal(err)
+		}
+		first, err := a.ClaimNotify(ctx, chat.NotifyAgents, time.Now(), 10, lease)
+		if err != nil || len(first) != 1 || first[0].RoomID != crashed {
+			t.Fatalf("first claim: got %v, %v; want [%s]", first, err, crashed)
+		}
+		// a "crashes": it never acknowledges. While its lease lasts, b
+		// gets nothing.
+		if got, err := b.ClaimNotify(ctx, chat.NotifyAgents, time.Now(), 10, lease); err != nil || len(got) != 0 {
+			t.Fatalf("claim during the lease: got %v, %v; want none", got, err)
+		}
+		again := claimUntil(t, b, chat.NotifyAgents, time.Minute)
+		if len(again) != 1 || again[0].RoomID != crashed {
+			t.Fatalf("claim after the lease: got %v; want [%s]", again, crashed)
+		}
+		if again[0].Token == first[0].Token {
+			t.Fatalf("the second claim has the first one's token %s", first[0].Token)
+		}
+		if ok, err := a.AckNotify(ctx, chat.NotifyAgents, first[0]); err != nil || ok {
+			t.Fatalf("stale ack: got %v, %v; want false", ok, err)
+		}
+		if got, _ := a.ClaimNotify(ctx, chat.NotifyAgents, time.Now(), 10, lease); len(got) != 0 {
+			t.Fatalf("after the stale ack: claimed %v, want none (b holds it)", got)
+		}
+		if ok, err := b.AckNotify(ctx, chat.NotifyAgents, again[0]); err != nil || !ok {
+			t.Fatalf("ack: got %v, %v; want true", ok, err)
+		}
+
+		// Acknowledged: not taken again, even long after its lease.
+		done := chat.NewRoomID()
+		if err := a.ScheduleNotify(ctx, done, chat.NotifyVisitor, time.Now().Add(-time.Second), ""); err != nil {
+			t.Fatal(err)
+		}
+		const short = 300 * time.Millisecond
+		got := claimUntil(t, a, chat.NotifyVisitor, short)
+		if len(got) != 1 || got[0].RoomID != done {
+			t.Fatalf("claim: got %v, want [%s]", got, done)
+		}
+		if ok, err := a.AckNotify(ctx, chat.NotifyVisitor, got[0]); err != nil || !ok {
+			t.Fatalf("ack: got %v, %v; want true", ok, err)
+		}
+		time.Sleep(3 * short)
+		for _, s := range []*redisstore.Store{a, b} {
+			if got, err := s.ClaimNotify(ctx, chat.NotifyVisitor, time.Now().Add(time.Hour), 10, short); err != nil || len(got) != 0 {
+				t.Fatalf("after the ack and the lease: claimed %v, %v; want none", got, err)
+			}
+		}
+	})
+}
+
+// A visitor who writes again while the room's claim is held schedules a
+// new due time; the claim's ack keeps it, and the room is not taken by a
+// second claimer before that ack.
+func TestClaimNotifyRescheduleSurvivesAck(t *testing.T) {
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		prefix := uniquePrefix()
+		a, _ := mustStore(t, addr, redisstore.Options{Prefix: prefix})
+		b, _ := mustStore(t, addr, redisstore.Options{Prefix: prefix})
+		now := time.Now()
+		id := chat.NewRoomID()
+		if err := a.ScheduleNotify(ctx, id, chat.NotifyAgents, now.Add(-time.Second), ""); err != nil {
+			t.Fatal(err)
+		}
+		held, err := a.ClaimNotify(ctx, chat.NotifyAgents, now, 10, time.Minute)
+		if err != nil || len(held) != 1 {
+			t.Fatalf("claim: got %v, %v; want one", held, err)
+		}
+		// The visitor writes again: due in a second.
+		if err := b.ScheduleNotify(ctx, id, chat.NotifyAgents, now.Add(time.Second), ""); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := b.ClaimNotify(ctx, chat.NotifyAgents, now.Add(2*time.Second), 10, time.Minute); err != nil || len(got) != 0 {
+			t.Fatalf("claim while held: got %v, %v; want none", got, err)
+		}
+		if ok, err := a.AckNotify(ctx, chat.NotifyAgents, held[0]); err != nil || !ok {
+			t.Fatalf("ack: got %v, %v; want true", ok, err)
+		}
+		if got, err := b.ClaimNotify(ctx, chat.NotifyAgents, now, 10, time.Minute); err != nil || len(got) != 0 {
+			t.Fatalf("claim before the new due time: got %v, %v; want none", got, err)
+		}
+		got, err := b.ClaimNotify(ctx, chat.NotifyAgents, now.Add(2*time.Second), 10, time.Minute)
+		if err != nil || len(got) != 1 || got[0].RoomID != id {
+			t.Fatalf("claim at the new due time: got %v, %v; want [%s]", got, err, id)
+		}
+	})
+}
+
+// Claimers racing while rooms are scheduled again and again never hold
+// one room at the same time.
+func TestClaimNotifyNeverHeldTwice(t *testing.T) {
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		prefix := uniquePrefix()
+		var rooms []string
+		for i := 0; i < 5; i++ {
+			rooms = append(rooms, chat.NewRoomID())
+		}
+		var mu sync.Mutex
+		holder := map[string]int{}
+		var wg sync.WaitGroup
+		for w := 0; w < 4; w++ {
+			s, _ := mustStore(t, addr, redisstore.Options{Prefix: prefix})
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 60; i++ {
+					if err := s.ScheduleNotify(ctx, rooms[i%len(rooms)], chat.NotifyAgents, time.Now().Add(-time.Second), ""); err != nil {
+						t.Error(err)
+						return
+					}
+					claims, err := s.ClaimNotify(ctx, chat.NotifyAgents, time.Now(), 2, time.Minute)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					for _, c := range claims {
+						if h, ok := holder[c.RoomID]; ok {
+							t.Errorf("claimer %d took %s, which claimer %d holds", w, c.RoomID, h)
+						}
+						holder[c.RoomID] = w
+					}
+					mu.Unlock()
+					// While held, the visitor writes again: due now.
+					for _, c := range claims {
+						if err := s.ScheduleNotify(ctx, c.RoomID, chat.NotifyAgents, time.Now().Add(-time.Second), ""); err != nil {
+							t.Error(err)
+						}
+					}
+					mu.Lock()
+					for _, c := range claims {
+						delete(holder, c.RoomID) // released before the ack
+					}
+					mu.Unlock()
+					for _, c := range claims {
+						if ok, err := s.AckNotify(ctx, chat.NotifyAgents, c); err != nil || !ok {
+							t.Errorf("ack %s: got %v, %v; want true", c.RoomID, ok, err)
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
 	})
 }

@@ -104,6 +104,10 @@ var (
 	notifyClaimSrc    string
 	notifyClaimScript = redis.NewScript(notifyClaimSrc)
 
+	//go:embed lua/notifyack.lua
+	notifyAckSrc    string
+	notifyAckScript = redis.NewScript(notifyAckSrc)
+
 	//go:embed lua/notifymark.lua
 	notifyMarkSrc    string
 	notifyMarkScript = redis.NewScript(notifyMarkSrc)
