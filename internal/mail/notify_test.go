@@ -147,8 +147,11 @@ func TestNotifierCrashAfterEnqueue(t *testing.T) {
 		a, b, srv := mailSetup(t, addr)
 		room := waitingRoom(t, a)
 		newNotifier(t, a, crashingStore{NotifyStore: a.store}).Poll(context.Background())
-		if st := mustStats(t, a.store); st.Waiting+int64(len(srv.Received())) != 1 {
-			t.Fatalf("after the crashed poll: %d queued, %d sent; want one mail", st.Waiting, len(srv.Received()))
+		// The worker may be sending it right now (received, not yet taken off
+		// the stream): what counts here is that it was queued; settle checks
+		// that exactly one arrives.
+		if st := mustStats(t, a.store); st.Waiting == 0 && len(srv.Received()) == 0 {
+			t.Fatalf("after the crashed poll: nothing queued or sent, want the mail queued")
 		}
 		nb := newNotifier(t, b, b.store)
 		pollUntil(t, nb, "the room taken again and marked", func() bool {
