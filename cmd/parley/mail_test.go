@@ -226,11 +226,12 @@ func scrape(t *testing.T, url string) string {
 func TestMailNoAgentMailWhenAnswered(t *testing.T) {
 	smtpd := mailtest.Start(t, mailtest.Options{})
 	app := startMailApp(t, smtpd, nil)
+	at := app.adminToken(t) // before: a login (bcrypt) may take longer than the delay
 	room, vt := app.newVisitor(t, "Lee") // no email: no visitor mail either
 	other, ot := app.newVisitor(t, "Kim")
 	app.visitorSays(t, room, vt, "hello from Lee")
 	app.visitorSays(t, other, ot, "hello from Kim")
-	app.adminSays(t, room, app.adminToken(t), "Hi Lee, how can I help?")
+	app.adminSays(t, room, at, "Hi Lee, how can I help?")
 	m := waitMails(t, smtpd, 1)[0]
 	if !strings.Contains(m.Text, "hello from Kim") {
 		t.Errorf("the one mail: want Kim's unanswered room, got\n%s", m.Text)
@@ -302,9 +303,9 @@ var openLink = regexp.MustCompile(`http://parley\.test/widget/open\.html\?t=([a-
 func TestMailVisitorGetsUnseenReplyAndAnswersByMail(t *testing.T) {
 	smtpd := mailtest.Start(t, mailtest.Options{})
 	app := startMailApp(t, smtpd, nil)
+	at := app.adminToken(t) // before: a login (bcrypt) may take longer than the agents' delay
 	room, vt := app.visitorWithEmail(t, "Zoë Lee", "lee@example.com")
 	app.visitorSays(t, room, vt, "where is my order?")
-	at := app.adminToken(t)
 	app.adminSays(t, room, at, "It ships tomorrow.")
 	m := waitMails(t, smtpd, 1)[0]
 	if to, err := (&mime.WordDecoder{}).DecodeHeader(m.Header.Get("To")); m.To[0] != "lee@example.com" || err != nil || !strings.Contains(to, "Zoë Lee") {
