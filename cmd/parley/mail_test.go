@@ -226,7 +226,7 @@ func scrape(t *testing.T, url string) string {
 func TestMailNoAgentMailWhenAnswered(t *testing.T) {
 	smtpd := mailtest.Start(t, mailtest.Options{})
 	app := startMailApp(t, smtpd, nil)
-	at := app.adminToken(t) // before: a login (bcrypt) may take longer than the delay
+	at := app.adminToken(t)              // before: a login (bcrypt) may take longer than the delay
 	room, vt := app.newVisitor(t, "Lee") // no email: no visitor mail either
 	other, ot := app.newVisitor(t, "Kim")
 	app.visitorSays(t, room, vt, "hello from Lee")
