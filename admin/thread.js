@@ -5,6 +5,7 @@
 
 import { el, replaceChildren } from '../widget/dom.js';
 import { clockTime, dayKey, dayLabel } from '../widget/dates.js';
+import { linkify } from '../widget/linkify.js';
 import { icon } from './icons.js';
 import { safeURL } from './links.js';
 import { visitorLabel } from './people.js';
@@ -130,7 +131,7 @@ export class ThreadView {
     grouped ? null : el('div', { class: 'msg-meta' },
       el('span', { class: 'msg-author', text: who }),
       el('time', { datetime: m.createdAt, title: fullTime(m.createdAt), text: clockTime(m.createdAt) })),
-    el('div', { class: 'bubble', title: fullTime(m.createdAt), text: m.content }));
+    el('div', { class: 'bubble', dir: 'auto', title: fullTime(m.createdAt) }, linkify(m.content)));
     this.ui.msgs.append(node);
     this.nodes.set(m.seq, node);
     this.lastRendered = m;

@@ -9,10 +9,10 @@ import "embed"
 // panel (frame.html, frame.css and its ES modules) under /widget/, with
 // frame.html sent under a strict Content-Security-Policy; demo.html at /;
 // open.html and open.js are the reopen page of a visitor's mail link.
-// sse.js, ids.js, dates.js and dom.js are shared with the console, which
+// sse.js, ids.js, dates.js, dom.js and linkify.js are shared with the console, which
 // imports them from /widget/.
 //
 //go:embed loader.js frame.html frame.js frame.css demo.html open.html open.js
 //go:embed store.js transport.js render.js composer.js
-//go:embed sse.js ids.js dates.js dom.js
+//go:embed sse.js ids.js dates.js dom.js linkify.js
 var Files embed.FS

@@ -3,6 +3,7 @@
 
 import { clockTime, dayKey, dayLabel, sameDay } from './dates.js';
 import { el } from './dom.js';
+import { linkify } from './linkify.js';
 import { state } from './store.js';
 
 /** @param {string} id */
@@ -80,7 +81,7 @@ function drawMessage(m, first, last, seenSeq) {
     class: `msg ${mine ? 'me' : 'them'}${first ? ' first' : ''}${last ? ' last' : ''}${o ? (failed ? ' failed' : ' pending') : ''}`,
   },
   !mine && first && el('div', { class: 'who', text: m.author || 'Support' }),
-  el('div', { class: 'bubble', title: !o && fullFmt.format(m.date) }, el('p', { class: 'text', text: m.content })));
+  el('div', { class: 'bubble', title: !o && fullFmt.format(m.date) }, el('p', { class: 'text', dir: 'auto' }, linkify(m.content))));
   if (failed) {
     li.append(el('div', { class: 'meta error', title: o.error || '' }, 'Not sent.', ' ',
       el('button', { type: 'button', class: 'link-btn', text: 'Retry', onclick: () => actions.retry() }), ' · ',
