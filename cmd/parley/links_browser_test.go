@@ -42,6 +42,10 @@ func TestLinksInMessages(t *testing.T) {
 		if got := mustEval[string](t, ctx, `[...F().querySelectorAll('#list .msg.me .text')].map((p) => p.getAttribute('dir') + ' ' + getComputedStyle(p).direction).join()`); got != "auto rtl" {
 			t.Errorf("the Arabic bubble's dir and direction: got %q, want %q", got, "auto rtl")
 		}
+		// The composer follows what is typed in it.
+		if got := mustEval[string](t, ctx, `(() => { const i = F().getElementById('input'); i.value = `+fmt.Sprintf("%q", arabic)+`; const r = i.getAttribute('dir') + ' ' + i.matches(':dir(rtl)'); i.value = ''; return r; })()`); got != "auto true" {
+			t.Errorf("the composer's dir, and right to left with Arabic in it: got %q, want %q", got, "auto true")
+		}
 	})
 
 	t.Run("console", func(t *testing.T) {
@@ -52,6 +56,9 @@ func TestLinksInMessages(t *testing.T) {
 		mustPoll(t, ctx, "the message", fmt.Sprintf(`[...document.querySelectorAll('#thread-msgs .msg-visitor .bubble')].some((b) => b.textContent === %q)`, linkMsg), 5*time.Second)
 		if got := mustEval[string](t, ctx, fmt.Sprintf(linksJS, linkMsg, "document", "#thread-msgs .msg-visitor .bubble")); got != wantLinks {
 			t.Errorf("the message in the console:\n got %q\nwant %q", got, wantLinks)
+		}
+		if got := mustEval[string](t, ctx, `(() => { const i = document.getElementById('reply'); i.value = 'שלום'; const r = i.getAttribute('dir') + ' ' + i.matches(':dir(rtl)'); i.value = ''; return r; })()`); got != "auto true" {
+			t.Errorf("the reply box's dir, and right to left with Hebrew in it: got %q, want %q", got, "auto true")
 		}
 	})
 }
