@@ -20,6 +20,9 @@ function preview(room) {
   return m.sender === 'admin' ? 'You: ' + text : text;
 }
 
+/** @param {string} s @returns {string} s cut to 100 characters for a link's name */
+const short = (s) => (s.length > 100 ? s.slice(0, 99) + '…' : s);
+
 /**
  * Creates the row of a room, or updates the one it had.
  * @param {Row|undefined} row the room's row so far
@@ -46,7 +49,8 @@ export function roomRow(row, room, { now, tabbable, typing, selected }) {
   a.classList.toggle('selected', selected);
   if (selected) a.setAttribute('aria-current', 'true');
   else a.removeAttribute('aria-current');
-  a.setAttribute('aria-label', `${name}${room.unread > 0 ? `, ${room.unread} unread` : ''}${typing ? ', typing' : ''}`);
+  a.setAttribute('aria-label', [name, room.blocked && 'blocked', room.unread > 0 && `${room.unread} unread`,
+    typing ? 'typing' : short(preview(room)), time].filter(Boolean).join(', '));
   replaceChildren(a,
     avatar(room),
     el('span', { class: 'room-main' },
