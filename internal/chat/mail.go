@@ -96,11 +96,10 @@ type NotifyStore interface {
 	// now; AgentsOnline returns those online anywhere at now.
 	AgentsHeartbeat(ctx context.Context, usernames []string, now, until time.Time) error
 	AgentsOnline(ctx context.Context, now time.Time) (map[string]bool, error)
-	// Unsubscribe stops the notification mails for the visitor of roomID
-	// (username "") or for the agent username (every room); Unsubscribed
-	// tells whether they did. SetAdminProfile with a preference clears an
-	// agent's.
-	Unsubscribe(ctx context.Context, roomID, username string) error
+	// Unsubscribed tells whether the visitor of roomID (username "") or the
+	// agent username (for every room) stopped the notification mails
+	// (UnsubscribeStore records it). SetAdminProfile with a preference
+	// clears an agent's.
 	Unsubscribed(ctx context.Context, roomID, username string) (bool, error)
 }
 

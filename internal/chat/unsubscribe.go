@@ -23,7 +23,12 @@ var TranscriptLimit = Limit{N: 5, Per: time.Hour}
 // newest ones.
 const MaxTranscript = 1000
 
-// UnsubscribeStore records a mail recipient's one-click unsubscribe
+// UnsubscribeTTL is how long a visitor's unsubscribe lasts: as long as the
+// links that can ask it work.
+const UnsubscribeTTL = 366 * 24 * time.Hour
+
+// UnsubscribeStore records a mail recipient's unsubscribe, from the one-click
+// link (RFC 8058) or the mailto of List-Unsubscribe
 // (RFC 8058). Its reader is the notifier's (see Unsubscribed).
 type UnsubscribeStore interface {
 	// UnsubscribeVisitor stops the notification mails of a room's visitor,

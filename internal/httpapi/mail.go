@@ -36,10 +36,6 @@ func (d *MailDeps) now() time.Time {
 	return time.Now()
 }
 
-// unsubscribeTTL is how long a visitor's unsubscribe lasts: as long as the
-// link that asked it could work.
-const unsubscribeTTL = 366 * 24 * time.Hour
-
 // maxDeadShown is how many dead mails the console lists.
 const maxDeadShown = 100
 
@@ -113,7 +109,7 @@ func (s *Server) unsubscribe(c *gin.Context) {
 	ctx := c.Request.Context()
 	var err error
 	if !claims.IsAgent() {
-		err = s.mail.Unsubscribe.UnsubscribeVisitor(ctx, claims.RoomID, unsubscribeTTL)
+		err = s.mail.Unsubscribe.UnsubscribeVisitor(ctx, claims.RoomID, chat.UnsubscribeTTL)
 	} else {
 		var username string
 		username, err = s.agentOf(c, claims)

@@ -17,10 +17,6 @@ import (
 // (notified:agents, notified:visitor), the agents online, and the
 // unsubscribe markers.
 
-// unsubscribeTTL is how long a visitor's unsubscribe is kept: as long as
-// the link in the mail works.
-const unsubscribeTTL = 366 * 24 * time.Hour
-
 // ScheduleNotify is ZADD NX on set's due set and ZREM on clear's, one
 // round trip.
 func (s *Store) ScheduleNotify(ctx context.Context, roomID string, set chat.NotifyKind, due time.Time, clear chat.NotifyKind) error {
@@ -115,16 +111,6 @@ func (s *Store) unsubKey(roomID, username string) string {
 		return s.keys.UnsubscribedAgent(username)
 	}
 	return s.keys.UnsubscribedVisitor(roomID)
-}
-
-// Unsubscribe sets the marker: a visitor's for a year, an agent's until
-// their profile sets a preference again.
-func (s *Store) Unsubscribe(ctx context.Context, roomID, username string) error {
-	var ttl time.Duration
-	if username == "" {
-		ttl = unsubscribeTTL
-	}
-	return failIf("unsubscribe", s.rdb.Set(ctx, s.unsubKey(roomID, username), "1", ttl).Err())
 }
 
 // Unsubscribed tells whether the marker is there.

@@ -154,10 +154,11 @@ func TestUnsubscribeAndProfile(t *testing.T) {
 			t.Fatal(err)
 		}
 		before, _ := s.Admin(ctx, "dana")
-		for _, who := range [][2]string{{room, ""}, {room, "dana"}} {
-			if err := s.Unsubscribe(ctx, who[0], who[1]); err != nil {
-				t.Fatal(err)
-			}
+		if err := s.UnsubscribeVisitor(ctx, room, chat.UnsubscribeTTL); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UnsubscribeAgent(ctx, "dana"); err != nil {
+			t.Fatal(err)
 		}
 		if off, _ := s.Unsubscribed(ctx, chat.NewRoomID(), ""); off {
 			t.Error("another room's visitor: unsubscribed, want not")

@@ -17,7 +17,7 @@ import (
 // recipient's notification mails.
 type ChatHandler struct {
 	Service *chat.Service
-	Store   chat.NotifyStore
+	Store   chat.UnsubscribeStore
 	Log     *slog.Logger
 }
 
@@ -62,7 +62,15 @@ func (h ChatHandler) Reply(ctx context.Context, r Reply) error {
 }
 
 // Unsubscribe stops the notification mails of r about roomID (an agent's
-// about every room).
+// about every room), as the one-click link does: the same store calls.
 func (h ChatHandler) Unsubscribe(ctx context.Context, roomID string, r mail.Recipient) error {
-	return h.Store.Unsubscribe(ctx, roomID, r.Agent)
+	if r.IsVisitor() {
+		return h.Store.UnsubscribeVisitor(ctx, roomID, chat.UnsubscribeTTL)
+	}
+	err := h.Store.UnsubscribeAgent(ctx, r.Agent)
+	if errors.Is(err, chat.ErrAdminUnknown) {
+		h.Log.Warn("inbound: unsubscribe of a removed account dropped", "room_id", roomID)
+		return nil // nothing left to stop; the sender must not retry
+	}
+	return err
 }
