@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
 	"strconv"
@@ -36,28 +35,6 @@ const (
 	mailKeep = 7 * 24 * time.Hour
 	// mailDeadMax bounds the dead-letter list.
 	mailDeadMax = 1000
-)
-
-var (
-	//go:embed lua/mailenqueue.lua
-	mailEnqueueSrc    string
-	mailEnqueueScript = redis.NewScript(mailEnqueueSrc)
-
-	//go:embed lua/mailsent.lua
-	mailSentSrc    string
-	mailSentScript = redis.NewScript(mailSentSrc)
-
-	//go:embed lua/mailretry.lua
-	mailRetrySrc    string
-	mailRetryScript = redis.NewScript(mailRetrySrc)
-
-	//go:embed lua/maildead.lua
-	mailDeadSrc    string
-	mailDeadScript = redis.NewScript(mailDeadSrc)
-
-	//go:embed lua/mailpromote.lua
-	mailPromoteSrc    string
-	mailPromoteScript = redis.NewScript(mailPromoteSrc)
 )
 
 var _ chat.MailQueue = (*Store)(nil)

@@ -116,3 +116,33 @@ var (
 	adminProfileSrc    string
 	adminProfileScript = redis.NewScript(adminProfileSrc)
 )
+
+// The mail queue's scripts (mailqueue.go).
+var (
+	//go:embed lua/mailenqueue.lua
+	mailEnqueueSrc    string
+	mailEnqueueScript = redis.NewScript(mailEnqueueSrc)
+
+	//go:embed lua/mailsent.lua
+	mailSentSrc    string
+	mailSentScript = redis.NewScript(mailSentSrc)
+
+	//go:embed lua/mailretry.lua
+	mailRetrySrc    string
+	mailRetryScript = redis.NewScript(mailRetrySrc)
+
+	//go:embed lua/maildead.lua
+	mailDeadSrc    string
+	mailDeadScript = redis.NewScript(mailDeadSrc)
+
+	//go:embed lua/mailpromote.lua
+	mailPromoteSrc    string
+	mailPromoteScript = redis.NewScript(mailPromoteSrc)
+)
+
+// The one-click unsubscribe of an agent (unsubscribe.go).
+var (
+	//go:embed lua/unsubscribeagent.lua
+	unsubscribeAgentSrc    string
+	unsubscribeAgentScript = redis.NewScript(unsubscribeAgentSrc)
+)

@@ -2,10 +2,7 @@ package redisstore
 
 import (
 	"context"
-	_ "embed"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/parley-chat/parley/internal/chat"
 )
@@ -15,12 +12,6 @@ import (
 const (
 	notifyField = "notify"
 	notifyNever = "never"
-)
-
-var (
-	//go:embed lua/unsubscribeagent.lua
-	unsubscribeAgentSrc    string
-	unsubscribeAgentScript = redis.NewScript(unsubscribeAgentSrc)
 )
 
 // UnsubscribeVisitor marks a room's visitor as unsubscribed for ttl.
