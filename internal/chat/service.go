@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -45,6 +46,16 @@ type Service struct {
 	loginWaits []time.Duration
 	notify     NotifyConfig
 	now        func() time.Time
+
+	// salt is the visitor hashes' salt of one day, kept once read: the first
+	// salt stored for a day is every instance's (VisitSalt) and never
+	// changes, so asking Redis again on every page view is a wasted round
+	// trip.
+	salt struct {
+		sync.Mutex
+		day  string
+		salt []byte
+	}
 }
 
 // NewService returns a Service over store.
@@ -351,16 +362,37 @@ func (s *Service) RecordVisit(ctx context.Context, in NewVisit, clientIP, userAg
 	if err := in.Normalize(); err != nil {
 		return VisitCount{}, err
 	}
-	if err := s.allow(ctx, s.limits.Visits, "visits:"+s.ipKey(clientIP)); err != nil {
+	key := s.ipKey(clientIP)
+	if err := s.allow(ctx, s.limits.Visits, "visits:"+key); err != nil {
 		return VisitCount{}, err
 	}
 	now := s.now()
-	salt, err := s.store.VisitSalt(ctx, DayKey(now), newVisitSalt(), visitSaltTTL)
+	salt, err := s.daySalt(ctx, DayKey(now))
 	if err != nil {
 		return VisitCount{}, err
 	}
-	in.VisitorID = visitorHash(salt, s.ipKey(clientIP), userAgent, in.VisitorID)
+	in.VisitorID = visitorHash(salt, key, userAgent, in.VisitorID)
 	return s.store.RecordVisit(ctx, in, now)
+}
+
+// daySalt returns the salt of day's visitor hashes, from Redis the first
+// time this instance needs it that day.
+func (s *Service) daySalt(ctx context.Context, day string) ([]byte, error) {
+	s.salt.Lock()
+	if s.salt.day == day {
+		salt := s.salt.salt
+		s.salt.Unlock()
+		return salt, nil
+	}
+	s.salt.Unlock()
+	salt, err := s.store.VisitSalt(ctx, day, newVisitSalt(), visitSaltTTL)
+	if err != nil {
+		return nil, err
+	}
+	s.salt.Lock()
+	s.salt.day, s.salt.salt = day, salt
+	s.salt.Unlock()
+	return salt, nil
 }
 
 // VisitCount returns the public counter.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 )
 
 // roomStore keeps rooms in a map; the Store methods a test does not need
@@ -189,5 +190,51 @@ func TestSenderRules(t *testing.T) {
 	}
 	if !SenderVisitor.Blockable() || SenderAdmin.Blockable() {
 		t.Errorf("got blockable visitor=%v admin=%v, want true false", SenderVisitor.Blockable(), SenderAdmin.Blockable())
+	}
+}
+
+// visitStore counts the salt look-ups and keeps what RecordVisit stores.
+type visitStore struct {
+	Store
+	saltReads int
+	salts     map[string][]byte
+	visitors  []string
+}
+
+func (v *visitStore) VisitSalt(_ context.Context, day string, candidate []byte, _ time.Duration) ([]byte, error) {
+	v.saltReads++
+	if _, ok := v.salts[day]; !ok {
+		v.salts[day] = candidate
+	}
+	return v.salts[day], nil
+}
+
+func (v *visitStore) RecordVisit(_ context.Context, in NewVisit, _ time.Time) (VisitCount, error) {
+	v.visitors = append(v.visitors, in.VisitorID)
+	return VisitCount{}, nil
+}
+
+// TestVisitSaltReadOncePerDay: the day's salt comes from the store once per
+// day and instance, not on every page view, and the same visitor hashes the
+// same all day; the next day brings the next day's salt.
+func TestVisitSaltReadOncePerDay(t *testing.T) {
+	ctx := context.Background()
+	st := &visitStore{salts: map[string][]byte{}}
+	now := time.Date(2026, 12, 1, 23, 59, 0, 0, time.UTC)
+	svc := NewService(st, Config{Now: func() time.Time { return now }})
+	for range 3 {
+		if _, err := svc.RecordVisit(ctx, NewVisit{Path: "/"}, "192.0.2.1", "UA"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st.saltReads != 1 || st.visitors[0] != st.visitors[2] {
+		t.Fatalf("one day: %d salt reads, visitors %v; want 1 read and one visitor", st.saltReads, st.visitors)
+	}
+	now = now.Add(2 * time.Minute) // the next day
+	if _, err := svc.RecordVisit(ctx, NewVisit{Path: "/"}, "192.0.2.1", "UA"); err != nil {
+		t.Fatal(err)
+	}
+	if st.saltReads != 2 || st.visitors[3] == st.visitors[0] {
+		t.Fatalf("next day: %d salt reads, visitor %s (yesterday %s); want 2 reads and another hash", st.saltReads, st.visitors[3], st.visitors[0])
 	}
 }
