@@ -91,7 +91,7 @@ func resumePoint(c *gin.Context) (int64, error) {
 		}
 		return n, nil
 	}
-	n, _, err := queryInt(c, "after", 0, 0, 1<<53-1)
+	n, _, err := queryInt(c, "after", 0, 0, chat.MaxSeq)
 	return n, err
 }
 
