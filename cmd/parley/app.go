@@ -262,6 +262,32 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 	return &server{backend: b, cfg: cfg, hub: hub, api: api, tokens: tokens, mail: mailer}, nil
 }
 
+// snoozeCheck is how often every instance wakes the conversations whose
+// snooze has ended: a snooze ends within this much of its time.
+const snoozeCheck = 5 * time.Second
+
+// runInbox places the rooms stored before the team inbox existed in its
+// views (once per database, retried until it succeeds), then wakes snoozed
+// conversations until ctx ends.
+func (s *server) runInbox(ctx context.Context) {
+	for {
+		n, err := s.store.MigrateInbox(ctx)
+		if err == nil {
+			if n > 0 {
+				s.log.Info("inbox: rooms stored before statuses placed in the views", "rooms", n)
+			}
+			break
+		}
+		s.log.Warn("inbox: placing older rooms failed; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(snoozeCheck):
+		}
+	}
+	s.svc.RunSnoozes(ctx, snoozeCheck, func(err error) { s.log.Warn("inbox: waking snoozed conversations failed", "err", err) })
+}
+
 // run serves on ln (and the metrics on metricsLn, unless nil) until ctx
 // ends, then shuts down in order: stop accepting, end the streams, finish
 // in-flight requests, stop the bridge and presence, close the hub. The caller
@@ -280,6 +306,11 @@ func (s *server) run(ctx context.Context, ln, metricsLn net.Listener) error {
 		defer wg.Done()
 		host, _ := os.Hostname()
 		s.svc.RunPresence(bg, s.hub, fmt.Sprintf("%s-%d-%s", host, os.Getpid(), chat.NewTokenID()[:6]), 0)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.runInbox(bg)
 	}()
 	if s.mail != nil {
 		s.mail.start(bg, &wg) // stopped with the bridge, before Redis closes

@@ -23,7 +23,10 @@ const (
 	CodeTimeout      Code = "store_timeout"
 	CodeFull         Code = "store_full"
 	CodeTooMany      Code = "too_many_streams"
-	CodeInternal     Code = "internal"
+	// CodeConflict refuses a change that clashes with what is stored (a
+	// name taken, a limit reached).
+	CodeConflict Code = "conflict"
+	CodeInternal Code = "internal"
 )
 
 // Error is the one error type of the domain. Message is safe to show to a

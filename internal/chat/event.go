@@ -16,6 +16,14 @@ const (
 	EventRead        EventType = "read"
 	EventPresence    EventType = "presence"
 	EventRoomDeleted EventType = "room.deleted"
+	// EventNote carries an agent's private note: admin streams only.
+	EventNote EventType = "note"
+	// EventLabels carries the whole list of defined labels after a change.
+	EventLabels EventType = "labels"
+	// EventAgentActivity tells the agents that one of them is viewing or
+	// typing in a conversation (Agent, Activity); like typing, it is not
+	// logged for resumption.
+	EventAgentActivity EventType = "agent.activity"
 	// EventReset tells a stream's client that what it holds may be wrong
 	// (the store came back with older data, or its resume point is gone):
 	// it drops it and reloads. Written by the streams; never published.
@@ -41,6 +49,13 @@ type Event struct {
 	Seq int64 `json:"seq,omitempty"`
 	// AdminsOnline is set on EventPresence.
 	AdminsOnline bool `json:"adminsOnline,omitempty"`
+	// Note is set on EventNote.
+	Note *Note `json:"note,omitempty"`
+	// Labels is set on EventLabels.
+	Labels []Label `json:"labels,omitempty"`
+	// Agent and Activity are set on EventAgentActivity.
+	Agent    *AgentRef `json:"agent,omitempty"`
+	Activity Activity  `json:"activity,omitempty"`
 	// LogID is the event's entry id in the admin log ("ms-n"), set on the
 	// events admin streams resume by; "" on the others (typing, presence).
 	LogID string `json:"-"`
@@ -65,7 +80,7 @@ func (ev Event) ForVisitor(roomID string) bool {
 // ForAdmin tells whether admin streams show ev.
 func (ev Event) ForAdmin() bool {
 	switch ev.Type {
-	case EventMessage, EventRoom, EventRoomDeleted:
+	case EventMessage, EventRoom, EventRoomDeleted, EventNote, EventLabels, EventAgentActivity:
 		return true
 	case EventTyping:
 		return ev.Sender == SenderVisitor

@@ -218,6 +218,9 @@ func (h *Hub) Deliver(ev Event) {
 	h.mu.RLock()
 	if ev.ForAdmin() {
 		for s := range h.admins {
+			if ev.Type == EventAgentActivity && ev.Agent != nil && s.agent == ev.Agent.Username {
+				continue // an agent knows what they do themselves
+			}
 			if !offer(s, ev) {
 				slow = append(slow, s)
 			}

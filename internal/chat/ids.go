@@ -52,3 +52,10 @@ func NewTokenID() string {
 	_, _ = rand.Read(b[:])
 	return lowerBase32.EncodeToString(b[:])
 }
+
+// NewLabelID returns a random label id: "l_" and 50 random bits.
+func NewLabelID() string {
+	var b [7]byte
+	_, _ = rand.Read(b[:])
+	return labelIDPrefix + lowerBase32.EncodeToString(b[:])[:10]
+}

@@ -216,21 +216,28 @@ func (s *Service) SendVisitor(ctx context.Context, roomID string, in NewMessage,
 		}
 		return Message{}, false, err
 	}
-	return s.send(ctx, roomID, SenderVisitor, "", in)
+	return s.send(ctx, roomID, SenderVisitor, AgentRef{}, in)
 }
 
-// SendAdmin stores an admin's reply signed with author.
+// SendAdmin stores an admin's reply signed with author, from no agent in
+// particular (it assigns nobody).
 func (s *Service) SendAdmin(ctx context.Context, roomID, author string, in NewMessage) (Message, bool, error) {
+	return s.SendAgent(ctx, roomID, AgentRef{DisplayName: author}, in)
+}
+
+// SendAgent stores an agent's reply, signed with their display name: an
+// unassigned conversation becomes theirs.
+func (s *Service) SendAgent(ctx context.Context, roomID string, by AgentRef, in NewMessage) (Message, bool, error) {
 	if err := in.Normalize(); err != nil {
 		return Message{}, false, err
 	}
-	return s.send(ctx, roomID, SenderAdmin, author, in)
+	return s.send(ctx, roomID, SenderAdmin, by, in)
 }
 
-func (s *Service) send(ctx context.Context, roomID string, from Sender, author string, in NewMessage) (Message, bool, error) {
+func (s *Service) send(ctx context.Context, roomID string, from Sender, by AgentRef, in NewMessage) (Message, bool, error) {
 	now := s.now().UTC()
 	m, created, err := s.store.Append(ctx, Message{
-		ID: NewMessageID(now), RoomID: roomID, Sender: from, Author: author,
+		ID: NewMessageID(now), RoomID: roomID, Sender: from, Author: by.DisplayName, Agent: by.Username,
 		Content: in.Content, CreatedAt: Time{now},
 	}, in.ClientID)
 	if err == nil && created {

@@ -71,6 +71,9 @@ type Message struct {
 	Author    string `json:"author"`
 	Content   string `json:"content"`
 	CreatedAt Time   `json:"createdAt"`
+	// Agent is the username behind an admin message, for the store only:
+	// it is on no wire.
+	Agent string `json:"-"`
 }
 
 // LastMessage is the summary of a room's newest message.
@@ -106,6 +109,24 @@ type Room struct {
 	VisitorReadSeq int64 `json:"visitorReadSeq"`
 	// FirstSeq is the oldest seq still stored (older ones were trimmed).
 	FirstSeq int64 `json:"firstSeq"`
+	// Status is open, pending or resolved; SnoozedUntil is when a pending
+	// room reopens by itself (nil: when the visitor writes).
+	Status       Status `json:"status,omitempty"`
+	SnoozedUntil *Time  `json:"snoozedUntil,omitempty"`
+	// Assignee is the username of the agent the room is assigned to (nil:
+	// nobody), AssigneeName their display name when assigned: the visitor
+	// sees only that.
+	Assignee     *string `json:"assignee"`
+	AssigneeName string  `json:"assigneeName,omitempty"`
+	// Labels are the ids of the room's labels.
+	Labels []string `json:"labels,omitempty"`
+}
+
+// ForVisitor returns r as its visitor may see it: the team's own fields
+// (status, assignee's username, labels) are left out.
+func (r Room) ForVisitor() Room {
+	r.Status, r.SnoozedUntil, r.Assignee, r.Labels = "", nil, nil, nil
+	return r
 }
 
 // NewRoom is what a visitor tells about themselves when a room is created.
@@ -163,14 +184,20 @@ const (
 // first. Cursor is opaque to clients; it comes from the previous page.
 type RoomQuery struct {
 	Filter RoomFilter
+	// Label narrows the list to the rooms carrying one label (any status);
+	// it goes with FilterAll only.
+	Label  string
 	Limit  int
 	Cursor string
+	// Agent is who asks: FilterMine and the Mine count are theirs.
+	Agent string
 }
 
 // RoomsRequest is an admin's request for a page of the room list, as it
 // came: a nil field was not given. Query turns it into a RoomQuery.
 type RoomsRequest struct {
 	Filter *string
+	Label  *string
 	Limit  *int64
 	Cursor string
 }
@@ -180,6 +207,8 @@ type RoomPage struct {
 	Rooms       []Room `json:"rooms"`
 	NextCursor  string `json:"nextCursor"`
 	UnreadRooms int64  `json:"unreadRooms"`
+	// Counts are the sizes of the inbox views.
+	Counts RoomCounts `json:"counts"`
 }
 
 // Admin is an account of the admin console.

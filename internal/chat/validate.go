@@ -154,7 +154,7 @@ func (r ReadMark) Validate() error {
 // The errors of the checks that both a request and its query make.
 var (
 	errLimit  = invalid("limit must be between 1 and %d", MaxLimit)
-	errFilter = invalid("filter must be all or unread")
+	errFilter = invalid("filter must be all, unread, mine, unassigned, open, pending or resolved")
 )
 
 // Query returns the query r asks for. A limit or before given as 0 is a
@@ -213,6 +213,12 @@ func (r RoomsRequest) Query() (RoomQuery, error) {
 		}
 		q.Filter = RoomFilter(*r.Filter)
 	}
+	if r.Label != nil {
+		if !ValidLabelID(*r.Label) {
+			return RoomQuery{}, invalid("label must be a label id")
+		}
+		q.Label = *r.Label
+	}
 	return q, nil
 }
 
@@ -227,9 +233,12 @@ func (q *RoomQuery) Validate() error {
 	switch q.Filter {
 	case "":
 		q.Filter = FilterAll
-	case FilterAll, FilterUnread:
+	case FilterAll, FilterUnread, FilterMine, FilterUnassigned, FilterOpen, FilterPending, FilterResolved:
 	default:
 		return errFilter
+	}
+	if q.Label != "" && q.Filter != FilterAll {
+		return invalid("label goes with filter=all only")
 	}
 	if len(q.Cursor) > 128 {
 		return invalid("cursor is malformed")

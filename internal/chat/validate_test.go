@@ -76,7 +76,7 @@ func TestQueries(t *testing.T) {
 	if err := q.Validate(); err != nil || q.Limit != DefaultLimit {
 		t.Errorf("default: got %+v, %v", q, err)
 	}
-	for _, q := range []RoomQuery{{Limit: 201}, {Filter: "mine"}, {Cursor: strings.Repeat("c", 200)}} {
+	for _, q := range []RoomQuery{{Limit: 201}, {Filter: "bogus"}, {Filter: FilterMine, Label: "l_aaaaaaaaaa"}, {Cursor: strings.Repeat("c", 200)}} {
 		if err := q.Validate(); err == nil {
 			t.Errorf("%+v: got no error", q)
 		}

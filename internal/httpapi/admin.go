@@ -22,6 +22,7 @@ type adminInfo struct {
 type adminRoomBody struct {
 	Room     chat.Room      `json:"room"`
 	Messages []chat.Message `json:"messages"`
+	Notes    []chat.Note    `json:"notes"`
 }
 
 func (s *Server) login(c *gin.Context) {
@@ -69,11 +70,15 @@ func (s *Server) listRooms(c *gin.Context) {
 	if f, ok := c.GetQuery("filter"); ok {
 		in.Filter = &f
 	}
+	if l, ok := c.GetQuery("label"); ok {
+		in.Label = &l
+	}
 	q, err := in.Query()
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	q.Agent = adminClaims(c).Username
 	page, err := s.svc.ListRooms(c.Request.Context(), q)
 	if err != nil {
 		s.fail(c, err)
@@ -86,7 +91,7 @@ func (s *Server) listRooms(c *gin.Context) {
 }
 
 func (s *Server) openRoom(c *gin.Context) {
-	r, msgs, err := s.svc.AdminOpen(c.Request.Context(), c.Param("id"))
+	r, msgs, notes, err := s.svc.AgentOpen(c.Request.Context(), c.Param("id"), agentRef(c))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -94,7 +99,10 @@ func (s *Server) openRoom(c *gin.Context) {
 	if msgs == nil {
 		msgs = []chat.Message{}
 	}
-	c.JSON(http.StatusOK, adminRoomBody{Room: r, Messages: msgs})
+	if notes == nil {
+		notes = []chat.Note{}
+	}
+	c.JSON(http.StatusOK, adminRoomBody{Room: r, Messages: msgs, Notes: notes})
 }
 
 func (s *Server) sendAdmin(c *gin.Context) {
@@ -103,7 +111,7 @@ func (s *Server) sendAdmin(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	m, created, err := s.svc.SendAdmin(c.Request.Context(), c.Param("id"), adminClaims(c).DisplayName, in)
+	m, created, err := s.svc.SendAgent(c.Request.Context(), c.Param("id"), agentRef(c), in)
 	s.respondSent(c, m, created, err)
 }
 
@@ -116,7 +124,7 @@ func (s *Server) adminRead(c *gin.Context) {
 }
 
 func (s *Server) adminTyping(c *gin.Context) {
-	if err := s.svc.Typing(c.Request.Context(), c.Param("id"), chat.SenderAdmin); err != nil {
+	if err := s.svc.AgentTyping(c.Request.Context(), c.Param("id"), agentRef(c)); err != nil {
 		s.fail(c, err)
 		return
 	}

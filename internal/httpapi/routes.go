@@ -79,6 +79,20 @@ func (s *Server) routes(e *gin.Engine) {
 	a.GET("/me", short, admin, s.adminMe)
 	a.PATCH("/me", short, admin, s.updateAdminMe)
 
+	// The team inbox: status, assignment, labels, private notes, who is
+	// viewing, the views' counts.
+	a.POST("/rooms/:id/status", short, admin, room, s.setStatus)
+	a.POST("/rooms/:id/assign", short, admin, room, s.assign)
+	a.PUT("/rooms/:id/labels", short, admin, room, s.setRoomLabels)
+	a.GET("/rooms/:id/notes", short, zip, admin, room, s.listNotes)
+	a.POST("/rooms/:id/notes", short, admin, room, s.addNote)
+	a.POST("/rooms/:id/viewing", short, admin, room, s.viewing)
+	a.GET("/counts", short, admin, s.roomCounts)
+	a.GET("/labels", short, admin, s.listLabels)
+	a.POST("/labels", short, admin, s.createLabel)
+	a.PATCH("/labels/:label", short, admin, s.updateLabel)
+	a.DELETE("/labels/:label", short, admin, s.deleteLabel)
+
 	// Static files: the widget, the demo page, the console, and the files
 	// of the last two under their versioned URLs.
 	for _, m := range []string{http.MethodGet, http.MethodHead} {

@@ -146,7 +146,7 @@ func (s *Server) visitorEvents(c *gin.Context) {
 		// hide the messages that took those seqs again. Tell it to reload,
 		// and go on after the room as read, after subscribing.
 		vs.last = room.MessageCount
-		if st.AddID(string(chat.EventReset), strconv.FormatInt(room.MessageCount, 10), visitorResetData{Room: room}) != nil ||
+		if st.AddID(string(chat.EventReset), strconv.FormatInt(room.MessageCount, 10), visitorResetData{Room: room.ForVisitor()}) != nil ||
 			st.Flush() != nil {
 			return
 		}
@@ -433,6 +433,27 @@ func adminAdd(w batchWriter, ev chat.Event) error {
 		return w.AddID(string(ev.Type), "", roomTypingData{RoomID: ev.RoomID, Sender: ev.Sender})
 	case chat.EventRoomDeleted:
 		return w.AddID(string(ev.Type), ev.LogID, roomIDData{RoomID: ev.RoomID})
+	case chat.EventNote:
+		if ev.Note != nil {
+			return w.AddID(string(ev.Type), ev.LogID, noteBody{Note: *ev.Note})
+		}
+	case chat.EventLabels:
+		labels := ev.Labels
+		if labels == nil {
+			labels = []chat.Label{}
+		}
+		return w.AddID(string(ev.Type), ev.LogID, labelsBody{Labels: labels})
+	case chat.EventAgentActivity:
+		if ev.Agent != nil {
+			return w.AddID(string(ev.Type), "", activityData{RoomID: ev.RoomID, Agent: *ev.Agent, Activity: ev.Activity})
+		}
 	}
 	return nil
+}
+
+// activityData is the payload of an agent.activity event.
+type activityData struct {
+	RoomID   string        `json:"roomId"`
+	Agent    chat.AgentRef `json:"agent"`
+	Activity chat.Activity `json:"activity"`
 }

@@ -60,7 +60,7 @@ func (s *Server) respondRoomToken(c *gin.Context, status int, r chat.Room) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(status, roomTokenBody{Room: r, Token: tok, Email: s.mail != nil})
+	c.JSON(status, roomTokenBody{Room: r.ForVisitor(), Token: tok, Email: s.mail != nil})
 }
 
 func (s *Server) getRoom(c *gin.Context) {
@@ -69,7 +69,7 @@ func (s *Server) getRoom(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, roomBody{Room: r})
+	c.JSON(http.StatusOK, roomBody{Room: r.ForVisitor()})
 }
 
 // listMessages serves both sides' message pages.

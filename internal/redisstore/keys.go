@@ -77,6 +77,50 @@ func (k keys) Rooms() string { return k.rooms }
 // Unread returns the index of rooms with unread > 0, same scores as Rooms.
 func (k keys) Unread() string { return k.unread }
 
+// RoomsByStatus returns the index of the rooms of one status (open,
+// pending, resolved), same scores as Rooms: a room is in exactly one.
+func (k keys) RoomsByStatus(status string) string { return k.rooms + ":status:" + status }
+
+// Unassigned returns the index of the open rooms nobody is assigned to, same
+// scores as Rooms.
+func (k keys) Unassigned() string { return k.rooms + ":unassigned" }
+
+// AgentRooms returns the index of the open rooms assigned to one agent (the
+// "Mine" view), same scores as Rooms.
+func (k keys) AgentRooms(username string) string { return k.rooms + ":agent:" + username }
+
+// AgentRoomsPrefix is AgentRooms without the username, for the scripts that
+// place a room whose assignee they read from its hash.
+func (k keys) AgentRoomsPrefix() string { return k.rooms + ":agent:" }
+
+// LabelRooms returns the index of the rooms carrying one label (any status),
+// same scores as Rooms.
+func (k keys) LabelRooms(labelID string) string { return k.rooms + ":label:" + labelID }
+
+// LabelRoomsPrefix is LabelRooms without the label id, for the scripts that
+// place a room whose labels they read from its hash.
+func (k keys) LabelRoomsPrefix() string { return k.rooms + ":label:" }
+
+// Snoozed returns the sorted set of pending rooms with a snooze, scored by
+// when it ends (ms).
+func (k keys) Snoozed() string { return k.rooms + ":snoozed" }
+
+// InboxMigrated returns the marker set once every room stored before the
+// team inbox existed has been given its status and placed in the views.
+func (k keys) InboxMigrated() string { return k.prefix + "inbox:migrated" }
+
+// Labels returns the hash of label definitions: label id -> JSON.
+func (k keys) Labels() string { return k.prefix + "labels" }
+
+// Notes returns the list of a room's private notes (JSON, oldest first).
+func (k keys) Notes(id string) string { return k.room + id + "}:notes" }
+
+// Activity returns the throttle key of one agent's one activity (viewing,
+// typing) in a room, in the room's slot; it lives for the throttle window.
+func (k keys) Activity(id, username, activity string) string {
+	return k.room + id + "}:activity:" + activity + ":" + username
+}
+
 // Admins returns the set of admin usernames, so listing needs no SCAN.
 func (k keys) Admins() string { return k.admins }
 

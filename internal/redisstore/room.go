@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -30,6 +31,11 @@ const (
 	fLastAt        = "lastAt"
 	fClient        = "client"
 	fIPBlocked     = "ipBlockedUntil"
+	fStatus        = "status"
+	fSnoozedUntil  = "snoozedUntil"
+	fAssignee      = "assignee"
+	fAssigneeName  = "assigneeName"
+	fLabels        = "labels"
 )
 
 // readFields names the room hash fields of one reader of a conversation.
@@ -48,7 +54,8 @@ func readFieldsOf(reader chat.Sender) readFields {
 // roomFields is every field of a room hash, in the order roomFromValues
 // reads an HMGET of them.
 var roomFields = [...]string{fName, fEmail, fPage, fCreatedAt, fUpdatedAt, fSeq, fFirstSeq, fUnread, fVisitorUnread,
-	fAdminRead, fVisitorRead, fBlocked, fLastSeq, fLastSender, fLastContent, fLastAt, fClient, fIPBlocked}
+	fAdminRead, fVisitorRead, fBlocked, fLastSeq, fLastSender, fLastContent, fLastAt, fClient, fIPBlocked,
+	fStatus, fSnoozedUntil, fAssignee, fAssigneeName, fLabels}
 
 // roomFieldArgs is roomFields as command arguments, boxed once: boxing a
 // string in an interface allocates, and a page reads 50 rooms.
@@ -132,6 +139,24 @@ func (d *roomDecoder) set(field, v string) {
 			t := chat.TimeFromMillis(ms)
 			d.r.IPBlockedUntil = &t
 		}
+	case fStatus:
+		d.r.Status = chat.Status(v)
+	case fSnoozedUntil:
+		if ms := atoi(v); ms > 0 {
+			t := chat.TimeFromMillis(ms)
+			d.r.SnoozedUntil = &t
+		}
+	case fAssignee:
+		if v != "" {
+			a := v
+			d.r.Assignee = &a
+		}
+	case fAssigneeName:
+		d.r.AssigneeName = v
+	case fLabels:
+		if v != "" {
+			d.r.Labels = strings.Split(v, ",")
+		}
 	}
 }
 
@@ -142,6 +167,9 @@ func (d *roomDecoder) room(id string) (chat.Room, bool) {
 		return chat.Room{}, false
 	}
 	d.r.ID = id
+	if d.r.Status == "" {
+		d.r.Status = chat.StatusOpen // stored before statuses existed
+	}
 	if d.last.Seq > 0 {
 		last := d.last
 		d.r.LastMessage = &last

@@ -19,7 +19,8 @@ import (
 // event, in one script.
 func (s *Store) CreateRoom(ctx context.Context, r chat.Room) (chat.Room, error) {
 	created := r.CreatedAt.Millis()
-	n, err := createScript.Run(ctx, s.rdb, []string{s.keys.Room(r.ID), s.keys.Rooms(), s.keys.AdminLog()},
+	n, err := createScript.Run(ctx, s.rdb, []string{s.keys.Room(r.ID), s.keys.Rooms(), s.keys.AdminLog(),
+		s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.Unassigned()},
 		r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS, s.keys.Events(), roomEventHead(r.ID), r.ClientKey, AdminLogLen).Int64()
 	if err != nil {
 		return chat.Room{}, fail("create room", err)
@@ -30,7 +31,7 @@ func (s *Store) CreateRoom(ctx context.Context, r chat.Room) (chat.Room, error) 
 	return chat.Room{
 		ID: r.ID, VisitorName: r.VisitorName, VisitorEmail: r.VisitorEmail, Page: r.Page,
 		CreatedAt: chat.TimeFromMillis(created), UpdatedAt: chat.TimeFromMillis(created),
-		FirstSeq: 1, ClientKey: r.ClientKey,
+		FirstSeq: 1, ClientKey: r.ClientKey, Status: chat.StatusOpen,
 	}, nil
 }
 
@@ -59,11 +60,18 @@ func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (ch
 	}
 	// The message counts as unread for the other side.
 	counter := readFieldsOf(m.Sender.Other()).counter
+	agent, agentName, reopen := "", "", "1"
+	if m.Sender == chat.SenderAdmin {
+		agent, agentName, reopen = m.Agent, m.Author, "0"
+	}
 	res, err := sendScript.Run(ctx, s.rdb,
 		[]string{s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Senders(m.RoomID),
-			s.keys.Rooms(), s.keys.Unread(), s.keys.AdminLog()},
+			s.keys.Rooms(), s.keys.Unread(), s.keys.AdminLog(),
+			s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.RoomsByStatus(string(chat.StatusPending)),
+			s.keys.RoomsByStatus(string(chat.StatusResolved)), s.keys.Unassigned(), s.keys.Snoozed(), s.keys.Notes(m.RoomID)},
 		m.RoomID, clientID, msgJSON, string(m.Sender), m.Content, m.CreatedAt.Millis(),
-		counter, refuseBlocked(m.Sender), s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID), AdminLogLen).Slice()
+		counter, refuseBlocked(m.Sender), s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID), AdminLogLen,
+		agent, agentName, reopen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix()).Slice()
 	if err != nil {
 		return chat.Message{}, false, fail("append", err)
 	}
@@ -291,8 +299,10 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string, by chat.Sender) e
 	}
 	n, err := deleteScript.Run(ctx, s.rdb,
 		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Dedup(roomID), s.keys.Senders(roomID),
-			s.keys.Rooms(), s.keys.Unread(), s.keys.AdminLog()},
-		roomID, s.keys.Events(), payload, refuseBlocked(by), AdminLogLen).Int64()
+			s.keys.Rooms(), s.keys.Unread(), s.keys.AdminLog(),
+			s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.RoomsByStatus(string(chat.StatusPending)),
+			s.keys.RoomsByStatus(string(chat.StatusResolved)), s.keys.Unassigned(), s.keys.Snoozed(), s.keys.Notes(roomID)},
+		roomID, s.keys.Events(), payload, refuseBlocked(by), AdminLogLen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix()).Int64()
 	if err != nil {
 		return fail("delete room", err)
 	}
@@ -332,18 +342,17 @@ func (s *Store) ListRooms(ctx context.Context, q chat.RoomQuery) (chat.RoomPage,
 	if s.ttlMS > 0 {
 		cutoff = strconv.FormatInt(time.Now().UnixMilli()-s.ttlMS, 10)
 	}
-	index := s.keys.Rooms()
-	if q.Filter == chat.FilterUnread {
-		index = s.keys.Unread()
-	}
-	res, err := listScript.Run(ctx, s.rdb, []string{s.keys.Rooms(), s.keys.Unread(), index},
+	res, err := listScript.Run(ctx, s.rdb, s.listKeys(q.Filter, q.Label, q.Agent),
 		cutoff, q.Limit+1, curScore, curID).Slice()
 	if err != nil {
 		return chat.RoomPage{}, fail("list rooms", err)
 	}
-	page := chat.RoomPage{Rooms: []chat.Room{}}
-	page.UnreadRooms, _ = res[0].(int64)
-	entries := res[1:]
+	if len(res) < listCounts {
+		return chat.RoomPage{}, fmt.Errorf("redisstore: list rooms: unexpected reply %v", res)
+	}
+	page := chat.RoomPage{Rooms: []chat.Room{}, Counts: countsOf(res)}
+	page.UnreadRooms = page.Counts.Unread
+	entries := res[listCounts:]
 	if len(entries)/2 > q.Limit {
 		entries = entries[:2*q.Limit]
 		id, _ := entries[len(entries)-2].(string)

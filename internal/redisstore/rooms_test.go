@@ -452,8 +452,22 @@ func TestDeleteRoomLeavesNoKey(t *testing.T) {
 		if _, _, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "hi", time.Now()), "c1"); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(roomKeys(t, c, prefix)); n != 6 {
-			t.Fatalf("before delete: got %d keys, want 6 (room, msgs, dedup, senders, both indexes)", n)
+		if err := s.AddNote(ctx, chat.Note{ID: "n1", RoomID: r.ID, Author: "ana", Content: "private"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetRoomLabels(ctx, r.ID, []string{"l_aaaaaaaaaa"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Assign(ctx, r.ID, &chat.AgentRef{Username: "ana", DisplayName: "Ana"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetStatus(ctx, r.ID, chat.StatusPending, time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		// room, msgs, dedup, senders, notes; the all, unread, pending,
+		// snoozed and label indexes.
+		if n := len(roomKeys(t, c, prefix)); n != 10 {
+			t.Fatalf("before delete: got %d keys %v, want 10", n, roomKeys(t, c, prefix))
 		}
 		if err := s.DeleteRoom(ctx, r.ID, chat.SenderAdmin); err != nil {
 			t.Fatal(err)

@@ -146,3 +146,31 @@ var (
 	unsubscribeAgentSrc    string
 	unsubscribeAgentScript = redis.NewScript(unsubscribeAgentSrc)
 )
+
+// The team inbox: status, assignment, labels, notes, agents' activity
+// (inbox.go).
+var (
+	//go:embed lua/inbox.lua
+	inboxSrc    string
+	inboxScript = redis.NewScript(inboxSrc)
+
+	//go:embed lua/note.lua
+	noteSrc    string
+	noteScript = redis.NewScript(noteSrc)
+
+	//go:embed lua/activity.lua
+	activitySrc    string
+	activityScript = redis.NewScript(activitySrc)
+
+	//go:embed lua/migrateinbox.lua
+	migrateInboxSrc    string
+	migrateInboxScript = redis.NewScript(migrateInboxSrc)
+
+	//go:embed lua/label.lua
+	labelSrc    string
+	labelScript = redis.NewScript(labelSrc)
+
+	//go:embed lua/unlabel.lua
+	unlabelSrc    string
+	unlabelScript = redis.NewScript(unlabelSrc)
+)

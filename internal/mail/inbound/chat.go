@@ -48,7 +48,7 @@ func (h ChatHandler) Reply(ctx context.Context, r Reply) error {
 			if author == "" {
 				author = a.Username
 			}
-			_, _, err = h.Service.SendAdmin(ctx, r.RoomID, author, in)
+			_, _, err = h.Service.SendAgent(ctx, r.RoomID, chat.AgentRef{Username: a.Username, DisplayName: author}, in)
 		}
 	}
 	switch code := chat.ErrorCode(err); {

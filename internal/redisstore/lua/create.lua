@@ -4,6 +4,8 @@
 -- KEYS[1]  room hash
 -- KEYS[2]  rooms index (zset: room id -> updatedAt)
 -- KEYS[3]  admin event log (a capped stream; the publish carries its entry id)
+-- KEYS[4]  open index (a new room is open and unassigned: see inbox.lua)
+-- KEYS[5]  unassigned index
 --
 -- ARGV[1]  room id (the member of the index)
 -- ARGV[2]  visitor name
@@ -26,12 +28,14 @@ redis.call('HSET', KEYS[1],
   'seq', '0', 'firstSeq', '1', 'unread', '0', 'visitorUnread', '0',
   'adminRead', '0', 'visitorRead', '0', 'blocked', '0',
   'lastSeq', '0', 'lastSender', '', 'lastContent', '', 'lastAt', '0',
-  'client', ARGV[9])
+  'client', ARGV[9], 'status', 'open')
 local ttl = tonumber(ARGV[6])
 if ttl > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
 end
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
+redis.call('ZADD', KEYS[5], ARGV[5], ARGV[1])
 local ev = ARGV[8] .. cjson.encode(redis.call('HGETALL', KEYS[1])) .. '}'
 redis.call('PUBLISH', ARGV[7], redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[10], '*', 'e', ev) .. ev)
 return 1

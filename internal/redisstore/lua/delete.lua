@@ -7,12 +7,20 @@
 -- KEYS[5]  rooms index
 -- KEYS[6]  unread index
 -- KEYS[7]  admin event log (a capped stream; the publish carries its entry id)
+-- KEYS[8]  open index
+-- KEYS[9]  pending index
+-- KEYS[10] resolved index
+-- KEYS[11] unassigned index
+-- KEYS[12] snoozed set
+-- KEYS[13] notes list
 --
 -- ARGV[1]  room id (the member of the indexes)
 -- ARGV[2]  events channel
 -- ARGV[3]  room.deleted event JSON
 -- ARGV[4]  refuse when the room is blocked (0|1)
 -- ARGV[5]  admin log length kept (approximately)
+-- ARGV[6]  prefix of the agents' indexes (+ username)
+-- ARGV[7]  prefix of the labels' indexes (+ label id)
 --
 -- Returns 1, 0 when the room did not exist (stale index entries are removed
 -- all the same), or -1 when it is blocked and ARGV[4] refuses that (nothing
@@ -21,9 +29,19 @@ if ARGV[4] == '1' and redis.call('HGET', KEYS[1], 'blocked') == '1' then
   return -1
 end
 local existed = redis.call('EXISTS', KEYS[1])
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
-redis.call('ZREM', KEYS[5], ARGV[1])
-redis.call('ZREM', KEYS[6], ARGV[1])
+local h = redis.call('HMGET', KEYS[1], 'assignee', 'labels')
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[13])
+for i = 5, 12 do
+  if i ~= 7 then
+    redis.call('ZREM', KEYS[i], ARGV[1])
+  end
+end
+if h[1] then
+  redis.call('ZREM', ARGV[6] .. h[1], ARGV[1])
+end
+for x in string.gmatch(h[2] or '', '[^,]+') do
+  redis.call('ZREM', ARGV[7] .. x, ARGV[1])
+end
 if existed == 0 then
   return 0
 end

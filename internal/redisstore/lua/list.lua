@@ -1,25 +1,41 @@
--- One page of a room index, most recently updated first; ties on the score
--- are ordered by id, descending, as ZREVRANGE orders them. Which index to
--- page through (all rooms, or the unread ones) is the caller's choice.
+-- One page of a room index, most recently updated first, and the sizes of
+-- the inbox views; ties on the score are ordered by id, descending, as
+-- ZREVRANGE orders them. Which index to page through (all rooms, the unread
+-- ones, a status, the unassigned, an agent's, a label's) is the caller's
+-- choice.
 --
 -- KEYS[1]  rooms index (zset: room id -> updatedAt)
 -- KEYS[2]  unread index (same scores, rooms with unread > 0)
--- KEYS[3]  the index to page through: KEYS[1] or KEYS[2]
+-- KEYS[3]  the index to page through (one of these, or a label's)
+-- KEYS[4]  open index
+-- KEYS[5]  pending index
+-- KEYS[6]  resolved index
+-- KEYS[7]  unassigned index
+-- KEYS[8]  the calling agent's index (open rooms assigned to them)
 --
--- ARGV[1]  cutoff score ('' = no TTL): entries below it are removed from
---          both indexes first
--- ARGV[2]  how many to return
+-- ARGV[1]  cutoff score ('' = no TTL): entries below it (rooms expired) are
+--          removed from every index named first
+-- ARGV[2]  how many to return (0: only the counts)
 -- ARGV[3]  cursor score ('' = first page)
 -- ARGV[4]  cursor id
 --
--- Returns {unread rooms count, id1, score1, id2, score2, ...}.
+-- Returns {all, unread, mine, unassigned, open, pending, resolved, id1,
+-- score1, id2, score2, ...}.
 if ARGV[1] ~= '' then
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
+  for i = 1, #KEYS do
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[1])
+  end
 end
 local key = KEYS[3]
 local n = tonumber(ARGV[2])
-local out = {redis.call('ZCARD', KEYS[2])}
+local out = {}
+for _, i in ipairs({1, 2, 8, 7, 4, 5, 6}) do
+  out[#out + 1] = redis.call('ZCARD', KEYS[i])
+end
+local counts = #out
+if n == 0 then
+  return out
+end
 local function add(items)
   for i = 1, #items do
     out[#out + 1] = items[i]
@@ -42,7 +58,7 @@ end
 -- lower scores.
 local same = redis.call('ZRANGEBYSCORE', key, s, s)
 for i = #same, 1, -1 do
-  if (#out - 1) / 2 >= n then
+  if (#out - counts) / 2 >= n then
     return out
   end
   if same[i] < id then
@@ -50,7 +66,7 @@ for i = #same, 1, -1 do
     out[#out + 1] = s
   end
 end
-local need = n - (#out - 1) / 2
+local need = n - (#out - counts) / 2
 if need > 0 then
   add(redis.call('ZREVRANGEBYSCORE', key, '(' .. s, '-inf', 'WITHSCORES', 'LIMIT', 0, need))
 end

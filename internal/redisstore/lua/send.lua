@@ -9,6 +9,12 @@
 -- KEYS[5]  rooms index (zset: room id -> updatedAt)
 -- KEYS[6]  unread index (zset: rooms whose admins' counter "unread" is > 0)
 -- KEYS[7]  admin event log (a capped stream; the publish carries its entry id)
+-- KEYS[8]  open index       \
+-- KEYS[9]  pending index     | the inbox views: see inbox.lua for where a
+-- KEYS[10] resolved index    | room is placed; a send moves its scores and
+-- KEYS[11] unassigned index  | may reopen or assign it
+-- KEYS[12] snoozed set      /
+-- KEYS[13] notes list (its TTL follows the room's)
 --
 -- ARGV[1]  room id (the member of the indexes)
 -- ARGV[2]  clientId ('' = none)
@@ -23,6 +29,12 @@
 -- ARGV[11] events channel
 -- ARGV[12] message event JSON up to the message
 -- ARGV[13] admin log length kept (approximately)
+-- ARGV[14] the agent who wrote an admin message ('' for the visitor): an
+--          unassigned room becomes theirs
+-- ARGV[15] that agent's display name
+-- ARGV[16] reopen a pending or resolved room (0|1: a visitor message)
+-- ARGV[17] prefix of the agents' indexes (+ username)
+-- ARGV[18] prefix of the labels' indexes (+ label id)
 --
 -- Returns {status, seq, message JSON}; status is ok, dup, notfound or
 -- blocked. The message JSON is only returned for dup (the caller built it for
@@ -35,7 +47,7 @@ local roomID, cid, msgOpen, sender, content, at = ARGV[1], ARGV[2], ARGV[3], ARG
 local counter, refuseBlocked = ARGV[7], ARGV[8] == '1'
 local max, ttl = tonumber(ARGV[9]), tonumber(ARGV[10])
 
-local h = redis.call('HMGET', room, 'seq', 'firstSeq', 'updatedAt', 'blocked', counter)
+local h = redis.call('HMGET', room, 'seq', 'firstSeq', 'updatedAt', 'blocked', counter, 'status', 'assignee', 'labels')
 if not h[1] then
   return {'notfound'}
 end
@@ -91,8 +103,39 @@ if ttl > 0 then
   redis.call('PEXPIRE', msgs, ttl)
   redis.call('PEXPIRE', dedup, ttl)
   redis.call('PEXPIRE', senders, ttl)
+  redis.call('PEXPIRE', KEYS[13], ttl)
 end
 redis.call('ZADD', KEYS[5], updated, roomID)
+
+-- The inbox: a visitor message reopens the room, the first agent to reply
+-- to an unassigned one gets it, and every view the room is in moves it up.
+local status, assignee = h[6] or 'open', h[7] or ''
+local byStatus = {open = KEYS[8], pending = KEYS[9], resolved = KEYS[10]}
+if ARGV[16] == '1' and status ~= 'open' then
+  redis.call('ZREM', byStatus[status], roomID)
+  redis.call('ZREM', KEYS[12], roomID)
+  redis.call('HDEL', room, 'snoozedUntil')
+  status = 'open'
+end
+if not h[6] or status ~= h[6] then
+  redis.call('HSET', room, 'status', status)
+end
+if ARGV[14] ~= '' and assignee == '' then
+  assignee = ARGV[14]
+  redis.call('HSET', room, 'assignee', assignee, 'assigneeName', ARGV[15])
+  redis.call('ZREM', KEYS[11], roomID)
+end
+redis.call('ZADD', byStatus[status], updated, roomID)
+if status == 'open' then
+  if assignee == '' then
+    redis.call('ZADD', KEYS[11], updated, roomID)
+  else
+    redis.call('ZADD', ARGV[17] .. assignee, updated, roomID)
+  end
+end
+for x in string.gmatch(h[8] or '', '[^,]+') do
+  redis.call('ZADD', ARGV[18] .. x, updated, roomID)
+end
 if tonumber(redis.call('HGET', room, 'unread')) > 0 then
   redis.call('ZADD', KEYS[6], updated, roomID)
 end

@@ -1,0 +1,420 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// The team inbox keeps, in each room hash, its status, snooze, assignee and
+// labels, and places every room in the indexes of the views (see
+// lua/inbox.lua): one index per status, the open rooms of nobody and of each
+// agent, the rooms of each label, all scored by updatedAt like the room
+// index, so every view pages exactly as the room list does, in the same two
+// round trips.
+
+// listCounts is how many counts lead the list script's reply.
+const listCounts = 7
+
+// listKeys are the list script's keys for a view: the index to page and the
+// ones it counts.
+func (s *Store) listKeys(f chat.RoomFilter, label, agent string) []string {
+	open := s.keys.RoomsByStatus(string(chat.StatusOpen))
+	pending := s.keys.RoomsByStatus(string(chat.StatusPending))
+	resolved := s.keys.RoomsByStatus(string(chat.StatusResolved))
+	mine := s.keys.AgentRooms(agent)
+	index := s.keys.Rooms()
+	switch {
+	case label != "":
+		index = s.keys.LabelRooms(label)
+	case f == chat.FilterUnread:
+		index = s.keys.Unread()
+	case f == chat.FilterMine:
+		index = mine
+	case f == chat.FilterUnassigned:
+		index = s.keys.Unassigned()
+	case f == chat.FilterOpen:
+		index = open
+	case f == chat.FilterPending:
+		index = pending
+	case f == chat.FilterResolved:
+		index = resolved
+	}
+	return []string{s.keys.Rooms(), s.keys.Unread(), index, open, pending, resolved, s.keys.Unassigned(), mine}
+}
+
+// countsOf reads the counts that lead the list script's reply.
+func countsOf(res []any) chat.RoomCounts {
+	n := func(i int) int64 { v, _ := res[i].(int64); return v }
+	return chat.RoomCounts{All: n(0), Unread: n(1), Mine: n(2), Unassigned: n(3), Open: n(4), Pending: n(5), Resolved: n(6)}
+}
+
+// RoomCounts returns the sizes of the views for agent, expired rooms taken
+// out first, in one script.
+func (s *Store) RoomCounts(ctx context.Context, agent string) (chat.RoomCounts, error) {
+	res, err := listScript.Run(ctx, s.rdb, s.listKeys(chat.FilterAll, "", agent), s.cutoff(), 0, "", "").Slice()
+	if err != nil {
+		return chat.RoomCounts{}, fail("room counts", err)
+	}
+	if len(res) < listCounts {
+		return chat.RoomCounts{}, fmt.Errorf("redisstore: room counts: unexpected reply %v", res)
+	}
+	return countsOf(res), nil
+}
+
+// cutoff is the score below which a room has expired ("" when rooms never
+// do).
+func (s *Store) cutoff() string {
+	if s.ttlMS <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(time.Now().UnixMilli()-s.ttlMS, 10)
+}
+
+// inbox runs lua/inbox.lua: one change of a room's place in the inbox.
+func (s *Store) inbox(ctx context.Context, roomID, mode, v1, v2 string) ([]any, error) {
+	return inboxScript.Run(ctx, s.rdb,
+		[]string{s.keys.Room(roomID), s.keys.RoomsByStatus(string(chat.StatusOpen)),
+			s.keys.RoomsByStatus(string(chat.StatusPending)), s.keys.RoomsByStatus(string(chat.StatusResolved)),
+			s.keys.Unassigned(), s.keys.Snoozed(), s.keys.AdminLog()},
+		mode, v1, v2, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix(), roomID,
+		s.keys.Events(), roomEventHead(roomID), AdminLogLen).Slice()
+}
+
+// inboxRoom runs a change and reads the room it returns; a change that
+// changes nothing returns the room as it is.
+func (s *Store) inboxRoom(ctx context.Context, op, roomID, mode, v1, v2 string) (chat.Room, error) {
+	res, err := s.inbox(ctx, roomID, mode, v1, v2)
+	if err != nil {
+		return chat.Room{}, fail(op, err)
+	}
+	if len(res) == 1 {
+		return s.Room(ctx, roomID)
+	}
+	r, ok := roomFromFlat(roomID, res)
+	if !ok {
+		return chat.Room{}, chat.ErrRoomNotFound
+	}
+	return r, nil
+}
+
+// SetStatus sets a room's status and snooze.
+func (s *Store) SetStatus(ctx context.Context, roomID string, st chat.Status, until time.Time) (chat.Room, error) {
+	u := ""
+	if !until.IsZero() {
+		u = strconv.FormatInt(until.UnixMilli(), 10)
+	}
+	return s.inboxRoom(ctx, "set status", roomID, "status", string(st), u)
+}
+
+// Assign sets a room's assignee.
+func (s *Store) Assign(ctx context.Context, roomID string, to *chat.AgentRef) (chat.Room, error) {
+	if to == nil {
+		return s.inboxRoom(ctx, "assign", roomID, "assign", "", "")
+	}
+	return s.inboxRoom(ctx, "assign", roomID, "assign", to.Username, to.DisplayName)
+}
+
+// walkBatch is how many rooms a walk over an index reads per round trip.
+const walkBatch = 500
+
+// forEachRoom calls fn with every room id of index, batch by batch; fn may
+// take rooms out of it.
+func (s *Store) forEachRoom(ctx context.Context, index string, fn func(ids []string) error) error {
+	for start := int64(0); ; {
+		ids, err := s.rdb.ZRange(ctx, index, start, start+walkBatch-1).Result()
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		before, err := s.rdb.ZCard(ctx, index).Result()
+		if err != nil {
+			return err
+		}
+		if err := fn(ids); err != nil {
+			return err
+		}
+		after, err := s.rdb.ZCard(ctx, index).Result()
+		if err != nil {
+			return err
+		}
+		// What fn took out shifted the ranks down.
+		start += int64(len(ids)) - (before - after)
+	}
+}
+
+// UnassignAll unassigns every room assigned to username, of any status: it
+// walks the room index (an agent's removal is rare; no index of every
+// status per agent is kept for it).
+func (s *Store) UnassignAll(ctx context.Context, username string) error {
+	err := s.forEachRoom(ctx, s.keys.Rooms(), func(ids []string) error {
+		cmds := make([]*redis.StringCmd, len(ids))
+		if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, id := range ids {
+				cmds[i] = p.HGet(ctx, s.keys.Room(id), fAssignee)
+			}
+			return nil
+		}); err != nil && !isNil(err) {
+			return err
+		}
+		for i, id := range ids {
+			if cmds[i].Val() != username {
+				continue
+			}
+			if _, err := s.inbox(ctx, id, "unassign", username, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fail("unassign all", err)
+	}
+	// What is left of the agent's index (rooms gone) goes with it.
+	if err := s.rdb.Del(ctx, s.keys.AgentRooms(username)).Err(); err != nil {
+		return fail("unassign all", err)
+	}
+	return nil
+}
+
+// DueSnoozes returns up to n rooms whose snooze ended by now.
+func (s *Store) DueSnoozes(ctx context.Context, now time.Time, n int) ([]string, error) {
+	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.keys.Snoozed(), Start: "-inf",
+		Stop: strconv.FormatInt(now.UnixMilli(), 10), ByScore: true, Count: int64(n)}).Result()
+	if err != nil {
+		return nil, fail("due snoozes", err)
+	}
+	return ids, nil
+}
+
+// Wake reopens a room whose snooze ended by now.
+func (s *Store) Wake(ctx context.Context, roomID string, now time.Time) (bool, error) {
+	res, err := s.inbox(ctx, roomID, "wake", strconv.FormatInt(now.UnixMilli(), 10), "")
+	if err != nil {
+		return false, fail("wake", err)
+	}
+	return len(res) > 1, nil
+}
+
+// SetRoomLabels replaces a room's labels.
+func (s *Store) SetRoomLabels(ctx context.Context, roomID string, labels []string) (chat.Room, error) {
+	sorted := append([]string(nil), labels...)
+	sort.Strings(sorted)
+	return s.inboxRoom(ctx, "set labels", roomID, "labels", strings.Join(sorted, ","), "")
+}
+
+// Labels lists the defined labels by name.
+func (s *Store) Labels(ctx context.Context) ([]chat.Label, error) {
+	vals, err := s.rdb.HVals(ctx, s.keys.Labels()).Result()
+	if err != nil {
+		return nil, fail("labels", err)
+	}
+	out := make([]chat.Label, 0, len(vals))
+	for _, v := range vals {
+		var l chat.Label
+		if err := json.Unmarshal([]byte(v), &l); err != nil {
+			return nil, fmt.Errorf("redisstore: labels: %w", err)
+		}
+		out = append(out, l)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := strings.ToLower(out[i].Name), strings.ToLower(out[j].Name)
+		return a < b || a == b && out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// labelsEventHead is the start of the labels event, up to the list, which
+// the scripts append with its '}'.
+const labelsEventHead = `{"type":"labels","labels":`
+
+var (
+	errLabelName = chat.Errorf(chat.CodeConflict, "another label has this name")
+	errLabelMax  = chat.Errorf(chat.CodeConflict, "at most %d labels can be defined", chat.MaxLabels)
+)
+
+// PutLabel stores a label definition; see lua/label.lua.
+func (s *Store) PutLabel(ctx context.Context, l chat.Label, isNew bool) error {
+	b, err := json.Marshal(l)
+	if err != nil {
+		return fmt.Errorf("redisstore: put label: %w", err)
+	}
+	mode := "0"
+	if isNew {
+		mode = "1"
+	}
+	n, err := labelScript.Run(ctx, s.rdb, []string{s.keys.Labels(), s.keys.AdminLog()},
+		l.ID, b, strings.ToLower(l.Name), mode, chat.MaxLabels, s.keys.Events(), labelsEventHead, AdminLogLen).Int64()
+	if err != nil {
+		return fail("put label", err)
+	}
+	switch n {
+	case 0:
+		return errLabelName
+	case -1:
+		return errLabelMax
+	case -2:
+		return chat.ErrLabelNotFound
+	}
+	return nil
+}
+
+// DeleteLabel takes a label off every room carrying it, then deletes its
+// definition.
+func (s *Store) DeleteLabel(ctx context.Context, id string) error {
+	ok, err := s.rdb.HExists(ctx, s.keys.Labels(), id).Result()
+	if err != nil {
+		return fail("delete label", err)
+	}
+	if !ok {
+		return chat.ErrLabelNotFound
+	}
+	err = s.forEachRoom(ctx, s.keys.LabelRooms(id), func(ids []string) error {
+		for _, room := range ids {
+			res, err := s.inbox(ctx, room, "unlabel", id, "")
+			if err != nil {
+				return err
+			}
+			if len(res) == 0 { // the room is gone: its entry goes by hand
+				if err := s.rdb.ZRem(ctx, s.keys.LabelRooms(id), room).Err(); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fail("delete label", err)
+	}
+	n, err := unlabelScript.Run(ctx, s.rdb, []string{s.keys.Labels(), s.keys.LabelRooms(id), s.keys.AdminLog()},
+		id, s.keys.Events(), labelsEventHead, AdminLogLen).Int64()
+	if err != nil {
+		return fail("delete label", err)
+	}
+	if n == 0 {
+		return chat.ErrLabelNotFound
+	}
+	return nil
+}
+
+var errNotesFull = chat.Errorf(chat.CodeConflict, "a conversation has at most %d notes", chat.MaxNotes)
+
+// AddNote stores a note and publishes it to the admin streams; see
+// lua/note.lua.
+func (s *Store) AddNote(ctx context.Context, n chat.Note) error {
+	b, err := json.Marshal(n)
+	if err != nil {
+		return fmt.Errorf("redisstore: add note: %w", err)
+	}
+	ev, err := encodeEvent(chat.Event{Type: chat.EventNote, RoomID: n.RoomID, Note: &n})
+	if err != nil {
+		return err
+	}
+	pos, err := noteScript.Run(ctx, s.rdb, []string{s.keys.Room(n.RoomID), s.keys.Notes(n.RoomID), s.keys.AdminLog()},
+		b, chat.MaxNotes, s.keys.Events(), ev, AdminLogLen).Int64()
+	if err != nil {
+		return fail("add note", err)
+	}
+	switch pos {
+	case 0:
+		return chat.ErrRoomNotFound
+	case -1:
+		return errNotesFull
+	}
+	return nil
+}
+
+// Notes returns a room's notes, oldest first.
+func (s *Store) Notes(ctx context.Context, roomID string) ([]chat.Note, error) {
+	var exists *redis.IntCmd
+	var list *redis.StringSliceCmd
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		exists = p.Exists(ctx, s.keys.Room(roomID))
+		list = p.LRange(ctx, s.keys.Notes(roomID), 0, -1)
+		return nil
+	}); err != nil {
+		return nil, fail("notes", err)
+	}
+	if exists.Val() == 0 {
+		return nil, chat.ErrRoomNotFound
+	}
+	out := make([]chat.Note, 0, len(list.Val()))
+	for _, raw := range list.Val() {
+		var n chat.Note
+		if err := json.Unmarshal([]byte(raw), &n); err != nil {
+			return nil, fmt.Errorf("redisstore: notes: %w", err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// Activity publishes an agent's activity in a room, throttled per agent and
+// activity; see lua/activity.lua.
+func (s *Store) Activity(ctx context.Context, roomID string, who chat.AgentRef, what chat.Activity, every time.Duration) error {
+	ev, err := encodeEvent(chat.Event{Type: chat.EventAgentActivity, RoomID: roomID, Agent: &who, Activity: what})
+	if err != nil {
+		return err
+	}
+	n, err := activityScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID), s.keys.Activity(roomID, who.Username, string(what))},
+		every.Milliseconds(), s.keys.Events(), ev).Int64()
+	if err != nil {
+		return fail("activity", err)
+	}
+	if n == -1 {
+		return chat.ErrRoomNotFound
+	}
+	return nil
+}
+
+// MigrateInbox gives every room stored before the team inbox existed its
+// status and places it in the views, once per database: a marker records
+// that it ran. Safe beside live traffic and on several instances at once
+// (see lua/migrateinbox.lua).
+func (s *Store) MigrateInbox(ctx context.Context) (int, error) {
+	done, err := s.rdb.Exists(ctx, s.keys.InboxMigrated()).Result()
+	if err != nil {
+		return 0, fail("migrate inbox", err)
+	}
+	if done == 1 {
+		return 0, nil
+	}
+	placed := 0
+	open, unassigned := s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.Unassigned()
+	if err := migrateInboxScript.Load(ctx, s.rdb).Err(); err != nil {
+		return 0, fail("migrate inbox", err)
+	}
+	err = s.forEachRoom(ctx, s.keys.Rooms(), func(ids []string) error {
+		cmds := make([]*redis.Cmd, len(ids))
+		if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, id := range ids {
+				cmds[i] = migrateInboxScript.EvalSha(ctx, p, []string{s.keys.Room(id), open, unassigned}, id)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, c := range cmds {
+			n, _ := c.Int64()
+			placed += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return placed, fail("migrate inbox", err)
+	}
+	if err := s.rdb.Set(ctx, s.keys.InboxMigrated(), "1", 0).Err(); err != nil {
+		return placed, fail("migrate inbox", err)
+	}
+	return placed, nil
+}
