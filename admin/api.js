@@ -182,7 +182,7 @@ export function logout() {
  * @returns {Promise<{rooms: any[], nextCursor: string, unreadRooms: number}>}
  */
 export function listRooms(q = {}) {
-  return request('GET', '/rooms', { query: { filter: q.filter, cursor: q.cursor, limit: q.limit } });
+  return request('GET', '/rooms', { query: { filter: q.filter, label: q.label, cursor: q.cursor, limit: q.limit } });
 }
 
 /**
@@ -238,6 +238,85 @@ export function setBlocked(id, blocked, ipFor) {
 /** @param {string} id erases the room and everything in it */
 export function deleteRoom(id) {
   return request('DELETE', '/rooms/' + encodeURIComponent(id));
+}
+
+// ——— the team inbox ———
+
+/**
+ * Sets a room's status; until (ISO time) snoozes a pending one.
+ * @param {string} id @param {'open'|'pending'|'resolved'} status @param {string} [until]
+ * @returns {Promise<{room: any}>}
+ */
+export function setStatus(id, status, until) {
+  return request('POST', '/rooms/' + encodeURIComponent(id) + '/status', { body: until ? { status, until } : { status } });
+}
+
+/**
+ * Assigns a room to an agent, or to nobody (null).
+ * @param {string} id @param {string|null} username
+ * @returns {Promise<{room: any}>}
+ */
+export function assign(id, username) {
+  return request('POST', '/rooms/' + encodeURIComponent(id) + '/assign', { body: { username } });
+}
+
+/**
+ * Replaces a room's labels.
+ * @param {string} id @param {string[]} labels label ids
+ * @returns {Promise<{room: any}>}
+ */
+export function setRoomLabels(id, labels) {
+  return request('PUT', '/rooms/' + encodeURIComponent(id) + '/labels', { body: { labels } });
+}
+
+/**
+ * Adds a private note, seen by agents only.
+ * @param {string} id @param {string} content
+ * @returns {Promise<{note: any}>}
+ */
+export function addNote(id, content) {
+  return request('POST', '/rooms/' + encodeURIComponent(id) + '/notes', { body: { content } });
+}
+
+/** @param {string} id tells the other agents this one has the room open */
+export function sendViewing(id) {
+  return request('POST', '/rooms/' + encodeURIComponent(id) + '/viewing');
+}
+
+/** @returns {Promise<{counts: Record<string, number>}>} the size of every view */
+export function roomCounts() {
+  return request('GET', '/counts');
+}
+
+/** @returns {Promise<{labels: {id: string, name: string, color: string}[]}>} */
+export function labels() {
+  return request('GET', '/labels');
+}
+
+/**
+ * @param {{name: string, color?: string}} label
+ * @returns {Promise<{label: {id: string, name: string, color: string}}>}
+ */
+export function createLabel(label) {
+  return request('POST', '/labels', { body: label });
+}
+
+/** @param {string} id @param {{name?: string, color?: string}} change */
+export function updateLabel(id, change) {
+  return request('PATCH', '/labels/' + encodeURIComponent(id), { body: change });
+}
+
+/** @param {string} id */
+export function deleteLabel(id) {
+  return request('DELETE', '/labels/' + encodeURIComponent(id));
+}
+
+/**
+ * The team's agents (for the assign menu).
+ * @returns {Promise<{agents: {username: string, displayName: string, role: string}[]}>}
+ */
+export function teamAgents() {
+  return request('GET', '/agents');
 }
 
 /**

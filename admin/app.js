@@ -9,6 +9,7 @@ import { Notifier } from './notify.js';
 import { AdminStream } from './stream.js';
 import { initials, visitorLabel } from './people.js';
 import { ProfileEditor } from './profile.js';
+import { roster } from './roster.js';
 import { bindShortcuts } from './shortcuts.js';
 import { Visits } from './visits.js';
 
@@ -45,7 +46,8 @@ const notifier = new Notifier({
 const inbox = new Inbox({
   list: $('rooms'), scroller: $('rooms-scroll'), sentinel: $('rooms-sentinel'), footer: $('rooms-footer'),
   empty: $('rooms-empty'), search: /** @type {HTMLInputElement} */ ($('search')), filters: $('filters'),
-  unreadTab: $('unread-count'),
+  unreadTab: $('unread-count'), labelFilter: /** @type {HTMLSelectElement} */ ($('label-filter')),
+  me: () => api.session.get()?.admin?.username || '',
   onUnreadChange: (n) => notifier.setUnread(n),
   onError: (msg) => toast(msg, 'error'),
 });
@@ -56,6 +58,7 @@ const conversation = new Conversation({
   typing: $('thread-typing'), jump: /** @type {HTMLButtonElement} */ ($('jump')),
   form: /** @type {HTMLFormElement} */ ($('composer')), reply: /** @type {HTMLTextAreaElement} */ ($('reply')),
   counter: $('reply-counter'), details: $('details'), dialog: /** @type {HTMLDialogElement} */ ($('confirm-delete')),
+  tools: $('conv-tools'), confirmReply: /** @type {HTMLDialogElement} */ ($('confirm-reply')),
 }, {
   me: () => api.session.get()?.admin || { username: '', displayName: '' },
   onRoom: (room) => inbox.upsert(room),
@@ -108,6 +111,7 @@ function handleEvent(ev) {
       // Redis came back with older data): reload everything held.
       inbox.load();
       conversation.reload();
+      roster.load();
       break;
     case 'room':
       inbox.upsert(d);
@@ -126,6 +130,21 @@ function handleEvent(ev) {
         inbox.setTyping(d.roomId);
         conversation.visitorTyping(d.roomId);
       }
+      break;
+    case 'note':
+      conversation.applyNote(d.note);
+      break;
+    case 'labels':
+      roster.setLabels(d.labels);
+      break;
+    case 'agent.activity':
+      conversation.agentActivity(d);
+      break;
+    case 'agent.updated':
+      if (d.agent) roster.putAgent(d.agent);
+      break;
+    case 'agent.removed':
+      roster.dropAgent(d.username);
       break;
     case 'room.deleted':
       // A delete from this console says so itself, once its answer is in.
@@ -194,6 +213,7 @@ function startApp() {
   const left = Date.parse(s.expiresAt) - Date.now();
   if (left > 0 && left < 2 ** 31) expiryTimer = setTimeout(() => endSession('Your session expired. Please sign in again.'), left);
   stream.start();
+  roster.load();
   // If the stream is slow to open, show the list anyway; it reloads on open.
   listTimer = setTimeout(() => { if (!inbox.loaded) inbox.load(); }, STREAM_GRACE_MS);
   route();
@@ -216,6 +236,7 @@ function endSession(note) {
   api.session.clear();
   conversation.clear();
   inbox.clear();
+  roster.clear();
   visits.clear();
   document.body.classList.remove('show-conv', 'details-open');
   for (const d of document.querySelectorAll('dialog[open]')) /** @type {HTMLDialogElement} */ (d).close();

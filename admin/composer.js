@@ -22,6 +22,7 @@ export class Composer {
    *   roomId: () => string,
    *   onSent: (message: Message) => void, onGone: (roomId: string) => void,
    *   scrollToBottom: () => void, toast: (msg: string, kind?: string) => void,
+   *   onNote: (content: string) => Promise<void>, confirmReply: () => Promise<boolean>,
    * }} hooks
    */
   constructor(ui, hooks) {
@@ -32,6 +33,14 @@ export class Composer {
     this.pendingByRoom = new Map();
     /** @type {Map<string, string>} */
     this.drafts = new Map();
+    /** @type {'reply'|'note'} what Enter sends: a reply to the visitor, or a private note */
+    this.mode = 'reply';
+    this.placeholder = '';
+    this.modes = ui.form.querySelector('.composer-mode');
+    this.modes?.addEventListener('click', (e) => {
+      const b = /** @type {HTMLElement} */ (e.target).closest('[data-mode]');
+      if (b) this.setMode(/** @type {'reply'|'note'} */ (b.getAttribute('data-mode')));
+    });
 
     ui.form.addEventListener('submit', (e) => {
       e.preventDefault();
@@ -86,11 +95,29 @@ export class Composer {
 
   /** @param {string} who the visitor's label, for the placeholder */
   setPlaceholder(who) {
-    this.ui.reply.placeholder = `Reply to ${who}…`;
+    this.placeholder = `Reply to ${who}…`;
+    this.showMode();
+  }
+
+  /** @param {'reply'|'note'} mode */
+  setMode(mode) {
+    this.mode = mode === 'note' ? 'note' : 'reply';
+    this.showMode();
+    this.ui.reply.focus();
+  }
+
+  showMode() {
+    const note = this.mode === 'note';
+    this.ui.reply.placeholder = note ? 'Write a private note — only your team sees it…' : this.placeholder;
+    this.ui.form.classList.toggle('note-mode', note);
+    for (const b of this.modes?.querySelectorAll('[data-mode]') || []) {
+      b.setAttribute('aria-pressed', String(b.getAttribute('data-mode') === this.mode));
+    }
   }
 
   onInput() {
     this.updateCounter();
+    if (this.mode === 'note') return; // the visitor is not told about notes
     const now = Date.now();
     const id = this.hooks.roomId();
     if (id && this.ui.reply.value.trim() && now - this.lastTypingSent > TYPING_SEND_EVERY) {
@@ -106,7 +133,7 @@ export class Composer {
     this.ui.counter.classList.toggle('over', n > MAX_CONTENT);
   }
 
-  submit() {
+  async submit() {
     const id = this.hooks.roomId();
     if (!id) return;
     const content = this.ui.reply.value.trim();
@@ -115,6 +142,19 @@ export class Composer {
       this.hooks.toast(`A message can be at most ${MAX_CONTENT} characters.`, 'error');
       return;
     }
+    if (this.mode === 'note') {
+      this.ui.reply.value = '';
+      this.updateCounter();
+      try {
+        await this.hooks.onNote(content);
+      } catch (err) {
+        if (api.isUnauthorized(err)) return;
+        if (!this.ui.reply.value.trim() && id === this.hooks.roomId()) this.ui.reply.value = content;
+        this.hooks.toast('The note was not saved — ' + api.describeError(err), 'error');
+      }
+      return;
+    }
+    if (!(await this.hooks.confirmReply()) || id !== this.hooks.roomId()) return;
     this.ui.reply.value = '';
     this.drafts.delete(id);
     this.updateCounter();

@@ -10,8 +10,11 @@ import { Composer } from './composer.js';
 import { DetailsPanel } from './details.js';
 import { ConversationHeader } from './header.js';
 import { MessageStore, ReadMarks, pagesAfter, seenByVisitor } from './messages.js';
+import { NotesView } from './notes.js';
 import { visitorLabel } from './people.js';
+import { roster } from './roster.js';
 import { ThreadView } from './thread.js';
+import { Workflow } from './workflow.js';
 
 export { closeDetails } from './details.js';
 
@@ -27,7 +30,7 @@ export class Conversation {
    *   empty: HTMLElement, view: HTMLElement, header: HTMLElement, banner: HTMLElement,
    *   thread: HTMLElement, top: HTMLElement, msgs: HTMLElement, pending: HTMLElement, typing: HTMLElement,
    *   jump: HTMLButtonElement, form: HTMLFormElement, reply: HTMLTextAreaElement, counter: HTMLElement,
-   *   details: HTMLElement, dialog: HTMLDialogElement,
+   *   details: HTMLElement, dialog: HTMLDialogElement, tools: HTMLElement, confirmReply: HTMLDialogElement,
    * }} ui
    * @param {{
    *   me: () => {username: string, displayName: string},
@@ -48,7 +51,23 @@ export class Conversation {
     this.store = new MessageStore();
     this.reads = new ReadMarks(() => this.id);
     this.thread = new ThreadView(ui, () => this.loadOlder());
+    this.notes = new NotesView(ui.msgs);
+    this.workflow = new Workflow(ui.tools, {
+      room: () => this.room,
+      me: hooks.me,
+      onRoom: (room) => {
+        this.applyRoom(room);
+        this.hooks.onRoom(room);
+      },
+      report: (err) => this.report(err),
+    });
     this.composer = new Composer(ui, {
+      onNote: async (content) => {
+        const atBottom = this.thread.nearBottom();
+        await this.notes.post(content);
+        if (atBottom) this.thread.scrollToBottom(true);
+      },
+      confirmReply: () => this.confirmReply(),
       roomId: () => this.id,
       onSent: (message) => {
         if (this.ready) this.addMessages([message]);
@@ -111,11 +130,13 @@ export class Conversation {
     this.renderDetails();
     this.thread.showLoading('Loading messages');
     this.composer.render();
+    this.workflow.opened(id);
     try {
       const res = await api.openRoom(id);
       if (gen !== this.gen) return;
       this.room = res.room;
       this.store.opened(res.messages, res.room.firstSeq);
+      this.notes.opened(id, res.notes);
       this.ready = true;
       this.hooks.onRoom(res.room);
       this.renderHeader();
@@ -151,6 +172,8 @@ export class Conversation {
     this.composer.reset();
     this.header.hideBanner();
     this.thread.clear();
+    this.notes.clear();
+    this.workflow.opened('');
   }
 
   /** Forgets everything, drafts included (sign-out). */
@@ -185,6 +208,36 @@ export class Conversation {
 
   // ——— live updates ———
 
+  /**
+   * Asks before a reply to a conversation assigned to another agent.
+   * @returns {Promise<boolean>} send it
+   */
+  confirmReply() {
+    const r = this.room;
+    const me = this.hooks.me().username;
+    if (!r || !r.assignee || r.assignee === me) return Promise.resolve(true);
+    const d = this.ui.confirmReply;
+    const name = d.querySelector('[data-name]');
+    if (name) name.textContent = r.assigneeName || roster.agentName(r.assignee);
+    return new Promise((resolve) => {
+      d.addEventListener('close', () => resolve(d.returnValue === 'send'), { once: true });
+      d.returnValue = '';
+      d.showModal();
+    });
+  }
+
+  /** @param {import('./notes.js').Note} note a note of some room, from the stream */
+  applyNote(note) {
+    if (note.roomId !== this.id || !this.ready) return;
+    const atBottom = this.thread.nearBottom();
+    if (this.notes.add(note) && atBottom) this.thread.scrollToBottom(true);
+  }
+
+  /** @param {any} d an agent.activity event */
+  agentActivity(d) {
+    this.workflow.agentActivity(d);
+  }
+
   /** @param {any} room a newer version of some room */
   applyRoom(room) {
     if (room.id !== this.id || !this.ready) return;
@@ -200,7 +253,10 @@ export class Conversation {
   applyMessage(msg) {
     if (msg.roomId !== this.id) return;
     if (msg.sender === 'visitor') this.hideTyping();
-    if (msg.sender === 'admin') this.composer.settleLike(msg, this.hooks.me().displayName);
+    if (msg.sender === 'admin') {
+      this.composer.settleLike(msg, this.hooks.me().displayName);
+      this.workflow.replied(msg.roomId, msg.author);
+    }
     if (!this.ready) {
       this.store.put(msg); // merged with the open answer
       return;
@@ -273,6 +329,7 @@ export class Conversation {
     if (fresh[0].seq > this.thread.lastSeq) {
       for (const m of fresh) this.thread.append(m, this.room);
       this.updateSeen();
+      this.notes.place();
     } else {
       this.renderThread();
     }
@@ -330,7 +387,8 @@ export class Conversation {
     this.thread.render(list, this.room);
     this.renderTop();
     this.updateSeen();
-    if (list.length === 0 && !this.store.hasOlder) this.thread.showNone();
+    if (list.length === 0 && !this.store.hasOlder && this.notes.notes.size === 0) this.thread.showNone();
+    this.notes.place();
   }
 
   /** Shows "Seen" under the newest admin message once the visitor read it. */
@@ -344,6 +402,7 @@ export class Conversation {
     if (!r || !this.header.built) return;
     this.header.render(r, !!this.typingTimer);
     this.composer.setPlaceholder(visitorLabel(r));
+    this.workflow.render();
   }
 
   renderDetails() {

@@ -7,8 +7,21 @@ import * as api from './api.js';
 import { icon } from './icons.js';
 import { visitorLabel } from './people.js';
 import { roomRow } from './room-row.js';
+import { roster } from './roster.js';
 
 const PAGE = 50;
+
+/** @typedef {'all'|'unread'|'mine'|'unassigned'|'open'|'pending'|'resolved'} Filter */
+
+/** What an empty view says. */
+const EMPTY_VIEW = {
+  unread: 'No unread conversations.',
+  mine: 'No open conversation is assigned to you.',
+  unassigned: 'Every open conversation has someone on it.',
+  open: 'No open conversations.',
+  pending: 'Nothing is waiting or snoozed.',
+  resolved: 'No resolved conversations.',
+};
 const TYPING_MS = 5000;
 
 /**
@@ -32,6 +45,7 @@ export class Inbox {
    *   list: HTMLElement, scroller: HTMLElement, sentinel: HTMLElement, footer: HTMLElement,
    *   empty: HTMLElement, search: HTMLInputElement, filters: HTMLElement, unreadTab: HTMLElement,
    *   onUnreadChange: (n: number) => void, onError: (msg: string) => void,
+   *   labelFilter: HTMLSelectElement, me: () => string,
    * }} ui
    */
   constructor(ui) {
@@ -44,7 +58,12 @@ export class Inbox {
     this.eventAt = new Map();
     /** @type {Map<string, number>} room id → typing timer */
     this.typing = new Map();
-    this.filter = /** @type {'all'|'unread'} */ ('all');
+    /** @type {Filter} */
+    this.filter = 'all';
+    /** the label the list is narrowed to ('' for none) */
+    this.label = '';
+    /** @type {Record<string, number>} */
+    this.counts = {};
     this.query = '';
     this.nextCursor = '';
     this.loaded = false;
@@ -72,7 +91,12 @@ export class Inbox {
     });
     ui.filters.addEventListener('click', (e) => {
       const btn = /** @type {HTMLElement} */ (e.target).closest('[data-filter]');
-      if (btn) this.setFilter(/** @type {'all'|'unread'} */ (btn.getAttribute('data-filter')));
+      if (btn) this.setFilter(/** @type {Filter} */ (btn.getAttribute('data-filter')));
+    });
+    ui.labelFilter.addEventListener('change', () => this.setLabel(ui.labelFilter.value));
+    roster.subscribe(() => {
+      this.renderLabelFilter();
+      this.render();
     });
     ui.list.addEventListener('keydown', (e) => this.onListKey(e));
     this.observer = new IntersectionObserver((entries) => {
@@ -110,7 +134,7 @@ export class Inbox {
     this.loading = true;
     this.render();
     try {
-      const page = await api.listRooms({ filter: this.filter, limit: PAGE });
+      const page = await api.listRooms({ ...this.query0(), limit: PAGE });
       if (gen !== this.generation) return;
       const fresh = new Map();
       for (const r of page.rooms) {
@@ -126,6 +150,7 @@ export class Inbox {
       this.loaded = true;
       this.failed = '';
       this.setUnread(page.unreadRooms || 0);
+      if (page.counts) this.setCounts(page.counts);
     } catch (err) {
       if (gen !== this.generation) return;
       this.failed = api.describeError(err);
@@ -145,7 +170,7 @@ export class Inbox {
     this.loading = true;
     this.render();
     try {
-      const page = await api.listRooms({ filter: this.filter, limit: PAGE, cursor: this.nextCursor });
+      const page = await api.listRooms({ ...this.query0(), limit: PAGE, cursor: this.nextCursor });
       if (gen !== this.generation) return;
       for (const r of page.rooms) {
         // A room already here is as new as the page or newer (events keep it).
@@ -164,12 +189,45 @@ export class Inbox {
     }
   }
 
-  /** @param {'all'|'unread'} filter */
+  /** @returns {{filter: Filter, label?: string}} what the server is asked for */
+  query0() {
+    return this.label ? { filter: 'all', label: this.label } : { filter: this.filter };
+  }
+
+  /** @param {Filter} filter */
   setFilter(filter) {
-    if (filter === this.filter) return;
+    if (filter === this.filter && !this.label) return;
     this.filter = filter;
+    this.label = '';
+    this.ui.labelFilter.value = '';
+    this.restart();
+  }
+
+  /** @param {string} id narrows the list to a label ('' for none) */
+  setLabel(id) {
+    if (id === this.label) return;
+    this.label = id;
+    if (id) this.filter = 'all';
+    this.restart();
+  }
+
+  /** Shows the labels in the label filter. */
+  renderLabelFilter() {
+    const sel = this.ui.labelFilter;
+    replaceChildren(sel, el('option', { value: '', text: 'All labels' }),
+      ...roster.labels.map((l) => el('option', { value: l.id, text: l.name })));
+    if (this.label && !roster.label(this.label)) {
+      this.setLabel('');
+      return;
+    }
+    sel.value = this.label;
+    sel.parentElement.hidden = roster.labels.length === 0 && !this.label;
+  }
+
+  /** Reloads the list for a new filter or label. */
+  restart() {
     for (const b of this.ui.filters.querySelectorAll('[data-filter]')) {
-      b.setAttribute('aria-pressed', String(b.getAttribute('data-filter') === filter));
+      b.setAttribute('aria-pressed', String(!this.label && b.getAttribute('data-filter') === this.filter));
     }
     const keep = this.selectedId && this.rooms.get(this.selectedId);
     this.rooms = new Map(keep ? [[this.selectedId, keep]] : []);
@@ -194,12 +252,10 @@ export class Inbox {
       // the list (new rooms and new activity land at the top).
       const oldest = this.oldestLoaded();
       const fits = !this.nextCursor || !oldest || byActivity(room, oldest) <= 0;
-      const wanted = this.filter === 'all' || room.unread > 0;
-      if (fits && wanted) this.rooms.set(room.id, room);
-      // Whether it was unread before is unknown: ask for the count, unless it
-      // is a brand-new room with nothing in it.
-      if (room.messageCount > 0 || room.unread > 0) this.refreshCount();
+      if (fits && this.matches(room)) this.rooms.set(room.id, room);
     }
+    // Whether it moved between views is unknown here: ask for the counts.
+    this.refreshCount();
     if (room.lastMessage?.sender === 'visitor') this.stopTyping(room.id);
     this.render();
   }
@@ -267,14 +323,40 @@ export class Inbox {
     return oldest;
   }
 
-  /** Asks the server for the unread count, once for a burst of needs. */
+  /**
+   * Tells whether a room belongs in the list as filtered.
+   * @param {any} r
+   */
+  matches(r) {
+    if (this.label) return (r.labels || []).includes(this.label);
+    const status = r.status || 'open';
+    switch (this.filter) {
+      case 'unread': return r.unread > 0;
+      case 'mine': return status === 'open' && r.assignee === this.ui.me();
+      case 'unassigned': return status === 'open' && !r.assignee;
+      case 'open': case 'pending': case 'resolved': return status === this.filter;
+      default: return true;
+    }
+  }
+
+  /** @param {Record<string, number>} counts the size of every view */
+  setCounts(counts) {
+    this.counts = counts;
+    for (const span of this.ui.filters.querySelectorAll('[data-count]')) {
+      const n = counts[span.getAttribute('data-count') || ''] || 0;
+      span.textContent = n > 0 ? String(n) : '';
+    }
+    this.setUnread(counts.unread || 0);
+  }
+
+  /** Asks the server for the view counts, once for a burst of needs. */
   refreshCount() {
     if (this.countTimer) return;
     const gen = this.generation;
     this.countTimer = setTimeout(async () => {
       try {
-        const page = await api.listRooms({ filter: 'unread', limit: 1 });
-        if (gen === this.generation) this.setUnread(page.unreadRooms || 0);
+        const { counts } = await api.roomCounts();
+        if (gen === this.generation) this.setCounts(counts);
       } catch {
         // The next load corrects it.
       } finally {
@@ -296,7 +378,7 @@ export class Inbox {
     const q = fold(this.query);
     const out = [];
     for (const r of this.rooms.values()) {
-      if (this.filter === 'unread' && r.unread === 0 && r.id !== this.selectedId) continue;
+      if (!this.matches(r) && r.id !== this.selectedId) continue;
       if (q) {
         const hay = fold([visitorLabel(r), r.visitorEmail, r.lastMessage?.content].join('\n'));
         if (!hay.includes(q)) continue;
@@ -356,9 +438,11 @@ export class Inbox {
     } else if (shown === 0 && this.query) {
       content = [icon('search', 'empty-icon'), el('p', { class: 'empty-title', text: 'No matches' }),
         el('p', { class: 'empty-text', text: `No loaded conversation matches “${this.query}”.` })];
-    } else if (shown === 0 && this.filter === 'unread') {
+    } else if (shown === 0 && this.label) {
+      content = [icon('check', 'empty-icon'), el('p', { class: 'empty-title', text: 'No conversations with this label' })];
+    } else if (shown === 0 && this.filter !== 'all') {
       content = [icon('check', 'empty-icon'), el('p', { class: 'empty-title', text: 'All caught up' }),
-        el('p', { class: 'empty-text', text: 'No unread conversations.' })];
+        el('p', { class: 'empty-text', text: EMPTY_VIEW[this.filter] })];
     } else if (shown === 0) {
       content = [icon('chat', 'empty-icon'), el('p', { class: 'empty-title', text: 'No conversations yet' }),
         el('p', { class: 'empty-text' }, 'No conversations yet — ',

@@ -4,6 +4,8 @@
 
 import { el, replaceChildren } from '../widget/dom.js';
 import { avatar, visitorLabel } from './people.js';
+import { roster } from './roster.js';
+import { labelChip } from './workflow.js';
 import { fullTime, relativeTime } from './time.js';
 
 /** @typedef {{li: HTMLElement, a: HTMLAnchorElement, sig: string}} Row */
@@ -38,7 +40,11 @@ export function roomRow(row, room, { now, tabbable, typing, selected }) {
   }
   const when = room.lastMessage?.createdAt || room.updatedAt;
   const time = relativeTime(when, now);
-  const sig = JSON.stringify([room.visitorName, room.visitorEmail, room.lastMessage, room.unread, room.blocked, typing, time, selected]);
+  const labels = (room.labels || []).map((id) => roster.label(id)).filter(Boolean);
+  const status = room.status && room.status !== 'open' ? room.status : '';
+  const owner = room.assignee ? (room.assigneeName || roster.agentName(room.assignee)) : '';
+  const sig = JSON.stringify([room.visitorName, room.visitorEmail, room.lastMessage, room.unread, room.blocked, typing, time, selected,
+    labels, status, owner]);
   row.a.tabIndex = tabbable ? 0 : -1;
   if (sig === row.sig) return row;
   row.sig = sig;
@@ -49,8 +55,9 @@ export function roomRow(row, room, { now, tabbable, typing, selected }) {
   a.classList.toggle('selected', selected);
   if (selected) a.setAttribute('aria-current', 'true');
   else a.removeAttribute('aria-current');
-  a.setAttribute('aria-label', [name, room.blocked && 'blocked', room.unread > 0 && `${room.unread} unread`,
-    typing ? 'typing' : short(preview(room)), time].filter(Boolean).join(', '));
+  a.setAttribute('aria-label', [name, room.blocked && 'blocked', status, room.unread > 0 && `${room.unread} unread`,
+    typing ? 'typing' : short(preview(room)), time, owner && `assigned to ${owner}`,
+    labels.length > 0 && 'labels ' + labels.map((l) => l.name).join(', ')].filter(Boolean).join(', '));
   replaceChildren(a,
     avatar(room),
     el('span', { class: 'room-main' },
@@ -62,6 +69,10 @@ export function roomRow(row, room, { now, tabbable, typing, selected }) {
         typing
           ? el('span', { class: 'room-preview typing', text: 'typing…' })
           : el('span', { class: 'room-preview' + (room.lastMessage ? '' : ' none'), text: preview(room) }),
-        room.unread > 0 ? el('span', { class: 'badge', text: room.unread > 99 ? '99+' : String(room.unread) }) : null)));
+        room.unread > 0 ? el('span', { class: 'badge', text: room.unread > 99 ? '99+' : String(room.unread) }) : null),
+      labels.length > 0 || status || owner ? el('span', { class: 'room-tags' },
+        status ? el('span', { class: 'tag status-tag status-' + status, text: status === 'pending' ? 'Pending' : 'Resolved' }) : null,
+        ...labels.map((l) => labelChip(l)),
+        owner ? el('span', { class: 'room-owner', text: owner }) : null) : null));
   return row;
 }

@@ -126,7 +126,7 @@ export class ThreadView {
       && Date.parse(m.createdAt) - Date.parse(prev.createdAt) < GROUP_GAP_MS;
     const who = m.sender === 'admin' ? (m.author || 'Admin') : visitorLabel(room);
     const node = el('div', {
-      class: `msg msg-${m.sender}${grouped ? ' grouped' : ''}`, dataset: { seq: String(m.seq) },
+      class: `msg msg-${m.sender}${grouped ? ' grouped' : ''}`, dataset: { seq: String(m.seq), at: m.createdAt },
     },
     grouped ? null : el('div', { class: 'msg-meta' },
       el('span', { class: 'msg-author', text: who }),
