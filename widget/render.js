@@ -134,7 +134,10 @@ export function render(keep) {
 export function renderPresence() {
   const on = state.adminsOnline;
   ui.status.className = 'status' + (on === true ? ' online' : on === false ? ' offline' : '');
-  ui.statusText.textContent = on === true ? 'Online now' : on === false ? 'Away — we will reply later' : 'Ask us anything';
+  // Who looks after the conversation: its assignee, or whoever answered last.
+  const agent = (state.room && state.room.assigneeName) || state.lastAuthor;
+  ui.statusText.textContent = on === true ? (agent ? `${agent} · Online now` : 'Online now')
+    : on === false ? 'Away — we will reply later' : agent ? `${agent} is helping you` : 'Ask us anything';
   const email = (state.room && state.room.visitorEmail) || state.identity.email;
   ui.away.hidden = on !== false;
   ui.awayRow.hidden = !state.email || !!email;
