@@ -23,10 +23,12 @@ type ListReport struct {
 	MiddleDepth int `json:"middle_depth"`
 	DeepDepth   int `json:"deep_depth"`
 	// Latencies of one request each, one at a time: the first page, the
-	// first page of the unread filter, and pages from a cursor in the middle
-	// and near the end of the index.
+	// first page of the unread filter and of an inbox view (unassigned: every
+	// seeded room), and pages from a cursor in the middle and near the end
+	// of the index.
 	First  Latency        `json:"first"`
 	Unread Latency        `json:"unread"`
+	View   Latency        `json:"view"`
 	Middle Latency        `json:"middle"`
 	Deep   Latency        `json:"deep"`
 	Errors map[string]int `json:"errors"`
@@ -97,6 +99,7 @@ func runList(ctx context.Context, c *client, cfg Config, p *progress) (*ListRepo
 	}{
 		{"first", "/api/v1/admin/rooms?limit=50", newRecorder(cfg.ListRequests), &rep.First},
 		{"unread", "/api/v1/admin/rooms?limit=50&filter=unread", newRecorder(cfg.ListRequests), &rep.Unread},
+		{"view", "/api/v1/admin/rooms?limit=50&filter=unassigned", newRecorder(cfg.ListRequests), &rep.View},
 	}
 	if middle != "" {
 		kinds = append(kinds,

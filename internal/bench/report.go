@@ -72,6 +72,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintln(t, "  page\tcount\tp50 ms\tp90 ms\tp99 ms\tmax ms\t")
 		lat(t, "first", s.First)
 		lat(t, "first, unread filter", s.Unread)
+		lat(t, "first, unassigned view", s.View)
 		if s.Middle.Count > 0 {
 			lat(t, fmt.Sprintf("cursor at %d", s.MiddleDepth), s.Middle)
 			lat(t, fmt.Sprintf("cursor at %d", s.DeepDepth), s.Deep)
