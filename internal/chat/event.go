@@ -16,6 +16,10 @@ const (
 	EventRead        EventType = "read"
 	EventPresence    EventType = "presence"
 	EventRoomDeleted EventType = "room.deleted"
+	// EventCannedUpdated carries a canned reply added or changed;
+	// EventCannedDeleted the id of one removed. Admin streams only.
+	EventCannedUpdated EventType = "canned.updated"
+	EventCannedDeleted EventType = "canned.deleted"
 	// EventReset tells a stream's client that what it holds may be wrong
 	// (the store came back with older data, or its resume point is gone):
 	// it drops it and reloads. Written by the streams; never published.
@@ -44,6 +48,10 @@ type Event struct {
 	// LogID is the event's entry id in the admin log ("ms-n"), set on the
 	// events admin streams resume by; "" on the others (typing, presence).
 	LogID string `json:"-"`
+	// Canned is set on EventCannedUpdated.
+	Canned *Canned `json:"canned,omitempty"`
+	// CannedID is set on EventCannedDeleted.
+	CannedID string `json:"cannedId,omitempty"`
 	// TokenID or Username is set on EventAdminRevoked.
 	TokenID  string `json:"tokenId,omitempty"`
 	Username string `json:"username,omitempty"`
@@ -65,7 +73,7 @@ func (ev Event) ForVisitor(roomID string) bool {
 // ForAdmin tells whether admin streams show ev.
 func (ev Event) ForAdmin() bool {
 	switch ev.Type {
-	case EventMessage, EventRoom, EventRoomDeleted:
+	case EventMessage, EventRoom, EventRoomDeleted, EventCannedUpdated, EventCannedDeleted:
 		return true
 	case EventTyping:
 		return ev.Sender == SenderVisitor

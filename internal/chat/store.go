@@ -212,6 +212,7 @@ type Store interface {
 	ProfileStore
 	TokenStore
 	PresenceStore
+	CannedStore
 	// Ping tells whether the store answers.
 	Ping(ctx context.Context) error
 	// Ready tells whether the store can take writes: it answers and is not

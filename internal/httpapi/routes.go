@@ -79,6 +79,12 @@ func (s *Server) routes(e *gin.Engine) {
 	a.GET("/me", short, admin, s.adminMe)
 	a.PATCH("/me", short, admin, s.updateAdminMe)
 
+	// Canned replies: the team's snippets, any agent may manage them.
+	a.GET("/canned", short, zip, admin, s.listCanned)
+	a.POST("/canned", short, admin, s.addCanned)
+	a.PATCH("/canned/:id", short, admin, s.updateCanned)
+	a.DELETE("/canned/:id", short, admin, s.deleteCanned)
+
 	// Static files: the widget, the demo page, the console, and the files
 	// of the last two under their versioned URLs.
 	for _, m := range []string{http.MethodGet, http.MethodHead} {

@@ -433,6 +433,17 @@ func adminAdd(w batchWriter, ev chat.Event) error {
 		return w.AddID(string(ev.Type), "", roomTypingData{RoomID: ev.RoomID, Sender: ev.Sender})
 	case chat.EventRoomDeleted:
 		return w.AddID(string(ev.Type), ev.LogID, roomIDData{RoomID: ev.RoomID})
+	case chat.EventCannedUpdated:
+		if ev.Canned != nil {
+			return w.AddID(string(ev.Type), ev.LogID, ev.Canned)
+		}
+	case chat.EventCannedDeleted:
+		return w.AddID(string(ev.Type), ev.LogID, cannedIDData{ID: ev.CannedID})
 	}
 	return nil
+}
+
+// cannedIDData is the data of a canned.deleted event.
+type cannedIDData struct {
+	ID string `json:"id"`
 }

@@ -146,3 +146,18 @@ var (
 	unsubscribeAgentSrc    string
 	unsubscribeAgentScript = redis.NewScript(unsubscribeAgentSrc)
 )
+
+// The canned replies' scripts (canned.go).
+var (
+	//go:embed lua/cannedadd.lua
+	cannedAddSrc    string
+	cannedAddScript = redis.NewScript(cannedAddSrc)
+
+	//go:embed lua/cannedupdate.lua
+	cannedUpdateSrc    string
+	cannedUpdateScript = redis.NewScript(cannedUpdateSrc)
+
+	//go:embed lua/canneddelete.lua
+	cannedDeleteSrc    string
+	cannedDeleteScript = redis.NewScript(cannedDeleteSrc)
+)
