@@ -3,6 +3,7 @@
 
 import { el } from '../widget/dom.js';
 import * as api from './api.js';
+import { CannedList, CannedPage } from './canned.js';
 import { Conversation, closeDetails } from './conversation.js';
 import { Inbox } from './inbox.js';
 import { Notifier } from './notify.js';
@@ -10,6 +11,7 @@ import { AdminStream } from './stream.js';
 import { initials, visitorLabel } from './people.js';
 import { ProfileEditor } from './profile.js';
 import { bindShortcuts } from './shortcuts.js';
+import { SlashPopup } from './slash.js';
 import { Visits } from './visits.js';
 
 /** @param {string} id @returns {any} */
@@ -34,6 +36,8 @@ const ui = {
   visitsView: $('visits-view'),
   navInbox: $('nav-inbox'),
   navVisits: $('nav-visits'),
+  cannedView: $('canned-view'),
+  navCanned: $('nav-canned'),
   toasts: $('toasts'),
 };
 
@@ -72,6 +76,21 @@ const conversation = new Conversation({
 
 const visits = new Visits({ root: $('visits-root') });
 
+const canned = new CannedList();
+const cannedPage = new CannedPage({ root: $('canned-root'), dialog: /** @type {HTMLDialogElement} */ ($('confirm-canned')) }, canned, {
+  toast: (msg, kind) => toast(msg, kind),
+});
+const slash = new SlashPopup(/** @type {HTMLTextAreaElement} */ ($('reply')), {
+  match: (q) => canned.match(q),
+  values: () => ({
+    visitorName: conversation.room?.visitorName, visitorEmail: conversation.room?.visitorEmail,
+    agentName: api.session.get()?.admin?.displayName || api.session.get()?.admin?.username,
+  }),
+  empty: () => !canned.loaded ? 'Loading canned replies…'
+    : canned.items.length ? 'No canned reply matches.' : 'No canned replies yet: add some under Canned replies.',
+});
+canned.subscribe(() => slash.refresh());
+
 new ProfileEditor($('profile'), {
   toast: (msg, kind) => toast(msg, kind),
   // The header shows the new name at once; replies are stamped from the
@@ -91,6 +110,7 @@ const stream = new AdminStream({
     // Load (or reload) only now that events flow, so nothing falls between
     // the list and the stream.
     inbox.load();
+    canned.load();
     if (reconnected) conversation.catchUp();
   },
   onEvent: (ev) => handleEvent(ev),
@@ -108,6 +128,13 @@ function handleEvent(ev) {
       // Redis came back with older data): reload everything held.
       inbox.load();
       conversation.reload();
+      canned.load();
+      break;
+    case 'canned.updated':
+      canned.upsert(d);
+      break;
+    case 'canned.deleted':
+      canned.remove(d.id);
       break;
     case 'room':
       inbox.upsert(d);
@@ -217,6 +244,7 @@ function endSession(note) {
   conversation.clear();
   inbox.clear();
   visits.clear();
+  canned.clear();
   document.body.classList.remove('show-conv', 'details-open');
   for (const d of document.querySelectorAll('dialog[open]')) /** @type {HTMLDialogElement} */ (d).close();
   showLogin(note);
@@ -268,19 +296,27 @@ ui.logout.addEventListener('click', async () => {
   endSession('You have signed out.');
 });
 
-// ——— routing: #/ (inbox), #/r/<room id>, #/visitors ———
+// ——— routing: #/ (inbox), #/r/<room id>, #/visitors, #/canned ———
 
 function route() {
   if (ui.app.hidden) return;
   const hash = location.hash || '#/';
   const visitsPage = hash === '#/visitors';
-  ui.inboxView.hidden = visitsPage;
+  const cannedPageShown = hash === '#/canned';
+  ui.inboxView.hidden = visitsPage || cannedPageShown;
   ui.visitsView.hidden = !visitsPage;
-  ui.navInbox.setAttribute('aria-current', visitsPage ? 'false' : 'page');
+  ui.cannedView.hidden = !cannedPageShown;
+  ui.navInbox.setAttribute('aria-current', visitsPage || cannedPageShown ? 'false' : 'page');
   ui.navVisits.setAttribute('aria-current', visitsPage ? 'page' : 'false');
+  ui.navCanned.setAttribute('aria-current', cannedPageShown ? 'page' : 'false');
   if (visitsPage) {
     notifier.setSection('Visitors');
     visits.load();
+    return;
+  }
+  if (cannedPageShown) {
+    notifier.setSection('Canned replies');
+    cannedPage.show();
     return;
   }
   const m = /^#\/r\/([\w-]{1,64})$/.exec(hash);
