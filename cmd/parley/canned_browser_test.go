@@ -152,7 +152,9 @@ func TestCannedReplyInConsole(t *testing.T) {
 	mustPoll(t, ctx, "it is gone", `[...document.querySelectorAll('#canned-list .canned-shortcut')].map((e) => e.textContent).join(' ') === '/refund /thanks /welcome'`, 5*time.Second)
 
 	// A teammate's delete shows at once.
-	var list struct{ Canned []struct{ ID, Shortcut, Body string } }
+	var list struct {
+		Canned []struct{ ID, Shortcut, Body string }
+	}
 	if st := app.call(t, "GET", "/api/v1/admin/canned", admin, nil, &list); st != 200 {
 		t.Fatalf("list: got %d", st)
 	}
@@ -173,4 +175,58 @@ func TestCannedReplyInConsole(t *testing.T) {
 
 	log.checkClean(t, provoked{path: "/api/v1/admin/canned", text: "409"})
 	vlog.checkClean(t)
+}
+
+// cannedUnitJS checks the console's placeholder filling and the "/" query
+// it reads before the caret; it returns one line per difference.
+const cannedUnitJS = `(async () => {
+  const { expand } = await import('/admin/canned.js');
+  const { slashQuery } = await import('/admin/slash.js');
+  const diffs = [];
+  const v = { visitorName: 'Dana', visitorEmail: 'dana@acme.example', agentName: 'Priya' };
+  for (const [body, values, want] of [
+    ['Hi {{visitor.name}}, I am {{agent.name}}.', v, 'Hi Dana, I am Priya.'],
+    ['Hi {{visitor.name}},', {}, 'Hi there,'],
+    ['Hi {{ visitor.name }}!', v, 'Hi Dana!'],
+    ['Mail {{visitor.email}}.', v, 'Mail dana@acme.example.'],
+    ['Mail {{visitor.email}}.', {}, 'Mail .'],
+    ['{{order.id}} and {{visitor}} and {visitor.name}', v, '{{order.id}} and {{visitor}} and {visitor.name}'],
+    ['{{visitor.name}} {{visitor.name}}', { visitorName: '$&' }, '$& $&'],
+  ]) {
+    const got = expand(body, values);
+    if (got !== want) diffs.push('expand(' + JSON.stringify(body) + '): got ' + JSON.stringify(got) + ', want ' + JSON.stringify(want));
+  }
+  for (const [text, caret, want] of [
+    ['/', 1, '0:'],
+    ['/wel', 4, '0:wel'],
+    ['Hello /re', 9, '6:re'],
+    ['line\n/re', 8, '5:re'],
+    ['and/or', 6, 'none'],
+    ['/re more', 8, 'none'],
+    ['/re more', 3, '0:re'],
+    ['http://x', 8, 'none'],
+  ]) {
+    const q = slashQuery(text, caret);
+    const got = q ? q.start + ':' + q.query : 'none';
+    if (got !== want) diffs.push('slashQuery(' + JSON.stringify(text) + ', ' + caret + '): got ' + got + ', want ' + want);
+  }
+  return diffs;
+})()`
+
+// TestCannedPlaceholders: the console fills in the placeholders it knows,
+// "there" for a visitor without a name, and leaves any other as typed; a
+// "/" opens the popup only at the start of the box or after white space.
+func TestCannedPlaceholders(t *testing.T) {
+	app := startTestApp(t, nil)
+	ctx := newBrowser(t)
+	log := watchBrowser(ctx)
+	mustDo(t, ctx, "load a page of Parley's origin", chromedp.Navigate(app.URL+"/admin/canned.js"))
+	diffs, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](cannedUnitJS, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("canned.js: %v", err)
+	}
+	for _, d := range diffs {
+		t.Error(d)
+	}
+	log.checkClean(t, provoked{path: "/favicon.ico", text: "404"})
 }

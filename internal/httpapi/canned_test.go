@@ -180,6 +180,9 @@ func TestCannedLive(t *testing.T) {
 		e := newEnv(t, addr, envConfig{})
 		other := newEnv(t, addr, envConfig{Prefix: e.prefix, Secret: e.secret})
 		tok := e.adminToken()
+		room, visitorTok := e.mustRoom(nil)
+		visitor := e.visitorStream(room.ID, visitorTok, nil)
+		expectPresence(t, visitor, false)
 		here := e.adminStream(tok)
 		there := other.adminStream(other.adminToken())
 		other.waitSubscribed()
@@ -209,6 +212,21 @@ func TestCannedLive(t *testing.T) {
 		// A refused change publishes nothing.
 		want(t, e.do(req{method: "DELETE", path: "/api/v1/admin/canned/" + c.ID, token: tok}), http.StatusNotFound, "not_found")
 		there.quiet(200 * time.Millisecond)
+
+		// The visitors never hear of canned replies.
+		for deadline := time.After(100 * time.Millisecond); ; {
+			var ev sseEvent
+			select {
+			case ev = <-visitor.events:
+			case <-deadline:
+			}
+			if ev == (sseEvent{}) {
+				break
+			}
+			if strings.HasPrefix(ev.Event, "canned") || strings.Contains(ev.Data, c.ID) {
+				t.Fatalf("the visitor stream got %q %s", ev.Event, ev.Data)
+			}
+		}
 
 		// Resuming after the PATCH replays the DELETE.
 		s, rr := openStream(t, e.url("/api/v1/admin/events"), tok, map[string]string{"Last-Event-ID": lastSeen})
