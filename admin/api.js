@@ -370,3 +370,37 @@ export function adminMe() {
 export function updateAdminMe(change) {
   return request('PATCH', '/me', { body: change });
 }
+
+/**
+ * The team's canned replies, sorted by shortcut.
+ * @returns {Promise<{canned: import('./canned.js').Canned[]}>}
+ */
+export function listCanned() {
+  return request('GET', '/canned');
+}
+
+/**
+ * Adds a canned reply: 409 conflict when the shortcut is taken, 409
+ * limit_reached at 500.
+ * @param {string} shortcut
+ * @param {string} body
+ * @returns {Promise<{canned: import('./canned.js').Canned}>}
+ */
+export function addCanned(shortcut, body) {
+  return request('POST', '/canned', { body: { shortcut, body } });
+}
+
+/**
+ * Changes the fields of a canned reply that `change` names.
+ * @param {string} id
+ * @param {{shortcut?: string, body?: string}} change
+ * @returns {Promise<{canned: import('./canned.js').Canned}>}
+ */
+export function updateCanned(id, change) {
+  return request('PATCH', '/canned/' + encodeURIComponent(id), { body: change });
+}
+
+/** @param {string} id deletes a canned reply (404 when it is gone) */
+export function deleteCanned(id) {
+  return request('DELETE', '/canned/' + encodeURIComponent(id));
+}

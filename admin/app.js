@@ -3,6 +3,7 @@
 
 import { el } from '../widget/dom.js';
 import * as api from './api.js';
+import { CannedList, CannedPage } from './canned.js';
 import { Conversation, closeDetails } from './conversation.js';
 import { Inbox } from './inbox.js';
 import { Notifier } from './notify.js';
@@ -11,6 +12,7 @@ import { initials, visitorLabel } from './people.js';
 import { ProfileEditor } from './profile.js';
 import { roster } from './roster.js';
 import { bindShortcuts } from './shortcuts.js';
+import { SlashPopup } from './slash.js';
 import { Visits } from './visits.js';
 
 /** @param {string} id @returns {any} */
@@ -35,6 +37,8 @@ const ui = {
   visitsView: $('visits-view'),
   navInbox: $('nav-inbox'),
   navVisits: $('nav-visits'),
+  cannedView: $('canned-view'),
+  navCanned: $('nav-canned'),
   toasts: $('toasts'),
 };
 
@@ -75,6 +79,21 @@ const conversation = new Conversation({
 
 const visits = new Visits({ root: $('visits-root') });
 
+const canned = new CannedList();
+const cannedPage = new CannedPage({ root: $('canned-root'), dialog: /** @type {HTMLDialogElement} */ ($('confirm-canned')) }, canned, {
+  toast: (msg, kind) => toast(msg, kind),
+});
+const slash = new SlashPopup(/** @type {HTMLTextAreaElement} */ ($('reply')), {
+  match: (q) => canned.match(q),
+  values: () => ({
+    visitorName: conversation.room?.visitorName, visitorEmail: conversation.room?.visitorEmail,
+    agentName: api.session.get()?.admin?.displayName || api.session.get()?.admin?.username,
+  }),
+  empty: () => !canned.loaded ? 'Loading canned replies…'
+    : canned.items.length ? 'No canned reply matches.' : 'No canned replies yet: add some under Canned replies.',
+});
+canned.subscribe(() => slash.refresh());
+
 new ProfileEditor($('profile'), {
   toast: (msg, kind) => toast(msg, kind),
   // The header shows the new name at once; replies are stamped from the
@@ -94,6 +113,7 @@ const stream = new AdminStream({
     // Load (or reload) only now that events flow, so nothing falls between
     // the list and the stream.
     inbox.load();
+    canned.load();
     if (reconnected) conversation.catchUp();
   },
   onEvent: (ev) => handleEvent(ev),
@@ -112,6 +132,13 @@ function handleEvent(ev) {
       inbox.load();
       conversation.reload();
       roster.load();
+      canned.load();
+      break;
+    case 'canned.updated':
+      canned.upsert(d);
+      break;
+    case 'canned.deleted':
+      canned.remove(d.id);
       break;
     case 'room':
       inbox.upsert(d);
@@ -238,6 +265,7 @@ function endSession(note) {
   inbox.clear();
   roster.clear();
   visits.clear();
+  canned.clear();
   document.body.classList.remove('show-conv', 'details-open');
   for (const d of document.querySelectorAll('dialog[open]')) /** @type {HTMLDialogElement} */ (d).close();
   showLogin(note);
@@ -289,19 +317,27 @@ ui.logout.addEventListener('click', async () => {
   endSession('You have signed out.');
 });
 
-// ——— routing: #/ (inbox), #/r/<room id>, #/visitors ———
+// ——— routing: #/ (inbox), #/r/<room id>, #/visitors, #/canned ———
 
 function route() {
   if (ui.app.hidden) return;
   const hash = location.hash || '#/';
   const visitsPage = hash === '#/visitors';
-  ui.inboxView.hidden = visitsPage;
+  const cannedPageShown = hash === '#/canned';
+  ui.inboxView.hidden = visitsPage || cannedPageShown;
   ui.visitsView.hidden = !visitsPage;
-  ui.navInbox.setAttribute('aria-current', visitsPage ? 'false' : 'page');
+  ui.cannedView.hidden = !cannedPageShown;
+  ui.navInbox.setAttribute('aria-current', visitsPage || cannedPageShown ? 'false' : 'page');
   ui.navVisits.setAttribute('aria-current', visitsPage ? 'page' : 'false');
+  ui.navCanned.setAttribute('aria-current', cannedPageShown ? 'page' : 'false');
   if (visitsPage) {
     notifier.setSection('Visitors');
     visits.load();
+    return;
+  }
+  if (cannedPageShown) {
+    notifier.setSection('Canned replies');
+    cannedPage.show();
     return;
   }
   const m = /^#\/r\/([\w-]{1,64})$/.exec(hash);

@@ -26,7 +26,10 @@ const (
 	// CodeConflict refuses a change that clashes with what is stored (a
 	// name taken, a limit reached).
 	CodeConflict Code = "conflict"
-	CodeInternal Code = "internal"
+	// CodeLimitReached refuses a new item over a fixed maximum (canned
+	// replies, labels, a room's notes).
+	CodeLimitReached Code = "limit_reached"
+	CodeInternal     Code = "internal"
 )
 
 // Error is the one error type of the domain. Message is safe to show to a

@@ -24,6 +24,10 @@ const (
 	// typing in a conversation (Agent, Activity); like typing, it is not
 	// logged for resumption.
 	EventAgentActivity EventType = "agent.activity"
+	// EventCannedUpdated carries a canned reply added or changed;
+	// EventCannedDeleted the id of one removed. Admin streams only.
+	EventCannedUpdated EventType = "canned.updated"
+	EventCannedDeleted EventType = "canned.deleted"
 	// EventReset tells a stream's client that what it holds may be wrong
 	// (the store came back with older data, or its resume point is gone):
 	// it drops it and reloads. Written by the streams; never published.
@@ -59,6 +63,10 @@ type Event struct {
 	// LogID is the event's entry id in the admin log ("ms-n"), set on the
 	// events admin streams resume by; "" on the others (typing, presence).
 	LogID string `json:"-"`
+	// Canned is set on EventCannedUpdated.
+	Canned *Canned `json:"canned,omitempty"`
+	// CannedID is set on EventCannedDeleted.
+	CannedID string `json:"cannedId,omitempty"`
 	// TokenID or Username is set on EventAdminRevoked.
 	TokenID  string `json:"tokenId,omitempty"`
 	Username string `json:"username,omitempty"`
@@ -80,7 +88,8 @@ func (ev Event) ForVisitor(roomID string) bool {
 // ForAdmin tells whether admin streams show ev.
 func (ev Event) ForAdmin() bool {
 	switch ev.Type {
-	case EventMessage, EventRoom, EventRoomDeleted, EventNote, EventLabels, EventAgentActivity:
+	case EventMessage, EventRoom, EventRoomDeleted, EventNote, EventLabels, EventAgentActivity,
+		EventCannedUpdated, EventCannedDeleted:
 		return true
 	case EventTyping:
 		return ev.Sender == SenderVisitor

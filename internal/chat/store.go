@@ -213,6 +213,7 @@ type Store interface {
 	TokenStore
 	PresenceStore
 	InboxStore
+	CannedStore
 	// Ping tells whether the store answers.
 	Ping(ctx context.Context) error
 	// Ready tells whether the store can take writes: it answers and is not

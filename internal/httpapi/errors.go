@@ -28,6 +28,7 @@ var statusOf = map[chat.Code]int{
 	chat.CodeInternal:     http.StatusInternalServerError,
 	chat.CodeEmailOff:     http.StatusConflict,
 	chat.CodeConflict:     http.StatusConflict,
+	chat.CodeLimitReached: http.StatusConflict,
 }
 
 // wireCode is the code a client sees when it differs from the domain's: the

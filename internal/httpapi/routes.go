@@ -92,6 +92,11 @@ func (s *Server) routes(e *gin.Engine) {
 	a.POST("/labels", short, admin, s.createLabel)
 	a.PATCH("/labels/:label", short, admin, s.updateLabel)
 	a.DELETE("/labels/:label", short, admin, s.deleteLabel)
+	// Canned replies: the team's snippets, any agent may manage them.
+	a.GET("/canned", short, zip, admin, s.listCanned)
+	a.POST("/canned", short, admin, s.addCanned)
+	a.PATCH("/canned/:id", short, admin, s.updateCanned)
+	a.DELETE("/canned/:id", short, admin, s.deleteCanned)
 
 	// Static files: the widget, the demo page, the console, and the files
 	// of the last two under their versioned URLs.

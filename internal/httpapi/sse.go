@@ -447,6 +447,12 @@ func adminAdd(w batchWriter, ev chat.Event) error {
 		if ev.Agent != nil {
 			return w.AddID(string(ev.Type), "", activityData{RoomID: ev.RoomID, Agent: *ev.Agent, Activity: ev.Activity})
 		}
+	case chat.EventCannedUpdated:
+		if ev.Canned != nil {
+			return w.AddID(string(ev.Type), ev.LogID, ev.Canned)
+		}
+	case chat.EventCannedDeleted:
+		return w.AddID(string(ev.Type), ev.LogID, cannedIDData{ID: ev.CannedID})
 	}
 	return nil
 }
@@ -456,4 +462,9 @@ type activityData struct {
 	RoomID   string        `json:"roomId"`
 	Agent    chat.AgentRef `json:"agent"`
 	Activity chat.Activity `json:"activity"`
+}
+
+// cannedIDData is the data of a canned.deleted event.
+type cannedIDData struct {
+	ID string `json:"id"`
 }

@@ -240,7 +240,7 @@ const labelsEventHead = `{"type":"labels","labels":`
 
 var (
 	errLabelName = chat.Errorf(chat.CodeConflict, "another label has this name")
-	errLabelMax  = chat.Errorf(chat.CodeConflict, "at most %d labels can be defined", chat.MaxLabels)
+	errLabelMax  = chat.Errorf(chat.CodeLimitReached, "at most %d labels can be defined", chat.MaxLabels)
 )
 
 // PutLabel stores a label definition; see lua/label.lua.
@@ -307,7 +307,7 @@ func (s *Store) DeleteLabel(ctx context.Context, id string) error {
 	return nil
 }
 
-var errNotesFull = chat.Errorf(chat.CodeConflict, "a conversation has at most %d notes", chat.MaxNotes)
+var errNotesFull = chat.Errorf(chat.CodeLimitReached, "a conversation has at most %d notes", chat.MaxNotes)
 
 // AddNote stores a note and publishes it to the admin streams; see
 // lua/note.lua.

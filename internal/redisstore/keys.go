@@ -200,3 +200,10 @@ func (k keys) UnsubscribedVisitor(roomID string) string { return k.prefix + "uns
 // UnsubscribedAgent returns the marker of an agent who stopped the
 // notification mails.
 func (k keys) UnsubscribedAgent(username string) string { return k.prefix + "unsub:agent:" + username }
+
+// Canned returns the hash of the team's canned replies: id → JSON.
+func (k keys) Canned() string { return k.prefix + "canned" }
+
+// CannedShortcuts returns the hash shortcut → canned reply id, which keeps
+// shortcuts unique.
+func (k keys) CannedShortcuts() string { return k.prefix + "canned:shortcuts" }

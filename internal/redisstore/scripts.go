@@ -174,3 +174,18 @@ var (
 	unlabelSrc    string
 	unlabelScript = redis.NewScript(unlabelSrc)
 )
+
+// The canned replies' scripts (canned.go).
+var (
+	//go:embed lua/cannedadd.lua
+	cannedAddSrc    string
+	cannedAddScript = redis.NewScript(cannedAddSrc)
+
+	//go:embed lua/cannedupdate.lua
+	cannedUpdateSrc    string
+	cannedUpdateScript = redis.NewScript(cannedUpdateSrc)
+
+	//go:embed lua/canneddelete.lua
+	cannedDeleteSrc    string
+	cannedDeleteScript = redis.NewScript(cannedDeleteSrc)
+)
