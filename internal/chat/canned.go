@@ -22,7 +22,6 @@ const (
 	MaxCanned = 500
 )
 
-
 // The canned replies' errors.
 var (
 	ErrCannedNotFound = &Error{Code: CodeNotFound, Message: "no canned reply with this id"}
