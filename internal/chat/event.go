@@ -24,6 +24,10 @@ const (
 	// admin streams of a revoked token (TokenID: logout) or of an account
 	// (Username: new password, account removed).
 	EventAdminRevoked EventType = "admin.revoked"
+	// EventAgentUpdated and EventAgentRemoved tell the consoles that an
+	// account was created or changed (Agent), or removed (Username).
+	EventAgentUpdated EventType = "agent.updated"
+	EventAgentRemoved EventType = "agent.removed"
 )
 
 // Event is something that happened, shared between instances through the
@@ -44,9 +48,12 @@ type Event struct {
 	// LogID is the event's entry id in the admin log ("ms-n"), set on the
 	// events admin streams resume by; "" on the others (typing, presence).
 	LogID string `json:"-"`
-	// TokenID or Username is set on EventAdminRevoked.
+	// TokenID or Username is set on EventAdminRevoked; Username on
+	// EventAgentRemoved.
 	TokenID  string `json:"tokenId,omitempty"`
 	Username string `json:"username,omitempty"`
+	// Agent is set on EventAgentUpdated.
+	Agent *Agent `json:"agent,omitempty"`
 }
 
 // ForVisitor tells whether the visitor stream of roomID shows ev.
@@ -65,7 +72,7 @@ func (ev Event) ForVisitor(roomID string) bool {
 // ForAdmin tells whether admin streams show ev.
 func (ev Event) ForAdmin() bool {
 	switch ev.Type {
-	case EventMessage, EventRoom, EventRoomDeleted:
+	case EventMessage, EventRoom, EventRoomDeleted, EventAgentUpdated, EventAgentRemoved:
 		return true
 	case EventTyping:
 		return ev.Sender == SenderVisitor

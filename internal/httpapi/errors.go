@@ -27,6 +27,7 @@ var statusOf = map[chat.Code]int{
 	chat.CodeTooMany:      http.StatusTooManyRequests,
 	chat.CodeInternal:     http.StatusInternalServerError,
 	chat.CodeEmailOff:     http.StatusConflict,
+	chat.CodeLastOwner:    http.StatusConflict,
 }
 
 // wireCode is the code a client sees when it differs from the domain's: the

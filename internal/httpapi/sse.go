@@ -433,6 +433,20 @@ func adminAdd(w batchWriter, ev chat.Event) error {
 		return w.AddID(string(ev.Type), "", roomTypingData{RoomID: ev.RoomID, Sender: ev.Sender})
 	case chat.EventRoomDeleted:
 		return w.AddID(string(ev.Type), ev.LogID, roomIDData{RoomID: ev.RoomID})
+	case chat.EventAgentUpdated:
+		if ev.Agent != nil {
+			return w.AddID(string(ev.Type), ev.LogID, agentData{Agent: *ev.Agent})
+		}
+	case chat.EventAgentRemoved:
+		return w.AddID(string(ev.Type), ev.LogID, usernameData{Username: ev.Username})
 	}
 	return nil
+}
+
+type agentData struct {
+	Agent chat.Agent `json:"agent"`
+}
+
+type usernameData struct {
+	Username string `json:"username"`
 }
