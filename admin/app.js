@@ -1,5 +1,5 @@
-// The admin console's entry point: login, routing between the inbox and the
-// visitors page, the wiring of the event stream and the keyboard to the views.
+// The admin console's entry point: login, routing between the inbox, the
+// visitors page and the team page, the wiring of the event stream and the keyboard to the views.
 
 import { el } from '../widget/dom.js';
 import * as api from './api.js';
@@ -10,6 +10,7 @@ import { AdminStream } from './stream.js';
 import { initials, visitorLabel } from './people.js';
 import { ProfileEditor } from './profile.js';
 import { bindShortcuts } from './shortcuts.js';
+import { Team } from './team.js';
 import { Visits } from './visits.js';
 
 /** @param {string} id @returns {any} */
@@ -34,6 +35,8 @@ const ui = {
   visitsView: $('visits-view'),
   navInbox: $('nav-inbox'),
   navVisits: $('nav-visits'),
+  teamView: $('team-view'),
+  navTeam: $('nav-team'),
   toasts: $('toasts'),
 };
 
@@ -72,11 +75,27 @@ const conversation = new Conversation({
 
 const visits = new Visits({ root: $('visits-root') });
 
+const team = new Team({ root: $('team-root') }, {
+  me: () => {
+    const a = api.session.get()?.admin;
+    return { username: a?.username || '', role: a?.role || 'agent' };
+  },
+  toast: (msg, kind) => toast(msg, kind),
+});
+
 new ProfileEditor($('profile'), {
   toast: (msg, kind) => toast(msg, kind),
   // The header shows the new name at once; replies are stamped from the
   // token, so the session keeps the name it signed in with.
   onSaved: (p) => showMe(p.displayName || p.username),
+  // A new password ended every older token, this one's too: carry on with
+  // the new one (the stream reconnects with it).
+  onToken: (token, expiresAt) => {
+    const s = api.session.get();
+    if (s) api.session.set({ ...s, token, expiresAt });
+    armExpiry(expiresAt);
+    stream.restart();
+  },
 });
 
 let listTimer = 0;
@@ -126,6 +145,13 @@ function handleEvent(ev) {
         inbox.setTyping(d.roomId);
         conversation.visitorTyping(d.roomId);
       }
+      break;
+    case 'agent.updated':
+      team.applyAgent(d.agent);
+      if (d.agent.username === api.session.get()?.admin?.username) setRole(d.agent.role);
+      break;
+    case 'agent.removed':
+      team.removeAgent(d.username);
       break;
     case 'room.deleted':
       // A delete from this console says so itself, once its answer is in.
@@ -188,15 +214,37 @@ function startApp() {
     return;
   }
   showMe(s.admin?.displayName || s.admin?.username || 'Admin');
+  setRole(s.admin?.role || '');
+  // A session from before roles does not know its own: ask.
+  if (!s.admin?.role) api.adminMe().then((me) => setRole(me.role), () => {});
   ui.login.hidden = true;
   ui.app.hidden = false;
-  // Back to the login form when the token expires, before a request fails.
-  const left = Date.parse(s.expiresAt) - Date.now();
-  if (left > 0 && left < 2 ** 31) expiryTimer = setTimeout(() => endSession('Your session expired. Please sign in again.'), left);
+  armExpiry(s.expiresAt);
   stream.start();
   // If the stream is slow to open, show the list anyway; it reloads on open.
   listTimer = setTimeout(() => { if (!inbox.loaded) inbox.load(); }, STREAM_GRACE_MS);
   route();
+}
+
+/**
+ * Goes back to the login form when the token expires, before a request fails.
+ * @param {string} expiresAt
+ */
+function armExpiry(expiresAt) {
+  clearTimeout(expiryTimer);
+  const left = Date.parse(expiresAt) - Date.now();
+  if (left > 0 && left < 2 ** 31) expiryTimer = setTimeout(() => endSession('Your session expired. Please sign in again.'), left);
+}
+
+/**
+ * Records the signed-in admin's role: owner-only controls show for owners.
+ * @param {string} role
+ */
+function setRole(role) {
+  const s = api.session.get();
+  if (s && role && s.admin.role !== role) api.session.set({ ...s, admin: { ...s.admin, role } });
+  document.body.dataset.role = role || 'agent';
+  if (!ui.teamView.hidden) team.render();
 }
 
 /** @param {string} name the signed-in admin's, in the header */
@@ -217,6 +265,7 @@ function endSession(note) {
   conversation.clear();
   inbox.clear();
   visits.clear();
+  team.clear();
   document.body.classList.remove('show-conv', 'details-open');
   for (const d of document.querySelectorAll('dialog[open]')) /** @type {HTMLDialogElement} */ (d).close();
   showLogin(note);
@@ -268,19 +317,27 @@ ui.logout.addEventListener('click', async () => {
   endSession('You have signed out.');
 });
 
-// ——— routing: #/ (inbox), #/r/<room id>, #/visitors ———
+// ——— routing: #/ (inbox), #/r/<room id>, #/visitors, #/team ———
 
 function route() {
   if (ui.app.hidden) return;
   const hash = location.hash || '#/';
   const visitsPage = hash === '#/visitors';
-  ui.inboxView.hidden = visitsPage;
+  const teamPage = hash === '#/team';
+  ui.inboxView.hidden = visitsPage || teamPage;
   ui.visitsView.hidden = !visitsPage;
-  ui.navInbox.setAttribute('aria-current', visitsPage ? 'false' : 'page');
+  ui.teamView.hidden = !teamPage;
+  ui.navInbox.setAttribute('aria-current', visitsPage || teamPage ? 'false' : 'page');
   ui.navVisits.setAttribute('aria-current', visitsPage ? 'page' : 'false');
+  ui.navTeam.setAttribute('aria-current', teamPage ? 'page' : 'false');
   if (visitsPage) {
     notifier.setSection('Visitors');
     visits.load();
+    return;
+  }
+  if (teamPage) {
+    notifier.setSection('Team');
+    team.load();
     return;
   }
   const m = /^#\/r\/([\w-]{1,64})$/.exec(hash);
