@@ -69,12 +69,10 @@ func TestConsoleTeam(t *testing.T) {
 	screenshot(t, actx, "console-team-agent.png")
 
 	// Made an owner by the owner: the agent's page changes in place.
-	mustDo(t, ctx, "make priya an owner", chromedp.SetValue(chromedp.CSS(`[data-agent=priya] select`), "owner"),
-		chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-agent=priya] select').dispatchEvent(new Event('change'))`))
+	mustDo(t, ctx, "make priya an owner", chromedp.Evaluate[chromedp.Void](setRoleJS("priya", "owner")))
 	mustPoll(t, actx, "priya's page gains the controls", `document.body.dataset.role === 'owner' && !!document.querySelector('[data-action=add-agent]')
 		&& document.querySelector('[data-agent=priya] select')?.value === 'owner'`, 10*time.Second)
-	mustDo(t, ctx, "make priya an agent again", chromedp.SetValue(chromedp.CSS(`[data-agent=priya] select`), "agent"),
-		chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-agent=priya] select').dispatchEvent(new Event('change'))`))
+	mustDo(t, ctx, "make priya an agent again", chromedp.Evaluate[chromedp.Void](setRoleJS("priya", "agent")))
 	mustPoll(t, actx, "priya's page is read-only again", `document.body.dataset.role === 'agent' && !document.querySelector('[data-action=add-agent]')`, 10*time.Second)
 
 	// Removed: signed out at once.
@@ -92,7 +90,58 @@ func TestConsoleTeam(t *testing.T) {
 	alog.checkClean(t, provoked{text: "status of 401"})
 }
 
+// setRoleJS picks role in the team page's select of username, as a user
+// does (in one step: the list is redrawn as events arrive).
+func setRoleJS(username, role string) string {
+	return `(() => { const s = document.querySelector('[data-agent=` + username + `] select'); s.value = '` + role + `'; s.dispatchEvent(new Event('change')); })()`
+}
+
 // jsString quotes s as a JavaScript string literal.
 func jsString(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+// TestConsoleChangePassword: "Your profile" changes the password with the
+// current one; a wrong current password is refused in the form; after the
+// change the console carries on (its stream live again, its requests
+// answered) with the new token, and only the new password signs in.
+func TestConsoleChangePassword(t *testing.T) {
+	ctx := newBrowser(t)
+	app := startTestApp(t, nil)
+	log := watchBrowser(ctx)
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	loginConsole(t, ctx, app)
+	const open = `document.getElementById('profile-dialog')?.open === true`
+	change := func(current, fresh string) {
+		t.Helper()
+		mustDo(t, ctx, "open the profile", chromedp.Click(chromedp.CSS("#profile")))
+		mustPoll(t, ctx, "the dialog, filled", open+` && !document.getElementById('profile-name').disabled`, 5*time.Second)
+		mustDo(t, ctx, "type the passwords",
+			chromedp.Click(chromedp.CSS("#profile-dialog .profile-password summary")),
+			chromedp.SendKeys(chromedp.CSS("#profile-current"), current),
+			chromedp.SendKeys(chromedp.CSS("#profile-new"), fresh),
+			chromedp.Click(chromedp.CSS(`#profile-dialog button[type=submit]`)))
+	}
+
+	change("not my password", "a brand new password")
+	mustPoll(t, ctx, "the refusal in the form", open+` && document.querySelector('#profile-dialog .form-error').textContent.includes('currentPassword is wrong')
+		&& document.activeElement?.id === 'profile-current'`, 5*time.Second)
+	screenshot(t, ctx, "console-password-wrong.png")
+	mustDo(t, ctx, "cancel", chromedp.Click(chromedp.CSS(`#profile-dialog button[value=cancel]`)))
+
+	change(app.AdminPassword, "a brand new password")
+	mustPoll(t, ctx, "the toast", `!(`+open+`) && [...document.querySelectorAll('#toasts .toast')].some((t) => t.textContent.startsWith('Password changed'))`, 10*time.Second)
+	// The old token died with the change: the console goes on with the new one.
+	time.Sleep(1500 * time.Millisecond)
+	mustPoll(t, ctx, "still signed in, the stream live", `document.getElementById('login').hidden && document.getElementById('status').dataset.state === 'live'`, 10*time.Second)
+	mustDo(t, ctx, "open Team", chromedp.Click(chromedp.CSS("#nav-team")))
+	mustPoll(t, ctx, "the team, loaded with the new token", `document.querySelectorAll('.team-row').length === 1 && document.getElementById('login').hidden`, 5*time.Second)
+
+	for pw, want := range map[string]int{"a brand new password": 200, app.AdminPassword: 401} {
+		if st := app.call(t, "POST", "/api/v1/admin/login", "", map[string]string{"username": app.AdminUser, "password": pw}, nil); st != want {
+			t.Errorf("login with %q: got %d, want %d", pw, st, want)
+		}
+	}
+	log.checkClean(t, provoked{path: "/api/v1/admin/me", text: "status of 400"})
 }
