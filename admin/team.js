@@ -108,7 +108,8 @@ export class Team {
             ROLES.map(([v, label]) => el('option', { value: v, text: label, selected: v === a.role }))))
         : el('span', { class: 'tag ' + (a.role === 'owner' ? 'tag-owner' : 'tag-muted'), 'data-role': a.role, text: a.role === 'owner' ? 'Owner' : 'Agent' }),
       owner ? el('div', { class: 'team-actions' },
-        el('button', { class: 'btn btn-sm', type: 'button', 'data-action': 'reset', text: 'Reset password', onclick: () => this.confirmReset(a) }),
+        // Your own password is changed in "Your profile", with the current one.
+        me ? null : el('button', { class: 'btn btn-sm', type: 'button', 'data-action': 'reset', text: 'Reset password', onclick: () => this.confirmReset(a) }),
         el('button', { class: 'btn btn-sm btn-danger', type: 'button', 'data-action': 'remove', text: 'Remove', onclick: () => this.confirmRemove(a) })) : null);
   }
 
