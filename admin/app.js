@@ -242,7 +242,7 @@ function armExpiry(expiresAt) {
  */
 function setRole(role) {
   const s = api.session.get();
-  if (s && role && s.admin.role !== role) api.session.set({ ...s, admin: { ...s.admin, role } });
+  if (s && role && s.admin?.role !== role) api.session.set({ ...s, admin: { ...s.admin, role } });
   document.body.dataset.role = role || 'agent';
   if (!ui.teamView.hidden) team.render();
 }
