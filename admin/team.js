@@ -109,8 +109,8 @@ export class Team {
         : el('span', { class: 'tag ' + (a.role === 'owner' ? 'tag-owner' : 'tag-muted'), 'data-role': a.role, text: a.role === 'owner' ? 'Owner' : 'Agent' }),
       owner ? el('div', { class: 'team-actions' },
         // Your own password is changed in "Your profile", with the current one.
-        me ? null : el('button', { class: 'btn btn-sm', type: 'button', 'data-action': 'reset', text: 'Reset password', onclick: () => this.confirmReset(a) }),
-        el('button', { class: 'btn btn-sm btn-danger', type: 'button', 'data-action': 'remove', text: 'Remove', onclick: () => this.confirmRemove(a) })) : null);
+        me ? null : el('button', { class: 'btn btn-sm', type: 'button', 'data-action': 'reset', 'aria-label': 'Reset ' + name + '’s password', text: 'Reset password', onclick: () => this.confirmReset(a) }),
+        el('button', { class: 'btn btn-sm btn-danger', type: 'button', 'data-action': 'remove', 'aria-label': 'Remove ' + name, text: 'Remove', onclick: () => this.confirmRemove(a) })) : null);
   }
 
   /**
