@@ -22,7 +22,7 @@ export class ApiError extends Error {
 }
 
 /**
- * @typedef {{token: string, expiresAt: string, admin: {username: string, displayName: string}}} Session
+ * @typedef {{token: string, expiresAt: string, admin: {username: string, displayName: string, role?: string}}} Session
  */
 
 /** The admin's session, kept in sessionStorage: it ends with the tab. */
@@ -312,14 +312,6 @@ export function deleteLabel(id) {
 }
 
 /**
- * The team's agents (for the assign menu).
- * @returns {Promise<{agents: {username: string, displayName: string, role: string}[]}>}
- */
-export function teamAgents() {
-  return request('GET', '/agents');
-}
-
-/**
  * The visit report.
  * @param {number} days
  * @returns {Promise<{days: {date: string, views: number, visitors: number}[], total: number, topPages: {path: string, views: number}[]}>}
@@ -355,7 +347,7 @@ export function mailTranscript(id, to) {
 
 /**
  * The signed-in admin's profile.
- * @returns {Promise<{username: string, displayName: string, email: string, notify: string}>}
+ * @returns {Promise<{username: string, displayName: string, email: string, notify: string, role: string}>}
  */
 export function adminMe() {
   return request('GET', '/me');
@@ -363,9 +355,10 @@ export function adminMe() {
 
 /**
  * Changes the fields of the admin's profile that `change` names; a bad one is
- * a 400 whose message says which, and changes nothing.
- * @param {{displayName?: string, email?: string, notify?: string}} change
- * @returns {Promise<{username: string, displayName: string, email: string, notify: string}>}
+ * a 400 whose message says which, and changes nothing. A new password (with
+ * the current one) ends every older token: the answer carries a new one.
+ * @param {{displayName?: string, email?: string, notify?: string, password?: string, currentPassword?: string}} change
+ * @returns {Promise<{username: string, displayName: string, email: string, notify: string, role: string, token?: string, expiresAt?: string}>}
  */
 export function updateAdminMe(change) {
   return request('PATCH', '/me', { body: change });
@@ -403,4 +396,42 @@ export function updateCanned(id, change) {
 /** @param {string} id deletes a canned reply (404 when it is gone) */
 export function deleteCanned(id) {
   return request('DELETE', '/canned/' + encodeURIComponent(id));
+}
+
+/**
+ * @typedef {{username: string, displayName: string, email: string, role: string, online?: boolean}} Agent
+ */
+
+/**
+ * The team, sorted by username (any agent may read it).
+ * @returns {Promise<{agents: Agent[]}>}
+ */
+export function listAgents() {
+  return request('GET', '/agents');
+}
+
+/**
+ * Adds an account (owners only). Without a password one is generated; the
+ * answer carries it, the only time it is shown.
+ * @param {{username: string, displayName?: string, email?: string, password?: string, role?: string}} body
+ * @returns {Promise<{agent: Agent, password: string}>}
+ */
+export function createAgent(body) {
+  return request('POST', '/agents', { body });
+}
+
+/**
+ * Changes an account (owners only); password true generates a new one,
+ * answered once.
+ * @param {string} username
+ * @param {{displayName?: string, email?: string, role?: string, password?: string|true}} change
+ * @returns {Promise<{agent: Agent, password?: string}>}
+ */
+export function updateAgent(username, change) {
+  return request('PATCH', '/agents/' + encodeURIComponent(username), { body: change });
+}
+
+/** @param {string} username removes the account (owners only) */
+export function removeAgent(username) {
+  return request('DELETE', '/agents/' + encodeURIComponent(username));
 }

@@ -1,5 +1,5 @@
-// The admin console's entry point: login, routing between the inbox and the
-// visitors page, the wiring of the event stream and the keyboard to the views.
+// The admin console's entry point: login, routing between the inbox, the
+// visitors page and the team page, the wiring of the event stream and the keyboard to the views.
 
 import { el } from '../widget/dom.js';
 import * as api from './api.js';
@@ -13,6 +13,7 @@ import { ProfileEditor } from './profile.js';
 import { roster } from './roster.js';
 import { bindShortcuts } from './shortcuts.js';
 import { SlashPopup } from './slash.js';
+import { Team } from './team.js';
 import { Visits } from './visits.js';
 
 /** @param {string} id @returns {any} */
@@ -39,6 +40,8 @@ const ui = {
   navVisits: $('nav-visits'),
   cannedView: $('canned-view'),
   navCanned: $('nav-canned'),
+  teamView: $('team-view'),
+  navTeam: $('nav-team'),
   toasts: $('toasts'),
 };
 
@@ -93,12 +96,27 @@ const slash = new SlashPopup(/** @type {HTMLTextAreaElement} */ ($('reply')), {
     : canned.items.length ? 'No canned reply matches.' : 'No canned replies yet: add some under Canned replies.',
 });
 canned.subscribe(() => slash.refresh());
+const team = new Team({ root: $('team-root') }, {
+  me: () => {
+    const a = api.session.get()?.admin;
+    return { username: a?.username || '', role: a?.role || 'agent' };
+  },
+  toast: (msg, kind) => toast(msg, kind),
+});
 
 new ProfileEditor($('profile'), {
   toast: (msg, kind) => toast(msg, kind),
   // The header shows the new name at once; replies are stamped from the
   // token, so the session keeps the name it signed in with.
   onSaved: (p) => showMe(p.displayName || p.username),
+  // A new password ended every older token, this one's too: carry on with
+  // the new one (the stream reconnects with it).
+  onToken: (token, expiresAt) => {
+    const s = api.session.get();
+    if (s) api.session.set({ ...s, token, expiresAt });
+    armExpiry(expiresAt);
+    stream.restart();
+  },
 });
 
 let listTimer = 0;
@@ -168,10 +186,14 @@ function handleEvent(ev) {
       conversation.agentActivity(d);
       break;
     case 'agent.updated':
-      if (d.agent) roster.putAgent(d.agent);
+      if (!d.agent) break;
+      roster.putAgent(d.agent);
+      team.applyAgent(d.agent);
+      if (d.agent.username === api.session.get()?.admin?.username) setRole(d.agent.role);
       break;
     case 'agent.removed':
       roster.dropAgent(d.username);
+      team.removeAgent(d.username);
       break;
     case 'room.deleted':
       // A delete from this console says so itself, once its answer is in.
@@ -234,16 +256,38 @@ function startApp() {
     return;
   }
   showMe(s.admin?.displayName || s.admin?.username || 'Admin');
+  setRole(s.admin?.role || '');
+  // A session from before roles does not know its own: ask.
+  if (!s.admin?.role) api.adminMe().then((me) => setRole(me.role), () => {});
   ui.login.hidden = true;
   ui.app.hidden = false;
-  // Back to the login form when the token expires, before a request fails.
-  const left = Date.parse(s.expiresAt) - Date.now();
-  if (left > 0 && left < 2 ** 31) expiryTimer = setTimeout(() => endSession('Your session expired. Please sign in again.'), left);
+  armExpiry(s.expiresAt);
   stream.start();
   roster.load();
   // If the stream is slow to open, show the list anyway; it reloads on open.
   listTimer = setTimeout(() => { if (!inbox.loaded) inbox.load(); }, STREAM_GRACE_MS);
   route();
+}
+
+/**
+ * Goes back to the login form when the token expires, before a request fails.
+ * @param {string} expiresAt
+ */
+function armExpiry(expiresAt) {
+  clearTimeout(expiryTimer);
+  const left = Date.parse(expiresAt) - Date.now();
+  if (left > 0 && left < 2 ** 31) expiryTimer = setTimeout(() => endSession('Your session expired. Please sign in again.'), left);
+}
+
+/**
+ * Records the signed-in admin's role: owner-only controls show for owners.
+ * @param {string} role
+ */
+function setRole(role) {
+  const s = api.session.get();
+  if (s && role && s.admin?.role !== role) api.session.set({ ...s, admin: { ...s.admin, role } });
+  document.body.dataset.role = role || 'agent';
+  if (!ui.teamView.hidden) team.render();
 }
 
 /** @param {string} name the signed-in admin's, in the header */
@@ -266,6 +310,7 @@ function endSession(note) {
   roster.clear();
   visits.clear();
   canned.clear();
+  team.clear();
   document.body.classList.remove('show-conv', 'details-open');
   for (const d of document.querySelectorAll('dialog[open]')) /** @type {HTMLDialogElement} */ (d).close();
   showLogin(note);
@@ -317,19 +362,22 @@ ui.logout.addEventListener('click', async () => {
   endSession('You have signed out.');
 });
 
-// ——— routing: #/ (inbox), #/r/<room id>, #/visitors, #/canned ———
+// ——— routing: #/ (inbox), #/r/<room id>, #/visitors, #/canned, #/team ———
 
 function route() {
   if (ui.app.hidden) return;
   const hash = location.hash || '#/';
   const visitsPage = hash === '#/visitors';
   const cannedPageShown = hash === '#/canned';
-  ui.inboxView.hidden = visitsPage || cannedPageShown;
+  const teamPage = hash === '#/team';
+  ui.inboxView.hidden = visitsPage || cannedPageShown || teamPage;
   ui.visitsView.hidden = !visitsPage;
   ui.cannedView.hidden = !cannedPageShown;
-  ui.navInbox.setAttribute('aria-current', visitsPage || cannedPageShown ? 'false' : 'page');
+  ui.teamView.hidden = !teamPage;
+  ui.navInbox.setAttribute('aria-current', visitsPage || cannedPageShown || teamPage ? 'false' : 'page');
   ui.navVisits.setAttribute('aria-current', visitsPage ? 'page' : 'false');
   ui.navCanned.setAttribute('aria-current', cannedPageShown ? 'page' : 'false');
+  ui.navTeam.setAttribute('aria-current', teamPage ? 'page' : 'false');
   if (visitsPage) {
     notifier.setSection('Visitors');
     visits.load();
@@ -338,6 +386,11 @@ function route() {
   if (cannedPageShown) {
     notifier.setSection('Canned replies');
     cannedPage.show();
+    return;
+  }
+  if (teamPage) {
+    notifier.setSection('Team');
+    team.load();
     return;
   }
   const m = /^#\/r\/([\w-]{1,64})$/.exec(hash);

@@ -73,7 +73,7 @@ export class DetailsPanel {
         el('button', { class: 'btn', type: 'button', onclick: () => this.actions.copy() }, icon('copy'), 'Copy transcript'),
         el('button', { class: 'btn', type: 'button', onclick: () => this.actions.download() }, icon('download'), 'Download .txt'),
         block,
-        el('button', { class: 'btn btn-danger', type: 'button', 'data-action': 'delete', onclick: () => this.actions.remove() },
+        el('button', { class: 'btn btn-danger', type: 'button', 'data-action': 'delete', 'data-owner-only': true, onclick: () => this.actions.remove() },
           icon('trash'), 'Delete conversation')),
       mail);
     renderMail(mail, r);

@@ -1,6 +1,6 @@
-// "Your profile": the signed-in admin's display name, notification address
-// and when to be mailed about new conversations (GET/PATCH /api/v1/admin/me),
-// in a dialog opened from the header. With email off on the server it says
+// "Your profile": the signed-in admin's display name, notification address,
+// when to be mailed about new conversations and their password (GET/PATCH
+// /api/v1/admin/me), in a dialog opened from the header. With email off on the server it says
 // so, and how to turn it on, under the preference.
 
 import { el, replaceChildren } from '../widget/dom.js';
@@ -10,7 +10,7 @@ import * as api from './api.js';
 export const NOTIFY_CHOICES = [['always', 'Always'], ['offline', 'Only when I’m not online'], ['never', 'Never']];
 
 /**
- * @typedef {{username: string, displayName: string, email: string, notify: string}} Profile
+ * @typedef {{username: string, displayName: string, email: string, notify: string, role?: string}} Profile
  */
 
 /**
@@ -34,6 +34,13 @@ function profileDialog() {
         NOTIFY_CHOICES.map(([v, label]) => el('label', { class: 'radio' },
           el('input', { type: 'radio', name: 'notify', value: v }), el('span', { text: label })))),
       el('p', { id: 'profile-mail-off', class: 'profile-mail-off', role: 'note', hidden: true }),
+      el('details', { class: 'profile-password' },
+        el('summary', { text: 'Change password' }),
+        el('label', { for: 'profile-current', text: 'Current password' }),
+        el('input', { id: 'profile-current', name: 'currentPassword', type: 'password', autocomplete: 'current-password' }),
+        el('label', { for: 'profile-new', text: 'New password' }),
+        el('input', { id: 'profile-new', name: 'newPassword', type: 'password', minlength: '8', maxlength: '72', autocomplete: 'new-password', 'aria-describedby': 'profile-new-note' }),
+        el('p', { id: 'profile-new-note', class: 'muted profile-note', text: '8 to 72 characters. Your other sessions are signed out.' })),
       el('p', { class: 'form-error', role: 'alert', hidden: true }),
       el('div', { class: 'dialog-actions' },
         el('button', { class: 'btn', type: 'button', value: 'cancel', text: 'Cancel' }),
@@ -46,7 +53,7 @@ function profileDialog() {
 export class ProfileEditor {
   /**
    * @param {HTMLElement} button the header button: focus returns to it
-   * @param {{toast: (msg: string, kind?: string) => void, onSaved: (p: Profile) => void}} hooks
+   * @param {{toast: (msg: string, kind?: string) => void, onSaved: (p: Profile) => void, onToken: (token: string, expiresAt: string) => void}} hooks
    */
   constructor(button, hooks) {
     this.button = button;
@@ -79,6 +86,9 @@ export class ProfileEditor {
       d, form,
       name: /** @type {HTMLInputElement} */ (form.elements.namedItem('displayName')),
       email: /** @type {HTMLInputElement} */ (form.elements.namedItem('email')),
+      current: /** @type {HTMLInputElement} */ (form.elements.namedItem('currentPassword')),
+      fresh: /** @type {HTMLInputElement} */ (form.elements.namedItem('newPassword')),
+      pwBox: /** @type {HTMLDetailsElement} */ (form.querySelector('.profile-password')),
       radios: /** @type {HTMLInputElement[]} */ ([...form.querySelectorAll('input[name="notify"]')]),
       user: /** @type {HTMLElement} */ (form.querySelector('[data-user]')),
       mailOff: /** @type {HTMLElement} */ (form.querySelector('.profile-mail-off')),
@@ -93,6 +103,7 @@ export class ProfileEditor {
     const gen = ++this.gen;
     this.loaded = null;
     p.form.reset();
+    p.pwBox.open = false;
     p.error.hidden = true;
     p.mailOff.hidden = true;
     p.user.textContent = 'Loading…';
@@ -135,7 +146,7 @@ export class ProfileEditor {
     const p = this.parts();
     const was = this.loaded;
     if (!was) return;
-    /** @type {Partial<Profile>} */
+    /** @type {Partial<Profile> & {password?: string, currentPassword?: string}} */
     const change = {};
     const name = p.name.value.trim();
     const email = p.email.value.trim();
@@ -143,6 +154,15 @@ export class ProfileEditor {
     if (name !== (was.displayName || '')) change.displayName = name;
     if (email !== (was.email || '')) change.email = email;
     if (notify !== was.notify) change.notify = notify;
+    if (p.fresh.value) {
+      if (!p.current.value) {
+        showError(p, 'Enter your current password to change it.');
+        p.current.focus();
+        return;
+      }
+      change.password = p.fresh.value;
+      change.currentPassword = p.current.value;
+    }
     if (!Object.keys(change).length) {
       p.d.close();
       return;
@@ -155,16 +175,20 @@ export class ProfileEditor {
       const saved = await api.updateAdminMe(change);
       if (gen !== this.gen) return;
       this.loaded = saved;
+      if (saved.token && saved.expiresAt) this.hooks.onToken(saved.token, saved.expiresAt);
       p.d.close();
       this.hooks.onSaved(saved);
-      this.hooks.toast(change.displayName !== undefined
+      this.hooks.toast(change.password !== undefined ? 'Password changed. Your other sessions were signed out.'
+        : change.displayName !== undefined
         ? 'Profile saved. Your replies carry the new name from your next sign-in.'
         : 'Profile saved.');
     } catch (err) {
       if (gen !== this.gen || api.isUnauthorized(err)) return;
       showError(p, api.describeError(err));
       const field = err instanceof api.ApiError && /^email/.test(err.message) ? p.email
-        : err instanceof api.ApiError && /^displayName/.test(err.message) ? p.name : null;
+        : err instanceof api.ApiError && /^displayName/.test(err.message) ? p.name
+          : err instanceof api.ApiError && /^currentPassword/.test(err.message) ? p.current
+            : err instanceof api.ApiError && /^password/.test(err.message) ? p.fresh : null;
       field?.focus();
     } finally {
       p.save.disabled = false;
@@ -177,6 +201,8 @@ export class ProfileEditor {
 function setDisabled(p, off) {
   p.name.disabled = off;
   p.email.disabled = off;
+  p.current.disabled = off;
+  p.fresh.disabled = off;
   for (const r of p.radios) r.disabled = off;
   p.save.disabled = off;
 }

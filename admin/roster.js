@@ -28,7 +28,7 @@ export class Roster {
 
   /** Loads labels and agents; a failure leaves what is held. */
   async load() {
-    const [l, a] = await Promise.allSettled([api.labels(), api.teamAgents()]);
+    const [l, a] = await Promise.allSettled([api.labels(), api.listAgents()]);
     if (l.status === 'fulfilled') this.setLabels(l.value.labels, false);
     if (a.status === 'fulfilled') this.agents = sortAgents(a.value.agents || []);
     this.changed();

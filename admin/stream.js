@@ -57,6 +57,18 @@ export class AdminStream {
     this.loop(++this.run);
   }
 
+  /**
+   * Connects again at once with the session's current token (a new password
+   * ended the old one), resuming from the last event received.
+   */
+  restart() {
+    if (!this.running) return;
+    this.run++;
+    this.abort?.abort();
+    this.wait?.abort();
+    this.loop(++this.run);
+  }
+
   /** Closes the stream for good. */
   stop() {
     this.running = false;

@@ -15,12 +15,14 @@ import (
 )
 
 const adminUsage = `usage:
-  parley admin add NAME [DISPLAY NAME] [--email ADDRESS]
-                                         password from the first line of stdin, or generated and printed
+  parley admin add NAME [DISPLAY NAME] [--email ADDRESS] [--role owner|agent]
+                                         password from the first line of stdin, or generated and printed;
+                                         the role is owner unless --role says agent
   parley admin passwd NAME               new password from stdin, or generated and printed
   parley admin email NAME ADDRESS        where NAME's notification mails go ("" for none)
-  parley admin list
-  parley admin remove NAME`
+  parley admin role NAME owner|agent     what NAME may do (the last owner stays one)
+  parley admin list                      NAME, display name, email, role
+  parley admin remove NAME               (the last owner too: add one again with add)`
 
 // runAdmin manages admin accounts. With the embedded store, run it while the
 // server is stopped: both would write the same snapshot.
@@ -30,16 +32,15 @@ func runAdmin(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	}
 	verb, args := args[0], args[1:]
 	email, hasEmail := "", false
+	role := chat.RoleOwner
 	if verb == "add" {
-		for i := 0; i < len(args); i++ {
-			if a := args[i]; a == "--email" && i+1 < len(args) {
-				email, hasEmail = args[i+1], true
-				args = append(args[:i:i], args[i+2:]...)
-				break
-			} else if v, ok := strings.CutPrefix(a, "--email="); ok {
-				email, hasEmail = v, true
-				args = append(args[:i:i], args[i+1:]...)
-				break
+		email, hasEmail, args = cutFlag(args, "email")
+		var r string
+		var hasRole bool
+		if r, hasRole, args = cutFlag(args, "role"); hasRole {
+			var err error
+			if role, err = chat.ParseRole(r); err != nil {
+				return fmt.Errorf("--role: %w", err)
 			}
 		}
 	}
@@ -56,7 +57,7 @@ func runAdmin(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 			return fmt.Errorf("--email: %w", err)
 		}
 	}
-	need := map[string][2]int{"add": {1, 2}, "passwd": {1, 1}, "list": {0, 0}, "remove": {1, 1}, "email": {1, 1}}
+	need := map[string][2]int{"add": {1, 2}, "passwd": {1, 1}, "list": {0, 0}, "remove": {1, 1}, "email": {1, 1}, "role": {2, 2}}
 	n, ok := need[verb]
 	if !ok || len(args) < n[0] || len(args) > n[1] {
 		return fmt.Errorf("%s", adminUsage)
@@ -74,7 +75,7 @@ func runAdmin(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 			return err
 		}
 		for _, a := range admins {
-			fmt.Fprintf(stdout, "%s\t%s\t%s\n", a.Username, a.DisplayName, a.Email)
+			fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\n", a.Username, a.DisplayName, a.Email, chat.RoleOf(string(a.Role)))
 		}
 		return nil
 	case "email":
@@ -83,8 +84,22 @@ func runAdmin(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		}
 		fmt.Fprintf(stdout, "%s: email set\n", args[0])
 		return nil
+	case "role":
+		r, err := chat.ParseRole(args[1])
+		if err != nil {
+			return err
+		}
+		if _, err := b.store.SetAgent(ctx, chat.NormalizeUsername(args[0]), chat.AgentChange{Role: &r}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: role %s\n", args[0], r)
+		return nil
 	case "remove":
 		if err := b.accounts.Remove(ctx, args[0]); err != nil {
+			return err
+		}
+		// The conversations assigned to them go back to nobody.
+		if err := b.store.UnassignAll(ctx, chat.NormalizeUsername(args[0])); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "removed %s\n", args[0])
@@ -103,7 +118,7 @@ func runAdmin(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		if len(args) == 2 {
 			display = args[1]
 		}
-		err = b.accounts.Add(ctx, args[0], display, password)
+		err = b.accounts.AddAs(ctx, args[0], display, password, role)
 		if err == nil && hasEmail {
 			err = setAdminEmail(ctx, b, args[0], email)
 		}
@@ -143,4 +158,16 @@ func readPassword(stdin io.Reader) (string, bool) {
 		}
 	}
 	return auth.RandomPassword(), true
+}
+
+// cutFlag takes "--name VALUE" or "--name=VALUE" out of args.
+func cutFlag(args []string, name string) (string, bool, []string) {
+	for i := 0; i < len(args); i++ {
+		if a := args[i]; a == "--"+name && i+1 < len(args) {
+			return args[i+1], true, append(args[:i:i], args[i+2:]...)
+		} else if v, ok := strings.CutPrefix(a, "--"+name+"="); ok {
+			return v, true, append(args[:i:i], args[i+1:]...)
+		}
+	}
+	return "", false, args
 }

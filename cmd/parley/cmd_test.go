@@ -231,3 +231,34 @@ func TestAdminEmailCommands(t *testing.T) {
 		t.Fatalf("login after the email change: got %d, want 200", st)
 	}
 }
+
+// TestAdminRoles: add takes --role (owner unless it says agent), role
+// changes it, list shows it, and the last owner stays one.
+func TestAdminRoles(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := runCmd(t, dir, "olga-password\n", "admin", "add", "olga"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCmd(t, dir, "ann-password\n", "admin", "add", "ann", "Ann", "--role", "agent"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCmd(t, dir, "x-password\n", "admin", "add", "zed", "--role=boss"); err == nil {
+		t.Error("--role=boss: got no error")
+	}
+	out, err := runCmd(t, dir, "", "admin", "list")
+	if err != nil || !strings.Contains(out, "ann\tAnn\t\tagent\n") || !strings.Contains(out, "olga\tolga\t\towner\n") || strings.Contains(out, "zed") {
+		t.Fatalf("list: got %q, %v", out, err)
+	}
+	if _, err := runCmd(t, dir, "", "admin", "role", "olga", "agent"); err == nil {
+		t.Error("demoting the last owner: got no error")
+	}
+	if _, err := runCmd(t, dir, "", "admin", "role", "ann", "owner"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCmd(t, dir, "", "admin", "role", "olga", "agent"); err != nil {
+		t.Fatalf("demoting olga with ann an owner: %v", err)
+	}
+	if out, _ := runCmd(t, dir, "", "admin", "list"); !strings.Contains(out, "ann\tAnn\t\towner\n") || !strings.Contains(out, "olga\tolga\t\tagent\n") {
+		t.Fatalf("list after the role changes: got %q", out)
+	}
+}

@@ -81,7 +81,11 @@ func (m *memStore) UpdateAdmin(_ context.Context, a chat.Admin) error {
 	return nil
 }
 func (m *memStore) RemoveAdmin(_ context.Context, u string) error { return nil }
-func (m *memStore) Admins(context.Context) ([]chat.Admin, error)  { return nil, nil }
+func (m *memStore) RemoveAgent(_ context.Context, u string) error { return nil }
+func (m *memStore) SetAgent(context.Context, string, chat.AgentChange) (chat.Admin, error) {
+	return chat.Admin{}, nil
+}
+func (m *memStore) Admins(context.Context) ([]chat.Admin, error) { return nil, nil }
 
 var secret = []byte("0123456789abcdef0123456789abcdef")
 

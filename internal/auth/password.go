@@ -17,9 +17,9 @@ import (
 
 // Password and username bounds.
 const (
-	MinPassword = 8
+	MinPassword = chat.MinPassword
 	// MaxPassword is bcrypt's input limit in bytes.
-	MaxPassword = 72
+	MaxPassword = chat.MaxPassword
 	MaxUsername = chat.MaxUsername
 )
 
@@ -66,11 +66,11 @@ func (a *Accounts) Login(ctx context.Context, username, password string) (chat.A
 
 func (a *Accounts) build(username, displayName, password string) (chat.Admin, error) {
 	username = chat.NormalizeUsername(username)
-	if username == "" || len(username) > MaxUsername || strings.ContainsAny(username, " \t\r\n:") {
-		return chat.Admin{}, chat.Errorf(chat.CodeInvalid, "username must be 1-%d characters without spaces or colons", MaxUsername)
+	if err := chat.CheckUsername(username); err != nil {
+		return chat.Admin{}, err
 	}
-	if utf8.RuneCountInString(password) < MinPassword || len(password) > MaxPassword {
-		return chat.Admin{}, chat.Errorf(chat.CodeInvalid, "password must be %d-%d characters", MinPassword, MaxPassword)
+	if err := chat.CheckPassword(password); err != nil {
+		return chat.Admin{}, err
 	}
 	displayName = strings.TrimSpace(displayName)
 	if displayName == "" {
@@ -79,20 +79,106 @@ func (a *Accounts) build(username, displayName, password string) (chat.Admin, er
 	if utf8.RuneCountInString(displayName) > chat.MaxName {
 		return chat.Admin{}, chat.Errorf(chat.CodeInvalid, "display name must be at most %d characters", chat.MaxName)
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), a.cost)
+	hash, err := a.hash(password)
 	if err != nil {
-		return chat.Admin{}, fmt.Errorf("auth: hash password: %w", err)
+		return chat.Admin{}, err
 	}
 	return chat.Admin{Username: username, DisplayName: displayName, PasswordHash: hash, TokensAfter: chat.Time{Time: time.Now()}}, nil
 }
 
-// Add creates an admin account.
+func (a *Accounts) hash(password string) ([]byte, error) {
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), a.cost)
+	if err != nil {
+		return nil, fmt.Errorf("auth: hash password: %w", err)
+	}
+	return hash, nil
+}
+
+// Add creates an owner's account (the CLI's add before roles; AddAs names
+// the role).
 func (a *Accounts) Add(ctx context.Context, username, displayName, password string) error {
+	return a.AddAs(ctx, username, displayName, password, chat.RoleOwner)
+}
+
+// AddAs creates an admin account with role.
+func (a *Accounts) AddAs(ctx context.Context, username, displayName, password string, role chat.Role) error {
 	adm, err := a.build(username, displayName, password)
 	if err != nil {
 		return err
 	}
+	adm.Role = role
 	return a.store.AddAdmin(ctx, adm)
+}
+
+// Create adds the account an owner asked for (POST /api/v1/admin/agents)
+// and returns it with its password: the one asked for, or a generated one
+// (shown once: only its hash is kept). invalid_request (nothing stored),
+// ErrAdminExists.
+func (a *Accounts) Create(ctx context.Context, in chat.NewAgent) (chat.Admin, string, error) {
+	role, pw, err := in.Normalize()
+	if err != nil {
+		return chat.Admin{}, "", err
+	}
+	password := pw.Value
+	if pw.Generate {
+		password = RandomPassword()
+	}
+	adm, err := a.build(in.Username, in.DisplayName, password)
+	if err != nil {
+		return chat.Admin{}, "", err
+	}
+	adm.Role, adm.Email = role, in.Email
+	if err := a.store.AddAdmin(ctx, adm); err != nil {
+		return chat.Admin{}, "", err
+	}
+	return adm, password, nil
+}
+
+// Update applies an owner's change of an account (PATCH
+// /api/v1/admin/agents/{username}) and returns it, with the new password
+// when the change set one (the account's tokens then die at once).
+// invalid_request (nothing changed), ErrAdminUnknown, ErrLastOwner (nothing
+// changed).
+func (a *Accounts) Update(ctx context.Context, username string, in chat.AgentUpdate) (chat.Admin, string, error) {
+	username = chat.NormalizeUsername(username)
+	ch, pw, err := in.Check()
+	if err != nil {
+		return chat.Admin{}, "", err
+	}
+	password := pw.Value
+	if pw.Generate {
+		password = RandomPassword()
+	}
+	var hash []byte
+	if password != "" {
+		if hash, err = a.hash(password); err != nil {
+			return chat.Admin{}, "", err
+		}
+	}
+	var adm chat.Admin
+	if ch.Empty() {
+		adm, err = a.store.Admin(ctx, username)
+	} else {
+		adm, err = a.store.SetAgent(ctx, username, ch)
+	}
+	if err != nil {
+		return chat.Admin{}, "", err
+	}
+	if hash == nil {
+		return adm, "", nil
+	}
+	adm.PasswordHash, adm.TokensAfter = hash, chat.Time{Time: time.Now()}
+	if err := a.store.UpdateAdmin(ctx, adm); err != nil {
+		return chat.Admin{}, "", err
+	}
+	return adm, password, nil
+}
+
+// RemoveAgent deletes an account as an owner asked (DELETE
+// /api/v1/admin/agents/{username}): its tokens die at once. It keeps an
+// owner: ErrLastOwner. ErrAdminUnknown.
+func (a *Accounts) RemoveAgent(ctx context.Context, username string) error {
+	return a.store.RemoveAgent(ctx, chat.NormalizeUsername(username))
 }
 
 // SetPassword changes an admin's password.
@@ -113,6 +199,11 @@ func (a *Accounts) Remove(ctx context.Context, username string) error {
 	return a.store.RemoveAdmin(ctx, chat.NormalizeUsername(username))
 }
 
+// Admin returns an account, or chat.ErrAdminUnknown.
+func (a *Accounts) Admin(ctx context.Context, username string) (chat.Admin, error) {
+	return a.store.Admin(ctx, chat.NormalizeUsername(username))
+}
+
 // List returns every admin account.
 func (a *Accounts) List(ctx context.Context) ([]chat.Admin, error) {
 	return a.store.Admins(ctx)
@@ -131,6 +222,7 @@ func (a *Accounts) EnsureFirst(ctx context.Context, username, password string) (
 	if err != nil {
 		return false, "", err
 	}
+	adm.Role = chat.RoleOwner
 	created, err = a.store.AddFirstAdmin(ctx, adm)
 	if err != nil || !created {
 		return false, "", err

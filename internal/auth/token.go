@@ -31,7 +31,10 @@ type AdminClaims struct {
 	ID          string
 	Username    string
 	DisplayName string
-	ExpiresAt   time.Time
+	// Role is the account's role as stored when the token was checked (on
+	// this request): a role change holds from the next request on.
+	Role      chat.Role
+	ExpiresAt time.Time
 }
 
 type adminJWT struct {
@@ -46,7 +49,8 @@ type adminJWT struct {
 // accounts, so a token dies with its account or with a new password.
 type Store interface {
 	chat.TokenStore
-	// AdminAuth returns, in one round trip, the account username and whether
+	// AdminAuth returns, in one round trip, the account username (its
+	// generation and role among the rest) and whether
 	// the token id tokenID was revoked. It returns chat.ErrAdminUnknown when
 	// the account does not exist (revoked is still reported), or a store
 	// error.
@@ -171,7 +175,7 @@ func (t *Tokens) VerifyAdmin(ctx context.Context, raw string) (AdminClaims, erro
 	if name == "" {
 		name = c.Subject
 	}
-	return AdminClaims{ID: c.ID, Username: c.Subject, DisplayName: name, ExpiresAt: c.ExpiresAt.Time}, nil
+	return AdminClaims{ID: c.ID, Username: c.Subject, DisplayName: name, Role: chat.RoleOf(string(adm.Role)), ExpiresAt: c.ExpiresAt.Time}, nil
 }
 
 // VerifyVisitor checks a visitor token and returns the room it is bound to.

@@ -30,6 +30,9 @@ const (
 	// replies, labels, a room's notes).
 	CodeLimitReached Code = "limit_reached"
 	CodeInternal     Code = "internal"
+	// CodeLastOwner refuses a change that would leave the team without an
+	// owner (demoting or removing the last one).
+	CodeLastOwner Code = "last_owner"
 )
 
 // Error is the one error type of the domain. Message is safe to show to a
@@ -89,6 +92,9 @@ var (
 	ErrBadLogin     = &Error{Code: CodeUnauthorized, Message: "wrong username or password"}
 	ErrAdminExists  = &Error{Code: CodeInvalid, Message: "an admin with this username already exists"}
 	ErrAdminUnknown = &Error{Code: CodeNotFound, Message: "no admin with this username"}
+	ErrNotOwner     = &Error{Code: CodeForbidden, Message: "only an owner may do this"}
+	ErrLastOwner    = &Error{Code: CodeLastOwner, Message: "the team must keep an owner: make another agent owner first"}
+	ErrBadPassword  = &Error{Code: CodeInvalid, Message: "currentPassword is wrong"}
 )
 
 // Quota describes the state of one rate-limit window after a request.

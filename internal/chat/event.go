@@ -36,6 +36,10 @@ const (
 	// admin streams of a revoked token (TokenID: logout) or of an account
 	// (Username: new password, account removed).
 	EventAdminRevoked EventType = "admin.revoked"
+	// EventAgentUpdated and EventAgentRemoved tell the consoles that an
+	// account was created or changed (Agent), or removed (Username).
+	EventAgentUpdated EventType = "agent.updated"
+	EventAgentRemoved EventType = "agent.removed"
 )
 
 // Event is something that happened, shared between instances through the
@@ -57,8 +61,8 @@ type Event struct {
 	Note *Note `json:"note,omitempty"`
 	// Labels is set on EventLabels.
 	Labels []Label `json:"labels,omitempty"`
-	// Agent and Activity are set on EventAgentActivity.
-	Agent    *AgentRef `json:"agent,omitempty"`
+	// Actor and Activity are set on EventAgentActivity.
+	Actor    *AgentRef `json:"actor,omitempty"`
 	Activity Activity  `json:"activity,omitempty"`
 	// LogID is the event's entry id in the admin log ("ms-n"), set on the
 	// events admin streams resume by; "" on the others (typing, presence).
@@ -67,9 +71,12 @@ type Event struct {
 	Canned *Canned `json:"canned,omitempty"`
 	// CannedID is set on EventCannedDeleted.
 	CannedID string `json:"cannedId,omitempty"`
-	// TokenID or Username is set on EventAdminRevoked.
+	// TokenID or Username is set on EventAdminRevoked; Username on
+	// EventAgentRemoved.
 	TokenID  string `json:"tokenId,omitempty"`
 	Username string `json:"username,omitempty"`
+	// Agent is set on EventAgentUpdated.
+	Agent *Agent `json:"agent,omitempty"`
 }
 
 // ForVisitor tells whether the visitor stream of roomID shows ev.
@@ -89,7 +96,7 @@ func (ev Event) ForVisitor(roomID string) bool {
 func (ev Event) ForAdmin() bool {
 	switch ev.Type {
 	case EventMessage, EventRoom, EventRoomDeleted, EventNote, EventLabels, EventAgentActivity,
-		EventCannedUpdated, EventCannedDeleted:
+		EventCannedUpdated, EventCannedDeleted, EventAgentUpdated, EventAgentRemoved:
 		return true
 	case EventTyping:
 		return ev.Sender == SenderVisitor

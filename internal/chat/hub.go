@@ -218,7 +218,7 @@ func (h *Hub) Deliver(ev Event) {
 	h.mu.RLock()
 	if ev.ForAdmin() {
 		for s := range h.admins {
-			if ev.Type == EventAgentActivity && ev.Agent != nil && s.agent == ev.Agent.Username {
+			if ev.Type == EventAgentActivity && ev.Actor != nil && s.agent == ev.Actor.Username {
 				continue // an agent knows what they do themselves
 			}
 			if !offer(s, ev) {

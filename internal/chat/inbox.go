@@ -297,6 +297,12 @@ func displayName(a Admin) string {
 	return a.Username
 }
 
+// UnassignAll gives every conversation assigned to username back to
+// nobody: what removing an agent does.
+func (s *Service) UnassignAll(ctx context.Context, username string) error {
+	return s.store.UnassignAll(ctx, username)
+}
+
 // snoozeBatch is how many due snoozes WakeSnoozes takes per store call.
 const snoozeBatch = 100
 

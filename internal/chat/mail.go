@@ -110,6 +110,9 @@ type AdminProfile struct {
 	DisplayName string     `json:"displayName"`
 	Email       string     `json:"email"`
 	Notify      NotifyPref `json:"notify"`
+	// Role is only answered: an agent cannot change their own (an owner
+	// does, through PATCH /api/v1/admin/agents/{username}).
+	Role Role `json:"role"`
 }
 
 // ProfileUpdate is a PATCH of the profile as it came: a nil field is kept.
@@ -157,7 +160,7 @@ func NormalizeAdminEmail(s string) (string, error) {
 
 // Profile returns an account's profile.
 func (a Admin) Profile() AdminProfile {
-	return AdminProfile{Username: a.Username, DisplayName: a.DisplayName, Email: a.Email, Notify: a.Notify.Or()}
+	return AdminProfile{Username: a.Username, DisplayName: a.DisplayName, Email: a.Email, Notify: a.Notify.Or(), Role: RoleOf(string(a.Role))}
 }
 
 // scheduleNotify is the one extra store call of a stored message: a

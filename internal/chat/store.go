@@ -157,16 +157,26 @@ type Limiter interface {
 type AdminStore interface {
 	// Admin returns an account or ErrAdminUnknown.
 	Admin(ctx context.Context, username string) (Admin, error)
-	// AddAdmin creates an account under a generation no account had
-	// before (a.Generation is ignored), or returns ErrAdminExists.
+	// AddAdmin creates an account (with its role and email) under a
+	// generation no account had before (a.Generation is ignored), or returns
+	// ErrAdminExists; it publishes EventAgentUpdated.
 	AddAdmin(ctx context.Context, a Admin) error
 	// AddFirstAdmin creates a only when no admin exists at all, atomically.
 	AddFirstAdmin(ctx context.Context, a Admin) (bool, error)
 	// UpdateAdmin replaces an existing account (a new password) and moves
 	// it to a new generation, or returns ErrAdminUnknown.
 	UpdateAdmin(ctx context.Context, a Admin) error
-	// RemoveAdmin deletes an account, or returns ErrAdminUnknown.
+	// RemoveAdmin deletes an account, or returns ErrAdminUnknown; its tokens
+	// die with it (EventAdminRevoked) and EventAgentRemoved is published.
 	RemoveAdmin(ctx context.Context, username string) error
+	// RemoveAgent is RemoveAdmin that keeps an owner: ErrLastOwner when
+	// username is the last one (nothing is removed).
+	RemoveAgent(ctx context.Context, username string) error
+	// SetAgent applies ch to an account, keeping its password and
+	// generation, publishes EventAgentUpdated and returns the account.
+	// ErrAdminUnknown, or ErrLastOwner when ch would make the last owner
+	// an agent (nothing is changed).
+	SetAgent(ctx context.Context, username string, ch AgentChange) (Admin, error)
 	// Admins lists every account, sorted by username.
 	Admins(ctx context.Context) ([]Admin, error)
 }

@@ -217,9 +217,12 @@ type Admin struct {
 	DisplayName string `json:"displayName"`
 	// Email is where the agent's notification mails go ("" = none), Notify
 	// when (see NotifyPref).
-	Email        string     `json:"-"`
-	Notify       NotifyPref `json:"-"`
-	PasswordHash []byte     `json:"-"`
+	Email  string     `json:"-"`
+	Notify NotifyPref `json:"-"`
+	// Role is what the account may do; "" (an account from before roles)
+	// reads as RoleOwner (see RoleOf).
+	Role         Role   `json:"-"`
+	PasswordHash []byte `json:"-"`
 	// TokensAfter is when the password was last set: admin tokens without a
 	// generation (issued before generations existed) issued before it are
 	// refused.

@@ -15,8 +15,9 @@ type loginBody struct {
 }
 
 type adminInfo struct {
-	Username    string `json:"username"`
-	DisplayName string `json:"displayName"`
+	Username    string    `json:"username"`
+	DisplayName string    `json:"displayName"`
+	Role        chat.Role `json:"role"`
 }
 
 type adminRoomBody struct {
@@ -43,7 +44,7 @@ func (s *Server) login(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, loginBody{
 		Token: tok, ExpiresAt: chat.Time{Time: exp},
-		Admin: adminInfo{Username: adm.Username, DisplayName: adm.DisplayName},
+		Admin: adminInfo{Username: adm.Username, DisplayName: adm.DisplayName, Role: chat.RoleOf(string(adm.Role))},
 	})
 }
 

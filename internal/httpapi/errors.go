@@ -29,6 +29,7 @@ var statusOf = map[chat.Code]int{
 	chat.CodeEmailOff:     http.StatusConflict,
 	chat.CodeConflict:     http.StatusConflict,
 	chat.CodeLimitReached: http.StatusConflict,
+	chat.CodeLastOwner:    http.StatusConflict,
 }
 
 // wireCode is the code a client sees when it differs from the domain's: the

@@ -14,6 +14,7 @@ import (
 //	short     the per-request deadline (every route but the streams)
 //	visitor   a visitor token for the room in the path
 //	admin     an admin token that was not revoked
+//	owner     an owner's admin token (after admin)
 //	room      a well-formed :id
 //	site      the Referrer-Policy of files that run in a customer's site
 //	zip       gzip or brotli for a JSON answer of 1 KiB or more (never on
@@ -25,6 +26,7 @@ func (s *Server) routes(e *gin.Engine) {
 	admin := s.adminAuth
 	room := s.roomParam
 	site := siteHeaders
+	owner := s.ownerOnly
 
 	// Operations. /metrics here wants PARLEY_METRICS_TOKEN; the private
 	// listener (PARLEY_METRICS_ADDR) serves it without.
@@ -64,7 +66,7 @@ func (s *Server) routes(e *gin.Engine) {
 	a.POST("/logout", short, admin, s.logout)
 	a.GET("/rooms", short, zip, admin, s.listRooms)
 	a.GET("/rooms/:id", short, zip, admin, room, s.openRoom)
-	a.DELETE("/rooms/:id", short, admin, room, s.adminDelete)
+	a.DELETE("/rooms/:id", short, admin, owner, room, s.adminDelete)
 	a.GET("/rooms/:id/messages", short, zip, admin, room, s.listMessages)
 	a.POST("/rooms/:id/messages", short, admin, room, s.sendAdmin)
 	a.POST("/rooms/:id/read", short, admin, room, s.adminRead)
@@ -89,14 +91,19 @@ func (s *Server) routes(e *gin.Engine) {
 	a.POST("/rooms/:id/viewing", short, admin, room, s.viewing)
 	a.GET("/counts", short, admin, s.roomCounts)
 	a.GET("/labels", short, admin, s.listLabels)
-	a.POST("/labels", short, admin, s.createLabel)
-	a.PATCH("/labels/:label", short, admin, s.updateLabel)
-	a.DELETE("/labels/:label", short, admin, s.deleteLabel)
+	a.POST("/labels", short, admin, owner, s.createLabel)
+	a.PATCH("/labels/:label", short, admin, owner, s.updateLabel)
+	a.DELETE("/labels/:label", short, admin, owner, s.deleteLabel)
 	// Canned replies: the team's snippets, any agent may manage them.
 	a.GET("/canned", short, zip, admin, s.listCanned)
 	a.POST("/canned", short, admin, s.addCanned)
 	a.PATCH("/canned/:id", short, admin, s.updateCanned)
 	a.DELETE("/canned/:id", short, admin, s.deleteCanned)
+	// The team: every agent reads it, owners manage it.
+	a.GET("/agents", short, zip, admin, s.listAgents)
+	a.POST("/agents", short, admin, owner, s.createAgent)
+	a.PATCH("/agents/:username", short, admin, owner, s.updateAgent)
+	a.DELETE("/agents/:username", short, admin, owner, s.removeAgent)
 
 	// Static files: the widget, the demo page, the console, and the files
 	// of the last two under their versioned URLs.

@@ -444,8 +444,8 @@ func adminAdd(w batchWriter, ev chat.Event) error {
 		}
 		return w.AddID(string(ev.Type), ev.LogID, labelsBody{Labels: labels})
 	case chat.EventAgentActivity:
-		if ev.Agent != nil {
-			return w.AddID(string(ev.Type), "", activityData{RoomID: ev.RoomID, Agent: *ev.Agent, Activity: ev.Activity})
+		if ev.Actor != nil {
+			return w.AddID(string(ev.Type), "", activityData{RoomID: ev.RoomID, Agent: *ev.Actor, Activity: ev.Activity})
 		}
 	case chat.EventCannedUpdated:
 		if ev.Canned != nil {
@@ -453,6 +453,12 @@ func adminAdd(w batchWriter, ev chat.Event) error {
 		}
 	case chat.EventCannedDeleted:
 		return w.AddID(string(ev.Type), ev.LogID, cannedIDData{ID: ev.CannedID})
+	case chat.EventAgentUpdated:
+		if ev.Agent != nil {
+			return w.AddID(string(ev.Type), ev.LogID, agentData{Agent: *ev.Agent})
+		}
+	case chat.EventAgentRemoved:
+		return w.AddID(string(ev.Type), ev.LogID, usernameData{Username: ev.Username})
 	}
 	return nil
 }
@@ -467,4 +473,12 @@ type activityData struct {
 // cannedIDData is the data of a canned.deleted event.
 type cannedIDData struct {
 	ID string `json:"id"`
+}
+
+type agentData struct {
+	Agent chat.Agent `json:"agent"`
+}
+
+type usernameData struct {
+	Username string `json:"username"`
 }

@@ -86,6 +86,12 @@ func TestRevocationEndsAdminStreams(t *testing.T) {
 			other := b.adminStream(tokenOf(c.user)) // the same admin's other session
 			c.revoke(token)
 			s.expectEnd(time.Second)
+			if c.name == "account removed" {
+				// The other consoles are told, to drop the agent from the team.
+				if ev := bob.expect("agent.removed"); ev.Data != `{"username":"dave"}` {
+					t.Fatalf("agent.removed: got %s, want dave", ev.Data)
+				}
+			}
 			a.mustSend(room.ID, tok, false, "after "+c.name)
 			if c.name == "logout" {
 				// Only the token logged out: the admin's other session stays.

@@ -362,7 +362,7 @@ func (s *Store) Notes(ctx context.Context, roomID string) ([]chat.Note, error) {
 // Activity publishes an agent's activity in a room, throttled per agent and
 // activity; see lua/activity.lua.
 func (s *Store) Activity(ctx context.Context, roomID string, who chat.AgentRef, what chat.Activity, every time.Duration) error {
-	ev, err := encodeEvent(chat.Event{Type: chat.EventAgentActivity, RoomID: roomID, Agent: &who, Activity: what})
+	ev, err := encodeEvent(chat.Event{Type: chat.EventAgentActivity, RoomID: roomID, Actor: &who, Activity: what})
 	if err != nil {
 		return err
 	}

@@ -128,8 +128,8 @@ func (s *Store) SetAdminProfile(ctx context.Context, username string, p chat.Adm
 	if p.Notify != "" {
 		lift = "1"
 	}
-	n, err := adminProfileScript.Run(ctx, s.rdb, []string{s.keys.Admin(username), s.keys.UnsubscribedAgent(username)},
-		p.DisplayName, p.Email, string(p.Notify), lift).Int64()
+	n, err := adminProfileScript.Run(ctx, s.rdb, []string{s.keys.Admin(username), s.keys.UnsubscribedAgent(username), s.keys.AdminLog()},
+		p.DisplayName, p.Email, string(p.Notify), lift, s.keys.Events(), agentEventHead, AdminLogLen).Int64()
 	if err != nil {
 		return fail("set admin profile", err)
 	}

@@ -77,6 +77,10 @@ var (
 	removeAdminSrc    string
 	removeAdminScript = redis.NewScript(removeAdminSrc)
 
+	//go:embed lua/setagent.lua
+	setAgentSrc    string
+	setAgentScript = redis.NewScript(setAgentSrc)
+
 	//go:embed lua/revoke.lua
 	revokeSrc    string
 	revokeScript = redis.NewScript(revokeSrc)

@@ -14,9 +14,27 @@ import (
 // hash as a flat array in "roomHash" instead, which the bridge decodes:
 //
 //	{"type":"message","roomId":"r_…","message":{…Message…},"roomHash":["name","Jane","seq","7",…]}
+//
+// The account scripts do the same with an agent: "agentHash" holds its
+// public fields (username, displayName, email, role), never the password.
 type wireEvent struct {
 	chat.Event
-	RoomHash []string `json:"roomHash,omitempty"`
+	RoomHash  []string `json:"roomHash,omitempty"`
+	AgentHash []string `json:"agentHash,omitempty"`
+}
+
+// agentEventHead is the start of the agent.updated event the account
+// scripts publish, up to the agent (a flat array), which the script
+// appends with its '}'.
+const agentEventHead = `{"type":"agent.updated","agentHash":`
+
+// agentFromFlat reads the flat array of an agent's public fields.
+func agentFromFlat(flat []string) chat.Agent {
+	h := make(map[string]string, len(flat)/2)
+	for i := 0; i+1 < len(flat); i += 2 {
+		h[flat[i]] = flat[i+1]
+	}
+	return chat.Agent{Username: h["username"], DisplayName: h["displayName"], Email: h["email"], Role: chat.RoleOf(h["role"])}
 }
 
 func encodeEvent(ev chat.Event) ([]byte, error) {
@@ -46,6 +64,10 @@ func decodeEvent(payload string) (chat.Event, error) {
 		if r, ok := roomFromStrings(w.RoomID, w.RoomHash); ok {
 			w.Event.Room = &r
 		}
+	}
+	if len(w.AgentHash) > 0 {
+		a := agentFromFlat(w.AgentHash)
+		w.Event.Agent = &a
 	}
 	w.Event.LogID = logID
 	return w.Event, nil
