@@ -5,14 +5,15 @@ package widget
 
 import "embed"
 
-// Files holds the widget's files. loader.js is served at /widget.js; the
+// Files holds the widget's files. loader.js is served at /widget.js and
+// counter.js, the opt-in visitor counter, at /counter.js; the
 // panel (frame.html, frame.css and its ES modules) under /widget/, with
 // frame.html sent under a strict Content-Security-Policy; demo.html at /;
 // open.html and open.js are the reopen page of a visitor's mail link.
 // sse.js, ids.js, dates.js, dom.js and linkify.js are shared with the console, which
 // imports them from /widget/.
 //
-//go:embed loader.js frame.html frame.js frame.css demo.html open.html open.js
+//go:embed loader.js counter.js frame.html frame.js frame.css demo.html open.html open.js
 //go:embed store.js transport.js render.js composer.js
 //go:embed sse.js ids.js dates.js dom.js linkify.js
 var Files embed.FS

@@ -109,9 +109,10 @@ func crawl(tb testing.TB, start, accept string) []served {
 
 // TestSizeOnTheWire keeps the widget light (README, performance budget), in
 // the bytes the real server sends: the loader every page of a site
-// downloads stays under 4 KB, the panel a visitor downloads on the first
-// click (frame.html and every file it pulls in) under 20 KB, with brotli and
-// for a client that only speaks gzip.
+// downloads stays under 4 KB, the visitor counter a site may add under
+// 1.5 KB, the panel a visitor downloads on the first click (frame.html and
+// every file it pulls in) under 20 KB, with brotli and for a client that only
+// speaks gzip.
 func TestSizeOnTheWire(t *testing.T) {
 	app := startTestApp(t, nil)
 	for _, accept := range []string{"br, gzip", "gzip"} {
@@ -120,6 +121,11 @@ func TestSizeOnTheWire(t *testing.T) {
 			t.Logf("loader: %d bytes on the wire (%d decoded)", loader.wire, len(loader.content))
 			if loader.wire > 4096 {
 				t.Errorf("loader: got %d bytes on the wire, want at most 4096", loader.wire)
+			}
+			counter := fetchServed(t, app.URL+"/counter.js", accept)
+			t.Logf("counter: %d bytes on the wire (%d decoded)", counter.wire, len(counter.content))
+			if counter.wire > 1536 {
+				t.Errorf("counter: got %d bytes on the wire, want at most 1536", counter.wire)
 			}
 
 			panel := crawl(t, app.URL+"/widget/frame.html", accept)

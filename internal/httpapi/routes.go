@@ -105,11 +105,12 @@ func (s *Server) routes(e *gin.Engine) {
 	a.PATCH("/agents/:username", short, admin, owner, s.updateAgent)
 	a.DELETE("/agents/:username", short, admin, owner, s.removeAgent)
 
-	// Static files: the widget, the demo page, the console, and the files
+	// Static files: the widget, the visitor counter, the demo page, the console, and the files
 	// of the last two under their versioned URLs.
 	for _, m := range []string{http.MethodGet, http.MethodHead} {
 		e.Handle(m, "/", site, s.demoPage)
 		e.Handle(m, "/widget.js", site, s.widgetLoader)
+		e.Handle(m, "/counter.js", site, s.visitCounter)
 		e.Handle(m, "/widget/*filepath", site, s.widgetFile)
 		e.Handle(m, "/admin", adminHeaders, adminRedirect)
 		e.Handle(m, "/admin/*filepath", adminHeaders, s.adminFile)

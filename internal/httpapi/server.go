@@ -74,7 +74,8 @@ type Options struct {
 	// same events either way.
 	DisableStreamHijack bool
 
-	// Widget holds loader.js (served at /widget.js), frame.html, frame.js,
+	// Widget holds loader.js (served at /widget.js), counter.js (at
+	// /counter.js), frame.html, frame.js,
 	// frame.css (under /widget/) and demo.html (served at /).
 	Widget fs.FS
 	// Admin holds the console: index.html and its modules and styles,

@@ -21,7 +21,7 @@ const (
 		"img-src 'self' data:; frame-ancestors "
 )
 
-// Cache policies: the loader is cached briefly by every site that embeds it
+// Cache policies: the loader (and the counter) is cached briefly by every site that embeds it
 // (its URL is fixed); the pages (frame.html, the console's index.html, the
 // demo) and the unversioned files are revalidated (cheaply, with their ETag)
 // on each use, so a deploy shows at once; the files under a versioned URL
@@ -50,6 +50,13 @@ var contentTypes = map[string]string{
 // widgetLoader serves /widget.js.
 func (s *Server) widgetLoader(c *gin.Context) {
 	s.widget.serve(s, c, "loader.js", cacheLoader)
+}
+
+// visitCounter serves /counter.js, the opt-in visitor counter a site adds
+// next to (or instead of) the loader: like the loader, its URL is fixed and
+// every page of the site loads it.
+func (s *Server) visitCounter(c *gin.Context) {
+	s.widget.serve(s, c, "counter.js", cacheLoader)
 }
 
 // widgetFile serves the frame under /widget/.
