@@ -6,6 +6,7 @@ import * as api from './api.js';
 import { CannedList, CannedPage } from './canned.js';
 import { Conversation, closeDetails } from './conversation.js';
 import { Inbox } from './inbox.js';
+import { LabelsPage } from './labels.js';
 import { Notifier } from './notify.js';
 import { AdminStream } from './stream.js';
 import { initials, visitorLabel } from './people.js';
@@ -42,6 +43,8 @@ const ui = {
   navCanned: $('nav-canned'),
   teamView: $('team-view'),
   navTeam: $('nav-team'),
+  labelsView: $('labels-view'),
+  navLabels: $('nav-labels'),
   toasts: $('toasts'),
 };
 
@@ -96,6 +99,10 @@ const slash = new SlashPopup(/** @type {HTMLTextAreaElement} */ ($('reply')), {
     : canned.items.length ? 'No canned reply matches.' : 'No canned replies yet: add some under Canned replies.',
 });
 canned.subscribe(() => slash.refresh());
+const labelsPage = new LabelsPage({ root: $('labels-root') }, {
+  owner: () => (api.session.get()?.admin?.role || 'agent') === 'owner',
+  toast: (msg, kind) => toast(msg, kind),
+});
 const team = new Team({ root: $('team-root') }, {
   me: () => {
     const a = api.session.get()?.admin;
@@ -288,6 +295,7 @@ function setRole(role) {
   if (s && role && s.admin?.role !== role) api.session.set({ ...s, admin: { ...s.admin, role } });
   document.body.dataset.role = role || 'agent';
   if (!ui.teamView.hidden) team.render();
+  if (!ui.labelsView.hidden) labelsPage.render();
 }
 
 /** @param {string} name the signed-in admin's, in the header */
@@ -362,7 +370,7 @@ ui.logout.addEventListener('click', async () => {
   endSession('You have signed out.');
 });
 
-// ——— routing: #/ (inbox), #/r/<room id>, #/visitors, #/canned, #/team ———
+// ——— routing: #/ (inbox), #/r/<room id>, #/visitors, #/canned, #/team, #/labels ———
 
 function route() {
   if (ui.app.hidden) return;
@@ -370,11 +378,15 @@ function route() {
   const visitsPage = hash === '#/visitors';
   const cannedPageShown = hash === '#/canned';
   const teamPage = hash === '#/team';
-  ui.inboxView.hidden = visitsPage || cannedPageShown || teamPage;
+  const labelsShown = hash === '#/labels';
+  ui.inboxView.hidden = visitsPage || cannedPageShown || teamPage || labelsShown;
+  ui.labelsView.hidden = !labelsShown;
+  ui.navLabels.setAttribute('aria-current', labelsShown ? 'page' : 'false');
+  if (!labelsShown) labelsPage.hide();
   ui.visitsView.hidden = !visitsPage;
   ui.cannedView.hidden = !cannedPageShown;
   ui.teamView.hidden = !teamPage;
-  ui.navInbox.setAttribute('aria-current', visitsPage || cannedPageShown || teamPage ? 'false' : 'page');
+  ui.navInbox.setAttribute('aria-current', visitsPage || cannedPageShown || teamPage || labelsShown ? 'false' : 'page');
   ui.navVisits.setAttribute('aria-current', visitsPage ? 'page' : 'false');
   ui.navCanned.setAttribute('aria-current', cannedPageShown ? 'page' : 'false');
   ui.navTeam.setAttribute('aria-current', teamPage ? 'page' : 'false');
@@ -391,6 +403,11 @@ function route() {
   if (teamPage) {
     notifier.setSection('Team');
     team.load();
+    return;
+  }
+  if (labelsShown) {
+    notifier.setSection('Labels');
+    labelsPage.show();
     return;
   }
   const m = /^#\/r\/([\w-]{1,64})$/.exec(hash);

@@ -362,7 +362,7 @@ export class Inbox {
       } finally {
         this.countTimer = 0;
       }
-    }, 300);
+    }, 1000);
   }
 
   /** @param {number} n */

@@ -188,7 +188,7 @@ export class Workflow {
       return l ? labelChip(l) : null;
     }));
     replaceChildren(this.labelList, roster.labels.length === 0
-      ? el('p', { class: 'muted', text: 'No labels yet. Define them under Labels.' })
+      ? el('p', { class: 'muted' }, 'No labels yet. ', el('a', { href: '#/labels', text: 'Define them under Labels' }), '.')
       : roster.labels.map((l) => el('label', { class: 'label-option' },
         el('input', { type: 'checkbox', value: l.id, checked: labels.includes(l.id), onchange: () => this.saveLabels() }),
         colored(el('span', { class: 'label-dot', 'aria-hidden': 'true' }), l.color),

@@ -39,12 +39,6 @@ func TestTeamInboxTwoAgents(t *testing.T) {
 	app := startTestApp(t, nil)
 	owner := app.adminToken(t)
 	addAgent(t, app, owner, "priya", "Priya Raman", "priya-password-1")
-	var label struct {
-		Label struct{ ID string }
-	}
-	if st := app.call(t, "POST", "/api/v1/admin/labels", owner, map[string]string{"name": "Billing", "color": "#d97706"}, &label); st != 201 {
-		t.Fatalf("create label: %d", st)
-	}
 	roomID, vtok := app.newVisitor(t, "Jane")
 	visitorSays(t, app, vtok, roomID, "I was charged twice")
 	other, _ := app.newVisitor(t, "Omar")
@@ -68,6 +62,26 @@ func TestTeamInboxTwoAgents(t *testing.T) {
 		mustDo(t, ctx, who+" opens the room", chromedp.Click(chromedp.CSS(row(roomID))))
 		mustPoll(t, ctx, who+" has the thread", `document.querySelectorAll('#thread-msgs .msg').length === 1`, 10*time.Second)
 	}
+	// The owner defines a label on the Labels page; the agent sees it live,
+	// read-only.
+	mustDo(t, ctxA, "the labels page", chromedp.Navigate(app.URL+"/admin/#/labels"))
+	mustDo(t, ctxA, "define Billing", chromedp.WaitVisible(chromedp.CSS(`.label-form input[name=name]`)),
+		chromedp.SendKeys(chromedp.CSS(`.label-form input[name=name]`), "Billing"),
+		chromedp.Click(chromedp.CSS(`.label-form button[type=submit]`)))
+	mustPoll(t, ctxA, "Billing listed", `document.querySelector('.label-list .label-chip')?.textContent === 'Billing'`, 10*time.Second)
+	mustDo(t, ctxB, "priya's labels page", chromedp.Navigate(app.URL+"/admin/#/labels"))
+	mustPoll(t, ctxB, "priya sees Billing, read-only", `document.querySelector('.label-list .label-chip')?.textContent === 'Billing' && !document.querySelector('.label-form')`, 10*time.Second)
+	screenshot(t, ctxA, "inbox-labels-page.png")
+	var labels struct {
+		Labels []struct{ ID, Name string }
+	}
+	if st := app.call(t, "GET", "/api/v1/admin/labels", owner, nil, &labels); st != 200 || len(labels.Labels) != 1 {
+		t.Fatalf("labels: %d %+v", st, labels)
+	}
+	label := labels.Labels[0]
+	mustDo(t, ctxA, "back to the inbox", chromedp.Navigate(app.URL+"/admin/#/"))
+	mustDo(t, ctxB, "back to the inbox", chromedp.Navigate(app.URL+"/admin/#/"))
+
 	openRoom(ctxA, "admin")
 	openRoom(ctxB, "priya")
 
@@ -91,9 +105,9 @@ func TestTeamInboxTwoAgents(t *testing.T) {
 
 	// A label from one console shows on the other's row; the filter narrows.
 	mustDo(t, ctxA, "open the label picker", chromedp.Click(chromedp.CSS(`#conv-tools .label-picker summary`)))
-	mustDo(t, ctxA, "tick Billing", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#conv-tools .label-menu input[value=%q]`, label.Label.ID))))
+	mustDo(t, ctxA, "tick Billing", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#conv-tools .label-menu input[value=%q]`, label.ID))))
 	mustPoll(t, ctxB, "priya sees the label on the row", `document.querySelector('`+row(roomID)+` .label-chip')?.textContent === 'Billing'`, 10*time.Second)
-	mustDo(t, ctxB, "filter by Billing", chromedp.SetValue(chromedp.CSS("#label-filter"), label.Label.ID),
+	mustDo(t, ctxB, "filter by Billing", chromedp.SetValue(chromedp.CSS("#label-filter"), label.ID),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('label-filter').dispatchEvent(new Event('change'))`))
 	const shown = `[...document.querySelectorAll('#rooms a.room')].filter((a) => a.offsetParent !== null).map((a) => a.dataset.id).join(',')`
 	mustPoll(t, ctxB, "only the labelled room", fmt.Sprintf(`%s === %q`, shown, roomID), 10*time.Second)
