@@ -15,13 +15,13 @@ import (
 // The team inbox through the real router: status, snooze, assignment,
 // labels, private notes, the agents' activity, the views and their counts.
 
-// agentToken creates the agent username (unless it exists) and returns a
-// token of theirs.
+// agentToken creates the agent username (role agent, unless it exists)
+// and returns a token of theirs.
 func (e *env) agentToken(username, displayName string) string {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = e.store.AddAdmin(ctx, chat.Admin{Username: username, DisplayName: displayName, PasswordHash: adminHash()})
+	_ = e.store.AddAdmin(ctx, chat.Admin{Username: username, DisplayName: displayName, PasswordHash: adminHash(), Role: chat.RoleAgent})
 	adm, err := e.store.Admin(ctx, username)
 	if err != nil {
 		e.t.Fatalf("agent %s: %v", username, err)
@@ -353,8 +353,11 @@ func TestLabels(t *testing.T) {
 		as, r := openStream(t, e.url("/api/v1/admin/events"), at, nil)
 		want(t, r, http.StatusOK, "")
 		defer as.close()
-		as.ignore("presence", "ready", "typing", "agent.activity")
+		as.ignore("presence", "ready", "typing", "agent.activity", "agent.updated")
 
+		// Only owners define labels.
+		agent := e.agentToken("priya", "Priya")
+		want(t, e.do(req{method: "POST", path: "/api/v1/admin/labels", token: agent, body: map[string]string{"name": "Billing"}}), http.StatusForbidden, "forbidden")
 		r = e.do(req{method: "POST", path: "/api/v1/admin/labels", token: at, body: map[string]string{"name": " Billing ", "color": "#FF0000"}})
 		want(t, r, http.StatusCreated, "")
 		billing := decode[struct {
@@ -390,6 +393,8 @@ func TestLabels(t *testing.T) {
 		want(t, r, http.StatusOK, "")
 		as.expect("labels")
 		want(t, e.do(req{method: "PATCH", path: "/api/v1/admin/labels/l_aaaaaaaaaa", token: at, body: map[string]string{"name": "x"}}), http.StatusNotFound, "not_found")
+		want(t, e.do(req{method: "PATCH", path: "/api/v1/admin/labels/" + vip.ID, token: agent, body: map[string]string{"name": "x"}}), http.StatusForbidden, "forbidden")
+		want(t, e.do(req{method: "DELETE", path: "/api/v1/admin/labels/" + vip.ID, token: agent}), http.StatusForbidden, "forbidden")
 
 		list := decode[struct {
 			Labels []chat.Label `json:"labels"`
@@ -401,6 +406,8 @@ func TestLabels(t *testing.T) {
 		a, _ := e.mustRoom(map[string]string{"name": "A"})
 		b, _ := e.mustRoom(map[string]string{"name": "B"})
 		lp := "/api/v1/admin/rooms/" + a.ID + "/labels"
+		// Agents put labels on conversations.
+		want(t, e.do(req{method: "PUT", path: lp, token: agent, body: map[string]any{"labels": []string{vip.ID}}}), http.StatusOK, "")
 		r = e.do(req{method: "PUT", path: lp, token: at, body: map[string]any{"labels": []string{vip.ID, billing.ID, vip.ID}}})
 		want(t, r, http.StatusOK, "")
 		if got := roomOf(t, r); len(got.Labels) != 2 {
