@@ -266,6 +266,10 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 // ends, then shuts down in order: stop accepting, end the streams, finish
 // in-flight requests, stop the bridge and presence, close the hub. The caller
 // closes the backend.
+// searchSweepEvery is how often an instance takes expired rooms out of the
+// search index.
+const searchSweepEvery = time.Minute
+
 func (s *server) run(ctx context.Context, ln, metricsLn net.Listener) error {
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -284,6 +288,8 @@ func (s *server) run(ctx context.Context, ln, metricsLn net.Listener) error {
 	if s.mail != nil {
 		s.mail.start(bg, &wg) // stopped with the bridge, before Redis closes
 	}
+	// Rooms that expired leave the search index (a no-op without a room TTL).
+	wg.Go(func() { s.store.RunSearchSweeper(bg, searchSweepEvery, s.log) })
 
 	hs := &http.Server{
 		Handler:           s.api.Handler(),

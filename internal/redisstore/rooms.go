@@ -19,8 +19,12 @@ import (
 // event, in one script.
 func (s *Store) CreateRoom(ctx context.Context, r chat.Room) (chat.Room, error) {
 	created := r.CreatedAt.Millis()
-	n, err := createScript.Run(ctx, s.rdb, []string{s.keys.Room(r.ID), s.keys.Rooms(), s.keys.AdminLog()},
-		r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS, s.keys.Events(), roomEventHead(r.ID), r.ClientKey, AdminLogLen).Int64()
+	keys := []string{s.keys.Room(r.ID), s.keys.Rooms(), s.keys.AdminLog()}
+	args := []any{r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS, s.keys.Events(), roomEventHead(r.ID), r.ClientKey, AdminLogLen}
+	keys = append(keys, s.keys.Terms(r.ID), s.keys.SearchRooms())
+	args = append(args, s.termsTTL())
+	keys, args = s.withTerms(keys, args, chat.VisitorTerms(r.VisitorName, r.VisitorEmail))
+	n, err := createScript.Run(ctx, s.rdb, keys, args...).Int64()
 	if err != nil {
 		return chat.Room{}, fail("create room", err)
 	}
@@ -59,11 +63,15 @@ func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (ch
 	}
 	// The message counts as unread for the other side.
 	counter := readFieldsOf(m.Sender.Other()).counter
-	res, err := sendScript.Run(ctx, s.rdb,
-		[]string{s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Senders(m.RoomID),
-			s.keys.Rooms(), s.keys.Unread(), s.keys.AdminLog()},
-		m.RoomID, clientID, msgJSON, string(m.Sender), m.Content, m.CreatedAt.Millis(),
-		counter, refuseBlocked(m.Sender), s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID), AdminLogLen).Slice()
+	keys := []string{s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Senders(m.RoomID),
+		s.keys.Rooms(), s.keys.Unread(), s.keys.AdminLog()}
+	args := []any{m.RoomID, clientID, msgJSON, string(m.Sender), m.Content, m.CreatedAt.Millis(),
+		counter, refuseBlocked(m.Sender), s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID), AdminLogLen}
+	// The search index's keys and arguments come last (lua/send.lua).
+	keys = append(keys, s.keys.Terms(m.RoomID), s.keys.SearchRooms())
+	args = append(args, s.termsTTL())
+	keys, args = s.withTerms(keys, args, chat.SearchTerms(m.Content))
+	res, err := sendScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return chat.Message{}, false, fail("append", err)
 	}
@@ -244,8 +252,13 @@ func (s *Store) ClientBlocked(ctx context.Context, key string) (bool, error) {
 // FillVisitor sets the visitor's name, email and page where they are still
 // empty and, when one was, publishes the room event, in one script.
 func (s *Store) FillVisitor(ctx context.Context, roomID string, in chat.NewRoom) (chat.Room, error) {
-	res, err := fillVisitorScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID), s.keys.AdminLog()},
-		in.Name, in.Email, in.Page, s.keys.Events(), roomEventHead(roomID), AdminLogLen).Slice()
+	keys := []string{s.keys.Room(roomID), s.keys.AdminLog(), s.keys.Terms(roomID), s.keys.SearchRooms()}
+	args := []any{in.Name, in.Email, in.Page, s.keys.Events(), roomEventHead(roomID), AdminLogLen}
+	nameTerms := chat.VisitorTerms(in.Name, "")
+	args = append(args, SearchGrace.Milliseconds(), len(nameTerms), roomID)
+	keys, args = s.withTerms(keys, args, nameTerms)
+	keys, args = s.withTerms(keys, args, chat.VisitorTerms("", in.Email))
+	res, err := fillVisitorScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return chat.Room{}, fail("fill visitor", err)
 	}
@@ -291,8 +304,11 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string, by chat.Sender) e
 	}
 	n, err := deleteScript.Run(ctx, s.rdb,
 		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Dedup(roomID), s.keys.Senders(roomID),
-			s.keys.Rooms(), s.keys.Unread(), s.keys.AdminLog()},
-		roomID, s.keys.Events(), payload, refuseBlocked(by), AdminLogLen).Int64()
+			s.keys.Rooms(), s.keys.Unread(), s.keys.AdminLog(),
+			// the search index (lua/delete.lua)
+			s.keys.Terms(roomID), s.keys.SearchRooms()},
+		roomID, s.keys.Events(), payload, refuseBlocked(by), AdminLogLen,
+		s.keys.SearchTermPrefix()).Int64()
 	if err != nil {
 		return fail("delete room", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -452,8 +453,16 @@ func TestDeleteRoomLeavesNoKey(t *testing.T) {
 		if _, _, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "hi", time.Now()), "c1"); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(roomKeys(t, c, prefix)); n != 6 {
-			t.Fatalf("before delete: got %d keys, want 6 (room, msgs, dedup, senders, both indexes)", n)
+		var room, search []string
+		for _, k := range roomKeys(t, c, prefix) {
+			if strings.HasPrefix(k, prefix+"search:") || strings.HasSuffix(k, ":terms") {
+				search = append(search, k)
+			} else {
+				room = append(room, k)
+			}
+		}
+		if len(room) != 6 || !slices.Contains(search, prefix+"search:t:hi") || !slices.Contains(search, prefix+"room:{"+r.ID+"}:terms") {
+			t.Fatalf("before delete: got keys %v and %v, want 6 (room, msgs, dedup, senders, both indexes) and the search index's", room, search)
 		}
 		if err := s.DeleteRoom(ctx, r.ID, chat.SenderAdmin); err != nil {
 			t.Fatal(err)
@@ -508,6 +517,14 @@ func TestRoomTTL(t *testing.T) {
 					err, len(page.Rooms), page.UnreadRooms)
 			}
 			time.Sleep(100 * time.Millisecond)
+		}
+		// The search index is emptied of the room by the sweeper (which
+		// runs every minute); its terms outlive the room for that.
+		if left := roomKeys(t, c, prefix); !slices.Contains(left, prefix+"room:{"+r.ID+"}:terms") {
+			t.Fatalf("got keys %v, want the room's terms kept for the sweeper", left)
+		}
+		if n, err := s.SweepSearch(ctx, time.Now().Add(time.Second), 10); err != nil || n != 1 {
+			t.Fatalf("sweep: got %d, %v, want 1 room", n, err)
 		}
 		if left := roomKeys(t, c, prefix); len(left) != 0 {
 			t.Fatalf("got keys %v, want every key of the room and its index entries gone", left)

@@ -146,3 +146,23 @@ var (
 	unsubscribeAgentSrc    string
 	unsubscribeAgentScript = redis.NewScript(unsubscribeAgentSrc)
 )
+
+// The search index's own scripts (search.go); the room scripts above keep
+// the index as they write.
+var (
+	//go:embed lua/search.lua
+	searchSrc    string
+	searchScript = redis.NewScript(searchSrc)
+
+	//go:embed lua/searchhit.lua
+	searchHitSrc    string
+	searchHitScript = redis.NewScript(searchHitSrc)
+
+	//go:embed lua/searchindex.lua
+	searchIndexSrc    string
+	searchIndexScript = redis.NewScript(searchIndexSrc)
+
+	//go:embed lua/searchsweep.lua
+	searchSweepSrc    string
+	searchSweepScript = redis.NewScript(searchSweepSrc)
+)

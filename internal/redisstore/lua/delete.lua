@@ -14,6 +14,11 @@
 -- ARGV[4]  refuse when the room is blocked (0|1)
 -- ARGV[5]  admin log length kept (approximately)
 --
+-- Search index (the block before the publish; see docs/ARCHITECTURE.md):
+-- KEYS[8]  terms hash of the room (term -> where its latest hit is)
+-- KEYS[9]  search rooms index
+-- ARGV[6]  what every search term zset's key starts with (+ the term)
+--
 -- Returns 1, 0 when the room did not exist (stale index entries are removed
 -- all the same), or -1 when it is blocked and ARGV[4] refuses that (nothing
 -- is removed). The room's blocked marker is not a key of the room: it stays.
@@ -24,6 +29,18 @@ local existed = redis.call('EXISTS', KEYS[1])
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 redis.call('ZREM', KEYS[5], ARGV[1])
 redis.call('ZREM', KEYS[6], ARGV[1])
+
+-- Search index: the room leaves the zset of every term it has.
+do
+  local K, A = 8, 6
+  local terms = redis.call('HKEYS', KEYS[K])
+  for i = 1, #terms do
+    redis.call('ZREM', ARGV[A] .. terms[i], ARGV[1])
+  end
+  redis.call('DEL', KEYS[K])
+  redis.call('ZREM', KEYS[K + 1], ARGV[1])
+end
+
 if existed == 0 then
   return 0
 end
