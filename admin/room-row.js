@@ -20,6 +20,18 @@ function preview(room) {
   return m.sender === 'admin' ? 'You: ' + text : text;
 }
 
+/**
+ * What a search matched, for the row's second line.
+ * @param {{kind: string, text: string, sender?: string}} match
+ * @returns {string}
+ */
+function matchText(match) {
+  const text = (match.text || '').replace(/\s+/g, ' ').trim();
+  if (match.kind === 'note') return 'Note: ' + text;
+  if (match.kind === 'message' && match.sender === 'admin') return 'You: ' + text;
+  return text;
+}
+
 /** @param {string} s @returns {string} s cut to 100 characters for a link's name */
 const short = (s) => (s.length > 100 ? s.slice(0, 99) + '…' : s);
 
@@ -27,18 +39,19 @@ const short = (s) => (s.length > 100 ? s.slice(0, 99) + '…' : s);
  * Creates the row of a room, or updates the one it had.
  * @param {Row|undefined} row the room's row so far
  * @param {any} room
- * @param {{now: Date, tabbable: boolean, typing: boolean, selected: boolean}} state
- *   tabbable: the row the list's Tab stop is on; selected: the open room
+ * @param {{now: Date, tabbable: boolean, typing: boolean, selected: boolean, match?: any}} state
+ *   tabbable: the row the list's Tab stop is on; selected: the open room;
+ *   match: what a search matched (api.search), shown instead of the preview
  * @returns {Row}
  */
-export function roomRow(row, room, { now, tabbable, typing, selected }) {
+export function roomRow(row, room, { now, tabbable, typing, selected, match }) {
   if (!row) {
     const a = /** @type {HTMLAnchorElement} */ (el('a', { class: 'room', href: '#/r/' + room.id, dataset: { id: room.id } }));
     row = { li: el('li', {}, a), a, sig: '' };
   }
   const when = room.lastMessage?.createdAt || room.updatedAt;
   const time = relativeTime(when, now);
-  const sig = JSON.stringify([room.visitorName, room.visitorEmail, room.lastMessage, room.unread, room.blocked, typing, time, selected]);
+  const sig = JSON.stringify([room.visitorName, room.visitorEmail, room.lastMessage, room.unread, room.blocked, typing, time, selected, match]);
   row.a.tabIndex = tabbable ? 0 : -1;
   if (sig === row.sig) return row;
   row.sig = sig;
@@ -49,8 +62,9 @@ export function roomRow(row, room, { now, tabbable, typing, selected }) {
   a.classList.toggle('selected', selected);
   if (selected) a.setAttribute('aria-current', 'true');
   else a.removeAttribute('aria-current');
+  const second = match ? matchText(match) : preview(room);
   a.setAttribute('aria-label', [name, room.blocked && 'blocked', room.unread > 0 && `${room.unread} unread`,
-    typing ? 'typing' : short(preview(room)), time].filter(Boolean).join(', '));
+    typing ? 'typing' : short(second), time].filter(Boolean).join(', '));
   replaceChildren(a,
     avatar(room),
     el('span', { class: 'room-main' },
@@ -61,7 +75,7 @@ export function roomRow(row, room, { now, tabbable, typing, selected }) {
       el('span', { class: 'room-bottom' },
         typing
           ? el('span', { class: 'room-preview typing', text: 'typing…' })
-          : el('span', { class: 'room-preview' + (room.lastMessage ? '' : ' none'), text: preview(room) }),
+          : el('span', { class: 'room-preview' + (match ? ' match' : room.lastMessage ? '' : ' none'), text: second }),
         room.unread > 0 ? el('span', { class: 'badge', text: room.unread > 99 ? '99+' : String(room.unread) }) : null)));
   return row;
 }

@@ -49,38 +49,48 @@ func SearchTerms(text string) []string {
 
 func collectTerms(text string, max int) []string {
 	var out []string
-	seen := map[string]bool{}
-	add := func(t string) bool {
-		if !seen[t] {
-			seen[t] = true
-			out = append(out, t)
+	eachTerm(text, func(t []byte) bool {
+		// Linear: a message has at most max (32) distinct terms, and a map
+		// would cost more than the comparisons, which allocate nothing.
+		for _, o := range out {
+			if o == string(t) {
+				return true
+			}
 		}
+		out = append(out, string(t))
 		return len(out) < max
-	}
-	eachTerm(text, add)
+	})
 	return out
 }
 
 // eachTerm calls yield with every term of text, in order, repeats
-// included, until yield returns false.
-func eachTerm(text string, yield func(string) bool) {
-	var word strings.Builder
+// included, until yield returns false. The slice is only valid during the
+// call: a caller keeping a term copies it (string(t)), so repeated words
+// cost no allocation.
+func eachTerm(text string, yield func(t []byte) bool) {
+	var buf [4 * MaxTermRunes]byte
+	word := buf[:0]
 	wordRunes := 0
-	var cjk []rune
+	var cjkBuf [8]rune
+	cjk := cjkBuf[:0]
+	var pair [8]byte
+	carried := false // cjk starts with the last rune of a longer run
 	flushWord := func() bool {
-		defer func() { word.Reset(); wordRunes = 0 }()
-		if wordRunes >= MinTermRunes && wordRunes <= MaxTermRunes {
-			return yield(word.String())
+		w, n := word, wordRunes
+		word, wordRunes = buf[:0], 0
+		if n >= MinTermRunes && n <= MaxTermRunes {
+			return yield(w)
 		}
 		return true
 	}
 	flushCJK := func() bool {
-		defer func() { cjk = cjk[:0] }()
-		if len(cjk) == 1 {
-			return yield(string(cjk))
+		c, lone := cjk, !carried
+		cjk, carried = cjkBuf[:0], false
+		if len(c) == 1 && lone {
+			return yield(utf8.AppendRune(pair[:0], c[0]))
 		}
-		for i := 0; i+1 < len(cjk); i++ {
-			if !yield(string(cjk[i : i+2])) {
+		for i := 0; i+1 < len(c); i++ {
+			if !yield(utf8.AppendRune(utf8.AppendRune(pair[:0], c[i]), c[i+1])) {
 				return false
 			}
 		}
@@ -88,13 +98,35 @@ func eachTerm(text string, yield func(string) bool) {
 	}
 	for _, r := range text {
 		switch {
-		case isCJK(r):
+		case r < utf8.RuneSelf && ('a' <= r && r <= 'z' || '0' <= r && r <= '9'):
+			if len(cjk) > 0 && !flushCJK() {
+				return
+			}
+			wordRunes++
+			if wordRunes <= MaxTermRunes {
+				word = append(word, byte(r))
+			}
+		case r < utf8.RuneSelf && 'A' <= r && r <= 'Z':
+			if len(cjk) > 0 && !flushCJK() {
+				return
+			}
+			wordRunes++
+			if wordRunes <= MaxTermRunes {
+				word = append(word, byte(r)+'a'-'A')
+			}
+		case r >= utf8.RuneSelf && isCJK(r):
 			if !flushWord() {
 				return
 			}
-			cjk = append(cjk, unicode.ToLower(r))
-		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r):
-			if !flushCJK() {
+			if len(cjk) == cap(cjkBuf) { // keep the last rune: the pairs overlap
+				if !flushCJK() {
+					return
+				}
+				cjk, carried = append(cjk, cjkBuf[len(cjkBuf)-1]), true
+			}
+			cjk = append(cjk, r)
+		case r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)):
+			if len(cjk) > 0 && !flushCJK() {
 				return
 			}
 			if unicode.Is(unicode.Mn, r) { // a combining accent: folded away
@@ -102,19 +134,23 @@ func eachTerm(text string, yield func(string) bool) {
 			}
 			r = unicode.ToLower(r)
 			if f, ok := foldRune[r]; ok {
-				word.WriteString(f)
-				wordRunes += utf8.RuneCountInString(f)
+				wordRunes += len(f) // the folds are ASCII
+				if wordRunes <= MaxTermRunes {
+					word = append(word, f...)
+				}
 			} else {
-				word.WriteRune(r)
 				wordRunes++
+				if wordRunes <= MaxTermRunes {
+					word = utf8.AppendRune(word, r)
+				}
 			}
 		default:
-			if !flushWord() || !flushCJK() {
+			if len(word) > 0 && !flushWord() || (len(cjk) > 0 && !flushCJK()) {
 				return
 			}
 		}
 	}
-	if flushWord() {
+	if flushWord() && len(cjk) > 0 {
 		flushCJK()
 	}
 }
@@ -171,12 +207,12 @@ func VisitorTerms(name, email string) []string {
 	}
 	local, domain, _ := strings.Cut(email, "@")
 	ok := true
-	eachTerm(name, func(t string) bool { ok = withPrefixes(t); return ok })
+	eachTerm(name, func(t []byte) bool { ok = withPrefixes(string(t)); return ok })
 	if ok {
-		eachTerm(local, func(t string) bool { ok = withPrefixes(t); return ok })
+		eachTerm(local, func(t []byte) bool { ok = withPrefixes(string(t)); return ok })
 	}
 	if ok {
-		eachTerm(domain, add)
+		eachTerm(domain, func(t []byte) bool { return add(string(t)) })
 	}
 	return out
 }
@@ -331,9 +367,9 @@ func firstMatch(runes []rune, terms []string) int {
 			j++
 		}
 		found := false
-		eachTerm(string(runes[i:j]), func(t string) bool {
+		eachTerm(string(runes[i:j]), func(t []byte) bool {
 			for w := range want {
-				if t == w || strings.HasPrefix(t, w) {
+				if string(t) == w || strings.HasPrefix(string(t), w) {
 					found = true
 					return false
 				}

@@ -77,6 +77,7 @@ func BenchmarkAppend(b *testing.B) {
 		ctx := context.Background()
 		b.Run("serial", func(b *testing.B) {
 			b.ReportAllocs()
+			defer redisUsec(b, addr)()
 			for i := 0; b.Loop(); i++ {
 				if _, _, err := s.Append(ctx, benchMsg(ids[i%len(ids)], time.Now()), ""); err != nil {
 					b.Fatal(err)

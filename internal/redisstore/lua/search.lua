@@ -16,16 +16,18 @@
 -- the walk before the zset did.
 local n = #KEYS
 local want, budget, roomKey = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-local rare, card = 1, -1
+local cards, order = {}, {}
 for i = 1, n do
-  local c = redis.call('ZCARD', KEYS[i])
-  if c == 0 then
+  cards[i] = redis.call('ZCARD', KEYS[i])
+  if cards[i] == 0 then
     return {i, 0}
   end
-  if card < 0 or c < card then
-    rare, card = i, c
-  end
+  order[i] = i
 end
+-- The rarest first: it is walked; the others are checked rarest first, so
+-- a candidate most often fails on its first check.
+table.sort(order, function(a, b) return cards[a] < cards[b] end)
+local rare, card = order[1], cards[order[1]]
 
 local out = {rare, 0}
 local hits, looked, start = 0, 0, 0
@@ -43,8 +45,8 @@ while hits < want and looked < budget and start < card do
     local id = items[j]
     looked = looked + 1
     local all = true
-    for i = 1, n do
-      if i ~= rare and not redis.call('ZSCORE', KEYS[i], id) then
+    for k = 2, n do
+      if not redis.call('ZSCORE', KEYS[order[k]], id) then
         all = false
         break
       end
