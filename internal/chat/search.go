@@ -39,7 +39,8 @@ const (
 // SearchTerms returns the distinct terms of text, in order of first
 // appearance, at most MaxMessageTerms: words lowercased with simple accents
 // folded (é → e, ß → ss), split on anything but letters and digits, of
-// MinTermRunes to MaxTermRunes runes; a run of Han, Hiragana, Katakana or
+// MinTermRunes to MaxTermRunes runes, but the commonest English words
+// (stopWords); a run of Han, Hiragana, Katakana or
 // Hangul characters is cut into overlapping bigrams instead (a lone
 // character is kept as it is), since those scripts do not separate words
 // with spaces.
@@ -48,8 +49,30 @@ func SearchTerms(text string) []string {
 }
 
 func collectTerms(text string, max int) []string {
+	return collect(text, max, true)
+}
+
+// stopWords are the English words in nearly every message: indexing them
+// would put every room in their zsets (the biggest of the index, and a
+// ZADD each in most sends) for queries that could not narrow anything.
+// Messages and queries both skip them; a query of nothing else keeps them,
+// since a visitor's name prefixes are indexed whole ("the" of Theodore).
+var stopWords = func() map[string]bool {
+	m := map[string]bool{}
+	for w := range strings.FieldsSeq(`the and for are was were been being you your yours this that these those
+		with from have has had its our ours they them their what which who whom into onto than then there here
+		is it to of in on at be by an or as so do if me my we us he she his her him am`) {
+		m[w] = true
+	}
+	return m
+}()
+
+func collect(text string, max int, skipStop bool) []string {
 	var out []string
 	eachTerm(text, func(t []byte) bool {
+		if skipStop && len(t) <= 5 && stopWords[string(t)] {
+			return true
+		}
 		// Linear: a message has at most max (32) distinct terms, and a map
 		// would cost more than the comparisons, which allocate nothing.
 		for _, o := range out {
@@ -257,7 +280,11 @@ func (r SearchRequest) Query() (SearchQuery, error) {
 	if limit < 1 || limit > MaxSearchLimit {
 		return SearchQuery{}, errSearchLimit
 	}
-	return SearchQuery{Terms: collectTerms(q, MaxQueryTerms), Limit: limit}, nil
+	terms := collect(q, MaxQueryTerms, true)
+	if len(terms) == 0 {
+		terms = collect(q, MaxQueryTerms, false)
+	}
+	return SearchQuery{Terms: terms, Limit: limit}, nil
 }
 
 // The kinds of SearchMatch.

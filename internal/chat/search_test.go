@@ -15,7 +15,8 @@ func TestSearchTerms(t *testing.T) {
 		want []string
 	}{
 		{"Hello, WORLD! hello again", []string{"hello", "world", "again"}},
-		{"José's café in Straße", []string{"jose", "cafe", "in", "strasse"}},
+		{"José's café in Straße", []string{"jose", "cafe", "strasse"}},
+		{"The parcel is not at my door", []string{"parcel", "not", "door"}}, // the commonest words are skipped
 		{"Cafe\u0301 decomposed", []string{"cafe", "decomposed"}},
 		{"a I x 7 ok 42", []string{"ok", "42"}},
 		{"order #12345-B", []string{"order", "12345"}},
@@ -82,6 +83,8 @@ func TestSearchQuery(t *testing.T) {
 		{in: chat.SearchRequest{Q: s(" Refund  Order ")}, terms: []string{"refund", "order"}, limit: chat.DefaultSearchLimit},
 		{in: chat.SearchRequest{Q: s("one two three four five six")}, terms: []string{"one", "two", "three", "four", "five"}, limit: 20},
 		{in: chat.SearchRequest{Q: s("x"), Limit: n(50)}, terms: nil, limit: 50},
+		{in: chat.SearchRequest{Q: s("the refund")}, terms: []string{"refund"}, limit: 20},
+		{in: chat.SearchRequest{Q: s("The")}, terms: []string{"the"}, limit: 20}, // a name prefix being typed
 		{in: chat.SearchRequest{}, bad: true},
 		{in: chat.SearchRequest{Q: s("")}, bad: true},
 		{in: chat.SearchRequest{Q: s(strings.Repeat("é", 201))}, bad: true},

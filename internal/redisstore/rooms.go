@@ -63,14 +63,17 @@ func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (ch
 	}
 	// The message counts as unread for the other side.
 	counter := readFieldsOf(m.Sender.Other()).counter
-	keys := []string{s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Senders(m.RoomID),
-		s.keys.Rooms(), s.keys.Unread(), s.keys.AdminLog()}
-	args := []any{m.RoomID, clientID, msgJSON, string(m.Sender), m.Content, m.CreatedAt.Millis(),
-		counter, refuseBlocked(m.Sender), s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID), AdminLogLen}
+	terms := chat.SearchTerms(m.Content)
+	keys := make([]string, 0, 9+len(terms))
+	keys = append(keys, s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Senders(m.RoomID),
+		s.keys.Rooms(), s.keys.Unread(), s.keys.AdminLog())
+	args := make([]any, 0, 14+len(terms))
+	args = append(args, m.RoomID, clientID, msgJSON, string(m.Sender), m.Content, m.CreatedAt.Millis(),
+		counter, refuseBlocked(m.Sender), s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID), AdminLogLen)
 	// The search index's keys and arguments come last (lua/send.lua).
 	keys = append(keys, s.keys.Terms(m.RoomID), s.keys.SearchRooms())
 	args = append(args, s.termsTTL())
-	keys, args = s.withTerms(keys, args, chat.SearchTerms(m.Content))
+	keys, args = s.withTerms(keys, args, terms)
 	res, err := sendScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return chat.Message{}, false, fail("append", err)

@@ -55,8 +55,20 @@ func BenchmarkSearch(b *testing.B) {
 		b.Fatal(err)
 	}
 	mem, _ := c.Info(ctx, "memory").Result()
-	b.Logf("filled %d rooms, %d messages (%d term zsets) in %v; redis %s", rooms, f.messages, f.termCount(),
-		time.Since(start).Round(time.Second), infoLine(mem, "used_memory_human"))
+	used, _ := strconv.ParseInt(infoLine(mem, "used_memory"), 10, 64)
+	// What the index costs: the terms hashes measured on a sample, the term
+	// zsets as what is left of used_memory after the rooms' own keys.
+	var roomBytes, termsBytes int64
+	const sample = 500
+	for i := range sample {
+		id := f.ids[i*len(f.ids)/sample]
+		roomBytes += c.MemoryUsage(ctx, s.keys.Room(id)).Val() + c.MemoryUsage(ctx, s.keys.Msgs(id)).Val()
+		termsBytes += c.MemoryUsage(ctx, s.keys.Terms(id)).Val()
+	}
+	roomBytes = roomBytes * int64(rooms) / sample
+	termsBytes = termsBytes * int64(rooms) / sample
+	b.Logf("filled %d rooms, %d messages (%d term zsets) in %v; redis used %d MB: rooms and messages ~%d MB, terms hashes ~%d MB, term zsets and indexes ~%d MB",
+		rooms, f.messages, f.termCount(), time.Since(start).Round(time.Second), used>>20, roomBytes>>20, termsBytes>>20, (used-roomBytes-termsBytes)>>20)
 
 	// Live sends through the real script are indexed like the fill.
 	live := f.ids[:1000]
@@ -200,7 +212,10 @@ func newSearchFill(rooms int) *searchFill {
 
 // sentence is 4 to 16 words of the vocabulary, Zipf-distributed.
 func (f *searchFill) sentence(r *rand.Rand) string {
-	z := rand.NewZipf(r, 1.07, 2, uint64(len(f.words)-1))
+	return f.sentenceOf(r, rand.NewZipf(r, 1.07, 2, uint64(len(f.words)-1)))
+}
+
+func (f *searchFill) sentenceOf(r *rand.Rand, z *rand.Zipf) string {
 	n := 4 + r.IntN(13)
 	ws := make([]string, n)
 	for i := range ws {
@@ -211,9 +226,9 @@ func (f *searchFill) sentence(r *rand.Rand) string {
 
 func (f *searchFill) termCount() int { return len(f.terms) }
 
-// fill writes every room with 4 writers, 100 rooms a pipeline.
+// fill writes every room with 6 writers, 100 rooms a pipeline.
 func (f *searchFill) fill(ctx context.Context, s *Store, c *redis.Client) error {
-	const writers, batch = 4, 100
+	const writers, batch = 6, 100
 	now := time.Now().UnixMilli()
 	errs := make(chan error, writers)
 	var wg sync.WaitGroup
@@ -251,11 +266,12 @@ func (f *searchFill) room(ctx context.Context, s *Store, p redis.Pipeliner, i in
 		where[t], score[t] = "v", created
 	}
 	msgs := make([]any, 0, 10)
+	z := rand.NewZipf(r, 1.07, 2, uint64(len(f.words)-1))
 	at := created
 	var content string
 	for seq := int64(1); seq <= 10; seq++ {
 		at += 1000 + r.Int64N(120_000)
-		content = f.sentence(r)
+		content = f.sentenceOf(r, z)
 		sender := chat.SenderVisitor
 		if seq%2 == 0 {
 			sender = chat.SenderAdmin
