@@ -6,7 +6,7 @@ import { el, replaceChildren } from '../widget/dom.js';
 import * as api from './api.js';
 import { icon } from './icons.js';
 import { visitorLabel } from './people.js';
-import { roomRow } from './room-row.js';
+import { foldWord, roomRow } from './room-row.js';
 
 const PAGE = 50;
 const TYPING_MS = 5000;
@@ -24,10 +24,7 @@ function byActivity(a, b) {
   return d !== 0 ? d : (a.id > b.id ? -1 : a.id < b.id ? 1 : 0);
 }
 
-/** @param {string} s lowercase, without accents, for search */
-function fold(s) {
-  return String(s || '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
-}
+const fold = foldWord;
 
 export class Inbox {
   /**
@@ -396,8 +393,9 @@ export class Inbox {
    */
   row(room, now, tabbable) {
     const match = this.searching() ? this.search.results.find((hit) => hit.room.id === room.id)?.match : undefined;
+    const terms = match ? fold(this.query).split(/[^\p{L}\p{N}]+/u).filter((w) => w.length >= 2 || /[^\x00-\u024f]/.test(w)) : [];
     const row = roomRow(this.rows.get(room.id), room, {
-      now, tabbable, typing: this.typing.has(room.id), selected: room.id === this.selectedId, match,
+      now, tabbable, typing: this.typing.has(room.id), selected: room.id === this.selectedId, match, terms,
     });
     this.rows.set(room.id, row);
     return row;

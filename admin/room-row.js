@@ -32,6 +32,29 @@ function matchText(match) {
   return text;
 }
 
+const CJK = /[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]/;
+
+/** @param {string} s lowercase, without accents: how search compares words */
+export function foldWord(s) {
+  return String(s || '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+}
+
+/**
+ * The text with each word that a search term starts (or, in CJK text,
+ * contains) in a <mark>, as text nodes only.
+ * @param {string} text
+ * @param {string[]} terms folded
+ * @returns {(string|HTMLElement)[]}
+ */
+function highlight(text, terms) {
+  if (!terms.length) return [text];
+  return text.split(/([\p{L}\p{N}\p{M}]+)/u).filter(Boolean).map((part) => {
+    const f = foldWord(part);
+    const hit = terms.some((t) => f.startsWith(t) || (CJK.test(t) && f.includes(t)));
+    return hit ? el('mark', { text: part }) : part;
+  });
+}
+
 /** @param {string} s @returns {string} s cut to 100 characters for a link's name */
 const short = (s) => (s.length > 100 ? s.slice(0, 99) + '…' : s);
 
@@ -39,19 +62,20 @@ const short = (s) => (s.length > 100 ? s.slice(0, 99) + '…' : s);
  * Creates the row of a room, or updates the one it had.
  * @param {Row|undefined} row the room's row so far
  * @param {any} room
- * @param {{now: Date, tabbable: boolean, typing: boolean, selected: boolean, match?: any}} state
+ * @param {{now: Date, tabbable: boolean, typing: boolean, selected: boolean, match?: any, terms?: string[]}} state
  *   tabbable: the row the list's Tab stop is on; selected: the open room;
  *   match: what a search matched (api.search), shown instead of the preview
+ *   with the words of terms (folded) marked
  * @returns {Row}
  */
-export function roomRow(row, room, { now, tabbable, typing, selected, match }) {
+export function roomRow(row, room, { now, tabbable, typing, selected, match, terms = [] }) {
   if (!row) {
     const a = /** @type {HTMLAnchorElement} */ (el('a', { class: 'room', href: '#/r/' + room.id, dataset: { id: room.id } }));
     row = { li: el('li', {}, a), a, sig: '' };
   }
   const when = room.lastMessage?.createdAt || room.updatedAt;
   const time = relativeTime(when, now);
-  const sig = JSON.stringify([room.visitorName, room.visitorEmail, room.lastMessage, room.unread, room.blocked, typing, time, selected, match]);
+  const sig = JSON.stringify([room.visitorName, room.visitorEmail, room.lastMessage, room.unread, room.blocked, typing, time, selected, match, match && terms]);
   row.a.tabIndex = tabbable ? 0 : -1;
   if (sig === row.sig) return row;
   row.sig = sig;
@@ -75,7 +99,9 @@ export function roomRow(row, room, { now, tabbable, typing, selected, match }) {
       el('span', { class: 'room-bottom' },
         typing
           ? el('span', { class: 'room-preview typing', text: 'typing…' })
-          : el('span', { class: 'room-preview' + (match ? ' match' : room.lastMessage ? '' : ' none'), text: second }),
+          : match
+            ? el('span', { class: 'room-preview match' }, ...highlight(second, terms))
+            : el('span', { class: 'room-preview' + (room.lastMessage ? '' : ' none'), text: second }),
         room.unread > 0 ? el('span', { class: 'badge', text: room.unread > 99 ? '99+' : String(room.unread) }) : null)));
   return row;
 }

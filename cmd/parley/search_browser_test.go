@@ -47,6 +47,9 @@ func TestConsoleSearch(t *testing.T) {
 		if n := mustEval[int](t, ctx, `document.querySelectorAll('#rooms a.room').length`); n != 1 {
 			t.Errorf("got %d rows, want only the room that matches", n)
 		}
+		if got := mustEval[string](t, ctx, `[...`+row+`.querySelectorAll('.room-preview mark')].map((m) => m.textContent).join(',')`); got != "parcel,4711" {
+			t.Errorf("marked words: got %q, want parcel,4711", got)
+		}
 		screenshot(t, ctx, "console-search.png")
 	})
 
