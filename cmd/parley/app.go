@@ -290,6 +290,16 @@ func (s *server) run(ctx context.Context, ln, metricsLn net.Listener) error {
 	}
 	// Rooms that expired leave the search index (a no-op without a room TTL).
 	wg.Go(func() { s.store.RunSearchSweeper(bg, searchSweepEvery, s.log) })
+	// Rooms stored before the search index existed are indexed once.
+	wg.Go(func() {
+		n, err := s.store.BackfillSearch(bg)
+		switch {
+		case err != nil && bg.Err() == nil:
+			s.log.Warn("search index: backfill stopped; the next start goes on", "err", err, "rooms", n)
+		case n > 0:
+			s.log.Info("search index: indexed the rooms stored before it", "rooms", n)
+		}
+	})
 
 	hs := &http.Server{
 		Handler:           s.api.Handler(),

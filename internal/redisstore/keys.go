@@ -188,3 +188,7 @@ func (k keys) Notes(id string) string { return k.room + id + "}:notes" }
 // RoomPrefix returns what every Room key starts with (the id and "}"
 // follow): the search script checks that a hit's room still exists.
 func (k keys) RoomPrefix() string { return k.room }
+
+// SearchIndexed returns the marker that every room stored before the search
+// index existed has been indexed (BackfillSearch): "1".
+func (k keys) SearchIndexed() string { return k.prefix + "search:indexed" }

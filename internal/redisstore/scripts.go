@@ -166,3 +166,10 @@ var (
 	searchSweepSrc    string
 	searchSweepScript = redis.NewScript(searchSweepSrc)
 )
+
+// The search index's backfill of rooms older than it (search.go).
+var (
+	//go:embed lua/searchbackfill.lua
+	searchBackfillSrc    string
+	searchBackfillScript = redis.NewScript(searchBackfillSrc)
+)

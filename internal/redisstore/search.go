@@ -291,3 +291,117 @@ func (s *Store) RunSearchSweeper(ctx context.Context, every time.Duration, log *
 		}
 	}
 }
+
+// IndexRoom indexes a room stored before the search index existed: its
+// visitor's name and email and the messages it still has (one read, then
+// lua/searchbackfill.lua, which keeps what the room scripts indexed since).
+// Returns chat.ErrRoomNotFound.
+func (s *Store) IndexRoom(ctx context.Context, id string) error {
+	var vals *redis.SliceCmd
+	var msgs *redis.StringSliceCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		vals = p.HMGet(ctx, s.keys.Room(id), fName, fEmail, fCreatedAt)
+		msgs = p.LRange(ctx, s.keys.Msgs(id), 0, -1)
+		return nil
+	})
+	if err != nil && !isNil(err) {
+		return fail("index room", err)
+	}
+	v := vals.Val()
+	str := func(i int) string { x, _ := v[i].(string); return x }
+	if len(v) < 3 || str(2) == "" {
+		return chat.ErrRoomNotFound
+	}
+	type hit struct {
+		where string
+		at    int64
+	}
+	hits := map[string]hit{}
+	var order []string
+	put := func(t, where string, at int64) {
+		if _, ok := hits[t]; !ok {
+			order = append(order, t)
+		}
+		hits[t] = hit{where, at}
+	}
+	for _, t := range chat.VisitorTerms(str(0), str(1)) {
+		put(t, "v", atoi(str(2)))
+	}
+	for _, raw := range msgs.Val() {
+		m, err := decodeMessage(raw)
+		if err != nil {
+			continue
+		}
+		for _, t := range chat.SearchTerms(m.Content) {
+			put(t, "m"+strconv.FormatInt(m.Seq, 10), m.CreatedAt.Millis())
+		}
+	}
+	keys := make([]string, 0, 3+len(order))
+	keys = append(keys, s.keys.Room(id), s.keys.Terms(id), s.keys.SearchRooms())
+	args := make([]any, 0, 2+3*len(order))
+	args = append(args, id, SearchGrace.Milliseconds())
+	for _, t := range order {
+		keys = append(keys, s.keys.SearchTerm(t))
+		args = append(args, t, hits[t].where, hits[t].at)
+	}
+	n, err := searchBackfillScript.Run(ctx, s.rdb, keys, args...).Int64()
+	if err != nil {
+		return fail("index room", err)
+	}
+	if n == 0 {
+		return chat.ErrRoomNotFound
+	}
+	return nil
+}
+
+// BackfillSearch indexes every room of the room index once (IndexRoom),
+// oldest first, then sets SearchIndexed so that later starts skip it; it
+// returns how many rooms it indexed. Rooms are read by score, so one that
+// moves while the walk goes on is met again rather than missed. Several
+// instances may run it at once: it is idempotent.
+func (s *Store) BackfillSearch(ctx context.Context) (int, error) {
+	done, err := s.rdb.Get(ctx, s.keys.SearchIndexed()).Result()
+	if err != nil && !isNil(err) {
+		return 0, fail("backfill search", err)
+	}
+	if done == "1" {
+		return 0, nil
+	}
+	const page = 200
+	n := 0
+	min, seen := "-inf", map[string]bool{}
+	for {
+		zs, err := s.rdb.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: s.keys.Rooms(), ByScore: true,
+			Start: min, Stop: "+inf", Count: page + int64(len(seen))}).Result()
+		if err != nil {
+			return n, fail("backfill search", err)
+		}
+		fresh := 0
+		last := min
+		next := map[string]bool{}
+		for _, z := range zs {
+			id, _ := z.Member.(string)
+			score := strconv.FormatFloat(z.Score, 'f', -1, 64)
+			if score != last {
+				last, next = score, map[string]bool{}
+			}
+			next[id] = true
+			if seen[id] && score == min {
+				continue // met on the page before, at the same score
+			}
+			fresh++
+			if err := s.IndexRoom(ctx, id); err != nil && chat.ErrorCode(err) != chat.CodeRoomNotFound {
+				return n, err
+			}
+			n++
+		}
+		if fresh == 0 || len(zs) < page+len(seen) {
+			break
+		}
+		min, seen = last, next // inclusive: the rest of that score comes again
+	}
+	if err := s.rdb.Set(ctx, s.keys.SearchIndexed(), "1", 0).Err(); err != nil {
+		return n, fail("backfill search", err)
+	}
+	return n, nil
+}
