@@ -186,6 +186,19 @@ export function listRooms(q = {}) {
 }
 
 /**
+ * Searches every conversation on the server: visitor name and email, the
+ * words of messages and notes; newest first, each with what matched.
+ * @param {string} q
+ * @param {number} [limit]
+ * @param {AbortSignal} [signal] a newer search cancels this one
+ * @returns {Promise<{results: {room: any, match: {kind: 'message'|'note'|'visitor', text: string,
+ *   seq?: number, sender?: string, author?: string, createdAt?: string}}[], more: boolean}>}
+ */
+export function search(q, limit, signal) {
+  return request('GET', '/search', { query: { q, limit }, signal });
+}
+
+/**
  * Opens a room: marks it read for admins and returns the latest messages.
  * @param {string} id
  * @returns {Promise<{room: any, messages: any[]}>}

@@ -6,7 +6,7 @@ import { el, replaceChildren } from '../widget/dom.js';
 import * as api from './api.js';
 import { icon } from './icons.js';
 import { visitorLabel } from './people.js';
-import { roomRow } from './room-row.js';
+import { foldWord, roomRow } from './room-row.js';
 import { roster } from './roster.js';
 
 const PAGE = 50;
@@ -23,6 +23,9 @@ const EMPTY_VIEW = {
   resolved: 'No resolved conversations.',
 };
 const TYPING_MS = 5000;
+/** How long typing in the search box pauses before the server is asked. */
+const SEARCH_DEBOUNCE_MS = 250;
+const SEARCH_LIMIT = 50;
 
 /**
  * Newest first; ties broken by id so the order is stable.
@@ -34,10 +37,7 @@ function byActivity(a, b) {
   return d !== 0 ? d : (a.id > b.id ? -1 : a.id < b.id ? 1 : 0);
 }
 
-/** @param {string} s lowercase, without accents, for search */
-function fold(s) {
-  return String(s || '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
-}
+const fold = foldWord;
 
 export class Inbox {
   /**
@@ -73,17 +73,22 @@ export class Inbox {
     this.unreadRooms = 0;
     this.countTimer = 0;
     this.failed = '';
+    /**
+     * The server's answer for `search.q` (null until it came): while it is
+     * on its way, the loaded rooms are filtered here as a first answer.
+     * @type {{q: string, results: {room: any, match: any}[], more: boolean}|null}
+     */
+    this.search = null;
+    this.searchTimer = 0;
+    /** @type {AbortController|null} */
+    this.searchAbort = null;
 
-    ui.search.addEventListener('input', () => {
-      this.query = ui.search.value.trim();
-      this.render();
-    });
+    ui.search.addEventListener('input', () => this.setQuery(ui.search.value.trim()));
     ui.search.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && ui.search.value) {
         e.stopPropagation();
         ui.search.value = '';
-        this.query = '';
-        this.render();
+        this.setQuery('');
       } else if (e.key === 'ArrowDown') {
         e.preventDefault();
         this.moveFocus(1);
@@ -117,8 +122,9 @@ export class Inbox {
     this.loaded = false;
     this.loading = false;
     this.selectedId = '';
-    this.query = '';
     this.ui.search.value = '';
+    this.setQuery('');
+    this.search = null;
     this.failed = '';
     this.setUnread(0);
     this.render();
@@ -189,6 +195,46 @@ export class Inbox {
     }
   }
 
+  /**
+   * Shows the rooms matching q (all of them when empty): the loaded ones at
+   * once, then, after a pause in typing, the server's search of every
+   * conversation.
+   * @param {string} q
+   */
+  setQuery(q) {
+    if (q === this.query) return;
+    this.query = q;
+    clearTimeout(this.searchTimer);
+    this.searchAbort?.abort();
+    this.searchAbort = null;
+    if (this.search && this.search.q !== q) this.search = null;
+    if (q) this.searchTimer = setTimeout(() => this.runSearch(q), SEARCH_DEBOUNCE_MS);
+    this.render();
+  }
+
+  /** @param {string} q asks the server; a newer query cancels it */
+  async runSearch(q) {
+    const abort = new AbortController();
+    this.searchAbort = abort;
+    try {
+      const page = await api.search(q, SEARCH_LIMIT, abort.signal);
+      if (abort.signal.aborted || q !== this.query) return;
+      this.search = { q, results: page.results || [], more: !!page.more };
+      this.render();
+    } catch (err) {
+      if (abort.signal.aborted || q !== this.query) return;
+      // The loaded rooms stay filtered: say why the rest are not searched.
+      if (!api.isUnauthorized(err)) this.ui.onError('Search failed: ' + api.describeError(err));
+    } finally {
+      if (this.searchAbort === abort) this.searchAbort = null;
+    }
+  }
+
+  /** @returns {boolean} whether the server's results for the query are shown */
+  searching() {
+    return !!this.query && !!this.search && this.search.q === this.query;
+  }
+
   /** @returns {{filter: Filter, label?: string}} what the server is asked for */
   query0() {
     return this.label ? { filter: 'all', label: this.label } : { filter: this.filter };
@@ -243,6 +289,7 @@ export class Inbox {
    */
   upsert(room) {
     this.eventAt.set(room.id, performance.now());
+    for (const hit of this.search?.results || []) if (hit.room.id === room.id) hit.room = room;
     const prev = this.rooms.get(room.id);
     if (prev) {
       this.rooms.set(room.id, room);
@@ -279,6 +326,7 @@ export class Inbox {
   /** @param {string} id */
   remove(id) {
     this.eventAt.set(id, performance.now());
+    if (this.search) this.search.results = this.search.results.filter((hit) => hit.room.id !== id);
     const prev = this.rooms.get(id);
     if (prev) {
       this.rooms.delete(id);
@@ -313,7 +361,7 @@ export class Inbox {
 
   /** @param {string} id @returns {any} */
   get(id) {
-    return this.rooms.get(id);
+    return this.rooms.get(id) || this.search?.results.find((hit) => hit.room.id === id)?.room;
   }
 
   /** @returns {any|undefined} */
@@ -375,6 +423,15 @@ export class Inbox {
 
   /** @returns {any[]} the rooms shown, in order */
   visibleRooms() {
+    if (this.searching()) {
+      // The server's order (newest match first), with the rooms as fresh as
+      // the stream made them. A search looks across every conversation,
+      // whatever the view.
+      return this.search.results.map((hit) => {
+        const mine = this.rooms.get(hit.room.id);
+        return mine && mine.updatedAt > hit.room.updatedAt ? mine : hit.room;
+      });
+    }
     const q = fold(this.query);
     const out = [];
     for (const r of this.rooms.values()) {
@@ -418,8 +475,10 @@ export class Inbox {
    * @returns {import('./room-row.js').Row}
    */
   row(room, now, tabbable) {
+    const match = this.searching() ? this.search.results.find((hit) => hit.room.id === room.id)?.match : undefined;
+    const terms = match ? fold(this.query).split(/[^\p{L}\p{N}]+/u).filter((w) => w.length >= 2 || /[^\x00-\u024f]/.test(w)) : [];
     const row = roomRow(this.rows.get(room.id), room, {
-      now, tabbable, typing: this.typing.has(room.id), selected: room.id === this.selectedId,
+      now, tabbable, typing: this.typing.has(room.id), selected: room.id === this.selectedId, match, terms,
     });
     this.rows.set(room.id, row);
     return row;
@@ -435,9 +494,11 @@ export class Inbox {
         el('button', { class: 'btn', type: 'button', text: 'Try again', onclick: () => this.load() })];
     } else if (shown === 0 && !this.loaded) {
       content = [el('div', { class: 'spinner', 'aria-label': 'Loading' })];
-    } else if (shown === 0 && this.query) {
+    } else if (shown === 0 && this.searching()) {
       content = [icon('search', 'empty-icon'), el('p', { class: 'empty-title', text: 'No matches' }),
-        el('p', { class: 'empty-text', text: `No loaded conversation matches “${this.query}”.` })];
+        el('p', { class: 'empty-text', text: `No conversation matches “${this.query}”.` })];
+    } else if (shown === 0 && this.query) {
+      content = [el('div', { class: 'spinner', 'aria-label': 'Searching' })];
     } else if (shown === 0 && this.label) {
       content = [icon('check', 'empty-icon'), el('p', { class: 'empty-title', text: 'No conversations with this label' })];
     } else if (shown === 0 && this.filter !== 'all') {
@@ -452,10 +513,11 @@ export class Inbox {
     if (content) replaceChildren(empty, ...content);
 
     let foot = null;
-    if (shown > 0 && this.loading) foot = el('div', { class: 'spinner spinner-sm', 'aria-label': 'Loading' });
-    else if (shown >= 0 && this.query && this.nextCursor) {
-      foot = el('button', { class: 'btn btn-ghost btn-sm', type: 'button', text: 'Search older conversations', onclick: () => this.loadMore() });
-    }
+    if (this.searching()) {
+      if (this.search.more) foot = el('p', { class: 'search-more', text: `The ${SEARCH_LIMIT} newest matches: type more words to narrow them.` });
+    } else if (shown > 0 && this.query) {
+      foot = el('div', { class: 'spinner spinner-sm', 'aria-label': 'Searching every conversation' });
+    } else if (shown > 0 && this.loading) foot = el('div', { class: 'spinner spinner-sm', 'aria-label': 'Loading' });
     footer.hidden = !foot;
     replaceChildren(footer, foot);
   }

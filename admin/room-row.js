@@ -22,6 +22,41 @@ function preview(room) {
   return m.sender === 'admin' ? 'You: ' + text : text;
 }
 
+/**
+ * What a search matched, for the row's second line.
+ * @param {{kind: string, text: string, sender?: string}} match
+ * @returns {string}
+ */
+function matchText(match) {
+  const text = (match.text || '').replace(/\s+/g, ' ').trim();
+  if (match.kind === 'note') return 'Note: ' + text;
+  if (match.kind === 'message' && match.sender === 'admin') return 'You: ' + text;
+  return text;
+}
+
+const CJK = /[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]/;
+
+/** @param {string} s lowercase, without accents: how search compares words */
+export function foldWord(s) {
+  return String(s || '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+}
+
+/**
+ * The text with each word that a search term starts (or, in CJK text,
+ * contains) in a <mark>, as text nodes only.
+ * @param {string} text
+ * @param {string[]} terms folded
+ * @returns {(string|HTMLElement)[]}
+ */
+function highlight(text, terms) {
+  if (!terms.length) return [text];
+  return text.split(/([\p{L}\p{N}\p{M}]+)/u).filter(Boolean).map((part) => {
+    const f = foldWord(part);
+    const hit = terms.some((t) => f.startsWith(t) || (CJK.test(t) && f.includes(t)));
+    return hit ? el('mark', { text: part }) : part;
+  });
+}
+
 /** @param {string} s @returns {string} s cut to 100 characters for a link's name */
 const short = (s) => (s.length > 100 ? s.slice(0, 99) + '…' : s);
 
@@ -29,11 +64,13 @@ const short = (s) => (s.length > 100 ? s.slice(0, 99) + '…' : s);
  * Creates the row of a room, or updates the one it had.
  * @param {Row|undefined} row the room's row so far
  * @param {any} room
- * @param {{now: Date, tabbable: boolean, typing: boolean, selected: boolean}} state
- *   tabbable: the row the list's Tab stop is on; selected: the open room
+ * @param {{now: Date, tabbable: boolean, typing: boolean, selected: boolean, match?: any, terms?: string[]}} state
+ *   tabbable: the row the list's Tab stop is on; selected: the open room;
+ *   match: what a search matched (api.search), shown instead of the preview
+ *   with the words of terms (folded) marked
  * @returns {Row}
  */
-export function roomRow(row, room, { now, tabbable, typing, selected }) {
+export function roomRow(row, room, { now, tabbable, typing, selected, match, terms = [] }) {
   if (!row) {
     const a = /** @type {HTMLAnchorElement} */ (el('a', { class: 'room', href: '#/r/' + room.id, dataset: { id: room.id } }));
     row = { li: el('li', {}, a), a, sig: '' };
@@ -44,7 +81,7 @@ export function roomRow(row, room, { now, tabbable, typing, selected }) {
   const status = room.status && room.status !== 'open' ? room.status : '';
   const owner = room.assignee ? (room.assigneeName || roster.agentName(room.assignee)) : '';
   const sig = JSON.stringify([room.visitorName, room.visitorEmail, room.lastMessage, room.unread, room.blocked, typing, time, selected,
-    labels, status, owner]);
+    labels, status, owner, match, match && terms]);
   row.a.tabIndex = tabbable ? 0 : -1;
   if (sig === row.sig) return row;
   row.sig = sig;
@@ -55,8 +92,9 @@ export function roomRow(row, room, { now, tabbable, typing, selected }) {
   a.classList.toggle('selected', selected);
   if (selected) a.setAttribute('aria-current', 'true');
   else a.removeAttribute('aria-current');
+  const second = match ? matchText(match) : preview(room);
   a.setAttribute('aria-label', [name, room.blocked && 'blocked', status, room.unread > 0 && `${room.unread} unread`,
-    typing ? 'typing' : short(preview(room)), time, owner && `assigned to ${owner}`,
+    typing ? 'typing' : short(second), time, owner && `assigned to ${owner}`,
     labels.length > 0 && 'labels ' + labels.map((l) => l.name).join(', ')].filter(Boolean).join(', '));
   replaceChildren(a,
     avatar(room),
@@ -68,7 +106,9 @@ export function roomRow(row, room, { now, tabbable, typing, selected }) {
       el('span', { class: 'room-bottom' },
         typing
           ? el('span', { class: 'room-preview typing', text: 'typing…' })
-          : el('span', { class: 'room-preview' + (room.lastMessage ? '' : ' none'), text: preview(room) }),
+          : match
+            ? el('span', { class: 'room-preview match' }, ...highlight(second, terms))
+            : el('span', { class: 'room-preview' + (room.lastMessage ? '' : ' none'), text: second }),
         room.unread > 0 ? el('span', { class: 'badge', text: room.unread > 99 ? '99+' : String(room.unread) }) : null),
       labels.length > 0 || status || owner ? el('span', { class: 'room-tags' },
         status ? el('span', { class: 'tag status-tag status-' + status, text: status === 'pending' ? 'Pending' : 'Resolved' }) : null,

@@ -292,6 +292,10 @@ func (s *server) runInbox(ctx context.Context) {
 // ends, then shuts down in order: stop accepting, end the streams, finish
 // in-flight requests, stop the bridge and presence, close the hub. The caller
 // closes the backend.
+// searchSweepEvery is how often an instance takes expired rooms out of the
+// search index.
+const searchSweepEvery = time.Minute
+
 func (s *server) run(ctx context.Context, ln, metricsLn net.Listener) error {
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -315,6 +319,18 @@ func (s *server) run(ctx context.Context, ln, metricsLn net.Listener) error {
 	if s.mail != nil {
 		s.mail.start(bg, &wg) // stopped with the bridge, before Redis closes
 	}
+	// Rooms that expired leave the search index (a no-op without a room TTL).
+	wg.Go(func() { s.store.RunSearchSweeper(bg, searchSweepEvery, s.log) })
+	// Rooms stored before the search index existed are indexed once.
+	wg.Go(func() {
+		n, err := s.store.BackfillSearch(bg)
+		switch {
+		case err != nil && bg.Err() == nil:
+			s.log.Warn("search index: backfill stopped; the next start goes on", "err", err, "rooms", n)
+		case n > 0:
+			s.log.Info("search index: indexed the rooms stored before it", "rooms", n)
+		}
+	})
 
 	hs := &http.Server{
 		Handler:           s.api.Handler(),

@@ -215,6 +215,7 @@ type PresenceStore interface {
 // Store is everything the Service needs from storage.
 type Store interface {
 	RoomStore
+	SearchStore
 	ClientBlockStore
 	VisitStore
 	Limiter

@@ -65,6 +65,7 @@ func (s *Server) routes(e *gin.Engine) {
 	a.POST("/login", short, s.login)
 	a.POST("/logout", short, admin, s.logout)
 	a.GET("/rooms", short, zip, admin, s.listRooms)
+	a.GET("/search", short, zip, admin, s.search)
 	a.GET("/rooms/:id", short, zip, admin, room, s.openRoom)
 	a.DELETE("/rooms/:id", short, admin, owner, room, s.adminDelete)
 	a.GET("/rooms/:id/messages", short, zip, admin, room, s.listMessages)

@@ -320,8 +320,10 @@ func (s *Store) AddNote(ctx context.Context, n chat.Note) error {
 	if err != nil {
 		return err
 	}
-	pos, err := noteScript.Run(ctx, s.rdb, []string{s.keys.Room(n.RoomID), s.keys.Notes(n.RoomID), s.keys.AdminLog()},
-		b, chat.MaxNotes, s.keys.Events(), ev, AdminLogLen).Int64()
+	keys := []string{s.keys.Room(n.RoomID), s.keys.Notes(n.RoomID), s.keys.AdminLog(), s.keys.Terms(n.RoomID), s.keys.SearchRooms()}
+	args := []any{b, chat.MaxNotes, s.keys.Events(), ev, AdminLogLen, n.RoomID, n.CreatedAt.Millis(), SearchGrace.Milliseconds()}
+	keys, args = s.withTerms(keys, args, chat.SearchTerms(n.Content))
+	pos, err := noteScript.Run(ctx, s.rdb, keys, args...).Int64()
 	if err != nil {
 		return fail("add note", err)
 	}

@@ -207,3 +207,36 @@ func (k keys) Canned() string { return k.prefix + "canned" }
 // CannedShortcuts returns the hash shortcut → canned reply id, which keeps
 // shortcuts unique.
 func (k keys) CannedShortcuts() string { return k.prefix + "canned:shortcuts" }
+
+// The search index (search.go). A term's zset holds every room with that
+// term in a message, a note or its visitor's name or email (prefixes of
+// those included), scored by the latest of them (ms); the room's terms hash
+// says where that latest one is, so deleting the room finds every zset it
+// is in without a SCAN.
+
+// SearchTerm returns the sorted set room id → ms of the latest activity
+// with term.
+func (k keys) SearchTerm(term string) string { return k.prefix + "search:t:" + term }
+
+// SearchTermPrefix returns what every SearchTerm key starts with: the
+// scripts that remove a room from the index build the keys of its terms
+// from it.
+func (k keys) SearchTermPrefix() string { return k.prefix + "search:t:" }
+
+// SearchRooms returns the sorted set of indexed rooms, scored by the ms
+// their room expires after (its updatedAt, when sent with the room TTL):
+// what the sweeper takes expired rooms out of the index from.
+func (k keys) SearchRooms() string { return k.prefix + "search:rooms" }
+
+// Terms returns the hash term → where a room's latest hit of it is ("m<seq>"
+// a message, "n<k>" the k-th note, "v" the visitor's name or email), in the
+// room's slot; it outlives the room by SearchGrace so the sweeper can read it.
+func (k keys) Terms(id string) string { return k.room + id + "}:terms" }
+
+// RoomPrefix returns what every Room key starts with (the id and "}"
+// follow): the search script checks that a hit's room still exists.
+func (k keys) RoomPrefix() string { return k.room }
+
+// SearchIndexed returns the marker that every room stored before the search
+// index existed has been indexed (BackfillSearch): "1".
+func (k keys) SearchIndexed() string { return k.prefix + "search:indexed" }

@@ -19,9 +19,13 @@ import (
 // event, in one script.
 func (s *Store) CreateRoom(ctx context.Context, r chat.Room) (chat.Room, error) {
 	created := r.CreatedAt.Millis()
-	n, err := createScript.Run(ctx, s.rdb, []string{s.keys.Room(r.ID), s.keys.Rooms(), s.keys.AdminLog(),
-		s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.Unassigned()},
-		r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS, s.keys.Events(), roomEventHead(r.ID), r.ClientKey, AdminLogLen).Int64()
+	keys := []string{s.keys.Room(r.ID), s.keys.Rooms(), s.keys.AdminLog(),
+		s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.Unassigned()}
+	args := []any{r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS, s.keys.Events(), roomEventHead(r.ID), r.ClientKey, AdminLogLen}
+	keys = append(keys, s.keys.Terms(r.ID), s.keys.SearchRooms())
+	args = append(args, s.termsTTL())
+	keys, args = s.withTerms(keys, args, chat.VisitorTerms(r.VisitorName, r.VisitorEmail))
+	n, err := createScript.Run(ctx, s.rdb, keys, args...).Int64()
 	if err != nil {
 		return chat.Room{}, fail("create room", err)
 	}
@@ -64,14 +68,21 @@ func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (ch
 	if m.Sender == chat.SenderAdmin {
 		agent, agentName, reopen = m.Agent, m.Author, "0"
 	}
-	res, err := sendScript.Run(ctx, s.rdb,
-		[]string{s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Senders(m.RoomID),
-			s.keys.Rooms(), s.keys.Unread(), s.keys.AdminLog(),
-			s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.RoomsByStatus(string(chat.StatusPending)),
-			s.keys.RoomsByStatus(string(chat.StatusResolved)), s.keys.Unassigned(), s.keys.Snoozed(), s.keys.Notes(m.RoomID)},
-		m.RoomID, clientID, msgJSON, string(m.Sender), m.Content, m.CreatedAt.Millis(),
+	terms := chat.SearchTerms(m.Content)
+	keys := make([]string, 0, 15+len(terms))
+	keys = append(keys, s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Senders(m.RoomID),
+		s.keys.Rooms(), s.keys.Unread(), s.keys.AdminLog(),
+		s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.RoomsByStatus(string(chat.StatusPending)),
+		s.keys.RoomsByStatus(string(chat.StatusResolved)), s.keys.Unassigned(), s.keys.Snoozed(), s.keys.Notes(m.RoomID))
+	args := make([]any, 0, 20+len(terms))
+	args = append(args, m.RoomID, clientID, msgJSON, string(m.Sender), m.Content, m.CreatedAt.Millis(),
 		counter, refuseBlocked(m.Sender), s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID), AdminLogLen,
-		agent, agentName, reopen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix()).Slice()
+		agent, agentName, reopen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix())
+	// The search index's keys and arguments come last (lua/send.lua).
+	keys = append(keys, s.keys.Terms(m.RoomID), s.keys.SearchRooms())
+	args = append(args, s.termsTTL())
+	keys, args = s.withTerms(keys, args, terms)
+	res, err := sendScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return chat.Message{}, false, fail("append", err)
 	}
@@ -252,8 +263,13 @@ func (s *Store) ClientBlocked(ctx context.Context, key string) (bool, error) {
 // FillVisitor sets the visitor's name, email and page where they are still
 // empty and, when one was, publishes the room event, in one script.
 func (s *Store) FillVisitor(ctx context.Context, roomID string, in chat.NewRoom) (chat.Room, error) {
-	res, err := fillVisitorScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID), s.keys.AdminLog()},
-		in.Name, in.Email, in.Page, s.keys.Events(), roomEventHead(roomID), AdminLogLen).Slice()
+	keys := []string{s.keys.Room(roomID), s.keys.AdminLog(), s.keys.Terms(roomID), s.keys.SearchRooms()}
+	args := []any{in.Name, in.Email, in.Page, s.keys.Events(), roomEventHead(roomID), AdminLogLen}
+	nameTerms := chat.VisitorTerms(in.Name, "")
+	args = append(args, SearchGrace.Milliseconds(), len(nameTerms), roomID)
+	keys, args = s.withTerms(keys, args, nameTerms)
+	keys, args = s.withTerms(keys, args, chat.VisitorTerms("", in.Email))
+	res, err := fillVisitorScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return chat.Room{}, fail("fill visitor", err)
 	}
@@ -301,8 +317,11 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string, by chat.Sender) e
 		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Dedup(roomID), s.keys.Senders(roomID),
 			s.keys.Rooms(), s.keys.Unread(), s.keys.AdminLog(),
 			s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.RoomsByStatus(string(chat.StatusPending)),
-			s.keys.RoomsByStatus(string(chat.StatusResolved)), s.keys.Unassigned(), s.keys.Snoozed(), s.keys.Notes(roomID)},
-		roomID, s.keys.Events(), payload, refuseBlocked(by), AdminLogLen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix()).Int64()
+			s.keys.RoomsByStatus(string(chat.StatusResolved)), s.keys.Unassigned(), s.keys.Snoozed(), s.keys.Notes(roomID),
+			// the search index (lua/delete.lua)
+			s.keys.Terms(roomID), s.keys.SearchRooms()},
+		roomID, s.keys.Events(), payload, refuseBlocked(by), AdminLogLen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix(),
+		s.keys.SearchTermPrefix()).Int64()
 	if err != nil {
 		return fail("delete room", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -465,9 +466,18 @@ func TestDeleteRoomLeavesNoKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		// room, msgs, dedup, senders, notes; the all, unread, pending,
-		// snoozed and label indexes.
-		if n := len(roomKeys(t, c, prefix)); n != 10 {
-			t.Fatalf("before delete: got %d keys %v, want 10", n, roomKeys(t, c, prefix))
+		// room, msgs, dedup, senders, notes; the all, unread, pending,
+		// snoozed and label indexes; and the search index's.
+		var room, search []string
+		for _, k := range roomKeys(t, c, prefix) {
+			if strings.HasPrefix(k, prefix+"search:") || strings.HasSuffix(k, ":terms") {
+				search = append(search, k)
+			} else {
+				room = append(room, k)
+			}
+		}
+		if len(room) != 10 || !slices.Contains(search, prefix+"search:t:hi") || !slices.Contains(search, prefix+"room:{"+r.ID+"}:terms") {
+			t.Fatalf("before delete: got keys %v and %v, want 10 and the search index's", room, search)
 		}
 		if err := s.DeleteRoom(ctx, r.ID, chat.SenderAdmin); err != nil {
 			t.Fatal(err)
@@ -522,6 +532,14 @@ func TestRoomTTL(t *testing.T) {
 					err, len(page.Rooms), page.UnreadRooms)
 			}
 			time.Sleep(100 * time.Millisecond)
+		}
+		// The search index is emptied of the room by the sweeper (which
+		// runs every minute); its terms outlive the room for that.
+		if left := roomKeys(t, c, prefix); !slices.Contains(left, prefix+"room:{"+r.ID+"}:terms") {
+			t.Fatalf("got keys %v, want the room's terms kept for the sweeper", left)
+		}
+		if n, err := s.SweepSearch(ctx, time.Now().Add(time.Second), 10); err != nil || n != 1 {
+			t.Fatalf("sweep: got %d, %v, want 1 room", n, err)
 		}
 		if left := roomKeys(t, c, prefix); len(left) != 0 {
 			t.Fatalf("got keys %v, want every key of the room and its index entries gone", left)

@@ -193,3 +193,26 @@ var (
 	cannedDeleteSrc    string
 	cannedDeleteScript = redis.NewScript(cannedDeleteSrc)
 )
+
+// The search index's own scripts (search.go); the room scripts above keep
+// the index as they write.
+var (
+	//go:embed lua/search.lua
+	searchSrc    string
+	searchScript = redis.NewScript(searchSrc)
+
+	//go:embed lua/searchhit.lua
+	searchHitSrc    string
+	searchHitScript = redis.NewScript(searchHitSrc)
+
+	//go:embed lua/searchsweep.lua
+	searchSweepSrc    string
+	searchSweepScript = redis.NewScript(searchSweepSrc)
+)
+
+// The search index's backfill of rooms older than it (search.go).
+var (
+	//go:embed lua/searchbackfill.lua
+	searchBackfillSrc    string
+	searchBackfillScript = redis.NewScript(searchBackfillSrc)
+)

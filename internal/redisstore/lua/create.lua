@@ -18,6 +18,13 @@
 -- ARGV[9]  client key of the visitor's address (Go never sends it to a client)
 -- ARGV[10] admin log length kept (approximately)
 --
+-- Search index (the block at the end; see docs/ARCHITECTURE.md, Search):
+-- KEYS[6]  terms hash of the room (term -> where its latest hit is)
+-- KEYS[7]  search rooms index (zset: room id -> updatedAt)
+-- KEYS[8..] one search term zset per term of the visitor's name and email
+-- ARGV[11] ttl of the terms hash (ms, 0 = none): the room's and a grace
+-- ARGV[12..] the terms, in the order of KEYS[8..]
+--
 -- Returns 1, or 0 when the id is taken.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
@@ -36,6 +43,25 @@ end
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
 redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
 redis.call('ZADD', KEYS[5], ARGV[5], ARGV[1])
+
+-- Search index: the visitor's name and email ('v').
+do
+  local K, A = 6, 11
+  local hset = {'HSET', KEYS[K]}
+  for i = K + 2, #KEYS do
+    hset[#hset + 1] = ARGV[A + i - K - 1]
+    hset[#hset + 1] = 'v'
+    redis.call('ZADD', KEYS[i], ARGV[5], ARGV[1])
+  end
+  if #hset > 2 then
+    redis.call(unpack(hset))
+    if tonumber(ARGV[A]) > 0 then
+      redis.call('PEXPIRE', KEYS[K], ARGV[A])
+    end
+  end
+  redis.call('ZADD', KEYS[K + 1], ARGV[5], ARGV[1])
+end
+
 local ev = ARGV[8] .. cjson.encode(redis.call('HGETALL', KEYS[1])) .. '}'
 redis.call('PUBLISH', ARGV[7], redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[10], '*', 'e', ev) .. ev)
 return 1

@@ -22,6 +22,11 @@
 -- ARGV[6]  prefix of the agents' indexes (+ username)
 -- ARGV[7]  prefix of the labels' indexes (+ label id)
 --
+-- Search index (the block before the publish; see docs/ARCHITECTURE.md):
+-- KEYS[14] terms hash of the room (term -> where its latest hit is)
+-- KEYS[15] search rooms index
+-- ARGV[8]  what every search term zset's key starts with (+ the term)
+--
 -- Returns 1, 0 when the room did not exist (stale index entries are removed
 -- all the same), or -1 when it is blocked and ARGV[4] refuses that (nothing
 -- is removed). The room's blocked marker is not a key of the room: it stays.
@@ -42,6 +47,18 @@ end
 for x in string.gmatch(h[2] or '', '[^,]+') do
   redis.call('ZREM', ARGV[7] .. x, ARGV[1])
 end
+
+-- Search index: the room leaves the zset of every term it has.
+do
+  local K, A = 14, 8
+  local terms = redis.call('HKEYS', KEYS[K])
+  for i = 1, #terms do
+    redis.call('ZREM', ARGV[A] .. terms[i], ARGV[1])
+  end
+  redis.call('DEL', KEYS[K])
+  redis.call('ZREM', KEYS[K + 1], ARGV[1])
+end
+
 if existed == 0 then
   return 0
 end

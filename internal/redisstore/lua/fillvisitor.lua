@@ -13,6 +13,15 @@
 -- ARGV[5]  room event JSON up to the room hash
 -- ARGV[6]  admin log length kept (approximately)
 --
+-- Search index (the block at the end; see docs/ARCHITECTURE.md, Search):
+-- KEYS[3]  terms hash of the room (term -> where its latest hit is)
+-- KEYS[4]  search rooms index (zset: room id -> updatedAt)
+-- KEYS[5..] one search term zset per term of the name, then of the email
+-- ARGV[7]  how long the terms hash outlives the room (ms)
+-- ARGV[8]  how many of KEYS[5..] are the name's (the rest are the email's)
+-- ARGV[9]  room id (the member of the search zsets)
+-- ARGV[10..] the terms, in the order of KEYS[5..]
+--
 -- Returns the flat room hash, an empty array when the room does not exist,
 -- or {'blocked'} when the visitor is blocked (nothing is set).
 local blocked = redis.call('HGET', KEYS[1], 'blocked')
@@ -24,11 +33,38 @@ if blocked == '1' then
 end
 local fields = {'name', 'email', 'page'}
 local changed = false
+local filled = {}
 for i, f in ipairs(fields) do
   if ARGV[i] ~= '' and (redis.call('HGET', KEYS[1], f) or '') == '' then
     redis.call('HSET', KEYS[1], f, ARGV[i])
     changed = true
+    filled[f] = true
   end
+end
+
+-- Search index: the details filled in now ('v'), scored by the room's
+-- updatedAt.
+if filled.name or filled.email then
+  local K, A = 3, 7
+  local grace, names, roomID = tonumber(ARGV[A]), tonumber(ARGV[A + 1]), ARGV[A + 2]
+  local at = redis.call('HGET', KEYS[1], 'updatedAt')
+  local hset = {'HSET', KEYS[K]}
+  for i = K + 2, #KEYS do
+    local j = i - K - 1 -- 1-based among the terms
+    if (j <= names and filled.name) or (j > names and filled.email) then
+      hset[#hset + 1] = ARGV[A + 2 + j]
+      hset[#hset + 1] = 'v'
+      redis.call('ZADD', KEYS[i], at, roomID)
+    end
+  end
+  if #hset > 2 then
+    redis.call(unpack(hset))
+    local pttl = redis.call('PTTL', KEYS[1])
+    if pttl > 0 then
+      redis.call('PEXPIRE', KEYS[K], pttl + grace)
+    end
+  end
+  redis.call('ZADD', KEYS[K + 1], at, roomID)
 end
 local hash = redis.call('HGETALL', KEYS[1])
 if changed then

@@ -1,29 +1,53 @@
--- Store an agent's private note in a room and publish it to the admin
--- streams only. The notes list lives as long as the room: it takes the
--- room's remaining TTL (and every send refreshes both).
+-- Store an agent's private note in a room, index its words for search, and
+-- publish it to the admin streams only. The notes list lives as long as the
+-- room: it takes the room's remaining TTL (and every send refreshes both).
 --
 -- KEYS[1]  room hash
 -- KEYS[2]  notes list (note JSON, oldest first)
 -- KEYS[3]  admin event log (a capped stream; the publish carries its entry id)
+-- KEYS[4]  terms hash of the room (term -> where its latest hit is)
+-- KEYS[5]  search rooms index (zset: room id -> updatedAt)
+-- KEYS[6..] one search term zset per term of the note
 --
 -- ARGV[1]  note JSON
 -- ARGV[2]  most notes a room may have
 -- ARGV[3]  events channel
 -- ARGV[4]  note event JSON
 -- ARGV[5]  admin log length kept (approximately)
+-- ARGV[6]  room id
+-- ARGV[7]  the note's time (ms): its terms' score
+-- ARGV[8]  how long the terms hash outlives the room (ms)
+-- ARGV[9..] the terms, in the order of KEYS[6..]
 --
--- Returns the note's position in the list (1-based), 0 when the room does
--- not exist, -1 when it has the most notes already.
-if redis.call('EXISTS', KEYS[1]) == 0 then
+-- Returns the note's position in the list (1-based: the search index's
+-- "n<k>", so the list only grows), 0 when the room does not exist, -1 when
+-- it has the most notes already.
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then
   return 0
 end
 if redis.call('LLEN', KEYS[2]) >= tonumber(ARGV[2]) then
   return -1
 end
 local n = redis.call('RPUSH', KEYS[2], ARGV[1])
-local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then
   redis.call('PEXPIRE', KEYS[2], ttl)
 end
+
+-- Search index: the note's terms point at it.
+local hset = {'HSET', KEYS[4]}
+for i = 6, #KEYS do
+  hset[#hset + 1] = ARGV[i + 3]
+  hset[#hset + 1] = 'n' .. n
+  redis.call('ZADD', KEYS[i], ARGV[7], ARGV[6])
+end
+if #hset > 2 then
+  redis.call(unpack(hset))
+  if ttl > 0 then
+    redis.call('PEXPIRE', KEYS[4], ttl + tonumber(ARGV[8]))
+  end
+end
+redis.call('ZADD', KEYS[5], 'NX', redis.call('HGET', KEYS[1], 'updatedAt'), ARGV[6])
+
 redis.call('PUBLISH', ARGV[3], redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'e', ARGV[4]) .. ARGV[4])
 return n

@@ -36,6 +36,13 @@
 -- ARGV[17] prefix of the agents' indexes (+ username)
 -- ARGV[18] prefix of the labels' indexes (+ label id)
 --
+-- Search index (the block at the end; see docs/ARCHITECTURE.md, Search):
+-- KEYS[14] terms hash of the room (term -> where its latest hit is)
+-- KEYS[15] search rooms index (zset: room id -> updatedAt)
+-- KEYS[16..] one search term zset per term of the message
+-- ARGV[19] ttl of the terms hash (ms, 0 = none): the room's and a grace
+-- ARGV[20..] the terms, in the order of KEYS[16..]
+--
 -- Returns {status, seq, message JSON}; status is ok, dup, notfound or
 -- blocked. The message JSON is only returned for dup (the caller built it for
 -- ok), and is '' when the original was trimmed away since.
@@ -138,6 +145,27 @@ for x in string.gmatch(h[8] or '', '[^,]+') do
 end
 if tonumber(redis.call('HGET', room, 'unread')) > 0 then
   redis.call('ZADD', KEYS[6], updated, roomID)
+end
+
+-- Search index: the message's terms point at it, and the room is found by
+-- them newest first.
+do
+  local K, A = 14, 19
+  local where = 'm' .. seq
+  local hset = {'HSET', KEYS[K]}
+  for i = K + 2, #KEYS do
+    hset[#hset + 1] = ARGV[A + i - K - 1]
+    hset[#hset + 1] = where
+    redis.call('ZADD', KEYS[i], updated, roomID)
+  end
+  if #hset > 2 then
+    redis.call(unpack(hset))
+  end
+  redis.call('ZADD', KEYS[K + 1], updated, roomID)
+  -- The room's TTL was refreshed: its terms must outlive it all the same.
+  if tonumber(ARGV[A]) > 0 then
+    redis.call('PEXPIRE', KEYS[K], ARGV[A])
+  end
 end
 
 local hash = redis.call('HGETALL', room)
