@@ -12,6 +12,9 @@ const RTL = ['ar'];
 /** Overrides longer than this are ignored (the loader passes them in the URL). */
 const MAX_TEXTS = 8000;
 
+/** The panel waits this long for its catalogue (it stays hidden meanwhile), then speaks English. */
+const LOAD_TIMEOUT = 4000;
+
 /**
  * English, the default and the fallback of every missing key. A value is a
  * string with {name} placeholders, or, where a count appears, an object of
@@ -155,7 +158,8 @@ export function parseTexts(json) {
 
 /**
  * Loads the catalogue of lang (no request for English) and applies the
- * overrides on top. A catalogue that fails to load leaves English.
+ * overrides on top. A catalogue that fails to load, or takes too long,
+ * leaves English.
  * @param {string} lang a member of LOCALES
  * @param {Object<string, string>} [overrides]
  */
@@ -163,7 +167,8 @@ export async function loadLocale(lang, overrides = {}) {
   let catalogue = {};
   if (lang !== 'en' && LOCALES.includes(lang)) {
     try {
-      catalogue = (await import(`./i18n/${lang}.js`)).default;
+      const late = new Promise((resolve, reject) => setTimeout(reject, LOAD_TIMEOUT));
+      catalogue = (await Promise.race([import(`./i18n/${lang}.js`), late])).default;
       locale = lang;
     } catch (e) {
       locale = 'en';

@@ -146,6 +146,7 @@ func TestSizeOnTheWire(t *testing.T) {
 			}
 			for _, c := range catalogues {
 				s := fetchServed(t, app.URL+"/widget/"+c, accept)
+				t.Logf("  %s: %d bytes", c, s.wire)
 				if s.wire > largest {
 					largest, name = s.wire, c
 				}
