@@ -62,13 +62,15 @@
   let texts = {};
   try {
     const j = JSON.parse(data.texts || '{}');
-    if (j && typeof j === 'object') texts = j;
+    if (j && typeof j === 'object' && !Array.isArray(j)) texts = j;
   } catch (e) { /* ignored, as the frame ignores it */ }
   Object.keys(data).forEach(function (k) {
     if (/^text[A-Z]/.test(k)) texts[k[4].toLowerCase() + k.slice(5)] = data[k];
   });
   /**
-   * @param {number} i the index in WORDS, key the owner's override
+   * The button's word i of WORDS, or the owner's text for key.
+   * @param {number} i
+   * @param {string} key
    * @returns {string}
    */
   function word(i, key) {
