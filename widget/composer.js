@@ -1,6 +1,7 @@
 // The composer: messages sent in order with a clientId, retried but stored
 // once; typing notifications; the intro and away forms.
 
+import { t } from './i18n.js';
 import { newClientId } from './ids.js';
 import { clearNotice, closed, notify, render, renderPresence, ui } from './render.js';
 import { save, state } from './store.js';
@@ -86,8 +87,8 @@ async function deliver(o) {
       if (err) return err;
       res = await api('POST', `/rooms/${state.session.roomId}/messages`, { content: o.content, clientId: o.clientId });
     } catch (e) {
-      if (attempt >= 5) return { text: 'Not sent — you seem to be offline. Your text is kept.' };
-      notify('Connection lost — retrying…', 'net');
+      if (attempt >= 5) return { text: t('offline') };
+      notify(t('retrying'), 'net');
       await sleep(backoff(attempt));
       continue;
     }
@@ -102,7 +103,7 @@ async function deliver(o) {
     if ((res.status === 401 || res.status === 404) && !recovered) {
       // The room expired or was deleted: the message goes to a new one.
       recovered = true;
-      reset('Your previous conversation has ended. Starting a new one.', true);
+      reset(t('restarted'), true);
       continue;
     }
     return problem(res);
@@ -139,7 +140,7 @@ async function saveEmail(email) {
   }
   if (!state.room || state.room.visitorEmail !== email) {
     state.room = { ...state.room, visitorEmail: email };
-    queue(`My email for your answer: ${email}`);
+    queue(t('emailMessage', { email }));
     render('bottom');
     flush();
   }
@@ -160,6 +161,17 @@ function sendTyping() {
 function autosize() {
   ui.input.style.height = 'auto';
   ui.input.style.height = Math.min(ui.input.scrollHeight, 132) + 'px';
+  followText(ui.input);
+}
+
+/**
+ * A field takes its text's direction, and the panel's while empty (an empty
+ * dir=auto field would be left to right, even in an Arabic panel).
+ * @param {HTMLInputElement|HTMLTextAreaElement} field
+ */
+function followText(field) {
+  if (field.value) field.dir = 'auto';
+  else field.removeAttribute('dir');
 }
 
 /** Wires the composer, the intro and away forms, and resending when back online. */
@@ -178,6 +190,9 @@ export function bindComposer() {
     autosize();
     sendTyping();
   });
+  ui.name.addEventListener('input', () => followText(ui.name));
+  followText(ui.input);
+  followText(ui.name);
   ui.intro.addEventListener('submit', (e) => {
     e.preventDefault();
     ui.input.focus();

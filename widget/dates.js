@@ -1,11 +1,27 @@
-// Day and time labels in the user's locale, shared by the widget panel and
-// the console.
+// Day and time labels, shared by the widget panel and the console: in the
+// browser's locale, or in the one the panel chose (useDateLocale).
 
-const fmt = (opts) => new Intl.DateTimeFormat(undefined, opts);
-const timeFmt = fmt({ hour: 'numeric', minute: '2-digit' });
-const dayFmt = fmt({ weekday: 'long', month: 'long', day: 'numeric' });
-const yearFmt = fmt({ year: 'numeric', month: 'long', day: 'numeric' });
-const yearDayFmt = fmt({ weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+let words = { today: 'Today', yesterday: 'Yesterday' };
+let timeFmt, dayFmt, yearFmt, yearDayFmt, fullFmt;
+
+/**
+ * Formats dates and times in locale from now on, with its words for today
+ * and yesterday.
+ * @param {string|undefined} locale a BCP 47 tag; undefined: the browser's
+ * @param {string} [today]
+ * @param {string} [yesterday]
+ */
+export function useDateLocale(locale, today = 'Today', yesterday = 'Yesterday') {
+  const fmt = (opts) => new Intl.DateTimeFormat(locale, opts);
+  words = { today, yesterday };
+  timeFmt = fmt({ hour: 'numeric', minute: '2-digit' });
+  dayFmt = fmt({ weekday: 'long', month: 'long', day: 'numeric' });
+  yearFmt = fmt({ year: 'numeric', month: 'long', day: 'numeric' });
+  yearDayFmt = fmt({ weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+  fullFmt = fmt({ dateStyle: 'full', timeStyle: 'short' });
+}
+
+useDateLocale(undefined);
 
 /** @param {Date} a @param {Date} b on the same local calendar day */
 export function sameDay(a, b) {
@@ -22,8 +38,8 @@ export function sameDay(a, b) {
  */
 export function dayLabel(when, now = new Date(), { weekdayAlways = false } = {}) {
   const d = new Date(when);
-  if (sameDay(d, now)) return 'Today';
-  if (sameDay(d, new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1))) return 'Yesterday';
+  if (sameDay(d, now)) return words.today;
+  if (sameDay(d, new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1))) return words.yesterday;
   if (d.getFullYear() === now.getFullYear()) return dayFmt.format(d);
   return (weekdayAlways ? yearDayFmt : yearFmt).format(d);
 }
@@ -37,4 +53,9 @@ export function dayKey(when) {
 /** @param {string|number|Date} when @returns {string} "10:04", as the locale writes it */
 export function clockTime(when) {
   return timeFmt.format(new Date(when));
+}
+
+/** @param {string|number|Date} when @returns {string} the full date and time, for a tooltip */
+export function fullTime(when) {
+  return fullFmt.format(new Date(when));
 }

@@ -11,9 +11,10 @@ import "embed"
 // frame.html sent under a strict Content-Security-Policy; demo.html at /;
 // open.html and open.js are the reopen page of a visitor's mail link.
 // sse.js, ids.js, dates.js, dom.js and linkify.js are shared with the console, which
-// imports them from /widget/.
+// imports them from /widget/. i18n.js holds the panel's English words and
+// loads one catalogue of i18n/ (i18n/de.js, …) for another language.
 //
 //go:embed loader.js counter.js frame.html frame.js frame.css demo.html open.html open.js
-//go:embed store.js transport.js render.js composer.js
+//go:embed store.js transport.js render.js composer.js i18n.js i18n/*.js
 //go:embed sse.js ids.js dates.js dom.js linkify.js
 var Files embed.FS

@@ -3,6 +3,8 @@
 // wires the modules and talks to the loader by postMessage.
 
 import { bindComposer, discard, flush, retryAll } from './composer.js';
+import { useDateLocale } from './dates.js';
+import { loadLocale, locale, parseTexts, pickLocale, t, translate } from './i18n.js';
 import { $, initRender, nearBottom, notify, render, renderPresence, ui } from './render.js';
 import { restore, state } from './store.js';
 import { api, initRoom, loadOlder, markRead, problem, reset, resume, updateUnread } from './transport.js';
@@ -82,14 +84,14 @@ async function doDelete() {
     const res = await api('DELETE', `/rooms/${state.session.roomId}`);
     showConfirm(false);
     if (res.ok || res.status === 404 || res.status === 401) {
-      reset('Your conversation was deleted.', false);
+      reset(t('deleted'), false);
       ui.input.focus();
     } else {
-      notify(res.status === 503 ? 'Chat is unavailable right now. Please try again in a moment.' : problem(res).text, 'send');
+      notify(res.status === 503 ? t('unavailable') : problem(res).text, 'send');
     }
   } catch (e) {
     showConfirm(false);
-    notify('Could not reach the chat. Please try again.', 'net');
+    notify(t('unreachable'), 'net');
   } finally {
     ui.ok.disabled = false;
   }
@@ -100,19 +102,29 @@ async function mailTranscript() {
   ui.mail.disabled = true;
   try {
     const res = await api('POST', `/rooms/${state.session.roomId}/transcript`);
-    notify(res.ok ? `We'll email this conversation to ${state.room.visitorEmail}.`
-      : res.status === 409 ? 'Email is not available here.' : problem(res).text, res.ok ? '' : 'send');
+    notify(res.ok ? t('mailSent', { email: state.room.visitorEmail })
+      : res.status === 409 ? t('mailUnavailable') : problem(res).text, res.ok ? '' : 'send');
   } catch (e) {
-    notify('Could not reach the chat. Please try again.', 'net');
+    notify(t('unreachable'), 'net');
   } finally {
     ui.mail.disabled = false;
   }
 }
 
-/** Applies the title, greeting and colour the loader passed in the URL. */
-function configure() {
-  const title = (params.get('title') || 'Chat with us').slice(0, 80);
-  const greeting = (params.get('greeting') || 'Hi! How can we help you today?').slice(0, 500);
+/**
+ * Applies what the loader passed in the URL: the language (locale, else the
+ * browser's), the owner's texts, title, greeting and colour; then shows the
+ * panel, in its words.
+ */
+async function configure() {
+  const texts = parseTexts(params.get('texts'));
+  if (params.get('title')) texts.title = params.get('title').slice(0, 80);
+  if (params.get('greeting')) texts.greeting = params.get('greeting').slice(0, 500);
+  await loadLocale(pickLocale(params.get('locale'), navigator.languages), texts);
+  useDateLocale(locale, t('today'), t('yesterday'));
+  translate(document);
+  const title = t('title').slice(0, 80);
+  const greeting = t('greeting').slice(0, 500);
   const color = params.get('color') || '';
   document.title = title;
   ui.title.textContent = title;
@@ -127,6 +139,7 @@ function configure() {
     document.documentElement.style.setProperty('--on-accent', y > 160 ? '#111' : '#fff');
   }
   if (!embedded) document.documentElement.classList.add('standalone', 'full');
+  document.documentElement.classList.remove('loading');
 }
 
 /** Wires the modules together and the controls to them. */
@@ -163,11 +176,11 @@ function bind() {
 
 /** Starts the panel: config, saved session, unsent messages. */
 async function start() {
-  configure();
+  await configure();
   if (embedded) {
     const anc = location.ancestorOrigins;
     if (!isOrigin(hostOrigin) || (anc && anc.length && anc[0] !== hostOrigin)) {
-      notify('This chat cannot run on this page.', 'send');
+      notify(t('wrongPage'), 'send');
       ui.composer.hidden = true;
       return;
     }

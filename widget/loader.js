@@ -27,6 +27,55 @@
     return;
   }
   const color = /^#([0-9a-f]{3}){1,2}$/i.test(data.color || '') ? data.color : '#4f46e5';
+
+  /*
+   * The button's own words (the frame's catalogues, widget/i18n/, hold the
+   * rest): the frame's name, open, close, unread. The language is
+   * data-locale, else the browser's first that has words here; the frame is
+   * told which, and chooses the same way.
+   */
+  const WORDS = {
+    en: ['Chat', 'Open chat', 'Close chat', '{n} unread'],
+    de: ['Chat', 'Chat öffnen', 'Chat schließen', '{n} ungelesen'],
+    fr: ['Chat', 'Ouvrir le chat', 'Fermer le chat', 'non lus : {n}'],
+    es: ['Chat', 'Abrir el chat', 'Cerrar el chat', '{n} sin leer'],
+    pt: ['Chat', 'Abrir o chat', 'Fechar o chat', 'não lidas: {n}'],
+    it: ['Chat', 'Apri la chat', 'Chiudi la chat', 'non letti: {n}'],
+    nl: ['Chat', 'Chat openen', 'Chat sluiten', '{n} ongelezen'],
+    ko: ['채팅', '채팅 열기', '채팅 닫기', '읽지 않은 메시지 {n}개'],
+    ja: ['チャット', 'チャットを開く', 'チャットを閉じる', '未読 {n} 件'],
+    zh: ['聊天', '打开聊天', '关闭聊天', '{n} 条未读'],
+    ar: ['دردشة', 'افتح الدردشة', 'أغلق الدردشة', 'غير مقروءة: {n}'],
+  };
+  /**
+   * @param {string} tag a language tag
+   * @returns {string} its key in WORDS by primary subtag, '' for none or Traditional Chinese
+   */
+  function match(tag) {
+    tag = String(tag || '').toLowerCase().replace(/_/g, '-');
+    const l = tag.split('-')[0];
+    return /^zh-(hant|tw|hk|mo)\b/.test(tag) || !WORDS[l] ? '' : l;
+  }
+  const locale = data.locale ? match(data.locale) || 'en'
+    : (w.navigator.languages || [w.navigator.language]).map(match).filter(Boolean)[0] || 'en';
+  /* The owner's texts: data-texts (JSON) and data-text-<key>, which win. */
+  let texts = {};
+  try {
+    const j = JSON.parse(data.texts || '{}');
+    if (j && typeof j === 'object' && !Array.isArray(j)) texts = j;
+  } catch (e) { /* ignored, as the frame ignores it */ }
+  Object.keys(data).forEach(function (k) {
+    if (/^text[A-Z]/.test(k)) texts[k[4].toLowerCase() + k.slice(5)] = data[k];
+  });
+  /**
+   * The button's word i of WORDS, or the owner's text for key.
+   * @param {number} i
+   * @param {string} key
+   * @returns {string}
+   */
+  function word(i, key) {
+    return typeof texts[key] === 'string' ? texts[key] : WORDS[locale][i];
+  }
   const left = data.position === 'left';
   const mobile = w.matchMedia('(max-width: 480px)');
   /* sessionStorage key; written only once the visitor has opened the chat. */
@@ -111,8 +160,8 @@
     btn.setAttribute('aria-expanded', String(isOpen));
     badge.hidden = isOpen || !unread;
     badge.textContent = unread > 99 ? '99+' : String(unread);
-    btn.setAttribute('aria-label', (isOpen ? 'Close chat' : 'Open chat') +
-      (unread && !isOpen ? ' (' + unread + ' unread)' : ''));
+    btn.setAttribute('aria-label', (isOpen ? word(2, 'closeChat') : word(1, 'openChat')) +
+      (unread && !isOpen ? ' (' + word(3, 'unread').replace('{n}', unread) + ')' : ''));
   }
 
   /**
@@ -145,11 +194,12 @@
 
   /** Creates the panel iframe: the first request the widget makes. */
   function build() {
-    const q = new URLSearchParams({ origin: location.origin, color: color });
+    const q = new URLSearchParams({ origin: location.origin, color: color, locale: locale });
     if (data.title) q.set('title', data.title);
     if (data.greeting) q.set('greeting', data.greeting);
+    if (Object.keys(texts).length) q.set('texts', JSON.stringify(texts));
     frame = d.createElement('iframe');
-    frame.title = data.title || 'Chat';
+    frame.title = data.title || texts.title || word(0, 'chat');
     frame.src = origin + '/widget/frame.html?' + q;
     panel.append(frame);
     post({ type: 'layout', full: mobile.matches });

@@ -1,8 +1,9 @@
 // Drawing the panel: messages in day groups, presence, typing, notices. It
 // reads the store, never writes it nor calls the network.
 
-import { clockTime, dayKey, dayLabel, sameDay } from './dates.js';
+import { clockTime, dayKey, dayLabel, fullTime, sameDay } from './dates.js';
 import { el } from './dom.js';
+import { t } from './i18n.js';
 import { linkify } from './linkify.js';
 import { state } from './store.js';
 
@@ -36,7 +37,7 @@ export function notify(text, kind) {
 
 /** Blocked: says so, composer off. */
 export function closed() {
-  notify(ui.input.placeholder = 'This conversation was closed.', 'closed');
+  notify(ui.input.placeholder = t('closed'), 'closed');
   ui.input.disabled = true;
   ui.input.value = '';
 }
@@ -58,8 +59,6 @@ export function nearBottom() {
   return sc.scrollHeight - sc.scrollTop - sc.clientHeight < 64;
 }
 
-const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'short' });
-
 /** The items to draw, in order: stored messages, then unsent ones. */
 function items() {
   const out = [...state.msgs.values()].sort((a, b) => a.seq - b.seq)
@@ -80,17 +79,17 @@ function drawMessage(m, first, last, seenSeq) {
   const li = el('li', {
     class: `msg ${mine ? 'me' : 'them'}${first ? ' first' : ''}${last ? ' last' : ''}${o ? (failed ? ' failed' : ' pending') : ''}`,
   },
-  !mine && first && el('div', { class: 'who', text: m.author || 'Support' }),
-  el('div', { class: 'bubble', title: !o && fullFmt.format(m.date) }, el('p', { class: 'text', dir: 'auto' }, linkify(m.content))));
+  !mine && first && el('div', { class: 'who', text: m.author || t('support') }),
+  el('div', { class: 'bubble', title: !o && fullTime(m.date) }, el('p', { class: 'text', dir: 'auto' }, linkify(m.content))));
   if (failed) {
-    li.append(el('div', { class: 'meta error', title: o.error || '' }, 'Not sent.', ' ',
-      el('button', { type: 'button', class: 'link-btn', text: 'Retry', onclick: () => actions.retry() }), ' · ',
-      el('button', { type: 'button', class: 'link-btn', text: 'Discard', onclick: () => actions.discard(o) })));
+    li.append(el('div', { class: 'meta error', title: o.error || '' }, t('notSent'), ' ',
+      el('button', { type: 'button', class: 'link-btn', text: t('retry'), onclick: () => actions.retry() }), ' · ',
+      el('button', { type: 'button', class: 'link-btn', text: t('discard'), onclick: () => actions.discard(o) })));
   } else if (o) {
-    if (last) li.append(el('div', { class: 'meta', text: 'Sending…' }));
+    if (last) li.append(el('div', { class: 'meta', text: t('sending') }));
   } else if (last || m.seq === seenSeq) {
     li.append(el('div', { class: 'meta' },
-      el('time', { datetime: m.createdAt, text: clockTime(m.date) }), m.seq === seenSeq && ' · Seen'));
+      el('time', { datetime: m.createdAt, text: clockTime(m.date) }), m.seq === seenSeq && ` · ${t('seen')}`));
   }
   return li;
 }
@@ -136,16 +135,12 @@ export function renderPresence() {
   ui.status.className = 'status' + (on === true ? ' online' : on === false ? ' offline' : '');
   // Who looks after the conversation: its assignee, or whoever answered last.
   const agent = (state.room && state.room.assigneeName) || state.lastAuthor;
-  ui.statusText.textContent = on === true ? (agent ? `${agent} · Online now` : 'Online now')
-    : on === false ? 'Away — we will reply later' : agent ? `${agent} is helping you` : 'Ask us anything';
+  ui.statusText.textContent = on === true ? (agent ? t('onlineAgent', { agent }) : t('online'))
+    : on === false ? t('away') : agent ? t('helping', { agent }) : t('statusIdle');
   const email = (state.room && state.room.visitorEmail) || state.identity.email;
   ui.away.hidden = on !== false;
   ui.awayRow.hidden = !state.email || !!email;
-  ui.awayText.textContent = !state.email
-    ? 'No one is online right now. Your messages are kept; we will reply here.'
-    : email
-      ? `No one is online right now. We'll reply here and by email to ${email}.`
-      : "No one is online right now. Leave your email and we'll reply here.";
+  ui.awayText.textContent = !state.email ? t('awayKept') : email ? t('awayEmail', { email }) : t('awayAsk');
 }
 
 let typingTimer = 0;
@@ -153,7 +148,7 @@ let typingTimer = 0;
 /** Shows that an admin is typing, for 5 s. */
 export function showTyping() {
   const stick = nearBottom();
-  ui.typingText.textContent = `${state.lastAuthor || 'Support'} is typing…`;
+  ui.typingText.textContent = t('typing', { name: state.lastAuthor || t('support') });
   ui.typing.hidden = false;
   if (stick) ui.scroll.scrollTop = ui.scroll.scrollHeight;
   clearTimeout(typingTimer);

@@ -16,7 +16,7 @@ import (
 var panelFiles = []string{
 	"frame.html", "frame.css", "frame.js",
 	"store.js", "transport.js", "render.js", "composer.js",
-	"sse.js", "ids.js", "dates.js", "dom.js", "linkify.js",
+	"sse.js", "ids.js", "dates.js", "dom.js", "linkify.js", "i18n.js",
 }
 
 // panelRefs finds what a panel file makes the browser fetch: the src and

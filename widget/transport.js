@@ -4,6 +4,7 @@
 // reconnected with backoff from the last seq.
 
 import { announce, clearNotice, closed, hideTyping, nearBottom, notify, render, renderPresence, showTyping, ui } from './render.js';
+import { t } from './i18n.js';
 import { SSEReader, readEvents } from './sse.js';
 import { adoptRoom, forgetRoom, state, storeMessages, unreadCount } from './store.js';
 
@@ -47,17 +48,17 @@ export async function api(method, path, body, token) {
 export function problem(res) {
   switch (res.status) {
     case 429:
-      return { text: `Slow down a little — you can send again in ${res.wait || 30} s.`, wait: res.wait || 30 };
+      return { text: t('slowDown', { n: res.wait || 30 }), wait: res.wait || 30 };
     case 503:
-      return { text: 'Chat is unavailable right now. Your text is kept — try again in a moment.' };
+      return { text: t('unavailableKept') };
     case 403:
       closed();
       return { text: ui.input.placeholder };
     case 400:
     case 413:
-      return { text: 'This message could not be sent. Is it too long?' };
+      return { text: t('tooLong') };
     default:
-      return { text: `Something went wrong (error ${res.status}). Your text is kept.` };
+      return { text: t('failed', { status: res.status }) };
   }
 }
 
@@ -76,7 +77,7 @@ export function addMessages(list, live) {
     for (const m of added) {
       if (m.sender === 'admin') {
         hideTyping();
-        announce(`${m.author || 'Support'}: ${m.content}`);
+        announce(`${m.author || t('support')}: ${m.content}`);
         if (!nearBottom()) ui.jump.hidden = false;
       }
       tell({ type: 'message', message: m });
@@ -143,7 +144,7 @@ export async function resume() {
       const body = { page: state.page || undefined, name: state.identity.name || undefined, email: state.identity.email || undefined };
       res = await api('POST', '/rooms', body);
     } catch (e) {
-      notify('Connecting…', 'net');
+      notify(t('connecting'), 'net');
       await sleep(backoff(attempt));
       continue;
     }
@@ -161,7 +162,7 @@ export async function resume() {
     notify(problem(res).text, 'net');
     await sleep(res.wait ? res.wait * 1000 : backoff(attempt));
   }
-  notify('Chat is unavailable right now. Please try again later.', 'net');
+  notify(t('unavailableLater'), 'net');
 }
 
 /** Drops every message and loads them again (reset). */
@@ -192,7 +193,7 @@ let loadingOlder = false;
 export async function loadOlder() {
   if (loadingOlder || !state.hasMore || !state.session || !state.msgs.size) return;
   loadingOlder = true;
-  ui.older.textContent = 'Loading…';
+  ui.older.textContent = t('loading');
   try {
     const first = Math.min(...state.msgs.keys());
     const res = await api('GET', `/rooms/${state.session.roomId}/messages?before=${first}&limit=${PAGE}`);
@@ -205,7 +206,7 @@ export async function loadOlder() {
     /* the button stays; the visitor can try again */
   } finally {
     loadingOlder = false;
-    ui.older.textContent = 'Show earlier messages';
+    ui.older.textContent = t('older');
   }
 }
 
@@ -251,7 +252,7 @@ function onEvent(type, data) {
   } else if (type === 'reset') {
     reload();
   } else if (type === 'room.deleted') {
-    reset('This conversation was closed. You can start a new one any time.', false);
+    reset(t('closedNew'), false);
   }
 }
 
@@ -280,7 +281,7 @@ export function connect() {
     streamCtl = null;
     if (wait < 0) return;
     clearTimeout(liveTimer);
-    liveTimer = setTimeout(() => notify('Reconnecting…', 'net'), 4000);
+    liveTimer = setTimeout(() => notify(t('reconnecting'), 'net'), 4000);
     streamTimer = setTimeout(connect, wait || retryMs || backoff(streamAttempt++));
   });
 }
@@ -312,7 +313,7 @@ async function readStream(ctl) {
     return 0;
   }
   if (res.status === 404) {
-    reset('This conversation has ended. You can start a new one any time.', true);
+    reset(t('ended'), true);
     return -1;
   }
   if (res.status === 401) {

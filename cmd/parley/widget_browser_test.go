@@ -696,7 +696,7 @@ func TestWidgetRecovers(t *testing.T) {
 	})
 
 	// The notice names the wait, in seconds or minutes.
-	waitInNotice := regexp.MustCompile(`\b\d+ (s|min)\b`)
+	waitInNotice := regexp.MustCompile(`\b\d+ (s|min|seconds?)\b`)
 	t.Run("429 says slow down", func(t *testing.T) {
 		for i := 0; i < 10 && !mustEval[bool](t, ctx, `!!F().querySelector('.msg.failed')`); i++ {
 			typeAndSend(t, ctx, fmt.Sprintf("flood %d", i))

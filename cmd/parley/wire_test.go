@@ -136,8 +136,24 @@ func TestSizeOnTheWire(t *testing.T) {
 				t.Logf("  %s: %d bytes (%s)", strings.TrimPrefix(s.url, app.URL), s.wire, s.header.Get("Content-Encoding"))
 			}
 			t.Logf("panel: %d files, %d bytes on the wire (%d decoded)", len(panel), wire, decoded)
-			if wire > 20480 {
-				t.Errorf("panel: got %d bytes on the wire, want at most 20480", wire)
+			// A visitor in another language than English downloads one
+			// catalogue more (the panel imports it by a computed name, which
+			// the crawl cannot follow): the budget holds with the largest.
+			largest, name := 0, ""
+			catalogues, err := fs.Glob(widget.Files, "i18n/*.js")
+			if err != nil || len(catalogues) < 10 {
+				t.Fatalf("catalogues: got %v (%v), want at least 10", catalogues, err)
+			}
+			for _, c := range catalogues {
+				s := fetchServed(t, app.URL+"/widget/"+c, accept)
+				t.Logf("  %s: %d bytes", c, s.wire)
+				if s.wire > largest {
+					largest, name = s.wire, c
+				}
+			}
+			t.Logf("largest catalogue: %s, %d bytes on the wire; panel with it: %d", name, largest, wire+largest)
+			if wire+largest > 20480 {
+				t.Errorf("panel with the %s catalogue: got %d bytes on the wire, want at most 20480", name, wire+largest)
 			}
 			// Every panel file but the page itself comes from a versioned,
 			// immutable URL.
