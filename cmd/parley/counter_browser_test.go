@@ -141,7 +141,7 @@ func TestVisitorCounterOnASite(t *testing.T) {
 		// The owner's choice: a page without data-respect-dnt counts anyway.
 		mustDo(t, ctx, "open a page that does not ask", chromedp.Navigate(site.URL+"/blog/third"))
 		shows(t, "counted without data-respect-dnt", "4 4 1")
-		if _, err := chromedp.Call(ctx, page.RemoveScriptToEvaluateOnNewDocument, page.RemoveScriptToEvaluateOnNewDocumentParams{Identifier: gpc.Identifier}); err != nil {
+		if _, err := chromedp.Call(ctx, page.RemoveScriptToEvaluateOnNewDocument, page.RemoveScriptToEvaluateOnNewDocumentParams(gpc)); err != nil {
 			t.Fatalf("turn GPC off: %v", err)
 		}
 	})
