@@ -114,6 +114,8 @@ export class Inbox {
   /** Forgets everything (sign-out). */
   clear() {
     this.generation++;
+    clearTimeout(this.countTimer);
+    this.countTimer = 0;
     this.rooms.clear();
     this.eventAt.clear();
     for (const t of this.typing.values()) clearTimeout(t);

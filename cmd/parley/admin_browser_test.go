@@ -401,6 +401,7 @@ func TestAdminConsole(t *testing.T) {
 	console.checkClean(t,
 		provoked{"/api/v1/admin/login", "status of 401"},  // the wrong password
 		provoked{"/api/v1/admin/rooms", "status of 401"},  // the revoked token
+		provoked{"/api/v1/admin/counts", "status of 401"}, // the revoked token, if a count refresh was due
 		provoked{"/api/v1/admin/events", "status of 401"}, // the revoked token, if the stream was reconnecting
 		provoked{"/api/v1/admin/events", "status of 503"}, // the refused stream
 		provoked{"/api/v1/admin/events", "net::ERR_"},     // the cut stream
