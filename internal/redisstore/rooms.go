@@ -18,21 +18,80 @@ import (
 // CreateRoom stores a new room, adds it to the index and publishes the room
 // event, in one script.
 func (s *Store) CreateRoom(ctx context.Context, r chat.Room) (chat.Room, error) {
-	created := r.CreatedAt.Millis()
-	n, err := createScript.Run(ctx, s.rdb, []string{s.keys.Room(r.ID), s.keys.Rooms(), s.keys.AdminLog(),
-		s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.Unassigned()},
-		r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS, s.keys.Events(), roomEventHead(r.ID), r.ClientKey, AdminLogLen).Int64()
-	if err != nil {
-		return chat.Room{}, fail("create room", err)
+	r.Verified = false
+	created, _, err := s.createRoom(ctx, r, "")
+	return created, err
+}
+
+// CreateIdentityRoom is CreateRoom for a verified identity's room, in the
+// same script: see lua/create.lua.
+func (s *Store) CreateIdentityRoom(ctx context.Context, r chat.Room, identityHash string) (chat.Room, string, error) {
+	if identityHash == "" {
+		return chat.Room{}, "", fmt.Errorf("redisstore: create identity room: no identity")
 	}
-	if n == 0 {
-		return chat.Room{}, fmt.Errorf("redisstore: create room: id %s is taken", r.ID)
+	r.Verified = true
+	return s.createRoom(ctx, r, identityHash)
+}
+
+func (s *Store) createRoom(ctx context.Context, r chat.Room, identityHash string) (chat.Room, string, error) {
+	created := r.CreatedAt.Millis()
+	identityKey := s.keys.Room(r.ID) // unused without an identity
+	if identityHash != "" {
+		identityKey = s.keys.Identity(identityHash)
+	}
+	res, err := createScript.Run(ctx, s.rdb, []string{s.keys.Room(r.ID), s.keys.Rooms(), s.keys.AdminLog(),
+		s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.Unassigned(), identityKey},
+		r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS, s.keys.Events(), roomEventHead(r.ID), r.ClientKey, AdminLogLen,
+		identityHash, r.UserID, s.keys.RoomPrefix()).Result()
+	if err != nil {
+		return chat.Room{}, "", fail("create room", err)
+	}
+	switch v := res.(type) {
+	case string:
+		return chat.Room{}, v, nil
+	case int64:
+		if v != 1 {
+			return chat.Room{}, "", fmt.Errorf("redisstore: create room: id %s is taken", r.ID)
+		}
+	default:
+		return chat.Room{}, "", fmt.Errorf("redisstore: create room: unexpected reply %v", res)
 	}
 	return chat.Room{
 		ID: r.ID, VisitorName: r.VisitorName, VisitorEmail: r.VisitorEmail, Page: r.Page,
 		CreatedAt: chat.TimeFromMillis(created), UpdatedAt: chat.TimeFromMillis(created),
-		FirstSeq: 1, ClientKey: r.ClientKey, Status: chat.StatusOpen,
-	}, nil
+		FirstSeq: 1, ClientKey: r.ClientKey, Status: chat.StatusOpen, Verified: r.Verified, UserID: r.UserID,
+	}, "", nil
+}
+
+// IdentityRoom returns the room id an identity's index names, or
+// chat.ErrRoomNotFound.
+func (s *Store) IdentityRoom(ctx context.Context, identityHash string) (string, error) {
+	id, err := s.rdb.Get(ctx, s.keys.Identity(identityHash)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", chat.ErrRoomNotFound
+	}
+	if err != nil {
+		return "", fail("identity room", err)
+	}
+	return id, nil
+}
+
+// SetVisitorDetails overwrites a room's visitor name and email; see
+// lua/setvisitor.lua.
+func (s *Store) SetVisitorDetails(ctx context.Context, roomID, name, email string) (chat.Room, error) {
+	res, err := setVisitorScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID), s.keys.AdminLog()},
+		name, email, s.keys.Events(), roomEventHead(roomID), AdminLogLen).Slice()
+	if err != nil {
+		return chat.Room{}, fail("set visitor", err)
+	}
+	if len(res) == 1 && res[0] == "blocked" {
+		return chat.Room{}, chat.ErrBlocked
+	}
+	r, ok := roomFromFlat(roomID, res)
+	if !ok {
+		return chat.Room{}, chat.ErrRoomNotFound
+	}
+	return r, nil
 }
 
 // Room returns a room, or chat.ErrRoomNotFound.
@@ -71,7 +130,7 @@ func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (ch
 			s.keys.RoomsByStatus(string(chat.StatusResolved)), s.keys.Unassigned(), s.keys.Snoozed(), s.keys.Notes(m.RoomID)},
 		m.RoomID, clientID, msgJSON, string(m.Sender), m.Content, m.CreatedAt.Millis(),
 		counter, refuseBlocked(m.Sender), s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID), AdminLogLen,
-		agent, agentName, reopen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix()).Slice()
+		agent, agentName, reopen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix(), s.keys.IdentityPrefix()).Slice()
 	if err != nil {
 		return chat.Message{}, false, fail("append", err)
 	}
@@ -302,7 +361,7 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string, by chat.Sender) e
 			s.keys.Rooms(), s.keys.Unread(), s.keys.AdminLog(),
 			s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.RoomsByStatus(string(chat.StatusPending)),
 			s.keys.RoomsByStatus(string(chat.StatusResolved)), s.keys.Unassigned(), s.keys.Snoozed(), s.keys.Notes(roomID)},
-		roomID, s.keys.Events(), payload, refuseBlocked(by), AdminLogLen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix()).Int64()
+		roomID, s.keys.Events(), payload, refuseBlocked(by), AdminLogLen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix(), s.keys.IdentityPrefix()).Int64()
 	if err != nil {
 		return fail("delete room", err)
 	}

@@ -21,6 +21,8 @@
 -- ARGV[5]  admin log length kept (approximately)
 -- ARGV[6]  prefix of the agents' indexes (+ username)
 -- ARGV[7]  prefix of the labels' indexes (+ label id)
+-- ARGV[8]  prefix of the identity index (+ the room's identity hash): the
+--          entry is deleted while it still names this room
 --
 -- Returns 1, 0 when the room did not exist (stale index entries are removed
 -- all the same), or -1 when it is blocked and ARGV[4] refuses that (nothing
@@ -29,7 +31,7 @@ if ARGV[4] == '1' and redis.call('HGET', KEYS[1], 'blocked') == '1' then
   return -1
 end
 local existed = redis.call('EXISTS', KEYS[1])
-local h = redis.call('HMGET', KEYS[1], 'assignee', 'labels')
+local h = redis.call('HMGET', KEYS[1], 'assignee', 'labels', 'identity')
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[13])
 for i = 5, 12 do
   if i ~= 7 then
@@ -41,6 +43,9 @@ if h[1] then
 end
 for x in string.gmatch(h[2] or '', '[^,]+') do
   redis.call('ZREM', ARGV[7] .. x, ARGV[1])
+end
+if h[3] and redis.call('GET', ARGV[8] .. h[3]) == ARGV[1] then
+  redis.call('DEL', ARGV[8] .. h[3])
 end
 if existed == 0 then
   return 0

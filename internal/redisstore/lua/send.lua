@@ -35,6 +35,8 @@
 -- ARGV[16] reopen a pending or resolved room (0|1: a visitor message)
 -- ARGV[17] prefix of the agents' indexes (+ username)
 -- ARGV[18] prefix of the labels' indexes (+ label id)
+-- ARGV[19] prefix of the identity index (+ the room's identity hash): a
+--          verified room's index entry lives as long as the room
 --
 -- Returns {status, seq, message JSON}; status is ok, dup, notfound or
 -- blocked. The message JSON is only returned for dup (the caller built it for
@@ -104,6 +106,10 @@ if ttl > 0 then
   redis.call('PEXPIRE', dedup, ttl)
   redis.call('PEXPIRE', senders, ttl)
   redis.call('PEXPIRE', KEYS[13], ttl)
+  local identity = redis.call('HGET', room, 'identity')
+  if identity then
+    redis.call('PEXPIRE', ARGV[19] .. identity, ttl)
+  end
 end
 redis.call('ZADD', KEYS[5], updated, roomID)
 
