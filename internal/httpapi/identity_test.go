@@ -335,3 +335,21 @@ func TestVerifiedIdentityOff(t *testing.T) {
 		}
 	})
 }
+
+func TestVerifiedIdentityBlocked(t *testing.T) {
+	forEachRedis(t, func(t *testing.T, addr string) {
+		e := newEnv(t, addr, envConfig{IdentitySecret: identitySecret})
+		_, room, _ := e.openIdentity(map[string]any{"identity": signed("user-8")})
+		at := e.adminToken()
+		want(t, e.do(req{method: "POST", path: "/api/v1/admin/rooms/" + room.ID + "/block", token: at}), http.StatusNoContent, "")
+		open := req{method: "POST", path: "/api/v1/rooms", body: map[string]any{"identity": signed("user-8")}}
+		want(t, e.do(open), http.StatusForbidden, "forbidden")
+		// Deleting the blocked room does not lift the block: the user does
+		// not get a new room by signing in again.
+		want(t, e.do(req{method: "DELETE", path: "/api/v1/admin/rooms/" + room.ID, token: at}), http.StatusNoContent, "")
+		want(t, e.do(open), http.StatusForbidden, "forbidden")
+		if n := e.roomCount(); n != 0 {
+			t.Errorf("%d rooms, want none", n)
+		}
+	})
+}

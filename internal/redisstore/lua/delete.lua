@@ -22,7 +22,9 @@
 -- ARGV[6]  prefix of the agents' indexes (+ username)
 -- ARGV[7]  prefix of the labels' indexes (+ label id)
 -- ARGV[8]  prefix of the identity index (+ the room's identity hash): the
---          entry is deleted while it still names this room
+--          entry is deleted while it still names this room, unless the room
+--          is blocked (the entry then leads the user to the blocked marker,
+--          not to a new room)
 --
 -- Returns 1, 0 when the room did not exist (stale index entries are removed
 -- all the same), or -1 when it is blocked and ARGV[4] refuses that (nothing
@@ -31,7 +33,7 @@ if ARGV[4] == '1' and redis.call('HGET', KEYS[1], 'blocked') == '1' then
   return -1
 end
 local existed = redis.call('EXISTS', KEYS[1])
-local h = redis.call('HMGET', KEYS[1], 'assignee', 'labels', 'identity')
+local h = redis.call('HMGET', KEYS[1], 'assignee', 'labels', 'identity', 'blocked')
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[13])
 for i = 5, 12 do
   if i ~= 7 then
@@ -44,7 +46,7 @@ end
 for x in string.gmatch(h[2] or '', '[^,]+') do
   redis.call('ZREM', ARGV[7] .. x, ARGV[1])
 end
-if h[3] and redis.call('GET', ARGV[8] .. h[3]) == ARGV[1] then
+if h[3] and h[4] ~= '1' and redis.call('GET', ARGV[8] .. h[3]) == ARGV[1] then
   redis.call('DEL', ARGV[8] .. h[3])
 end
 if existed == 0 then
