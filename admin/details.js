@@ -28,7 +28,7 @@ export class DetailsPanel {
    * @param {any} r the room
    */
   render(r) {
-    const sig = JSON.stringify([r.id, r.visitorName, r.visitorEmail, r.page, r.createdAt]);
+    const sig = JSON.stringify([r.id, r.visitorName, r.visitorEmail, r.page, r.createdAt, r.verified, r.userId]);
     if (sig !== this.sig) {
       this.sig = sig;
       this.build(r);
@@ -65,6 +65,8 @@ export class DetailsPanel {
         el('h3', { text: visitorLabel(r) }),
         r.visitorEmail ? el('a', { href: mailtoURL(r.visitorEmail), text: r.visitorEmail }) : el('p', { class: 'muted', text: 'No email given' })),
       el('dl', { class: 'details-list' },
+        r.userId ? row(r.verified ? 'Site user' : 'Claims to be', el('span', {},
+          el('code', { text: r.userId }), ' ', el('span', { class: 'tag ' + (r.verified ? 'tag-verified' : 'tag-muted'), text: r.verified ? 'Verified' : 'Unverified' })), 'check') : null,
         row('Started on', page ? el('a', { href: page.href, target: '_blank', rel: 'noopener noreferrer', title: page.href, text: page.host + page.pathname }) : '—', 'globe'),
         row('First seen', r.createdAt ? fullTime(r.createdAt) : '—', 'clock'),
         row('Messages', count, 'chat'),

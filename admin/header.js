@@ -1,5 +1,5 @@
 // The open conversation's header (avatar, name, email or page, "typing…",
-// the Blocked tag, the details toggle) and the banner over a blocked room.
+// the Verified and Blocked tags, the details toggle) and the banner over a blocked room.
 
 import { el, replaceChildren } from '../widget/dom.js';
 import { closeDetails, openDetails } from './details.js';
@@ -17,7 +17,7 @@ export class ConversationHeader {
   constructor(ui, onUnblock) {
     this.ui = ui;
     this.onUnblock = onUnblock;
-    /** @type {{avatar: HTMLElement, name: HTMLElement, sub: HTMLElement, tag: HTMLElement}|null} */
+    /** @type {{avatar: HTMLElement, name: HTMLElement, sub: HTMLElement, verified: HTMLElement, tag: HTMLElement}|null} */
     this.parts = null;
     this.bannerSig = '';
   }
@@ -31,12 +31,14 @@ export class ConversationHeader {
       avatar: el('span', { class: 'avatar-slot' }),
       name: el('h2', { id: 'conv-name' }),
       sub: el('p', { class: 'conv-sub' }),
+      verified: el('span', { class: 'tag tag-verified', text: 'Verified', hidden: true }),
       tag: el('span', { class: 'tag tag-danger', text: 'Blocked', hidden: true }),
     };
     replaceChildren(this.ui.header,
       el('a', { class: 'icon-btn back', href: '#/', 'aria-label': 'Back to conversations', title: 'Back (Esc)' }, icon('back')),
       h.avatar,
       el('div', { class: 'conv-title' }, h.name, h.sub),
+      h.verified,
       h.tag,
       el('button', {
         class: 'icon-btn details-toggle', type: 'button', 'aria-label': 'Visitor details', title: 'Visitor details',
@@ -68,6 +70,8 @@ export class ConversationHeader {
       : r.visitorEmail || (page ? 'on ' + page.pathname : r.visitorName ? 'No email given' : 'Anonymous visitor');
     h.sub.classList.toggle('typing', typing);
     h.tag.hidden = !r.blocked;
+    h.verified.hidden = !r.verified;
+    h.verified.title = r.verified ? `Signed in on your site as ${r.userId}` : '';
     const ipUntil = r.blocked && r.ipBlockedUntil && Date.parse(r.ipBlockedUntil) > Date.now() ? r.ipBlockedUntil : '';
     const sig = r.blocked ? 'b' + ipUntil : '';
     if (sig !== this.bannerSig || this.ui.banner.hidden === !!r.blocked) {

@@ -1,4 +1,4 @@
-// One room's row in the inbox: avatar, name, Blocked tag, time of the last
+// One room's row in the inbox: avatar, name, Verified and Blocked tags, time of the last
 // activity, a preview of the last message (or "typing…") and the unread
 // badge. A row is redrawn only when something it shows changed.
 
@@ -80,7 +80,7 @@ export function roomRow(row, room, { now, tabbable, typing, selected, match, ter
   const labels = (room.labels || []).map((id) => roster.label(id)).filter(Boolean);
   const status = room.status && room.status !== 'open' ? room.status : '';
   const owner = room.assignee ? (room.assigneeName || roster.agentName(room.assignee)) : '';
-  const sig = JSON.stringify([room.visitorName, room.visitorEmail, room.lastMessage, room.unread, room.blocked, typing, time, selected,
+  const sig = JSON.stringify([room.visitorName, room.visitorEmail, room.lastMessage, room.unread, room.blocked, room.verified, typing, time, selected,
     labels, status, owner, match, match && terms]);
   row.a.tabIndex = tabbable ? 0 : -1;
   if (sig === row.sig) return row;
@@ -93,7 +93,7 @@ export function roomRow(row, room, { now, tabbable, typing, selected, match, ter
   if (selected) a.setAttribute('aria-current', 'true');
   else a.removeAttribute('aria-current');
   const second = match ? matchText(match) : preview(room);
-  a.setAttribute('aria-label', [name, room.blocked && 'blocked', status, room.unread > 0 && `${room.unread} unread`,
+  a.setAttribute('aria-label', [name, room.verified && 'verified', room.blocked && 'blocked', status, room.unread > 0 && `${room.unread} unread`,
     typing ? 'typing' : short(second), time, owner && `assigned to ${owner}`,
     labels.length > 0 && 'labels ' + labels.map((l) => l.name).join(', ')].filter(Boolean).join(', '));
   replaceChildren(a,
@@ -101,6 +101,7 @@ export function roomRow(row, room, { now, tabbable, typing, selected, match, ter
     el('span', { class: 'room-main' },
       el('span', { class: 'room-top' },
         el('span', { class: 'room-name', text: name }),
+        room.verified ? el('span', { class: 'tag tag-verified', text: 'Verified' }) : null,
         room.blocked ? el('span', { class: 'tag tag-muted', text: 'Blocked' }) : null,
         el('time', { class: 'room-time', datetime: when, title: fullTime(when), text: time })),
       el('span', { class: 'room-bottom' },

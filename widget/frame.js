@@ -7,7 +7,7 @@ import { useDateLocale } from './dates.js';
 import { loadLocale, locale, parseTexts, pickLocale, t, translate } from './i18n.js';
 import { $, initRender, nearBottom, notify, render, renderPresence, ui } from './render.js';
 import { restore, state } from './store.js';
-import { api, initRoom, loadOlder, markRead, problem, reset, resume, updateUnread } from './transport.js';
+import { api, ensureRoom, initRoom, loadOlder, markRead, problem, reset, resume, updateUnread } from './transport.js';
 
 const params = new URLSearchParams(location.search);
 const embedded = window.parent !== window;
@@ -49,6 +49,46 @@ function identify(name, email) {
   renderPresence();
 }
 
+/** @param {string} token a JWT @returns {string} its sub, unchecked (the server checks) */
+function subOf(token) {
+  try {
+    return String(JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).sub || '');
+  } catch (e) {
+    return '';
+  }
+}
+
+let held = null; // a saved session of a signed-in user, until the loader says who is here
+
+/**
+ * Takes the site's user (identify: signed by its backend, or only claimed) or
+ * their logout: a conversation of someone else is forgotten on this device,
+ * and a signed-in user gets theirs, from any device.
+ * @param {Object} m the loader's identify or logout message
+ */
+function who(m) {
+  const token = m.type === 'identify' ? String(m.token || '') : '';
+  const id = token ? subOf(token) : m.type === 'identify' ? String(m.id || '') : '';
+  const signed = !!(token || (id && m.signature));
+  state.ident = signed ? id : '';
+  state.verify = token ? { identityToken: token } : id ? { identity: { id, name: state.identity.name || undefined,
+    email: state.identity.email || undefined, signature: signed ? String(m.signature) : undefined } } : null;
+  const saved = held;
+  held = null;
+  if (saved && saved.ident === state.ident) {
+    state.session = saved;
+    render();
+    resume().then(flush);
+  } else if (saved || (state.session && state.session.ident !== state.ident)) {
+    reset('', false);
+    // Someone else now: what the last one typed goes too (a shared computer).
+    if (m.type === 'logout') state.identity = { name: '', email: '' };
+    ui.name.value = state.identity.name;
+    ui.email.value = state.identity.email;
+  }
+  if (state.ident && !state.session) ensureRoom().then((p) => p && notify(p.text, 'net'));
+}
+
 /** Handles a message from the loader: only from our parent window and the host page's origin. */
 function receive(e) {
   const m = e.data;
@@ -58,8 +98,9 @@ function receive(e) {
     setVisible(true, m.focus);
   } else if (m.type === 'close') {
     setVisible(false);
-  } else if (m.type === 'identify') {
-    identify(String(m.name || ''), String(m.email || ''));
+  } else if (m.type === 'identify' || m.type === 'logout') {
+    if (m.type === 'identify') identify(String(m.name || ''), String(m.email || ''));
+    who(m);
   } else if (m.type === 'layout') {
     document.documentElement.classList.toggle('full', !!m.full);
   }
@@ -194,6 +235,10 @@ async function start() {
   render('bottom');
   renderPresence();
   tell({ type: 'ready' });
+  if (saved && saved.ident && embedded) {
+    held = saved;
+    return;
+  }
   if (saved) {
     state.session = saved;
     render();

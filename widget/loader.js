@@ -203,7 +203,7 @@
     frame.src = origin + '/widget/frame.html?' + q;
     panel.append(frame);
     post({ type: 'layout', full: mobile.matches });
-    if (identity) post({ type: 'identify', name: identity.name, email: identity.email });
+    post(identity || { type: 'logout' }); // the frame holds a signed-in session until it knows who is here
     mobile.addEventListener('change', function () { post({ type: 'layout', full: mobile.matches }); });
   }
 
@@ -261,7 +261,8 @@
 
   /**
    * The public API: Parley('open' | 'close' | 'toggle'),
-   * Parley('identify', {name, email}), Parley('on', 'message' | 'unread' | 'open' | 'close', fn).
+   * Parley('identify', {name, email, id, signature} | {token}), Parley('logout'),
+   * Parley('on', 'message' | 'unread' | 'open' | 'close', fn).
    * @param {string} cmd
    * @param {*} [arg]
    * @param {Function} [fn]
@@ -271,8 +272,12 @@
     else if (cmd === 'close') close(false);
     else if (cmd === 'toggle') isOpen ? close(false) : open(true);
     else if (cmd === 'identify' && arg) {
-      identity = { name: String(arg.name || ''), email: String(arg.email || '') };
-      if (frame) post({ type: 'identify', name: identity.name, email: identity.email });
+      identity = { type: 'identify', name: String(arg.name || ''), email: String(arg.email || ''),
+        id: String(arg.id || ''), signature: String(arg.signature || ''), token: String(arg.token || '') };
+      if (frame) post(identity);
+    } else if (cmd === 'logout' || cmd === 'identify') {
+      identity = null;
+      if (frame) post({ type: 'logout' });
     } else if (cmd === 'on' && typeof fn === 'function') {
       (handlers[arg] = handlers[arg] || []).push(fn);
     }

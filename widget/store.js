@@ -22,6 +22,8 @@ export const state = {
   lastAuthor: '',
   introDone: false,
   email: false, // the server sends mail: only then is email promised
+  ident: '', // the site's verified user id ('' anonymous); a session of another is forgotten
+  verify: null, // what POST /rooms gets to open that user's room: {identity} or {identityToken}
 };
 
 let key = '';
@@ -42,7 +44,7 @@ export function restore(storageKey) {
   state.outbox = (Array.isArray(saved.outbox) ? saved.outbox : [])
     .filter((o) => o && typeof o.content === 'string' && typeof o.clientId === 'string')
     .map((o) => ({ clientId: o.clientId, content: o.content, status: 'queued' }));
-  return saved.roomId && saved.token ? { roomId: saved.roomId, token: saved.token } : null;
+  return saved.roomId && saved.token ? { roomId: saved.roomId, token: saved.token, ident: String(saved.ident || '') } : null;
 }
 
 /** Saves the session and the unsent messages (so a reload resends them, safely, by clientId). */
@@ -89,7 +91,7 @@ export function unreadCount() {
 /** Takes the room and token of a create or resume answer. */
 export function adoptRoom(data) {
   const fresh = !state.session || state.session.roomId !== data.room.id;
-  state.session = { roomId: data.room.id, token: data.token };
+  state.session = { roomId: data.room.id, token: data.token, ident: state.ident };
   state.room = data.room;
   state.email = !!data.email;
   state.readSeq = Math.max(fresh ? 0 : state.readSeq, data.room.visitorReadSeq || 0);

@@ -128,12 +128,14 @@ export function reset(text, keepOutbox) {
  * On 401/404 the old room is gone and the visitor starts fresh.
  */
 export async function resume() {
-  for (let attempt = 0; attempt < 8; attempt++) {
+  const s = state.session;
+  for (let attempt = 0; attempt < 8 && s && state.session === s; attempt++) {
     let res;
     try {
       // Ask about the saved room first: resuming with a token that is no
       // longer good would open a new, empty conversation for nothing.
-      const check = await api('GET', `/rooms/${state.session.roomId}`);
+      const check = await api('GET', `/rooms/${s.roomId}`);
+      if (state.session !== s) return; // another user signed in meanwhile
       if (check.status === 401 || check.status === 403 || check.status === 404) return reset('', true);
       if (check.ok && check.data.room.blocked) {
         state.room = check.data.room;
@@ -143,6 +145,7 @@ export async function resume() {
       }
       const body = { page: state.page || undefined, name: state.identity.name || undefined, email: state.identity.email || undefined };
       res = await api('POST', '/rooms', body);
+      if (state.session !== s) return;
     } catch (e) {
       notify(t('connecting'), 'net');
       await sleep(backoff(attempt));
@@ -162,7 +165,7 @@ export async function resume() {
     notify(problem(res).text, 'net');
     await sleep(res.wait ? res.wait * 1000 : backoff(attempt));
   }
-  notify(t('unavailableLater'), 'net');
+  if (s && state.session === s) notify(t('unavailableLater'), 'net');
 }
 
 /** Drops every message and loads them again (reset). */
@@ -221,9 +224,10 @@ export function ensureRoom() {
   if (!roomPromise) {
     roomPromise = (async () => {
       const { name, email } = state.identity;
-      const res = await api('POST', '/rooms', { name: name || undefined, email: email || undefined, page: state.page || undefined }, '');
+      const res = await api('POST', '/rooms', { name: name || undefined, email: email || undefined, page: state.page || undefined, ...state.verify }, '');
       if (res.ok && res.data && res.data.room) {
         adopt(res.data);
+        if (res.status === 200) await loadLatest(); // a signed-in user's room, from another device
         connect();
         return null;
       }

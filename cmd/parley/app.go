@@ -127,7 +127,11 @@ func connectBackend(ctx context.Context, cfg config.Config, log *slog.Logger, ad
 	if advertise { // the server, not a tool
 		notify = notifyConfig(cfg, b.store)
 	}
-	b.svc = chat.NewService(b.store, chat.Config{Limits: cfg.Limits, IPv6Prefix: cfg.IPv6Prefix, Notify: notify})
+	var identity chat.IdentityVerifier
+	if cfg.IdentitySecret != nil {
+		identity = auth.NewIdentities(cfg.IdentitySecret)
+	}
+	b.svc = chat.NewService(b.store, chat.Config{Limits: cfg.Limits, IPv6Prefix: cfg.IPv6Prefix, Notify: notify, Identity: identity})
 	b.accounts = auth.NewAccounts(b.store)
 	return b, nil
 }

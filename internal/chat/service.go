@@ -33,6 +33,9 @@ type Config struct {
 	IPv6Prefix int
 	// Notify schedules the notification mails; its zero value is off.
 	Notify NotifyConfig
+	// Identity checks the site's signed identities; nil is off (a signed
+	// identity gets ErrIdentityOff).
+	Identity IdentityVerifier
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -45,6 +48,7 @@ type Service struct {
 	ipv6Prefix int
 	loginWaits []time.Duration
 	notify     NotifyConfig
+	identity   IdentityVerifier
 	now        func() time.Time
 
 	// salt is the visitor hashes' salt of one day, kept once read: the first
@@ -68,7 +72,7 @@ func NewService(store Store, cfg Config) *Service {
 	if prefix == 0 {
 		prefix = DefaultIPv6Prefix
 	}
-	return &Service{store: store, limits: cfg.Limits, ipv6Prefix: prefix, loginWaits: doublingWaits(time.Second, MaxLoginWait), notify: cfg.Notify, now: now}
+	return &Service{store: store, limits: cfg.Limits, ipv6Prefix: prefix, loginWaits: doublingWaits(time.Second, MaxLoginWait), notify: cfg.Notify, identity: cfg.Identity, now: now}
 }
 
 // doublingWaits is first, twice that, and so on, up to and ending with max.
@@ -116,9 +120,22 @@ func (s *Service) allowAll(ctx context.Context, windows ...Window) error {
 // deleted or expired, gets a new one. created tells which happened. A
 // blocked visitor gets ErrBlocked, whether their room is still there or not:
 // a block is not lifted by asking for a new room.
+//
+// A signed identity (in.Identity with a signature, or in.IdentityToken) is
+// checked first: a bad one is refused (unauthorized, nothing created), a good
+// one opens the user's own room whatever resumeID says (see openVerified).
+// An unsigned in.Identity is only a claim: the visitor is anonymous, and the
+// id is kept on a new room for the team to see as unverified.
 func (s *Service) OpenRoom(ctx context.Context, in NewRoom, resumeID, clientIP string) (r Room, created bool, err error) {
 	if err := in.Normalize(); err != nil {
 		return Room{}, false, err
+	}
+	if in.signed() {
+		id, err := s.verifyIdentity(in)
+		if err != nil {
+			return Room{}, false, err
+		}
+		return s.openVerified(ctx, in, id, clientIP)
 	}
 	if resumeID != "" {
 		r, err := s.resumeRoom(ctx, resumeID, in)
@@ -152,9 +169,13 @@ func (s *Service) createRoom(ctx context.Context, in NewRoom, clientIP string) (
 		return Room{}, err
 	}
 	now := Time{s.now().UTC()}
+	claimed := ""
+	if in.Identity != nil {
+		claimed = in.Identity.ID
+	}
 	r, err := s.store.CreateRoom(ctx, Room{
 		ID: NewRoomID(), VisitorName: in.Name, VisitorEmail: in.Email, Page: in.Page,
-		CreatedAt: now, UpdatedAt: now, ClientKey: s.ipKey(clientIP),
+		CreatedAt: now, UpdatedAt: now, ClientKey: s.ipKey(clientIP), UserID: claimed,
 	})
 	if err != nil {
 		return Room{}, err

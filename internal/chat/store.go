@@ -16,6 +16,19 @@ type RoomStore interface {
 	// CreateRoom stores a new room whose ID the caller chose, and publishes
 	// EventRoom in the same step.
 	CreateRoom(ctx context.Context, r Room) (Room, error)
+	// CreateIdentityRoom is CreateRoom for the room of a verified identity
+	// (r.Verified, r.UserID), indexed under identityHash: it stores r only
+	// when no existing room holds the identity, and makes the index point
+	// to it, in one step. Otherwise nothing is stored and holder is the id
+	// of the room that holds it.
+	CreateIdentityRoom(ctx context.Context, r Room, identityHash string) (created Room, holder string, err error)
+	// IdentityRoom returns the id of the room an identity's index points to,
+	// or ErrRoomNotFound when none does (the room may be gone all the same).
+	IdentityRoom(ctx context.Context, identityHash string) (string, error)
+	// SetVisitorDetails sets the visitor's name and email of a room, over
+	// what it had (a verified identity's details follow the site), and
+	// publishes EventRoom in the same step. ErrRoomNotFound, ErrBlocked.
+	SetVisitorDetails(ctx context.Context, roomID, name, email string) (Room, error)
 	// Room returns a room, or ErrRoomNotFound.
 	Room(ctx context.Context, id string) (Room, error)
 	// Append stores m (its Seq is assigned here) and publishes it, atomically.

@@ -120,12 +120,18 @@ type Room struct {
 	AssigneeName string  `json:"assigneeName,omitempty"`
 	// Labels are the ids of the room's labels.
 	Labels []string `json:"labels,omitempty"`
+	// Verified is set when the site's backend signed the visitor's user id
+	// (see IdentityClaim); UserID is that id, or with Verified false the id
+	// an unsigned identify only claimed. The visitor's view leaves UserID
+	// out.
+	Verified bool   `json:"verified"`
+	UserID   string `json:"userId,omitempty"`
 }
 
 // ForVisitor returns r as its visitor may see it: the team's own fields
-// (status, assignee's username, labels) are left out.
+// (status, assignee's username, labels, the site's user id) are left out.
 func (r Room) ForVisitor() Room {
-	r.Status, r.SnoozedUntil, r.Assignee, r.Labels = "", nil, nil, nil
+	r.Status, r.SnoozedUntil, r.Assignee, r.Labels, r.UserID = "", nil, nil, nil, ""
 	return r
 }
 
@@ -134,6 +140,10 @@ type NewRoom struct {
 	Name  string `json:"name"`
 	Email string `json:"email"`
 	Page  string `json:"page"`
+	// Identity or IdentityToken (a site's HS256 JWT) name the site's
+	// logged-in user; see OpenRoom.
+	Identity      *IdentityClaim `json:"identity,omitempty"`
+	IdentityToken string         `json:"identityToken,omitempty"`
 }
 
 // BlockRequest is an admin's block of a room's visitor. With IP, the address

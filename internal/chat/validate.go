@@ -45,6 +45,10 @@ func (r *NewRoom) Normalize() error {
 	r.Name = strings.TrimSpace(r.Name)
 	r.Email = strings.TrimSpace(r.Email)
 	r.Page = strings.TrimSpace(r.Page)
+	r.IdentityToken = strings.TrimSpace(r.IdentityToken)
+	if err := r.normalizeIdentity(); err != nil {
+		return err
+	}
 	if err := checkText("name", r.Name, MaxName); err != nil {
 		return err
 	}

@@ -20,11 +20,14 @@ const DefaultRateLimits = "rooms=10/h,messages=30/m,login=10/15m,login-user=5/15
 
 // Config is every setting of a Parley process.
 type Config struct {
-	Addr           string
-	RedisURL       string // "" = embedded
-	RedisPrefix    string
-	DataDir        string
-	JWTSecret      []byte // nil = generated once and kept in Redis
+	Addr        string
+	RedisURL    string // "" = embedded
+	RedisPrefix string
+	DataDir     string
+	JWTSecret   []byte // nil = generated once and kept in Redis
+	// IdentitySecret is the secret the site's backend signs its users' ids
+	// with (PARLEY_IDENTITY_SECRET); nil turns verified identity off.
+	IdentitySecret []byte
 	AdminUser      string
 	AdminPassword  string
 	AllowedOrigins []string
@@ -116,6 +119,12 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("PARLEY_JWT_SECRET", "must be at least 32 bytes, got %d", len(s))
 		}
 		c.JWTSecret = []byte(s)
+	}
+	if s := getenv("PARLEY_IDENTITY_SECRET"); s != "" {
+		if len(s) < 32 {
+			bad("PARLEY_IDENTITY_SECRET", "must be at least 32 bytes, got %d", len(s))
+		}
+		c.IdentitySecret = []byte(s)
 	}
 	if e, err := chat.NormalizeAdminEmail(get("PARLEY_ADMIN_EMAIL", "")); err != nil {
 		bad("PARLEY_ADMIN_EMAIL", "want an address such as dana@acme.example")

@@ -27,6 +27,7 @@ var statusOf = map[chat.Code]int{
 	chat.CodeTooMany:      http.StatusTooManyRequests,
 	chat.CodeInternal:     http.StatusInternalServerError,
 	chat.CodeEmailOff:     http.StatusConflict,
+	chat.CodeIdentityOff:  http.StatusConflict,
 	chat.CodeConflict:     http.StatusConflict,
 	chat.CodeLimitReached: http.StatusConflict,
 	chat.CodeLastOwner:    http.StatusConflict,

@@ -84,6 +84,8 @@ type envConfig struct {
 	IPv6Prefix int
 	// Mail, when set, turns email on with what it returns (mail_test.go).
 	Mail func(store *redisstore.Store, secret []byte) *httpapi.MailDeps
+	// IdentitySecret turns verified identity on (identity_test.go).
+	IdentitySecret []byte
 }
 
 // testMetricsToken is the metrics token of every env but NoMetricsToken's.
@@ -141,7 +143,11 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 	if cfg.PresenceInterval == 0 {
 		cfg.PresenceInterval = 200 * time.Millisecond
 	}
-	svc := chat.NewService(svcStore, chat.Config{Limits: cfg.Limits, IPv6Prefix: cfg.IPv6Prefix})
+	var identity chat.IdentityVerifier
+	if cfg.IdentitySecret != nil {
+		identity = auth.NewIdentities(cfg.IdentitySecret)
+	}
+	svc := chat.NewService(svcStore, chat.Config{Limits: cfg.Limits, IPv6Prefix: cfg.IPv6Prefix, Identity: identity})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -22,6 +22,7 @@ type keys struct {
 	rl       string
 	visits   string
 	blocked  string
+	identity string
 }
 
 func newKeys(prefix string) keys {
@@ -41,11 +42,16 @@ func newKeys(prefix string) keys {
 		rl:       prefix + "rl:",
 		visits:   prefix + "visits:",
 		blocked:  prefix + "blocked:",
+		identity: prefix + "identity:",
 	}
 }
 
 // Room returns the hash of a room.
 func (k keys) Room(id string) string { return k.room + id + "}" }
+
+// RoomPrefix is Room without the id and the closing brace, for the script
+// that checks whether the room an identity's index names still exists.
+func (k keys) RoomPrefix() string { return k.room }
 
 // Msgs returns the list of a room's messages (JSON, ascending seq).
 func (k keys) Msgs(id string) string { return k.room + id + "}:msgs" }
@@ -70,6 +76,15 @@ func (k keys) BlockedVisitor(id string) string { return k.room + id + "}:blocked
 // BlockedClient returns the marker of a client key (an IPv4 address or an
 // IPv6 prefix) an admin blocked.
 func (k keys) BlockedClient(key string) string { return k.blocked + key }
+
+// Identity returns the string holding the id of the room of one verified
+// identity (hash: chat.IdentityHash of the site's user id). It lives as long
+// as that room: same TTL, refreshed with it, deleted with it.
+func (k keys) Identity(hash string) string { return k.identity + hash }
+
+// IdentityPrefix is Identity without the hash, for the scripts that read a
+// room's identity hash from its hash.
+func (k keys) IdentityPrefix() string { return k.identity }
 
 // Rooms returns the room index: room id scored by updatedAt (ms).
 func (k keys) Rooms() string { return k.rooms }
@@ -232,10 +247,6 @@ func (k keys) SearchRooms() string { return k.prefix + "search:rooms" }
 // a message, "n<k>" the k-th note, "v" the visitor's name or email), in the
 // room's slot; it outlives the room by SearchGrace so the sweeper can read it.
 func (k keys) Terms(id string) string { return k.room + id + "}:terms" }
-
-// RoomPrefix returns what every Room key starts with (the id and "}"
-// follow): the search script checks that a hit's room still exists.
-func (k keys) RoomPrefix() string { return k.room }
 
 // SearchIndexed returns the marker that every room stored before the search
 // index existed has been indexed (BackfillSearch): "1".

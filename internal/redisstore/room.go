@@ -36,6 +36,9 @@ const (
 	fAssignee      = "assignee"
 	fAssigneeName  = "assigneeName"
 	fLabels        = "labels"
+	fVerified      = "verified" // "1" for a verified identity's room
+	fUserID        = "userId"   // the site's user id, verified or claimed
+	fIdentity      = "identity" // the identity hash a verified room is indexed under
 )
 
 // readFields names the room hash fields of one reader of a conversation.
@@ -55,7 +58,7 @@ func readFieldsOf(reader chat.Sender) readFields {
 // reads an HMGET of them.
 var roomFields = [...]string{fName, fEmail, fPage, fCreatedAt, fUpdatedAt, fSeq, fFirstSeq, fUnread, fVisitorUnread,
 	fAdminRead, fVisitorRead, fBlocked, fLastSeq, fLastSender, fLastContent, fLastAt, fClient, fIPBlocked,
-	fStatus, fSnoozedUntil, fAssignee, fAssigneeName, fLabels}
+	fStatus, fSnoozedUntil, fAssignee, fAssigneeName, fLabels, fVerified, fUserID}
 
 // roomFieldArgs is roomFields as command arguments, boxed once: boxing a
 // string in an interface allocates, and a page reads 50 rooms.
@@ -157,6 +160,10 @@ func (d *roomDecoder) set(field, v string) {
 		if v != "" {
 			d.r.Labels = strings.Split(v, ",")
 		}
+	case fVerified:
+		d.r.Verified = v == "1"
+	case fUserID:
+		d.r.UserID = v
 	}
 }
 

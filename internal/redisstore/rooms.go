@@ -18,25 +18,87 @@ import (
 // CreateRoom stores a new room, adds it to the index and publishes the room
 // event, in one script.
 func (s *Store) CreateRoom(ctx context.Context, r chat.Room) (chat.Room, error) {
+	r.Verified = false
+	created, _, err := s.createRoom(ctx, r, "")
+	return created, err
+}
+
+// CreateIdentityRoom is CreateRoom for a verified identity's room, in the
+// same script: see lua/create.lua.
+func (s *Store) CreateIdentityRoom(ctx context.Context, r chat.Room, identityHash string) (chat.Room, string, error) {
+	if identityHash == "" {
+		return chat.Room{}, "", fmt.Errorf("redisstore: create identity room: no identity")
+	}
+	r.Verified = true
+	return s.createRoom(ctx, r, identityHash)
+}
+
+func (s *Store) createRoom(ctx context.Context, r chat.Room, identityHash string) (chat.Room, string, error) {
 	created := r.CreatedAt.Millis()
+	identityKey := s.keys.Room(r.ID) // unused without an identity
+	if identityHash != "" {
+		identityKey = s.keys.Identity(identityHash)
+	}
 	keys := []string{s.keys.Room(r.ID), s.keys.Rooms(), s.keys.AdminLog(),
-		s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.Unassigned()}
-	args := []any{r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS, s.keys.Events(), roomEventHead(r.ID), r.ClientKey, AdminLogLen}
+		s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.Unassigned(), identityKey}
+	args := []any{r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS, s.keys.Events(), roomEventHead(r.ID), r.ClientKey, AdminLogLen,
+		identityHash, r.UserID, s.keys.RoomPrefix()}
+	// The search index's keys and arguments come last (lua/create.lua).
 	keys = append(keys, s.keys.Terms(r.ID), s.keys.SearchRooms())
 	args = append(args, s.termsTTL())
 	keys, args = s.withTerms(keys, args, chat.VisitorTerms(r.VisitorName, r.VisitorEmail))
-	n, err := createScript.Run(ctx, s.rdb, keys, args...).Int64()
+	res, err := createScript.Run(ctx, s.rdb, keys, args...).Result()
 	if err != nil {
-		return chat.Room{}, fail("create room", err)
+		return chat.Room{}, "", fail("create room", err)
 	}
-	if n == 0 {
-		return chat.Room{}, fmt.Errorf("redisstore: create room: id %s is taken", r.ID)
+	switch v := res.(type) {
+	case string:
+		return chat.Room{}, v, nil
+	case int64:
+		if v != 1 {
+			return chat.Room{}, "", fmt.Errorf("redisstore: create room: id %s is taken", r.ID)
+		}
+	default:
+		return chat.Room{}, "", fmt.Errorf("redisstore: create room: unexpected reply %v", res)
 	}
 	return chat.Room{
 		ID: r.ID, VisitorName: r.VisitorName, VisitorEmail: r.VisitorEmail, Page: r.Page,
 		CreatedAt: chat.TimeFromMillis(created), UpdatedAt: chat.TimeFromMillis(created),
-		FirstSeq: 1, ClientKey: r.ClientKey, Status: chat.StatusOpen,
-	}, nil
+		FirstSeq: 1, ClientKey: r.ClientKey, Status: chat.StatusOpen, Verified: r.Verified, UserID: r.UserID,
+	}, "", nil
+}
+
+// IdentityRoom returns the room id an identity's index names, or
+// chat.ErrRoomNotFound.
+func (s *Store) IdentityRoom(ctx context.Context, identityHash string) (string, error) {
+	id, err := s.rdb.Get(ctx, s.keys.Identity(identityHash)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", chat.ErrRoomNotFound
+	}
+	if err != nil {
+		return "", fail("identity room", err)
+	}
+	return id, nil
+}
+
+// SetVisitorDetails overwrites a room's visitor name and email; see
+// lua/setvisitor.lua.
+func (s *Store) SetVisitorDetails(ctx context.Context, roomID, name, email string) (chat.Room, error) {
+	keys := []string{s.keys.Room(roomID), s.keys.AdminLog(), s.keys.Terms(roomID)}
+	args := []any{name, email, s.keys.Events(), roomEventHead(roomID), AdminLogLen, SearchGrace.Milliseconds(), roomID}
+	keys, args = s.withTerms(keys, args, chat.VisitorTerms(name, email))
+	res, err := setVisitorScript.Run(ctx, s.rdb, keys, args...).Slice()
+	if err != nil {
+		return chat.Room{}, fail("set visitor", err)
+	}
+	if len(res) == 1 && res[0] == "blocked" {
+		return chat.Room{}, chat.ErrBlocked
+	}
+	r, ok := roomFromFlat(roomID, res)
+	if !ok {
+		return chat.Room{}, chat.ErrRoomNotFound
+	}
+	return r, nil
 }
 
 // Room returns a room, or chat.ErrRoomNotFound.
@@ -77,7 +139,7 @@ func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (ch
 	args := make([]any, 0, 20+len(terms))
 	args = append(args, m.RoomID, clientID, msgJSON, string(m.Sender), m.Content, m.CreatedAt.Millis(),
 		counter, refuseBlocked(m.Sender), s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID), AdminLogLen,
-		agent, agentName, reopen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix())
+		agent, agentName, reopen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix(), s.keys.IdentityPrefix())
 	// The search index's keys and arguments come last (lua/send.lua).
 	keys = append(keys, s.keys.Terms(m.RoomID), s.keys.SearchRooms())
 	args = append(args, s.termsTTL())
@@ -321,7 +383,7 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string, by chat.Sender) e
 			// the search index (lua/delete.lua)
 			s.keys.Terms(roomID), s.keys.SearchRooms()},
 		roomID, s.keys.Events(), payload, refuseBlocked(by), AdminLogLen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix(),
-		s.keys.SearchTermPrefix()).Int64()
+		s.keys.IdentityPrefix(), s.keys.SearchTermPrefix()).Int64()
 	if err != nil {
 		return fail("delete room", err)
 	}

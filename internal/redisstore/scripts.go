@@ -37,6 +37,10 @@ var (
 	fillVisitorSrc    string
 	fillVisitorScript = redis.NewScript(fillVisitorSrc)
 
+	//go:embed lua/setvisitor.lua
+	setVisitorSrc    string
+	setVisitorScript = redis.NewScript(setVisitorSrc)
+
 	//go:embed lua/delete.lua
 	deleteSrc    string
 	deleteScript = redis.NewScript(deleteSrc)

@@ -21,11 +21,15 @@
 -- ARGV[5]  admin log length kept (approximately)
 -- ARGV[6]  prefix of the agents' indexes (+ username)
 -- ARGV[7]  prefix of the labels' indexes (+ label id)
+-- ARGV[8]  prefix of the identity index (+ the room's identity hash): the
+--          entry is deleted while it still names this room, unless the room
+--          is blocked (the entry then leads the user to the blocked marker,
+--          not to a new room)
 --
 -- Search index (the block before the publish; see docs/ARCHITECTURE.md):
 -- KEYS[14] terms hash of the room (term -> where its latest hit is)
 -- KEYS[15] search rooms index
--- ARGV[8]  what every search term zset's key starts with (+ the term)
+-- ARGV[9]  what every search term zset's key starts with (+ the term)
 --
 -- Returns 1, 0 when the room did not exist (stale index entries are removed
 -- all the same), or -1 when it is blocked and ARGV[4] refuses that (nothing
@@ -34,7 +38,7 @@ if ARGV[4] == '1' and redis.call('HGET', KEYS[1], 'blocked') == '1' then
   return -1
 end
 local existed = redis.call('EXISTS', KEYS[1])
-local h = redis.call('HMGET', KEYS[1], 'assignee', 'labels')
+local h = redis.call('HMGET', KEYS[1], 'assignee', 'labels', 'identity', 'blocked')
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[13])
 for i = 5, 12 do
   if i ~= 7 then
@@ -50,7 +54,7 @@ end
 
 -- Search index: the room leaves the zset of every term it has.
 do
-  local K, A = 14, 8
+  local K, A = 14, 9
   local terms = redis.call('HKEYS', KEYS[K])
   for i = 1, #terms do
     redis.call('ZREM', ARGV[A] .. terms[i], ARGV[1])
@@ -59,6 +63,9 @@ do
   redis.call('ZREM', KEYS[K + 1], ARGV[1])
 end
 
+if h[3] and h[4] ~= '1' and redis.call('GET', ARGV[8] .. h[3]) == ARGV[1] then
+  redis.call('DEL', ARGV[8] .. h[3])
+end
 if existed == 0 then
   return 0
 end

@@ -35,13 +35,15 @@
 -- ARGV[16] reopen a pending or resolved room (0|1: a visitor message)
 -- ARGV[17] prefix of the agents' indexes (+ username)
 -- ARGV[18] prefix of the labels' indexes (+ label id)
+-- ARGV[19] prefix of the identity index (+ the room's identity hash): a
+--          verified room's index entry lives as long as the room
 --
 -- Search index (the block at the end; see docs/ARCHITECTURE.md, Search):
 -- KEYS[14] terms hash of the room (term -> where its latest hit is)
 -- KEYS[15] search rooms index (zset: room id -> updatedAt)
 -- KEYS[16..] one search term zset per term of the message
--- ARGV[19] ttl of the terms hash (ms, 0 = none): the room's and a grace
--- ARGV[20..] the terms, in the order of KEYS[16..]
+-- ARGV[20] ttl of the terms hash (ms, 0 = none): the room's and a grace
+-- ARGV[21..] the terms, in the order of KEYS[16..]
 --
 -- Returns {status, seq, message JSON}; status is ok, dup, notfound or
 -- blocked. The message JSON is only returned for dup (the caller built it for
@@ -111,6 +113,10 @@ if ttl > 0 then
   redis.call('PEXPIRE', dedup, ttl)
   redis.call('PEXPIRE', senders, ttl)
   redis.call('PEXPIRE', KEYS[13], ttl)
+  local identity = redis.call('HGET', room, 'identity')
+  if identity then
+    redis.call('PEXPIRE', ARGV[19] .. identity, ttl)
+  end
 end
 redis.call('ZADD', KEYS[5], updated, roomID)
 
@@ -150,7 +156,7 @@ end
 -- Search index: the message's terms point at it, and the room is found by
 -- them newest first.
 do
-  local K, A = 14, 19
+  local K, A = 14, 20
   local where = 'm' .. seq
   local hset = {'HSET', KEYS[K]}
   for i = K + 2, #KEYS do
