@@ -21,6 +21,7 @@ import (
 	"github.com/parley-chat/parley/internal/httpapi"
 	"github.com/parley-chat/parley/internal/mail"
 	"github.com/parley-chat/parley/internal/redisstore"
+	"github.com/parley-chat/parley/internal/webhook"
 	"github.com/parley-chat/parley/widget"
 )
 
@@ -174,6 +175,7 @@ type server struct {
 	api    *httpapi.Server
 	tokens *auth.Tokens
 	mail   *mailer // nil when mail is off
+	hooks  *webhook.Service
 }
 
 // newServer wires the HTTP side over a backend: the signing secret, the first
@@ -234,7 +236,24 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 		}
 		b.mail = mailer.deps(b.store)
 	}
+	// The webhook counters live in the API's metrics too, set below before
+	// the worker starts in run.
+	var hookCounters struct{ delivered, failed, dead func() }
+	hooks, err := webhook.New(webhook.Config{
+		Store: b.store,
+		Guard: webhook.NewGuard(webhook.GuardConfig{AllowHosts: cfg.WebhookAllowHosts}),
+		Log:   b.log,
+		Metrics: webhook.Metrics{
+			Delivered: func() { hookCounters.delivered() },
+			Failed:    func() { hookCounters.failed() },
+			Dead:      func() { hookCounters.dead() },
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
 	api := httpapi.New(httpapi.Options{
+		Webhooks:       hooks,
 		MailStats:      mailStats,
 		Service:        b.svc,
 		Tokens:         tokens,
@@ -259,7 +278,8 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 		Mail:               b.mail,
 	})
 	counters.sent, counters.failed, counters.dead = api.MailCounters()
-	return &server{backend: b, cfg: cfg, hub: hub, api: api, tokens: tokens, mail: mailer}, nil
+	hookCounters.delivered, hookCounters.failed, hookCounters.dead = api.WebhookCounters()
+	return &server{backend: b, cfg: cfg, hub: hub, api: api, tokens: tokens, mail: mailer, hooks: hooks}, nil
 }
 
 // snoozeCheck is how often every instance wakes the conversations whose
@@ -315,6 +335,11 @@ func (s *server) run(ctx context.Context, ln, metricsLn net.Listener) error {
 	if s.mail != nil {
 		s.mail.start(bg, &wg) // stopped with the bridge, before Redis closes
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.hooks.Run(bg) // the webhook dispatcher and delivery worker
+	}()
 
 	hs := &http.Server{
 		Handler:           s.api.Handler(),
