@@ -26,6 +26,7 @@ import (
 	"github.com/parley-chat/parley/internal/httpapi"
 	"github.com/parley-chat/parley/internal/redisstore"
 	"github.com/parley-chat/parley/internal/redisstore/redistest"
+	"github.com/parley-chat/parley/internal/webhook"
 )
 
 // The admin every environment has.
@@ -84,6 +85,9 @@ type envConfig struct {
 	IPv6Prefix int
 	// Mail, when set, turns email on with what it returns (mail_test.go).
 	Mail func(store *redisstore.Store, secret []byte) *httpapi.MailDeps
+	// Webhooks, when set, serves the webhook routes with what it returns
+	// (webhooks_test.go).
+	Webhooks func(store *redisstore.Store) *webhook.Service
 }
 
 // testMetricsToken is the metrics token of every env but NoMetricsToken's.
@@ -174,6 +178,9 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 	}
 	if cfg.Mail != nil {
 		opts.Mail = cfg.Mail(store, cfg.Secret)
+	}
+	if cfg.Webhooks != nil {
+		opts.Webhooks = cfg.Webhooks(store)
 	}
 	opts.DisableStreamHijack = cfg.NoHijack
 	if cfg.WatchBridge {

@@ -27,8 +27,8 @@ type metrics struct {
 	mailFailed  prometheus.Counter
 	mailDead    prometheus.Counter
 	// hooks counts webhook attempts by outcome: delivered, failed, dead.
-	hooks *prometheus.CounterVec
-	handler     http.Handler
+	hooks   *prometheus.CounterVec
+	handler http.Handler
 }
 
 // newMetrics registers the collectors on reg; nil means a fresh registry
