@@ -14,6 +14,7 @@ import { roster } from './roster.js';
 import { bindShortcuts } from './shortcuts.js';
 import { SlashPopup } from './slash.js';
 import { Team } from './team.js';
+import { WebhooksPage } from './webhooks.js';
 import { Visits } from './visits.js';
 
 /** @param {string} id @returns {any} */
@@ -42,6 +43,8 @@ const ui = {
   navCanned: $('nav-canned'),
   teamView: $('team-view'),
   navTeam: $('nav-team'),
+  webhooksView: $('webhooks-view'),
+  navWebhooks: $('nav-webhooks'),
   toasts: $('toasts'),
 };
 
@@ -104,6 +107,13 @@ const team = new Team({ root: $('team-root') }, {
   toast: (msg, kind) => toast(msg, kind),
 });
 
+// The Webhooks page (owners): its own block, so the routing below only asks
+// whether it is shown.
+const webhooks = new WebhooksPage({ root: $('webhooks-root'), nav: ui.navWebhooks }, {
+  owner: () => api.session.get()?.admin?.role === 'owner',
+  toast: (msg, kind) => toast(msg, kind),
+});
+
 new ProfileEditor($('profile'), {
   toast: (msg, kind) => toast(msg, kind),
   // The header shows the new name at once; replies are stamped from the
@@ -132,6 +142,7 @@ const stream = new AdminStream({
     // the list and the stream.
     inbox.load();
     canned.load();
+    webhooks.check();
     if (reconnected) conversation.catchUp();
   },
   onEvent: (ev) => handleEvent(ev),
@@ -311,6 +322,7 @@ function endSession(note) {
   visits.clear();
   canned.clear();
   team.clear();
+  webhooks.clear();
   document.body.classList.remove('show-conv', 'details-open');
   for (const d of document.querySelectorAll('dialog[open]')) /** @type {HTMLDialogElement} */ (d).close();
   showLogin(note);
@@ -362,11 +374,22 @@ ui.logout.addEventListener('click', async () => {
   endSession('You have signed out.');
 });
 
-// ——— routing: #/ (inbox), #/r/<room id>, #/visitors, #/canned, #/team ———
+// ——— routing: #/ (inbox), #/r/<room id>, #/visitors, #/canned, #/team, #/webhooks ———
 
 function route() {
   if (ui.app.hidden) return;
   const hash = location.hash || '#/';
+  // #/webhooks: shown over the others, which stay as they are beneath.
+  const webhooksPage = hash === '#/webhooks';
+  ui.webhooksView.hidden = !webhooksPage;
+  ui.navWebhooks.setAttribute('aria-current', webhooksPage ? 'page' : 'false');
+  if (webhooksPage) {
+    for (const v of [ui.inboxView, ui.visitsView, ui.cannedView, ui.teamView]) v.hidden = true;
+    for (const n of [ui.navInbox, ui.navVisits, ui.navCanned, ui.navTeam]) n.setAttribute('aria-current', 'false');
+    notifier.setSection('Webhooks');
+    webhooks.load();
+    return;
+  }
   const visitsPage = hash === '#/visitors';
   const cannedPageShown = hash === '#/canned';
   const teamPage = hash === '#/team';
