@@ -439,7 +439,7 @@ export function removeAgent(username) {
 // ——— webhooks (owners only) ———
 
 /**
- * @typedef {{id: string, url: string, events: string[], createdAt: string, secret?: string,
+ * @typedef {{id: string, url: string, events: string[], createdAt: string, kind?: string, secret?: string,
  *   rotatingUntil?: string, failing?: {since: string, reason: string}}} Webhook
  * @typedef {{id: string, job: string, type: string, attempt: number, at: string, ok: boolean,
  *   status: number, latencyMs: number, response: string, error?: string}} WebhookDelivery
@@ -451,8 +451,9 @@ export function listWebhooks() {
 }
 
 /**
- * Registers an endpoint; the answer carries its secret, the only time it is shown.
- * @param {{url: string, events: string[]}} body
+ * Registers an endpoint (kind 'slack': a Slack notifier); the answer
+ * carries a signed endpoint's secret, the only time it is shown.
+ * @param {{url: string, events?: string[], kind?: string}} body
  * @returns {Promise<{webhook: Webhook}>}
  */
 export function createWebhook(body) {

@@ -95,6 +95,7 @@ export class WebhooksPage {
           ? `${failing[0].url} kept failing and gets nothing until you enable it: ${failing[0].failing?.reason}.`
           : `${failing.length} endpoints kept failing and get nothing until you enable them.` }) : null,
       this.addForm(),
+      this.slackForm(),
       el('div', { class: 'card' }, this.items.length
         ? el('ul', { class: 'team-list', 'aria-label': 'Webhook endpoints' }, this.items.map((w) => this.row(w)))
         : el('p', { class: 'muted', text: 'No endpoints yet.' })));
@@ -132,6 +133,35 @@ export class WebhooksPage {
     return form;
   }
 
+  /** @returns {HTMLElement} the Slack notifier's form: a Slack incoming-webhook URL */
+  slackForm() {
+    const error = el('p', { class: 'form-error', role: 'alert', hidden: true });
+    const url = /** @type {HTMLInputElement} */ (el('input', { id: 'slack-url', name: 'url', type: 'url', required: true, placeholder: 'https://hooks.slack.com/services/…', maxlength: '2000', autocomplete: 'off', spellcheck: 'false' }));
+    const save = /** @type {HTMLButtonElement} */ (el('button', { class: 'btn', type: 'submit', 'data-action': 'add-slack', text: 'Connect Slack' }));
+    const form = /** @type {HTMLFormElement} */ (el('form', { class: 'card hook-add', novalidate: true },
+      el('label', { for: 'slack-url', text: 'Slack incoming webhook' }),
+      el('p', { class: 'muted', text: 'Posts each new conversation and each visitor message to a Slack channel, with a link to the conversation here.' }),
+      url, error, el('div', { class: 'dialog-actions' }, save)));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      save.disabled = true;
+      error.hidden = true;
+      try {
+        await api.createWebhook({ kind: 'slack', url: url.value.trim() });
+        form.reset();
+        this.hooks.toast('Slack is connected.');
+        await this.load();
+      } catch (err) {
+        if (api.isUnauthorized(err)) return;
+        error.textContent = api.describeError(err);
+        error.hidden = false;
+      } finally {
+        save.disabled = false;
+      }
+    });
+    return form;
+  }
+
   /**
    * @param {Webhook} w
    * @returns {HTMLElement}
@@ -141,17 +171,18 @@ export class WebhooksPage {
       ? el('span', { class: 'tag tag-danger', 'data-state': 'failing', text: 'Failing' })
       : el('span', { class: 'tag tag-muted', 'data-state': 'active', text: w.rotatingUntil ? 'Active · rotating' : 'Active' });
     const open = this.open.has(w.id);
+    const slack = w.kind === 'slack';
     return el('li', { class: 'hook-row', 'data-webhook': w.id },
       el('div', { class: 'team-row' },
         el('div', { class: 'team-who' },
-          el('span', { class: 'team-name', text: w.url }),
+          el('span', { class: 'team-name', text: (slack ? 'Slack · ' : '') + w.url }),
           el('span', { class: 'muted team-sub', text: w.events.join(', ') +
             (w.failing ? ' · failing since ' + new Date(w.failing.since).toLocaleString() + ': ' + w.failing.reason : '') })),
         state,
         el('div', { class: 'team-actions' },
           w.failing ? el('button', { class: 'btn btn-sm', type: 'button', 'data-action': 'enable', text: 'Enable', onclick: () => this.enable(w) }) : null,
           el('button', { class: 'btn btn-sm', type: 'button', 'data-action': 'deliveries', 'aria-expanded': String(open), text: 'Deliveries', onclick: () => this.toggle(w) }),
-          el('button', { class: 'btn btn-sm', type: 'button', 'data-action': 'rotate', text: 'Rotate secret', onclick: () => this.rotate(w) }),
+          slack ? null : el('button', { class: 'btn btn-sm', type: 'button', 'data-action': 'rotate', text: 'Rotate secret', onclick: () => this.rotate(w) }),
           el('button', { class: 'btn btn-sm btn-danger', type: 'button', 'data-action': 'delete', 'aria-label': 'Delete ' + w.url, text: 'Delete', onclick: () => this.remove(w) }))),
       el('div', { class: 'hook-deliveries', 'data-deliveries-of': w.id, hidden: !open }));
   }

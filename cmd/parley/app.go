@@ -243,6 +243,9 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 		Store: b.store,
 		Guard: webhook.NewGuard(webhook.GuardConfig{AllowHosts: cfg.WebhookAllowHosts}),
 		Log:   b.log,
+		// The Slack notifier's link to the conversation, when Parley knows
+		// its public URL.
+		ConsoleURL: consoleURL(cfg.Mail.PublicURL),
 		Metrics: webhook.Metrics{
 			Delivered: func() { hookCounters.delivered() },
 			Failed:    func() { hookCounters.failed() },
@@ -280,6 +283,15 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 	counters.sent, counters.failed, counters.dead = api.MailCounters()
 	hookCounters.delivered, hookCounters.failed, hookCounters.dead = api.WebhookCounters()
 	return &server{backend: b, cfg: cfg, hub: hub, api: api, tokens: tokens, mail: mailer, hooks: hooks}, nil
+}
+
+// consoleURL is where a conversation opens in the console, followed by its
+// id; "" without PARLEY_PUBLIC_URL.
+func consoleURL(public string) string {
+	if public == "" {
+		return ""
+	}
+	return public + "/admin/#/r/"
 }
 
 // snoozeCheck is how often every instance wakes the conversations whose

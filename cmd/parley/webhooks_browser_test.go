@@ -95,6 +95,15 @@ func TestConsoleWebhooks(t *testing.T) {
 	}
 	mustPoll(t, ctx, "the resend listed", `document.querySelectorAll('[data-deliveries-of] tbody tr').length === 3`, 10*time.Second)
 
+	// A Slack notifier: no secret to show or rotate.
+	mustDo(t, ctx, "connect Slack",
+		chromedp.SendKeys(chromedp.CSS("#slack-url"), rc.URL+"/services/T0/B0/x"),
+		chromedp.Click(chromedp.CSS("[data-action=add-slack]")))
+	mustPoll(t, ctx, "the Slack row", `document.querySelectorAll('[data-webhook]').length === 2
+		&& [...document.querySelectorAll('[data-webhook] .team-name')].some((n) => n.textContent.startsWith('Slack · '))
+		&& document.querySelectorAll('[data-webhook] [data-action=rotate]').length === 1 && !document.getElementById('hook-secret')`, 10*time.Second)
+	screenshot(t, ctx, "console-webhooks.png")
+
 	// An agent has no Webhooks link.
 	addAgent(t, app, app.adminToken(t), "priya", "Priya", "priya-password-1")
 	actx, acancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())

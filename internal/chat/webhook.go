@@ -16,6 +16,18 @@ const (
 // WebhookEvents lists every event type an endpoint may subscribe to.
 var WebhookEvents = []string{WebhookConversationCreated, WebhookConversationUpdated, WebhookConversationDeleted, WebhookMessageCreated}
 
+// The kinds of endpoint: a signed webhook (Standard Webhooks) or a Slack
+// incoming webhook (Slack's message format, new conversations and visitor
+// messages only).
+const (
+	WebhookKindSigned = ""
+	WebhookKindSlack  = "slack"
+)
+
+// SlackEvents are the events a Slack endpoint may subscribe to (its
+// message.created is the visitors' messages only).
+var SlackEvents = []string{WebhookConversationCreated, WebhookMessageCreated}
+
 // MaxWebhooks is how many endpoints a site may register.
 const MaxWebhooks = 10
 
@@ -31,6 +43,8 @@ type Webhook struct {
 	URL       string    `json:"url"`
 	Events    []string  `json:"events"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Kind is WebhookKindSigned ("") or WebhookKindSlack.
+	Kind string `json:"kind,omitempty"`
 	// Secret signs deliveries ("whsec_" + base64). PrevSecret, until
 	// PrevUntil, signs them too: the overlap of a rotation.
 	Secret     string    `json:"secret"`
@@ -48,23 +62,31 @@ func (w Webhook) Wants(t string) bool {
 	return false
 }
 
-// ValidateWebhookEvents checks an endpoint's event list: at least one,
-// each known, none twice.
-func ValidateWebhookEvents(events []string) error {
-	if len(events) == 0 {
-		return Errorf(CodeInvalid, "events must name at least one of %v", WebhookEvents)
+// ValidateWebhookEvents checks an endpoint's event list for its kind: at
+// least one, each known (for Slack, one of SlackEvents), none twice.
+func ValidateWebhookEvents(kind string, events []string) error {
+	allowed := WebhookEvents
+	switch kind {
+	case WebhookKindSigned:
+	case WebhookKindSlack:
+		allowed = SlackEvents
+	default:
+		return Errorf(CodeInvalid, "unknown kind %q: want slack, or none for a signed webhook", kind)
 	}
-	if len(events) > len(WebhookEvents) {
-		return Errorf(CodeInvalid, "events names %d events; there are only %d", len(events), len(WebhookEvents))
+	if len(events) == 0 {
+		return Errorf(CodeInvalid, "events must name at least one of %v", allowed)
+	}
+	if len(events) > len(allowed) {
+		return Errorf(CodeInvalid, "events names %d events; there are only %d", len(events), len(allowed))
 	}
 	seen := map[string]bool{}
 	for _, e := range events {
 		known := false
-		for _, k := range WebhookEvents {
+		for _, k := range allowed {
 			known = known || e == k
 		}
 		if !known {
-			return Errorf(CodeInvalid, "unknown event %q: want one of %v", e, WebhookEvents)
+			return Errorf(CodeInvalid, "unknown event %q: want one of %v", e, allowed)
 		}
 		if seen[e] {
 			return Errorf(CodeInvalid, "event %q is listed twice", e)

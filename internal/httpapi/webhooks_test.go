@@ -41,6 +41,7 @@ type hookOptions struct {
 	run      bool
 	consumer string
 	backoff  []time.Duration
+	console  string
 }
 
 // hookEnv starts an instance with webhooks on (and, with o.run, its
@@ -72,6 +73,7 @@ func newHookService(t *testing.T, store *redisstore.Store, o hookOptions) *webho
 		Backoff:    o.backoff,
 		Poll:       50 * time.Millisecond,
 		Visibility: 2 * time.Second,
+		ConsoleURL: o.console,
 	})
 	if err != nil {
 		t.Fatalf("webhook.New: %v", err)
@@ -585,5 +587,62 @@ func TestWebhookCrashLosesNothing(t *testing.T) {
 	hits := rc.waitOK(t, 2)
 	if got := okTypes(hits); strings.Join(got, ",") != "conversation.created,message.created" {
 		t.Fatalf("after the takeover the receiver got %v, want both events", got)
+	}
+}
+
+// TestWebhookSlack: a Slack notifier posts new conversations and visitor
+// messages in Slack's format, escaped, with a link to the console; an
+// agent's message is not posted; it has no secret and signs nothing.
+func TestWebhookSlack(t *testing.T) {
+	real := redistest.StartReal(t)
+	rc := newReceiver(t, nil)
+	e, _ := hookEnv(t, real.Addr(), envConfig{}, hookOptions{allow: []string{"127.0.0.1"}, run: true, console: "https://chat.acme.example/admin/#/r/"})
+	owner := e.adminToken()
+	const path = "/api/v1/admin/webhooks"
+	r := e.do(req{method: "POST", path: path, token: owner, body: map[string]any{"kind": "slack", "url": rc.srv.URL + "/services/T0/B0/x"}})
+	want(t, r, http.StatusCreated, "")
+	if strings.Contains(string(r.body), "whsec_") {
+		t.Errorf("a Slack notifier's answer holds a secret: %s", r.body)
+	}
+	slack := decode[hookAnswer](t, r).Webhook
+	if slack.Kind != "slack" || strings.Join(slack.Events, ",") != "conversation.created,message.created" {
+		t.Fatalf("POST slack: got %+v, want kind slack with the two Slack events", slack)
+	}
+	want(t, e.do(req{method: "POST", path: path, token: owner, body: map[string]any{"kind": "slack", "url": rc.srv.URL, "events": []string{"conversation.deleted"}}}), http.StatusBadRequest, "invalid_request")
+	want(t, e.do(req{method: "POST", path: path, token: owner, body: map[string]any{"kind": "teams", "url": rc.srv.URL, "events": []string{"message.created"}}}), http.StatusBadRequest, "invalid_request")
+	want(t, e.do(req{method: "POST", path: path + "/" + slack.ID + "/rotate", token: owner}), http.StatusBadRequest, "invalid_request")
+
+	room, vtok := e.mustRoom(map[string]string{"name": "Vi <3", "page": "https://acme.example/pricing"})
+	e.mustSend(room.ID, vtok, false, "is <b>this</b> & that\nfree?")
+	for deadline := time.Now().Add(10 * time.Second); len(rc.snapshot()) < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Slack got %d posts, want 2", len(rc.snapshot()))
+		}
+	}
+	e.mustSend(room.ID, owner, true, "yes")
+	time.Sleep(400 * time.Millisecond)
+	hits := rc.snapshot()
+	if len(hits) != 2 {
+		t.Fatalf("Slack got %d posts, want 2 (no agent message)%s", len(hits), describeHits(hits))
+	}
+	link := "\n<https://chat.acme.example/admin/#/r/" + room.ID + "|Open in Parley>"
+	var texts []string
+	for _, h := range hits {
+		if h.signature != "" || h.id != "" {
+			t.Errorf("a Slack post carries webhook headers: %q %q", h.id, h.signature)
+		}
+		var m struct {
+			Text string `json:"text"`
+		}
+		if err := json.Unmarshal(h.body, &m); err != nil {
+			t.Fatalf("Slack body %s: %v", h.body, err)
+		}
+		texts = append(texts, m.Text)
+	}
+	if want := "New conversation with *Vi &lt;3* on https://acme.example/pricing" + link; texts[0] != want {
+		t.Errorf("first post %q, want %q", texts[0], want)
+	}
+	if want := "*Vi &lt;3* wrote:\n>is &lt;b&gt;this&lt;/b&gt; &amp; that\n>free?" + link; texts[1] != want {
+		t.Errorf("second post %q, want %q", texts[1], want)
 	}
 }

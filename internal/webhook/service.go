@@ -63,6 +63,10 @@ type Config struct {
 	Batch   int
 	Metrics Metrics
 	Now     func() time.Time
+	// ConsoleURL, when set, is where a conversation opens in the console,
+	// followed by its id (PARLEY_PUBLIC_URL + "/admin/#/r/"): the link in
+	// Slack messages.
+	ConsoleURL string
 }
 
 // Service registers endpoints and, in Run, delivers to them.
@@ -116,7 +120,9 @@ type Endpoint struct {
 	URL       string    `json:"url"`
 	Events    []string  `json:"events"`
 	CreatedAt time.Time `json:"createdAt"`
-	Secret    string    `json:"secret,omitempty"`
+	// Kind is "slack" for a Slack notifier, absent for a signed webhook.
+	Kind   string `json:"kind,omitempty"`
+	Secret string `json:"secret,omitempty"`
 	// RotatingUntil is set while a rotated-out secret still signs.
 	RotatingUntil *time.Time `json:"rotatingUntil,omitempty"`
 	// Failing is set once a delivery was given up: nothing is sent until
@@ -125,7 +131,7 @@ type Endpoint struct {
 }
 
 func (s *Service) endpoint(w chat.Webhook, failures map[string]chat.WebhookFailure) Endpoint {
-	e := Endpoint{ID: w.ID, URL: w.URL, Events: w.Events, CreatedAt: w.CreatedAt}
+	e := Endpoint{ID: w.ID, URL: w.URL, Events: w.Events, CreatedAt: w.CreatedAt, Kind: w.Kind}
 	if w.PrevSecret != "" && s.cfg.Now().Before(w.PrevUntil) {
 		t := w.PrevUntil
 		e.RotatingUntil = &t
@@ -136,10 +142,12 @@ func (s *Service) endpoint(w chat.Webhook, failures map[string]chat.WebhookFailu
 	return e
 }
 
-// NewEndpoint is what an owner registers.
+// NewEndpoint is what an owner registers. Kind "slack" makes a Slack
+// notifier (its events default to chat.SlackEvents).
 type NewEndpoint struct {
 	URL    string   `json:"url"`
 	Events []string `json:"events"`
+	Kind   string   `json:"kind"`
 }
 
 // Create registers an endpoint and returns it with its secret, the one
@@ -150,21 +158,26 @@ func (s *Service) Create(ctx context.Context, in NewEndpoint) (Endpoint, error) 
 	if in.URL == "" {
 		return Endpoint{}, chat.Errorf(chat.CodeInvalid, "url is required")
 	}
-	if err := chat.ValidateWebhookEvents(in.Events); err != nil {
+	if in.Kind == chat.WebhookKindSlack && in.Events == nil {
+		in.Events = chat.SlackEvents
+	}
+	if err := chat.ValidateWebhookEvents(in.Kind, in.Events); err != nil {
 		return Endpoint{}, err
 	}
 	if err := s.cfg.Guard.CheckURL(ctx, in.URL); err != nil {
 		return Endpoint{}, err
 	}
 	w := chat.Webhook{
-		ID: "wh_" + randomHex(8), URL: in.URL, Events: in.Events,
+		ID: "wh_" + randomHex(8), URL: in.URL, Events: in.Events, Kind: in.Kind,
 		CreatedAt: s.cfg.Now().UTC().Truncate(time.Millisecond), Secret: NewSecret(),
 	}
 	if err := s.cfg.Store.AddWebhook(ctx, w, chat.MaxWebhooks); err != nil {
 		return Endpoint{}, err
 	}
 	e := s.endpoint(w, nil)
-	e.Secret = w.Secret
+	if w.Kind == chat.WebhookKindSigned {
+		e.Secret = w.Secret // a Slack notifier signs nothing
+	}
 	return e, nil
 }
 
@@ -196,6 +209,9 @@ func (s *Service) Rotate(ctx context.Context, id string) (Endpoint, error) {
 	w, err := s.cfg.Store.Webhook(ctx, id)
 	if err != nil {
 		return Endpoint{}, err
+	}
+	if w.Kind != chat.WebhookKindSigned {
+		return Endpoint{}, chat.Errorf(chat.CodeInvalid, "a Slack notifier has no secret to rotate")
 	}
 	w.PrevSecret, w.PrevUntil = w.Secret, s.cfg.Now().Add(s.cfg.RotationGrace).UTC().Truncate(time.Millisecond)
 	w.Secret = NewSecret()

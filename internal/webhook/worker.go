@@ -138,8 +138,12 @@ func (s *Service) dispatchOne(ctx context.Context, ev chat.Event, hooks []chat.W
 				continue
 			}
 			id := ev.LogID + "." + w.ID + "." + o.typ
-			body, err := json.Marshal(Body{Type: o.typ, Timestamp: at, Data: o.data})
-			if err != nil {
+			var body []byte
+			if w.Kind == chat.WebhookKindSlack {
+				if body = slackBody(o.typ, ev, s.cfg.ConsoleURL); body == nil {
+					continue // not for Slack (an agent's message)
+				}
+			} else if body, err = json.Marshal(Body{Type: o.typ, Timestamp: at, Data: o.data}); err != nil {
 				return err
 			}
 			p, err := json.Marshal(job{Endpoint: w.ID, WebhookID: "msg_" + strings.ReplaceAll(id, ".", "_"), Type: o.typ, Body: body})
@@ -280,23 +284,15 @@ func (s *Service) deliver(ctx context.Context, j chat.QueuedJob) {
 		return
 	}
 	now := s.cfg.Now()
-	ts := now.Unix()
-	sig, err := Sign(w.Secret, p.WebhookID, ts, p.Body)
-	if err != nil {
-		s.bury(ctx, log, j, "", "bad secret")
-		return
-	}
-	if w.PrevSecret != "" && now.Before(w.PrevUntil) {
-		if old, err := Sign(w.PrevSecret, p.WebhookID, ts, p.Body); err == nil {
-			sig += " " + old
-		}
-	}
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", "Parley-Webhooks/1")
-	h.Set("webhook-id", p.WebhookID)
-	h.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	h.Set("webhook-signature", sig)
+	if w.Kind == chat.WebhookKindSigned {
+		if err := s.signHeaders(h, w, p, now); err != nil {
+			s.bury(ctx, log, j, "", "bad secret")
+			return
+		}
+	}
 	res, err := s.cfg.Guard.Post(ctx, w.URL, h, p.Body)
 	if err != nil && ctx.Err() != nil {
 		return // shutting down: left to the visibility timeout
@@ -336,6 +332,26 @@ func (s *Service) deliver(ctx context.Context, j chat.QueuedJob) {
 	if err := s.cfg.Store.RetryWebhookJob(bg, j, delay, reason); err != nil {
 		log.Error("webhook: schedule retry", "err", err)
 	}
+}
+
+// signHeaders sets the Standard Webhooks headers of one attempt: the
+// signature with the secret, and during a rotation's overlap with the old
+// one too.
+func (s *Service) signHeaders(h http.Header, w chat.Webhook, p job, now time.Time) error {
+	ts := now.Unix()
+	sig, err := Sign(w.Secret, p.WebhookID, ts, p.Body)
+	if err != nil {
+		return err
+	}
+	if w.PrevSecret != "" && now.Before(w.PrevUntil) {
+		if old, err := Sign(w.PrevSecret, p.WebhookID, ts, p.Body); err == nil {
+			sig += " " + old
+		}
+	}
+	h.Set("webhook-id", p.WebhookID)
+	h.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+	h.Set("webhook-signature", sig)
+	return nil
 }
 
 // bury gives j up; with endpointID the endpoint is marked failing.
