@@ -331,21 +331,27 @@ func TestWebhookDelivery(t *testing.T) {
 
 	room, vtok := e.mustRoom(map[string]string{"name": "Vi"})
 	rc.waitOK(t, 1)
-	e.mustSend(room.ID, vtok, false, "hello, is anyone there?")
+	// Assigned before any message: an update, not a second creation.
+	want(t, e.do(req{method: "POST", path: "/api/v1/admin/rooms/" + room.ID + "/assign", token: owner, body: map[string]string{"username": adminUser}}), http.StatusOK, "")
 	rc.waitOK(t, 2)
-	e.mustSend(room.ID, owner, true, "hi, how can I help?")
+	want(t, e.do(req{method: "POST", path: "/api/v1/admin/rooms/" + room.ID + "/assign", token: owner, body: map[string]any{"username": nil}}), http.StatusOK, "")
 	rc.waitOK(t, 3)
+	e.mustSend(room.ID, vtok, false, "hello, is anyone there?")
+	rc.waitOK(t, 4)
+	e.mustSend(room.ID, owner, true, "hi, how can I help?")
+	rc.waitOK(t, 5)
 	want(t, e.do(req{method: "POST", path: "/api/v1/admin/rooms/" + room.ID + "/read", token: owner}), http.StatusNoContent, "")
 	want(t, e.do(req{method: "POST", path: "/api/v1/admin/rooms/" + room.ID + "/status", token: owner, body: map[string]string{"status": "resolved"}}), http.StatusOK, "")
 	want(t, e.do(req{method: "DELETE", path: "/api/v1/admin/rooms/" + room.ID, token: owner}), http.StatusNoContent, "")
-	rc.waitOK(t, 6)
+	rc.waitOK(t, 8)
 	time.Sleep(300 * time.Millisecond)
 	hits := rc.snapshot()
 
 	types := okTypes(hits)
 	// The agent's reply assigns the conversation to them: an update; the
 	// read mark is none; resolving is one.
-	wantTypes := []string{"conversation.created", "message.created", "message.created", "conversation.updated", "conversation.updated", "conversation.deleted"}
+	wantTypes := []string{"conversation.created", "conversation.updated", "conversation.updated", "message.created", "message.created",
+		"conversation.updated", "conversation.updated", "conversation.deleted"}
 	if strings.Join(types, ",") != strings.Join(wantTypes, ",") {
 		t.Fatalf("the receiver got %v, want %v (a read mark is no update)%s", types, wantTypes, describeHits(hits))
 	}
@@ -359,21 +365,24 @@ func TestWebhookDelivery(t *testing.T) {
 		Conversation chat.Room    `json:"conversation"`
 		Message      chat.Message `json:"message"`
 	}
-	if err := json.Unmarshal(hits[1].event.Data, &msg); err != nil || msg.Message.Content != "hello, is anyone there?" ||
+	if err := json.Unmarshal(hits[3].event.Data, &msg); err != nil || msg.Message.Content != "hello, is anyone there?" ||
 		msg.Message.Sender != chat.SenderVisitor || msg.Conversation.ID != room.ID {
-		t.Errorf("message.created data %s: want the visitor's message and its conversation", hits[1].event.Data)
+		t.Errorf("message.created data %s: want the visitor's message and its conversation", hits[3].event.Data)
 	}
 	var upd struct {
 		Conversation chat.Room `json:"conversation"`
 	}
-	if err := json.Unmarshal(hits[3].event.Data, &upd); err != nil || upd.Conversation.Assignee == nil || *upd.Conversation.Assignee != adminUser {
-		t.Errorf("first conversation.updated data %s: want the conversation assigned to %s", hits[3].event.Data, adminUser)
+	if err := json.Unmarshal(hits[1].event.Data, &upd); err != nil || upd.Conversation.Assignee == nil || *upd.Conversation.Assignee != adminUser {
+		t.Errorf("first conversation.updated data %s: want the conversation assigned to %s", hits[1].event.Data, adminUser)
 	}
-	if err := json.Unmarshal(hits[4].event.Data, &upd); err != nil || upd.Conversation.Status != chat.Status("resolved") {
-		t.Errorf("second conversation.updated data %s: want the resolved conversation", hits[4].event.Data)
+	if err := json.Unmarshal(hits[5].event.Data, &upd); err != nil || upd.Conversation.Assignee == nil || *upd.Conversation.Assignee != adminUser {
+		t.Errorf("the reply's conversation.updated data %s: want the conversation assigned to %s", hits[5].event.Data, adminUser)
 	}
-	if !strings.Contains(string(hits[5].event.Data), room.ID) {
-		t.Errorf("conversation.deleted data %s: want the room id", hits[5].event.Data)
+	if err := json.Unmarshal(hits[6].event.Data, &upd); err != nil || upd.Conversation.Status != chat.Status("resolved") {
+		t.Errorf("the last conversation.updated data %s: want the resolved conversation", hits[6].event.Data)
+	}
+	if !strings.Contains(string(hits[7].event.Data), room.ID) {
+		t.Errorf("conversation.deleted data %s: want the room id", hits[7].event.Data)
 	}
 
 	// Rotation: the new secret is shown once, and for the grace period
@@ -385,7 +394,7 @@ func TestWebhookDelivery(t *testing.T) {
 		t.Fatalf("rotate: got %+v, want a new secret and the overlap's end", rotated)
 	}
 	e.mustRoom(map[string]string{"name": "Second"})
-	hits = rc.waitOK(t, 7)
+	hits = rc.waitOK(t, 9)
 	last := hits[len(hits)-1]
 	if n := len(strings.Fields(last.signature)); n != 2 {
 		t.Fatalf("after a rotation: signature header %q, want 2 signatures", last.signature)

@@ -195,12 +195,14 @@ func (s *Service) mapEvent(ctx context.Context, ev chat.Event) ([]outEvent, *str
 			return nil, nil, nil
 		}
 		fp := fingerprint(*ev.Room)
-		if ev.Room.MessageCount == 0 && ev.Room.CreatedAt.Equal(ev.Room.UpdatedAt.Time) {
-			return []outEvent{{chat.WebhookConversationCreated, conversationData{ev.Room}}}, &fp, nil
-		}
 		old, err := s.cfg.Store.RoomFingerprint(ctx, ev.RoomID)
 		if err != nil {
 			return nil, nil, err
+		}
+		// A new room's event is the only one before any fingerprint with
+		// no message yet (block, assignment and details keep updatedAt).
+		if old == "" && ev.Room.MessageCount == 0 && ev.Room.CreatedAt.Equal(ev.Room.UpdatedAt.Time) {
+			return []outEvent{{chat.WebhookConversationCreated, conversationData{ev.Room}}}, &fp, nil
 		}
 		if old == fp {
 			return nil, nil, nil
