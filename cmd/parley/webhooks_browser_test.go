@@ -94,6 +94,12 @@ func TestConsoleWebhooks(t *testing.T) {
 		t.Errorf("the resend's webhook-id %q, want the original %q", h[2], h[0])
 	}
 	mustPoll(t, ctx, "the resend listed", `document.querySelectorAll('[data-deliveries-of] tbody tr').length === 3`, 10*time.Second)
+	metrics := scrape(t, app.MetricsURL+"/metrics")
+	for _, line := range []string{`parley_webhook_deliveries_total{outcome="delivered"} 2`, `parley_webhook_deliveries_total{outcome="failed"} 1`} {
+		if !strings.Contains(metrics, line) {
+			t.Errorf("/metrics lacks %q", line)
+		}
+	}
 
 	// A Slack notifier: no secret to show or rotate.
 	mustDo(t, ctx, "connect Slack",

@@ -45,6 +45,9 @@ type Webhook struct {
 	CreatedAt time.Time `json:"createdAt"`
 	// Kind is WebhookKindSigned ("") or WebhookKindSlack.
 	Kind string `json:"kind,omitempty"`
+	// After is the admin log's last entry id when the endpoint was
+	// registered: it gets the events after it (no clock compared).
+	After string `json:"after,omitempty"`
 	// Secret signs deliveries ("whsec_" + base64). PrevSecret, until
 	// PrevUntil, signs them too: the overlap of a rotation.
 	Secret     string    `json:"secret"`
@@ -178,6 +181,9 @@ type WebhookStore interface {
 	// EnsureAdminLogGroup makes group on the admin log, at its end, unless
 	// it exists: events from then on are read in it.
 	EnsureAdminLogGroup(ctx context.Context, group string) error
+	// AdminLogEnd returns the id of the admin log's newest entry, "" when
+	// it is empty.
+	AdminLogEnd(ctx context.Context) (string, error)
 	// AckAdminLog acknowledges entries of the admin log in group.
 	AckAdminLog(ctx context.Context, group string, ids ...string) error
 

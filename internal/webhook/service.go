@@ -167,8 +167,12 @@ func (s *Service) Create(ctx context.Context, in NewEndpoint) (Endpoint, error) 
 	if err := s.cfg.Guard.CheckURL(ctx, in.URL); err != nil {
 		return Endpoint{}, err
 	}
+	after, err := s.cfg.Store.AdminLogEnd(ctx)
+	if err != nil {
+		return Endpoint{}, err
+	}
 	w := chat.Webhook{
-		ID: "wh_" + randomHex(8), URL: in.URL, Events: in.Events, Kind: in.Kind,
+		ID: "wh_" + randomHex(8), URL: in.URL, Events: in.Events, Kind: in.Kind, After: after,
 		CreatedAt: s.cfg.Now().UTC().Truncate(time.Millisecond), Secret: NewSecret(),
 	}
 	if err := s.cfg.Store.AddWebhook(ctx, w, chat.MaxWebhooks); err != nil {
