@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -231,7 +232,7 @@ func (g *Guard) Post(ctx context.Context, rawURL string, header http.Header, bod
 	if err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && g.allowed(u.Hostname()))) {
 		return Response{}, errors.New("webhook: refused: not an https URL")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, strings.NewReader(string(body)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
 	if err != nil {
 		return Response{}, fmt.Errorf("webhook: %w", err)
 	}
