@@ -448,3 +448,62 @@ export function updateAgent(username, change) {
 export function removeAgent(username) {
   return request('DELETE', '/agents/' + encodeURIComponent(username));
 }
+
+// ——— webhooks (owners only) ———
+
+/**
+ * @typedef {{id: string, url: string, events: string[], createdAt: string, kind?: string, secret?: string,
+ *   rotatingUntil?: string, failing?: {since: string, reason: string}}} Webhook
+ * @typedef {{id: string, job: string, type: string, attempt: number, at: string, ok: boolean,
+ *   status: number, latencyMs: number, response: string, error?: string}} WebhookDelivery
+ */
+
+/** @returns {Promise<{webhooks: Webhook[]}>} */
+export function listWebhooks() {
+  return request('GET', '/webhooks');
+}
+
+/**
+ * Registers an endpoint (kind 'slack': a Slack notifier); the answer
+ * carries a signed endpoint's secret, the only time it is shown.
+ * @param {{url: string, events?: string[], kind?: string}} body
+ * @returns {Promise<{webhook: Webhook}>}
+ */
+export function createWebhook(body) {
+  return request('POST', '/webhooks', { body });
+}
+
+/** @param {string} id */
+export function deleteWebhook(id) {
+  return request('DELETE', '/webhooks/' + encodeURIComponent(id));
+}
+
+/**
+ * A new secret, shown once; the old one signs too for a day.
+ * @param {string} id
+ * @returns {Promise<{webhook: Webhook}>}
+ */
+export function rotateWebhook(id) {
+  return request('POST', '/webhooks/' + encodeURIComponent(id) + '/rotate');
+}
+
+/** @param {string} id lifts a failing endpoint's mark */
+export function enableWebhook(id) {
+  return request('POST', '/webhooks/' + encodeURIComponent(id) + '/enable');
+}
+
+/**
+ * @param {string} id
+ * @returns {Promise<{deliveries: WebhookDelivery[]}>}
+ */
+export function webhookDeliveries(id) {
+  return request('GET', '/webhooks/' + encodeURIComponent(id) + '/deliveries');
+}
+
+/**
+ * @param {string} id
+ * @param {string} job queues that delivery's event again, same webhook-id
+ */
+export function resendWebhook(id, job) {
+  return request('POST', '/webhooks/' + encodeURIComponent(id) + '/deliveries/' + encodeURIComponent(job) + '/resend');
+}

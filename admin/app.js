@@ -15,6 +15,7 @@ import { roster } from './roster.js';
 import { bindShortcuts } from './shortcuts.js';
 import { SlashPopup } from './slash.js';
 import { Team } from './team.js';
+import { WebhooksPage } from './webhooks.js';
 import { Visits } from './visits.js';
 
 /** @param {string} id @returns {any} */
@@ -45,6 +46,8 @@ const ui = {
   navTeam: $('nav-team'),
   labelsView: $('labels-view'),
   navLabels: $('nav-labels'),
+  webhooksView: $('webhooks-view'),
+  navWebhooks: $('nav-webhooks'),
   toasts: $('toasts'),
 };
 
@@ -111,6 +114,13 @@ const team = new Team({ root: $('team-root') }, {
   toast: (msg, kind) => toast(msg, kind),
 });
 
+// The Webhooks page (owners): its own block, so the routing below only asks
+// whether it is shown.
+const webhooks = new WebhooksPage({ root: $('webhooks-root'), nav: ui.navWebhooks }, {
+  owner: () => api.session.get()?.admin?.role === 'owner',
+  toast: (msg, kind) => toast(msg, kind),
+});
+
 new ProfileEditor($('profile'), {
   toast: (msg, kind) => toast(msg, kind),
   // The header shows the new name at once; replies are stamped from the
@@ -139,6 +149,7 @@ const stream = new AdminStream({
     // the list and the stream.
     inbox.load();
     canned.load();
+    webhooks.check();
     if (reconnected) conversation.catchUp();
   },
   onEvent: (ev) => handleEvent(ev),
@@ -319,6 +330,7 @@ function endSession(note) {
   visits.clear();
   canned.clear();
   team.clear();
+  webhooks.clear();
   document.body.classList.remove('show-conv', 'details-open');
   for (const d of document.querySelectorAll('dialog[open]')) /** @type {HTMLDialogElement} */ (d).close();
   showLogin(note);
@@ -370,11 +382,23 @@ ui.logout.addEventListener('click', async () => {
   endSession('You have signed out.');
 });
 
-// ——— routing: #/ (inbox), #/r/<room id>, #/visitors, #/canned, #/team, #/labels ———
+// ——— routing: #/ (inbox), #/r/<room id>, #/visitors, #/canned, #/team, #/labels, #/webhooks ———
 
 function route() {
   if (ui.app.hidden) return;
   const hash = location.hash || '#/';
+  // #/webhooks: shown over the others, which stay as they are beneath.
+  const webhooksPage = hash === '#/webhooks';
+  ui.webhooksView.hidden = !webhooksPage;
+  ui.navWebhooks.setAttribute('aria-current', webhooksPage ? 'page' : 'false');
+  if (webhooksPage) {
+    for (const v of [ui.inboxView, ui.visitsView, ui.cannedView, ui.teamView, ui.labelsView]) v.hidden = true;
+    for (const n of [ui.navInbox, ui.navVisits, ui.navCanned, ui.navTeam, ui.navLabels]) n.setAttribute('aria-current', 'false');
+    labelsPage.hide();
+    notifier.setSection('Webhooks');
+    webhooks.load();
+    return;
+  }
   const visitsPage = hash === '#/visitors';
   const cannedPageShown = hash === '#/canned';
   const teamPage = hash === '#/team';

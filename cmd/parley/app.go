@@ -21,6 +21,7 @@ import (
 	"github.com/parley-chat/parley/internal/httpapi"
 	"github.com/parley-chat/parley/internal/mail"
 	"github.com/parley-chat/parley/internal/redisstore"
+	"github.com/parley-chat/parley/internal/webhook"
 	"github.com/parley-chat/parley/widget"
 )
 
@@ -178,6 +179,7 @@ type server struct {
 	api    *httpapi.Server
 	tokens *auth.Tokens
 	mail   *mailer // nil when mail is off
+	hooks  *webhook.Service
 }
 
 // newServer wires the HTTP side over a backend: the signing secret, the first
@@ -238,7 +240,27 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 		}
 		b.mail = mailer.deps(b.store)
 	}
+	// The webhook counters live in the API's metrics too, set below before
+	// the worker starts in run.
+	var hookCounters struct{ delivered, failed, dead func() }
+	hooks, err := webhook.New(webhook.Config{
+		Store: b.store,
+		Guard: webhook.NewGuard(webhook.GuardConfig{AllowHosts: cfg.WebhookAllowHosts}),
+		Log:   b.log,
+		// The Slack notifier's link to the conversation, when Parley knows
+		// its public URL.
+		ConsoleURL: consoleURL(cfg.Mail.PublicURL),
+		Metrics: webhook.Metrics{
+			Delivered: func() { hookCounters.delivered() },
+			Failed:    func() { hookCounters.failed() },
+			Dead:      func() { hookCounters.dead() },
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
 	api := httpapi.New(httpapi.Options{
+		Webhooks:       hooks,
 		MailStats:      mailStats,
 		Service:        b.svc,
 		Tokens:         tokens,
@@ -263,7 +285,17 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 		Mail:               b.mail,
 	})
 	counters.sent, counters.failed, counters.dead = api.MailCounters()
-	return &server{backend: b, cfg: cfg, hub: hub, api: api, tokens: tokens, mail: mailer}, nil
+	hookCounters.delivered, hookCounters.failed, hookCounters.dead = api.WebhookCounters()
+	return &server{backend: b, cfg: cfg, hub: hub, api: api, tokens: tokens, mail: mailer, hooks: hooks}, nil
+}
+
+// consoleURL is where a conversation opens in the console, followed by its
+// id; "" without PARLEY_PUBLIC_URL.
+func consoleURL(public string) string {
+	if public == "" {
+		return ""
+	}
+	return public + "/admin/#/r/"
 }
 
 // snoozeCheck is how often every instance wakes the conversations whose
@@ -335,6 +367,11 @@ func (s *server) run(ctx context.Context, ln, metricsLn net.Listener) error {
 			s.log.Info("search index: indexed the rooms stored before it", "rooms", n)
 		}
 	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.hooks.Run(bg) // the webhook dispatcher and delivery worker
+	}()
 
 	hs := &http.Server{
 		Handler:           s.api.Handler(),

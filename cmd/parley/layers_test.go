@@ -68,6 +68,12 @@ func breaks(pkg, imp string) string {
 		}
 		return "internal/chat is the domain and imports only the standard library"
 	}
+	if under(pkg, "internal/webhook") && !strings.HasSuffix(pkg, "_test") {
+		if isStd(imp) || imp == "github.com/parley-chat/parley/internal/chat" {
+			return ""
+		}
+		return "internal/webhook imports only internal/chat and the standard library"
+	}
 	for _, r := range layerRules {
 		if strings.HasPrefix(imp, r.imports) && !under(pkg, r.owner) {
 			return r.why + " (only " + r.owner + " and its subpackages)"

@@ -34,9 +34,13 @@ type Config struct {
 	RoomTTL        time.Duration
 	MaxMessages    int
 	TrustedProxies []string
-	LogLevel       slog.Level
-	LogFormat      string // "text" or "json"
-	Limits         chat.Limits
+	// WebhookAllowHosts (PARLEY_WEBHOOK_ALLOW_HOSTS) are the hosts webhooks
+	// may reach over plain http and at loopback or private addresses, for
+	// local testing; by default none.
+	WebhookAllowHosts []string
+	LogLevel          slog.Level
+	LogFormat         string // "text" or "json"
+	Limits            chat.Limits
 	// IPv6Prefix is the network size (bits) an IPv6 client is limited by
 	// (PARLEY_IPV6_PREFIX, default 64, 32–128).
 	IPv6Prefix int
@@ -180,6 +184,13 @@ func Load(getenv func(string) string) (Config, error) {
 			}
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	for _, h := range splitList(get("PARLEY_WEBHOOK_ALLOW_HOSTS", "")) {
+		if strings.ContainsAny(h, "/:@ ") && net.ParseIP(strings.Trim(h, "[]")) == nil {
+			bad("PARLEY_WEBHOOK_ALLOW_HOSTS", "%q is not a host name or an IP address (no scheme, port or path)", h)
+			continue
+		}
+		c.WebhookAllowHosts = append(c.WebhookAllowHosts, h)
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("PARLEY_LOG_LEVEL", "info"))); err != nil {
 		bad("PARLEY_LOG_LEVEL", "want debug, info, warn or error")

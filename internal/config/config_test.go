@@ -183,3 +183,21 @@ func TestStreamHijack(t *testing.T) {
 		}
 	}
 }
+
+func TestWebhookAllowHosts(t *testing.T) {
+	env := map[string]string{"PARLEY_WEBHOOK_ALLOW_HOSTS": "127.0.0.1, receiver.test,[::1]"}
+	c, err := Load(func(k string) string { return env[k] })
+	if err != nil || strings.Join(c.WebhookAllowHosts, " ") != "127.0.0.1 receiver.test [::1]" {
+		t.Fatalf("got %v, %v; want the three hosts", c.WebhookAllowHosts, err)
+	}
+	for _, bad := range []string{"http://receiver.test", "receiver.test:8080", "a/b"} {
+		env["PARLEY_WEBHOOK_ALLOW_HOSTS"] = bad
+		if _, err := Load(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "PARLEY_WEBHOOK_ALLOW_HOSTS") {
+			t.Errorf("%q: got %v, want an error naming PARLEY_WEBHOOK_ALLOW_HOSTS", bad, err)
+		}
+	}
+	env = map[string]string{}
+	if c, err := Load(func(k string) string { return env[k] }); err != nil || len(c.WebhookAllowHosts) != 0 {
+		t.Errorf("unset: got %v, %v; want none", c.WebhookAllowHosts, err)
+	}
+}

@@ -31,6 +31,7 @@ var statusOf = map[chat.Code]int{
 	chat.CodeConflict:     http.StatusConflict,
 	chat.CodeLimitReached: http.StatusConflict,
 	chat.CodeLastOwner:    http.StatusConflict,
+	chat.CodeURLRefused:   http.StatusBadRequest,
 }
 
 // wireCode is the code a client sees when it differs from the domain's: the

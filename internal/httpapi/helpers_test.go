@@ -26,6 +26,7 @@ import (
 	"github.com/parley-chat/parley/internal/httpapi"
 	"github.com/parley-chat/parley/internal/redisstore"
 	"github.com/parley-chat/parley/internal/redisstore/redistest"
+	"github.com/parley-chat/parley/internal/webhook"
 )
 
 // The admin every environment has.
@@ -86,6 +87,9 @@ type envConfig struct {
 	Mail func(store *redisstore.Store, secret []byte) *httpapi.MailDeps
 	// IdentitySecret turns verified identity on (identity_test.go).
 	IdentitySecret []byte
+	// Webhooks, when set, serves the webhook routes with what it returns
+	// (webhooks_test.go).
+	Webhooks func(store *redisstore.Store) *webhook.Service
 }
 
 // testMetricsToken is the metrics token of every env but NoMetricsToken's.
@@ -180,6 +184,9 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 	}
 	if cfg.Mail != nil {
 		opts.Mail = cfg.Mail(store, cfg.Secret)
+	}
+	if cfg.Webhooks != nil {
+		opts.Webhooks = cfg.Webhooks(store)
 	}
 	opts.DisableStreamHijack = cfg.NoHijack
 	if cfg.WatchBridge {

@@ -26,7 +26,9 @@ type metrics struct {
 	mailSent    prometheus.Counter
 	mailFailed  prometheus.Counter
 	mailDead    prometheus.Counter
-	handler     http.Handler
+	// hooks counts webhook attempts by outcome: delivered, failed, dead.
+	hooks   *prometheus.CounterVec
+	handler http.Handler
 }
 
 // newMetrics registers the collectors on reg; nil means a fresh registry
@@ -77,7 +79,11 @@ func newMetrics(reg *prometheus.Registry, mailStats func(context.Context) (chat.
 		Name: "parley_mail_dead_total",
 		Help: "Mails this instance gave up on: they are in the dead-letter list.",
 	})
-	reg.MustRegister(m.requests, m.duration, m.messages, m.storeErrors, m.streams, m.dropped, m.mailSent, m.mailFailed, m.mailDead)
+	m.hooks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_webhook_deliveries_total",
+		Help: "Webhook delivery attempts by outcome: delivered (2xx), failed (each failed attempt), dead (given up: the endpoint is now failing).",
+	}, []string{"outcome"})
+	reg.MustRegister(m.requests, m.duration, m.messages, m.storeErrors, m.streams, m.dropped, m.mailSent, m.mailFailed, m.mailDead, m.hooks)
 	if mailStats != nil {
 		reg.MustRegister(mailQueueCollector{stats: mailStats})
 	}
@@ -102,6 +108,12 @@ func (m *metrics) streamDropped(kind stream.Kind, reason string) {
 // MailCounters returns the counters the mail queue reports to (mail.Metrics).
 func (s *Server) MailCounters() (sent, failed, dead func()) {
 	return s.metrics.mailSent.Inc, s.metrics.mailFailed.Inc, s.metrics.mailDead.Inc
+}
+
+// WebhookCounters returns the webhook worker's counters (webhook.Metrics).
+func (s *Server) WebhookCounters() (delivered, failed, dead func()) {
+	return s.metrics.hooks.WithLabelValues("delivered").Inc, s.metrics.hooks.WithLabelValues("failed").Inc,
+		s.metrics.hooks.WithLabelValues("dead").Inc
 }
 
 var mailQueueDesc = prometheus.NewDesc("parley_mail_queue",

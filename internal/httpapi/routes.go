@@ -105,6 +105,15 @@ func (s *Server) routes(e *gin.Engine) {
 	a.POST("/agents", short, admin, owner, s.createAgent)
 	a.PATCH("/agents/:username", short, admin, owner, s.updateAgent)
 	a.DELETE("/agents/:username", short, admin, owner, s.removeAgent)
+	// Webhooks: owners only; the secret is on the answers of POST and
+	// rotate only.
+	a.GET("/webhooks", short, admin, owner, s.listWebhooks)
+	a.POST("/webhooks", short, admin, owner, s.createWebhook)
+	a.DELETE("/webhooks/:id", short, admin, owner, s.deleteWebhook)
+	a.POST("/webhooks/:id/rotate", short, admin, owner, s.rotateWebhook)
+	a.POST("/webhooks/:id/enable", short, admin, owner, s.enableWebhook)
+	a.GET("/webhooks/:id/deliveries", short, zip, admin, owner, s.webhookDeliveries)
+	a.POST("/webhooks/:id/deliveries/:job/resend", short, admin, owner, s.resendWebhook)
 
 	// Static files: the widget, the visitor counter, the demo page, the console, and the files
 	// of the last two under their versioned URLs.

@@ -20,6 +20,7 @@ import (
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/stream"
+	"github.com/parley-chat/parley/internal/webhook"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -104,6 +105,8 @@ type Options struct {
 	Mail *MailDeps
 	// MailStats, when set (mail is on), feeds the parley_mail_queue gauge.
 	MailStats func(ctx context.Context) (chat.MailQueueStats, error)
+	// Webhooks serves the owners' webhook routes; nil answers them 404.
+	Webhooks *webhook.Service
 }
 
 // Server is Parley's HTTP API. Build it with New.
@@ -135,6 +138,8 @@ type Server struct {
 
 	// mail is nil while email is off.
 	mail *MailDeps
+	// hooks is nil when webhooks are not wired.
+	hooks *webhook.Service
 
 	// fullWarned is when the last "Redis is full" error was logged (Unix ns).
 	fullWarned atomic.Int64
@@ -179,6 +184,7 @@ func New(opts Options) *Server {
 		unlisted:       newOriginWarnings(maxWarnedOrigins, warnOriginEvery),
 		zip:            &compressors{},
 		mail:           opts.Mail,
+		hooks:          opts.Webhooks,
 	}
 	if opts.MetricsToken != "" {
 		sum := sha256.Sum256([]byte(opts.MetricsToken))

@@ -251,3 +251,34 @@ func (k keys) Terms(id string) string { return k.room + id + "}:terms" }
 // SearchIndexed returns the marker that every room stored before the search
 // index existed has been indexed (BackfillSearch): "1".
 func (k keys) SearchIndexed() string { return k.prefix + "search:indexed" }
+
+// Webhooks returns the hash of the registered webhook endpoints: id → JSON
+// (with their secrets).
+func (k keys) Webhooks() string { return k.prefix + "webhooks" }
+
+// WebhookFailures returns the hash of the endpoints disabled after a
+// delivery was given up: id → JSON (since, reason).
+func (k keys) WebhookFailures() string { return k.prefix + "webhooks:failing" }
+
+// WebhookDeliveries returns the capped list of one endpoint's recent
+// delivery attempts (JSON, newest first).
+func (k keys) WebhookDeliveries(id string) string { return k.prefix + "webhooks:deliveries:" + id }
+
+// WebhookQueue returns the stream of webhook deliveries waiting to be sent
+// (field id); every instance reads it in the consumer group "webhooks".
+func (k keys) WebhookQueue() string { return k.prefix + "hookq" }
+
+// WebhookRetry returns the sorted set of deliveries waiting for their next
+// attempt, scored by when (ms, Redis's clock).
+func (k keys) WebhookRetry() string { return k.prefix + "hookq:retry" }
+
+// WebhookDead returns the list of deliveries given up (job ids, newest
+// first).
+func (k keys) WebhookDead() string { return k.prefix + "hookq:dead" }
+
+// WebhookJob returns the hash of one delivery job: its idempotency record.
+func (k keys) WebhookJob(id string) string { return k.prefix + "hook:" + id }
+
+// WebhookRoom returns what the webhooks last saw of a room's team-visible
+// state (status, assignee, labels, block), to tell a change from a read.
+func (k keys) WebhookRoom(roomID string) string { return k.prefix + "hook:room:" + roomID }

@@ -148,6 +148,22 @@ var (
 	mailPromoteScript = redis.NewScript(mailPromoteSrc)
 )
 
+// The webhook endpoints' scripts (webhooks.go). The webhook delivery queue
+// runs on the mail queue's scripts above: they take every key as KEYS.
+var (
+	//go:embed lua/webhookadd.lua
+	webhookAddSrc    string
+	webhookAddScript = redis.NewScript(webhookAddSrc)
+
+	//go:embed lua/webhookput.lua
+	webhookPutSrc    string
+	webhookPutScript = redis.NewScript(webhookPutSrc)
+
+	//go:embed lua/webhookfailing.lua
+	webhookFailingSrc    string
+	webhookFailingScript = redis.NewScript(webhookFailingSrc)
+)
+
 // The one-click unsubscribe of an agent (unsubscribe.go).
 var (
 	//go:embed lua/unsubscribeagent.lua
