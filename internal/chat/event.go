@@ -57,6 +57,23 @@ type Event struct {
 	Seq int64 `json:"seq,omitempty"`
 	// AdminsOnline is set on EventPresence.
 	AdminsOnline bool `json:"adminsOnline,omitempty"`
+	// LogID is the event's entry id in the admin log ("ms-n"), set on the
+	// events admin streams resume by; "" on the others (typing, presence).
+	LogID string `json:"-"`
+	// TokenID or Username is set on EventAdminRevoked; Username on
+	// EventAgentRemoved.
+	TokenID  string `json:"tokenId,omitempty"`
+	Username string `json:"username,omitempty"`
+	// Payload carries the data of the team's own events (notes, labels,
+	// agents, their activity, canned replies); nil on the others. Behind one
+	// pointer, so that an Event stays small: every stream's buffer holds
+	// Events by value. Its fields are read as ev.Payload.Note etc.; the JSON
+	// has them at the top level, as if they were Event's own.
+	*Payload
+}
+
+// Payload is the data of the team's events (see Event.Payload).
+type Payload struct {
 	// Note is set on EventNote.
 	Note *Note `json:"note,omitempty"`
 	// Labels is set on EventLabels.
@@ -64,19 +81,20 @@ type Event struct {
 	// Actor and Activity are set on EventAgentActivity.
 	Actor    *AgentRef `json:"actor,omitempty"`
 	Activity Activity  `json:"activity,omitempty"`
-	// LogID is the event's entry id in the admin log ("ms-n"), set on the
-	// events admin streams resume by; "" on the others (typing, presence).
-	LogID string `json:"-"`
 	// Canned is set on EventCannedUpdated.
 	Canned *Canned `json:"canned,omitempty"`
 	// CannedID is set on EventCannedDeleted.
 	CannedID string `json:"cannedId,omitempty"`
-	// TokenID or Username is set on EventAdminRevoked; Username on
-	// EventAgentRemoved.
-	TokenID  string `json:"tokenId,omitempty"`
-	Username string `json:"username,omitempty"`
 	// Agent is set on EventAgentUpdated.
 	Agent *Agent `json:"agent,omitempty"`
+}
+
+// Data returns the event's team payload, an empty one when it has none.
+func (ev Event) Data() Payload {
+	if ev.Payload == nil {
+		return Payload{}
+	}
+	return *ev.Payload
 }
 
 // ForVisitor tells whether the visitor stream of roomID shows ev.

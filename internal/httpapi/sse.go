@@ -434,28 +434,28 @@ func adminAdd(w batchWriter, ev chat.Event) error {
 	case chat.EventRoomDeleted:
 		return w.AddID(string(ev.Type), ev.LogID, roomIDData{RoomID: ev.RoomID})
 	case chat.EventNote:
-		if ev.Note != nil {
-			return w.AddID(string(ev.Type), ev.LogID, noteBody{Note: *ev.Note})
+		if n := ev.Data().Note; n != nil {
+			return w.AddID(string(ev.Type), ev.LogID, noteBody{Note: *n})
 		}
 	case chat.EventLabels:
-		labels := ev.Labels
+		labels := ev.Data().Labels
 		if labels == nil {
 			labels = []chat.Label{}
 		}
 		return w.AddID(string(ev.Type), ev.LogID, labelsBody{Labels: labels})
 	case chat.EventAgentActivity:
-		if ev.Actor != nil {
-			return w.AddID(string(ev.Type), "", activityData{RoomID: ev.RoomID, Agent: *ev.Actor, Activity: ev.Activity})
+		if d := ev.Data(); d.Actor != nil {
+			return w.AddID(string(ev.Type), "", activityData{RoomID: ev.RoomID, Agent: *d.Actor, Activity: d.Activity})
 		}
 	case chat.EventCannedUpdated:
-		if ev.Canned != nil {
-			return w.AddID(string(ev.Type), ev.LogID, ev.Canned)
+		if c := ev.Data().Canned; c != nil {
+			return w.AddID(string(ev.Type), ev.LogID, c)
 		}
 	case chat.EventCannedDeleted:
-		return w.AddID(string(ev.Type), ev.LogID, cannedIDData{ID: ev.CannedID})
+		return w.AddID(string(ev.Type), ev.LogID, cannedIDData{ID: ev.Data().CannedID})
 	case chat.EventAgentUpdated:
-		if ev.Agent != nil {
-			return w.AddID(string(ev.Type), ev.LogID, agentData{Agent: *ev.Agent})
+		if a := ev.Data().Agent; a != nil {
+			return w.AddID(string(ev.Type), ev.LogID, agentData{Agent: *a})
 		}
 	case chat.EventAgentRemoved:
 		return w.AddID(string(ev.Type), ev.LogID, usernameData{Username: ev.Username})

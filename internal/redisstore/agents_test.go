@@ -30,8 +30,8 @@ func TestAgentsStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		ev := nextEvent(t, sub)
-		if ev.Type != chat.EventAgentUpdated || ev.Agent == nil || *ev.Agent != (chat.Agent{Username: "olga", DisplayName: "Olga", Role: chat.RoleOwner}) || ev.LogID == "" {
-			t.Fatalf("after AddAdmin: got %+v (agent %+v), want agent.updated of olga, an owner, logged", ev, ev.Agent)
+		if ev.Type != chat.EventAgentUpdated || ev.Data().Agent == nil || *ev.Data().Agent != (chat.Agent{Username: "olga", DisplayName: "Olga", Role: chat.RoleOwner}) || ev.LogID == "" {
+			t.Fatalf("after AddAdmin: got %+v (agent %+v), want agent.updated of olga, an owner, logged", ev, ev.Data().Agent)
 		}
 		if err := s.AddAdmin(ctx, chat.Admin{Username: "ann", DisplayName: "Ann", Email: "ann@acme.example", Role: chat.RoleAgent, PasswordHash: []byte("hash-ann")}); err != nil {
 			t.Fatal(err)
@@ -72,7 +72,7 @@ func TestAgentsStore(t *testing.T) {
 		if err != nil || a.Role != chat.RoleOwner || a.DisplayName != "Ann B." || a.Email != "ann@acme.example" || string(a.PasswordHash) != "hash-ann" {
 			t.Fatalf("promoting ann: got %+v, %v; want an owner named Ann B., email and password kept", a, err)
 		}
-		if ev := nextEvent(t, sub); ev.Type != chat.EventAgentUpdated || ev.Agent.Role != chat.RoleOwner || ev.Agent.DisplayName != "Ann B." {
+		if ev := nextEvent(t, sub); ev.Type != chat.EventAgentUpdated || ev.Data().Agent == nil || ev.Data().Agent.Role != chat.RoleOwner || ev.Data().Agent.DisplayName != "Ann B." {
 			t.Fatalf("after the promotion: got %+v", ev)
 		}
 		if _, err := s.SetAgent(ctx, "olga", chat.AgentChange{Role: &agent}); err != nil {
@@ -100,7 +100,7 @@ func TestAgentsStore(t *testing.T) {
 			t.Fatalf("admin log: got %d entries, %v; want 6 (2 added, 2 changed, 2 removed)", len(entries), err)
 		}
 		evs, ok, err := s.AdminEventsAfter(ctx, entries[0].ID, 10)
-		if err != nil || !ok || len(evs) != 5 || evs[0].Agent == nil || evs[0].Agent.Username != "ann" || evs[4].Type != chat.EventAgentRemoved || evs[4].Username != "ann" {
+		if err != nil || !ok || len(evs) != 5 || evs[0].Data().Agent == nil || evs[0].Data().Agent.Username != "ann" || evs[4].Type != chat.EventAgentRemoved || evs[4].Username != "ann" {
 			t.Fatalf("replayed after the first: got %d events %+v, ok %v, %v", len(evs), evs, ok, err)
 		}
 		for _, e := range entries {

@@ -95,7 +95,7 @@ func (s *Store) UpdateCanned(ctx context.Context, old, c chat.Canned) error {
 // DeleteCanned removes a canned reply and publishes canned.deleted,
 // atomically.
 func (s *Store) DeleteCanned(ctx context.Context, id string) error {
-	ev, err := encodeEvent(chat.Event{Type: chat.EventCannedDeleted, CannedID: id})
+	ev, err := encodeEvent(chat.Event{Type: chat.EventCannedDeleted, Payload: &chat.Payload{CannedID: id}})
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func encodeCanned(c chat.Canned) (item, ev []byte, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("redisstore: encode canned reply: %w", err)
 	}
-	ev, err = encodeEvent(chat.Event{Type: chat.EventCannedUpdated, Canned: &c})
+	ev, err = encodeEvent(chat.Event{Type: chat.EventCannedUpdated, Payload: &chat.Payload{Canned: &c}})
 	return item, ev, err
 }
 

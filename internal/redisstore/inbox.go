@@ -316,7 +316,7 @@ func (s *Store) AddNote(ctx context.Context, n chat.Note) error {
 	if err != nil {
 		return fmt.Errorf("redisstore: add note: %w", err)
 	}
-	ev, err := encodeEvent(chat.Event{Type: chat.EventNote, RoomID: n.RoomID, Note: &n})
+	ev, err := encodeEvent(chat.Event{Type: chat.EventNote, RoomID: n.RoomID, Payload: &chat.Payload{Note: &n}})
 	if err != nil {
 		return err
 	}
@@ -364,7 +364,7 @@ func (s *Store) Notes(ctx context.Context, roomID string) ([]chat.Note, error) {
 // Activity publishes an agent's activity in a room, throttled per agent and
 // activity; see lua/activity.lua.
 func (s *Store) Activity(ctx context.Context, roomID string, who chat.AgentRef, what chat.Activity, every time.Duration) error {
-	ev, err := encodeEvent(chat.Event{Type: chat.EventAgentActivity, RoomID: roomID, Actor: &who, Activity: what})
+	ev, err := encodeEvent(chat.Event{Type: chat.EventAgentActivity, RoomID: roomID, Payload: &chat.Payload{Actor: &who, Activity: what}})
 	if err != nil {
 		return err
 	}

@@ -67,7 +67,10 @@ func decodeEvent(payload string) (chat.Event, error) {
 	}
 	if len(w.AgentHash) > 0 {
 		a := agentFromFlat(w.AgentHash)
-		w.Event.Agent = &a
+		if w.Event.Payload == nil {
+			w.Event.Payload = &chat.Payload{}
+		}
+		w.Event.Payload.Agent = &a
 	}
 	w.Event.LogID = logID
 	return w.Event, nil
