@@ -39,52 +39,72 @@ const (
 
 var _ chat.MailQueue = (*Store)(nil)
 
-// EnqueueMail implements chat.MailQueue.
-func (s *Store) EnqueueMail(ctx context.Context, id string, payload []byte) (bool, error) {
-	n, err := mailEnqueueScript.Run(ctx, s.rdb, []string{s.keys.Mail(id), s.keys.MailQueue()},
-		id, payload, mailKeep.Milliseconds()).Int()
+// jobQueue names one durable queue of the design above: the mail queue and
+// the webhook delivery queue (webhooks.go) are two of them, run by the same
+// code and the same scripts (lua/mail*.lua take every key as KEYS).
+type jobQueue struct {
+	name    string // for errors: "mail", "webhook"
+	stream  string
+	retry   string
+	dead    string
+	group   string
+	job     func(id string) string // the hash of one job
+	keep    time.Duration          // a job hash's life (its idempotency record)
+	deadMax int                    // the dead-letter list's bound
+}
+
+func (s *Store) mailQueue() jobQueue {
+	return jobQueue{name: "mail", stream: s.keys.MailQueue(), retry: s.keys.MailRetry(), dead: s.keys.MailDead(),
+		group: MailGroup, job: s.keys.Mail, keep: mailKeep, deadMax: mailDeadMax}
+}
+
+// enqueue stores a job's hash and its stream entry, only when the id is
+// new (lua/mailenqueue.lua); queued is false for an id already there.
+func (s *Store) enqueue(ctx context.Context, q jobQueue, id string, payload []byte) (queued bool, err error) {
+	n, err := mailEnqueueScript.Run(ctx, s.rdb, []string{q.job(id), q.stream}, id, payload, q.keep.Milliseconds()).Int()
 	if err != nil {
-		return false, fmt.Errorf("redisstore: enqueue mail: %w", err)
+		return false, fail("enqueue "+q.name, err)
 	}
 	return n == 1, nil
 }
 
-// ensureMailGroup creates the consumer group (from the stream's start, so
-// mails queued before any worker ran are read) unless it exists.
-func (s *Store) ensureMailGroup(ctx context.Context) error {
-	err := s.rdb.XGroupCreateMkStream(ctx, s.keys.MailQueue(), MailGroup, "0").Err()
-	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
-		return fmt.Errorf("redisstore: create mail group: %w", err)
+// claim takes up to max jobs for consumer (see readGroup), with their
+// hashes.
+func (s *Store) claim(ctx context.Context, q jobQueue, consumer string, max int, wait, idle time.Duration) ([]chat.QueuedMail, error) {
+	if max <= 0 {
+		return nil, nil
 	}
-	return nil
+	// A missing group (first run, or the stream was deleted: FLUSHALL) is
+	// made from the stream's start, so jobs queued before any worker ran
+	// are read.
+	msgs, err := s.readGroup(ctx, q.stream, q.group, "0", consumer, max, wait, idle)
+	if err != nil {
+		return nil, fail("claim "+q.name, err)
+	}
+	return s.load(ctx, q, msgs)
 }
 
 func isNoGroup(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOGROUP") }
 
-// ClaimMail implements chat.MailQueue.
-func (s *Store) ClaimMail(ctx context.Context, consumer string, max int, wait, idle time.Duration) ([]chat.QueuedMail, error) {
-	if max <= 0 {
-		return nil, nil
-	}
-	msgs, err := s.claimMail(ctx, consumer, max, wait, idle)
+// readGroup reads up to max entries of stream in group for consumer: first
+// those pending longer than idle (their reader crashed), then new ones,
+// waiting up to wait for the first. A missing group is made, from start
+// ("0": the whole stream, "$": what comes next).
+func (s *Store) readGroup(ctx context.Context, stream, group, start, consumer string, max int, wait, idle time.Duration) ([]redis.XMessage, error) {
+	msgs, err := s.readGroupOnce(ctx, stream, group, consumer, max, wait, idle)
 	if isNoGroup(err) {
-		// First run, or the stream was deleted (FLUSHALL): make the group and
-		// try once more.
-		if err := s.ensureMailGroup(ctx); err != nil {
+		err = s.rdb.XGroupCreateMkStream(ctx, stream, group, start).Err()
+		if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
 			return nil, err
 		}
-		msgs, err = s.claimMail(ctx, consumer, max, wait, idle)
+		msgs, err = s.readGroupOnce(ctx, stream, group, consumer, max, wait, idle)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("redisstore: claim mail: %w", err)
-	}
-	return s.loadMail(ctx, msgs)
+	return msgs, err
 }
 
-func (s *Store) claimMail(ctx context.Context, consumer string, max int, wait, idle time.Duration) ([]redis.XMessage, error) {
-	stream := s.keys.MailQueue()
+func (s *Store) readGroupOnce(ctx context.Context, stream, group, consumer string, max int, wait, idle time.Duration) ([]redis.XMessage, error) {
 	msgs, _, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-		Stream: stream, Group: MailGroup, Consumer: consumer,
+		Stream: stream, Group: group, Consumer: consumer,
 		MinIdle: idle, Start: "0-0", Count: int64(max),
 	}).Result()
 	if err != nil {
@@ -98,7 +118,7 @@ func (s *Store) claimMail(ctx context.Context, consumer string, max int, wait, i
 		block = -1 // go-redis: no BLOCK argument (BLOCK 0 would wait forever)
 	}
 	res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: MailGroup, Consumer: consumer, Streams: []string{stream, ">"},
+		Group: group, Consumer: consumer, Streams: []string{stream, ">"},
 		Count: int64(max - len(msgs)), Block: block,
 	}).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -110,9 +130,9 @@ func (s *Store) claimMail(ctx context.Context, consumer string, max int, wait, i
 	return msgs, nil
 }
 
-// loadMail reads the hashes of claimed entries. An entry whose hash is
-// gone or finished (an expired or duplicate entry) is acked and dropped.
-func (s *Store) loadMail(ctx context.Context, msgs []redis.XMessage) ([]chat.QueuedMail, error) {
+// load reads the hashes of claimed entries. An entry whose hash is gone or
+// finished (an expired or duplicate entry) is acked and dropped.
+func (s *Store) load(ctx context.Context, q jobQueue, msgs []redis.XMessage) ([]chat.QueuedMail, error) {
 	if len(msgs) == 0 {
 		return nil, nil
 	}
@@ -120,10 +140,10 @@ func (s *Store) loadMail(ctx context.Context, msgs []redis.XMessage) ([]chat.Que
 	cmds := make([]*redis.SliceCmd, len(msgs))
 	for i, m := range msgs {
 		id, _ := m.Values["id"].(string)
-		cmds[i] = pipe.HMGet(ctx, s.keys.Mail(id), "payload", "state", "attempts")
+		cmds[i] = pipe.HMGet(ctx, q.job(id), "payload", "state", "attempts")
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("redisstore: load mail: %w", err)
+		return nil, fail("load "+q.name, err)
 	}
 	out := make([]chat.QueuedMail, 0, len(msgs))
 	var stale []string
@@ -141,53 +161,72 @@ func (s *Store) loadMail(ctx context.Context, msgs []redis.XMessage) ([]chat.Que
 	}
 	if len(stale) > 0 {
 		pipe := s.rdb.Pipeline()
-		pipe.XAck(ctx, s.keys.MailQueue(), MailGroup, stale...)
-		pipe.XDel(ctx, s.keys.MailQueue(), stale...)
+		pipe.XAck(ctx, q.stream, q.group, stale...)
+		pipe.XDel(ctx, q.stream, stale...)
 		if _, err := pipe.Exec(ctx); err != nil {
-			return out, fmt.Errorf("redisstore: drop stale mail entries: %w", err)
+			return out, fail("drop stale "+q.name+" entries", err)
 		}
 	}
 	return out, nil
 }
 
-// PromoteMail implements chat.MailQueue.
-func (s *Store) PromoteMail(ctx context.Context, max int) (int, error) {
-	n, err := mailPromoteScript.Run(ctx, s.rdb, []string{s.keys.MailRetry(), s.keys.MailQueue()}, max).Int()
+// promote moves up to max due jobs from the retry set back into the
+// stream (lua/mailpromote.lua).
+func (s *Store) promote(ctx context.Context, q jobQueue, max int) (int, error) {
+	n, err := mailPromoteScript.Run(ctx, s.rdb, []string{q.retry, q.stream}, max).Int()
 	if err != nil {
-		return 0, fmt.Errorf("redisstore: promote mail: %w", err)
+		return 0, fail("promote "+q.name, err)
 	}
 	return n, nil
 }
 
+// done finishes a job (lua/mailsent.lua).
+func (s *Store) done(ctx context.Context, q jobQueue, j chat.QueuedMail) error {
+	return failIf(q.name+" done", mailSentScript.Run(ctx, s.rdb, []string{q.stream, q.job(j.ID)}, q.group, j.Entry).Err())
+}
+
+// retryLater puts a job in the retry set for delay (lua/mailretry.lua).
+func (s *Store) retryLater(ctx context.Context, q jobQueue, j chat.QueuedMail, delay time.Duration, reason string) error {
+	err := mailRetryScript.Run(ctx, s.rdb, []string{q.stream, q.job(j.ID), q.retry},
+		q.group, j.Entry, j.ID, max(delay.Milliseconds(), 1), reason).Err()
+	return failIf("retry "+q.name, err)
+}
+
+// bury ends a job in the dead-letter list (lua/maildead.lua).
+func (s *Store) bury(ctx context.Context, q jobQueue, j chat.QueuedMail, reason string) error {
+	err := mailDeadScript.Run(ctx, s.rdb, []string{q.stream, q.job(j.ID), q.dead},
+		q.group, j.Entry, j.ID, reason, q.deadMax, q.keep.Milliseconds()).Err()
+	return failIf("bury "+q.name, err)
+}
+
+// EnqueueMail implements chat.MailQueue.
+func (s *Store) EnqueueMail(ctx context.Context, id string, payload []byte) (bool, error) {
+	return s.enqueue(ctx, s.mailQueue(), id, payload)
+}
+
+// ClaimMail implements chat.MailQueue.
+func (s *Store) ClaimMail(ctx context.Context, consumer string, max int, wait, idle time.Duration) ([]chat.QueuedMail, error) {
+	return s.claim(ctx, s.mailQueue(), consumer, max, wait, idle)
+}
+
+// PromoteMail implements chat.MailQueue.
+func (s *Store) PromoteMail(ctx context.Context, max int) (int, error) {
+	return s.promote(ctx, s.mailQueue(), max)
+}
+
 // MailSent implements chat.MailQueue.
 func (s *Store) MailSent(ctx context.Context, m chat.QueuedMail) error {
-	err := mailSentScript.Run(ctx, s.rdb, []string{s.keys.MailQueue(), s.keys.Mail(m.ID)}, MailGroup, m.Entry).Err()
-	if err != nil {
-		return fmt.Errorf("redisstore: mail sent: %w", err)
-	}
-	return nil
+	return s.done(ctx, s.mailQueue(), m)
 }
 
 // RetryMail implements chat.MailQueue.
 func (s *Store) RetryMail(ctx context.Context, m chat.QueuedMail, delay time.Duration, reason string) error {
-	err := mailRetryScript.Run(ctx, s.rdb,
-		[]string{s.keys.MailQueue(), s.keys.Mail(m.ID), s.keys.MailRetry()},
-		MailGroup, m.Entry, m.ID, max(delay.Milliseconds(), 1), reason).Err()
-	if err != nil {
-		return fmt.Errorf("redisstore: retry mail: %w", err)
-	}
-	return nil
+	return s.retryLater(ctx, s.mailQueue(), m, delay, reason)
 }
 
 // BuryMail implements chat.MailQueue.
 func (s *Store) BuryMail(ctx context.Context, m chat.QueuedMail, reason string) error {
-	err := mailDeadScript.Run(ctx, s.rdb,
-		[]string{s.keys.MailQueue(), s.keys.Mail(m.ID), s.keys.MailDead()},
-		MailGroup, m.Entry, m.ID, reason, mailDeadMax, mailKeep.Milliseconds()).Err()
-	if err != nil {
-		return fmt.Errorf("redisstore: bury mail: %w", err)
-	}
-	return nil
+	return s.bury(ctx, s.mailQueue(), m, reason)
 }
 
 // DeadMail implements chat.MailQueue. A dead mail whose hash has expired

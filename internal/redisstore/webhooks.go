@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -200,135 +199,49 @@ func (s *Store) WebhookDeliveries(ctx context.Context, endpointID string, max in
 	return out, nil
 }
 
-// EnqueueWebhookJob implements chat.WebhookStore (mailenqueue.lua).
+// webhookQueue is the delivery queue: the mail queue's design and code
+// (mailqueue.go) on keys of its own.
+func (s *Store) webhookQueue() jobQueue {
+	return jobQueue{name: "webhook", stream: s.keys.WebhookQueue(), retry: s.keys.WebhookRetry(), dead: s.keys.WebhookDead(),
+		group: WebhookGroup, job: s.keys.WebhookJob, keep: hookKeep, deadMax: hookDeadMax}
+}
+
+// EnqueueWebhookJob implements chat.WebhookStore.
 func (s *Store) EnqueueWebhookJob(ctx context.Context, id string, payload []byte) (bool, error) {
-	n, err := mailEnqueueScript.Run(ctx, s.rdb, []string{s.keys.WebhookJob(id), s.keys.WebhookQueue()},
-		id, payload, hookKeep.Milliseconds()).Int()
-	if err != nil {
-		return false, fail("enqueue webhook", err)
-	}
-	return n == 1, nil
+	return s.enqueue(ctx, s.webhookQueue(), id, payload)
 }
 
 // ClaimWebhookJobs implements chat.WebhookStore.
 func (s *Store) ClaimWebhookJobs(ctx context.Context, consumer string, max int, wait, idle time.Duration) ([]chat.QueuedJob, error) {
-	if max <= 0 {
-		return nil, nil
-	}
-	msgs, err := s.readGroup(ctx, s.keys.WebhookQueue(), WebhookGroup, "0", consumer, max, wait, idle)
-	if err != nil {
-		return nil, fail("claim webhooks", err)
-	}
-	if len(msgs) == 0 {
-		return nil, nil
-	}
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.SliceCmd, len(msgs))
-	for i, m := range msgs {
-		id, _ := m.Values["id"].(string)
-		cmds[i] = pipe.HMGet(ctx, s.keys.WebhookJob(id), "payload", "state", "attempts")
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fail("load webhooks", err)
-	}
-	out := make([]chat.QueuedJob, 0, len(msgs))
-	var stale []string
-	for i, m := range msgs {
-		id, _ := m.Values["id"].(string)
-		v := cmds[i].Val()
-		payload, _ := v[0].(string)
-		state, _ := v[1].(string)
-		if id == "" || payload == "" || (state != "queued" && state != "retry") {
-			stale = append(stale, m.ID)
-			continue
-		}
-		attempts, _ := strconv.Atoi(fmt.Sprint(v[2]))
-		out = append(out, chat.QueuedJob{ID: id, Entry: m.ID, Payload: []byte(payload), Attempts: attempts})
-	}
-	if len(stale) > 0 {
-		pipe := s.rdb.Pipeline()
-		pipe.XAck(ctx, s.keys.WebhookQueue(), WebhookGroup, stale...)
-		pipe.XDel(ctx, s.keys.WebhookQueue(), stale...)
-		if _, err := pipe.Exec(ctx); err != nil {
-			return out, fail("drop stale webhook entries", err)
-		}
-	}
-	return out, nil
-}
-
-// readGroup reads up to max entries of stream in group for consumer: first
-// those pending longer than idle (their reader crashed), then new ones,
-// waiting up to wait for the first. A missing group is made, from start
-// ("0": the whole stream, "$": what comes next).
-func (s *Store) readGroup(ctx context.Context, stream, group, start, consumer string, max int, wait, idle time.Duration) ([]redis.XMessage, error) {
-	msgs, err := s.readGroupOnce(ctx, stream, group, consumer, max, wait, idle)
-	if isNoGroup(err) {
-		err = s.rdb.XGroupCreateMkStream(ctx, stream, group, start).Err()
-		if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
-			return nil, err
-		}
-		msgs, err = s.readGroupOnce(ctx, stream, group, consumer, max, wait, idle)
-	}
-	return msgs, err
-}
-
-func (s *Store) readGroupOnce(ctx context.Context, stream, group, consumer string, max int, wait, idle time.Duration) ([]redis.XMessage, error) {
-	msgs, _, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-		Stream: stream, Group: group, Consumer: consumer,
-		MinIdle: idle, Start: "0-0", Count: int64(max),
-	}).Result()
-	if err != nil {
+	jobs, err := s.claim(ctx, s.webhookQueue(), consumer, max, wait, idle)
+	if len(jobs) == 0 {
 		return nil, err
 	}
-	if len(msgs) >= max {
-		return msgs, nil
+	out := make([]chat.QueuedJob, len(jobs))
+	for i, j := range jobs {
+		out[i] = chat.QueuedJob(j)
 	}
-	block := wait
-	if len(msgs) > 0 || block <= 0 {
-		block = -1 // no BLOCK argument (BLOCK 0 would wait forever)
-	}
-	res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: group, Consumer: consumer, Streams: []string{stream, ">"},
-		Count: int64(max - len(msgs)), Block: block,
-	}).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return msgs, err
-	}
-	for _, st := range res {
-		msgs = append(msgs, st.Messages...)
-	}
-	return msgs, nil
+	return out, err
 }
 
-// PromoteWebhookJobs implements chat.WebhookStore (mailpromote.lua).
+// PromoteWebhookJobs implements chat.WebhookStore.
 func (s *Store) PromoteWebhookJobs(ctx context.Context, max int) (int, error) {
-	n, err := mailPromoteScript.Run(ctx, s.rdb, []string{s.keys.WebhookRetry(), s.keys.WebhookQueue()}, max).Int()
-	if err != nil {
-		return 0, fail("promote webhooks", err)
-	}
-	return n, nil
+	return s.promote(ctx, s.webhookQueue(), max)
 }
 
-// WebhookJobDone implements chat.WebhookStore (mailsent.lua).
+// WebhookJobDone implements chat.WebhookStore.
 func (s *Store) WebhookJobDone(ctx context.Context, j chat.QueuedJob) error {
-	err := mailSentScript.Run(ctx, s.rdb, []string{s.keys.WebhookQueue(), s.keys.WebhookJob(j.ID)}, WebhookGroup, j.Entry).Err()
-	return failIf("webhook done", err)
+	return s.done(ctx, s.webhookQueue(), chat.QueuedMail(j))
 }
 
-// RetryWebhookJob implements chat.WebhookStore (mailretry.lua).
+// RetryWebhookJob implements chat.WebhookStore.
 func (s *Store) RetryWebhookJob(ctx context.Context, j chat.QueuedJob, delay time.Duration, reason string) error {
-	err := mailRetryScript.Run(ctx, s.rdb,
-		[]string{s.keys.WebhookQueue(), s.keys.WebhookJob(j.ID), s.keys.WebhookRetry()},
-		WebhookGroup, j.Entry, j.ID, max(delay.Milliseconds(), 1), reason).Err()
-	return failIf("retry webhook", err)
+	return s.retryLater(ctx, s.webhookQueue(), chat.QueuedMail(j), delay, reason)
 }
 
-// BuryWebhookJob implements chat.WebhookStore (maildead.lua).
+// BuryWebhookJob implements chat.WebhookStore.
 func (s *Store) BuryWebhookJob(ctx context.Context, j chat.QueuedJob, reason string) error {
-	err := mailDeadScript.Run(ctx, s.rdb,
-		[]string{s.keys.WebhookQueue(), s.keys.WebhookJob(j.ID), s.keys.WebhookDead()},
-		WebhookGroup, j.Entry, j.ID, reason, hookDeadMax, hookKeep.Milliseconds()).Err()
-	return failIf("bury webhook", err)
+	return s.bury(ctx, s.webhookQueue(), chat.QueuedMail(j), reason)
 }
 
 // ReadAdminLog implements chat.WebhookStore. A group made here starts at
