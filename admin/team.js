@@ -6,6 +6,7 @@
 
 import { el, replaceChildren } from '../widget/dom.js';
 import * as api from './api.js';
+import { confirmDialog, showOnce } from './dialogs.js';
 import { initials } from './people.js';
 
 /** @typedef {{username: string, displayName: string, email: string, role: string, online?: boolean}} Agent */
@@ -135,7 +136,7 @@ export class Team {
   /** @param {Agent} a */
   async confirmReset(a) {
     const name = a.displayName || a.username;
-    if (!await confirmDialog(`Reset ${name}’s password?`,
+    if (!await confirmDialog('agent-confirm', `Reset ${name}’s password?`,
       `A new password is made and shown to you once. ${name} is signed out everywhere at once and signs in with the new one.`, 'Reset password', false)) return;
     try {
       const { password } = await api.updateAgent(a.username, { password: true });
@@ -148,7 +149,7 @@ export class Team {
   /** @param {Agent} a */
   async confirmRemove(a) {
     const name = a.displayName || a.username;
-    if (!await confirmDialog(`Remove ${name}?`,
+    if (!await confirmDialog('agent-confirm', `Remove ${name}?`,
       `${name} is signed out everywhere at once and can no longer sign in. Their conversations stay.`, 'Remove', true)) return;
     try {
       await api.removeAgent(a.username);
@@ -248,46 +249,6 @@ function addDialog() {
  * @param {string} password
  */
 function showPassword(username, password) {
-  const code = el('code', { class: 'secret', 'data-password': true, text: password });
-  const copy = el('button', { class: 'btn', type: 'button', text: 'Copy' });
-  const d = /** @type {HTMLDialogElement} */ (el('dialog', { class: 'dialog', id: 'agent-password', 'aria-labelledby': 'agent-password-title' },
-    el('form', { method: 'dialog' },
-      el('h2', { id: 'agent-password-title', text: 'Password for ' + username }),
-      el('p', { text: 'Give it to them in a safe way. It is shown only this once: Parley keeps only its hash.' }),
-      el('p', { class: 'secret-row' }, code, copy),
-      el('div', { class: 'dialog-actions' }, el('button', { class: 'btn btn-primary', value: 'done', type: 'submit', text: 'Done' })))));
-  copy.addEventListener('click', () => {
-    navigator.clipboard?.writeText(password).then(() => { copy.textContent = 'Copied'; }, () => {});
-  });
-  // Gone from the page once closed: the password is not kept anywhere.
-  d.addEventListener('close', () => d.remove());
-  document.body.append(d);
-  d.showModal();
-}
-
-/**
- * Asks a yes/no question in a modal dialog.
- * @param {string} title
- * @param {string} text
- * @param {string} yes the confirming button's label
- * @param {boolean} danger
- * @returns {Promise<boolean>}
- */
-function confirmDialog(title, text, yes, danger) {
-  const d = /** @type {HTMLDialogElement} */ (el('dialog', { class: 'dialog', id: 'agent-confirm', 'aria-labelledby': 'agent-confirm-title' },
-    el('form', { method: 'dialog' },
-      el('h2', { id: 'agent-confirm-title', text: title }),
-      el('p', { text }),
-      el('div', { class: 'dialog-actions' },
-        el('button', { class: 'btn', value: 'cancel', type: 'submit', text: 'Cancel' }),
-        el('button', { class: danger ? 'btn btn-danger-solid' : 'btn btn-primary', value: 'yes', type: 'submit', text: yes })))));
-  document.body.append(d);
-  return new Promise((resolve) => {
-    d.addEventListener('close', () => {
-      resolve(d.returnValue === 'yes');
-      d.remove();
-    });
-    d.showModal();
-    /** @type {HTMLElement} */ (d.querySelector('[value="cancel"]')).focus();
-  });
+  showOnce('agent-password', 'Password for ' + username,
+    'Give it to them in a safe way. It is shown only this once: Parley keeps only its hash.', password, 'data-password');
 }

@@ -7,6 +7,7 @@
 
 import { el, replaceChildren } from '../widget/dom.js';
 import * as api from './api.js';
+import { confirmDialog, showOnce } from './dialogs.js';
 
 /** @typedef {import('./api.js').Webhook} Webhook */
 /** @typedef {import('./api.js').WebhookDelivery} WebhookDelivery */
@@ -244,7 +245,7 @@ export class WebhooksPage {
 
   /** @param {Webhook} w */
   async rotate(w) {
-    if (!await confirm('Rotate this secret?', `A new secret is made and shown once. For 24 hours ${w.url} gets both signatures, so you can switch over.`, 'Rotate', false)) return;
+    if (!await confirmDialog('hook-confirm', 'Rotate this secret?', `A new secret is made and shown once. For 24 hours ${w.url} gets both signatures, so you can switch over.`, 'Rotate', false)) return;
     try {
       const { webhook } = await api.rotateWebhook(w.id);
       showSecret('New secret', webhook.secret || '');
@@ -267,7 +268,7 @@ export class WebhooksPage {
 
   /** @param {Webhook} w */
   async remove(w) {
-    if (!await confirm('Delete this endpoint?', `${w.url} gets nothing more; deliveries still queued for it are dropped.`, 'Delete', true)) return;
+    if (!await confirmDialog('hook-confirm', 'Delete this endpoint?', `${w.url} gets nothing more; deliveries still queued for it are dropped.`, 'Delete', true)) return;
     try {
       await api.deleteWebhook(w.id);
       this.open.delete(w.id);
@@ -280,49 +281,11 @@ export class WebhooksPage {
 }
 
 /**
- * Shows a secret that will not be shown again.
+ * Shows a signing secret that will not be shown again.
  * @param {string} title
  * @param {string} secret
  */
 function showSecret(title, secret) {
-  const code = el('code', { class: 'secret', 'data-secret': true, text: secret });
-  const copy = el('button', { class: 'btn', type: 'button', text: 'Copy' });
-  const d = /** @type {HTMLDialogElement} */ (el('dialog', { class: 'dialog', id: 'hook-secret', 'aria-labelledby': 'hook-secret-title' },
-    el('form', { method: 'dialog' },
-      el('h2', { id: 'hook-secret-title', text: title }),
-      el('p', { text: 'Your receiver verifies each delivery with this signing secret. It is shown only this once.' }),
-      el('p', { class: 'secret-row' }, code, copy),
-      el('div', { class: 'dialog-actions' }, el('button', { class: 'btn btn-primary', value: 'done', type: 'submit', text: 'Done' })))));
-  copy.addEventListener('click', () => {
-    navigator.clipboard?.writeText(secret).then(() => { copy.textContent = 'Copied'; }, () => {});
-  });
-  d.addEventListener('close', () => d.remove());
-  document.body.append(d);
-  d.showModal();
-}
-
-/**
- * @param {string} title
- * @param {string} text
- * @param {string} yes
- * @param {boolean} danger
- * @returns {Promise<boolean>}
- */
-function confirm(title, text, yes, danger) {
-  const d = /** @type {HTMLDialogElement} */ (el('dialog', { class: 'dialog', id: 'hook-confirm', 'aria-labelledby': 'hook-confirm-title' },
-    el('form', { method: 'dialog' },
-      el('h2', { id: 'hook-confirm-title', text: title }),
-      el('p', { text }),
-      el('div', { class: 'dialog-actions' },
-        el('button', { class: 'btn', value: 'cancel', type: 'submit', text: 'Cancel' }),
-        el('button', { class: danger ? 'btn btn-danger-solid' : 'btn btn-primary', value: 'yes', type: 'submit', text: yes })))));
-  document.body.append(d);
-  return new Promise((resolve) => {
-    d.addEventListener('close', () => {
-      resolve(d.returnValue === 'yes');
-      d.remove();
-    });
-    d.showModal();
-    /** @type {HTMLElement} */ (d.querySelector('[value="cancel"]')).focus();
-  });
+  showOnce('hook-secret', title,
+    'Your receiver verifies each delivery with this signing secret. It is shown only this once.', secret, 'data-secret');
 }
