@@ -507,3 +507,20 @@ export function webhookDeliveries(id) {
 export function resendWebhook(id, job) {
   return request('POST', '/webhooks/' + encodeURIComponent(id) + '/deliveries/' + encodeURIComponent(job) + '/resend');
 }
+
+// ——— settings ———
+
+/** @returns {Promise<any>} the business hours in effect, their source and state */
+export function businessHours() {
+  return request('GET', '/settings/hours');
+}
+
+/** @param {{timezone: string, week: Object<string, string[]>}} hours @returns {Promise<any>} */
+export function saveBusinessHours(hours) {
+  return request('PUT', '/settings/hours', { body: hours });
+}
+
+/** Forgets the saved hours: the environment's apply again. @returns {Promise<any>} */
+export function resetBusinessHours() {
+  return request('DELETE', '/settings/hours');
+}

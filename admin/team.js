@@ -7,6 +7,7 @@
 import { el, replaceChildren } from '../widget/dom.js';
 import * as api from './api.js';
 import { confirmDialog, showOnce } from './dialogs.js';
+import { HoursSection } from './hours.js';
 import { initials } from './people.js';
 
 /** @typedef {{username: string, displayName: string, email: string, role: string, online?: boolean}} Agent */
@@ -27,6 +28,7 @@ export class Team {
     this.gen = 0;
     /** @type {HTMLElement|null} */
     this.list = null;
+    this.hours = new HoursSection(hooks);
   }
 
   /** @returns {boolean} the signed-in admin is an owner */
@@ -52,6 +54,7 @@ export class Team {
       this.agents = new Map(agents.map((/** @type {Agent} */ a) => [a.username, a]));
       this.loaded = true;
       this.render();
+      this.hours.load(this.owner);
     } catch (err) {
       if (gen !== this.gen || api.isUnauthorized(err)) return;
       replaceChildren(this.ui.root, el('p', { class: 'form-error', role: 'alert', text: api.describeError(err) }));
@@ -85,7 +88,8 @@ export class Team {
             ? 'Add agents, change their roles, reset their passwords. Owners manage the team and may delete conversations.'
             : 'Everyone who answers here. Only an owner can change the team.' })),
         owner ? el('button', { class: 'btn btn-primary', type: 'button', 'data-action': 'add-agent', text: 'Add agent', onclick: () => this.openAdd() }) : null),
-      el('div', { class: 'card' }, this.list));
+      el('div', { class: 'card' }, this.list),
+      this.hours.root);
   }
 
   /**

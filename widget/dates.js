@@ -2,7 +2,7 @@
 // browser's locale, or in the one the panel chose (useDateLocale).
 
 let words = { today: 'Today', yesterday: 'Yesterday' };
-let timeFmt, dayFmt, yearFmt, yearDayFmt, fullFmt;
+let timeFmt, dayFmt, yearFmt, yearDayFmt, fullFmt, weekdayFmt;
 
 /**
  * Formats dates and times in locale from now on, with its words for today
@@ -19,6 +19,7 @@ export function useDateLocale(locale, today = 'Today', yesterday = 'Yesterday') 
   yearFmt = fmt({ year: 'numeric', month: 'long', day: 'numeric' });
   yearDayFmt = fmt({ weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
   fullFmt = fmt({ dateStyle: 'full', timeStyle: 'short' });
+  weekdayFmt = fmt({ weekday: 'long' });
 }
 
 useDateLocale(undefined);
@@ -58,4 +59,21 @@ export function clockTime(when) {
 /** @param {string|number|Date} when @returns {string} the full date and time, for a tooltip */
 export function fullTime(when) {
   return fullFmt.format(new Date(when));
+}
+
+/**
+ * When the team is back, on the visitor's clock: today, tomorrow (the next
+ * calendar day), a weekday within the week, else a date; and the time.
+ * @param {string|number|Date} when
+ * @param {Date} [now]
+ * @returns {{when: 'today'|'tomorrow'|'on', day: string, time: string}}
+ */
+export function backAt(when, now = new Date()) {
+  const d = new Date(when);
+  const next = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1);
+  const week = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 7);
+  const time = timeFmt.format(d);
+  if (sameDay(d, now)) return { when: 'today', day: '', time };
+  if (sameDay(d, next)) return { when: 'tomorrow', day: '', time };
+  return { when: 'on', day: d < week ? weekdayFmt.format(d) : dayFmt.format(d), time };
 }

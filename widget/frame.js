@@ -7,7 +7,7 @@ import { useDateLocale } from './dates.js';
 import { loadLocale, locale, parseTexts, pickLocale, t, translate } from './i18n.js';
 import { $, initRender, nearBottom, notify, render, renderPresence, ui } from './render.js';
 import { restore, state } from './store.js';
-import { api, ensureRoom, initRoom, loadOlder, markRead, problem, reset, resume, updateUnread } from './transport.js';
+import { api, ensureRoom, initRoom, loadHours, loadOlder, markRead, problem, reset, resume, updateUnread } from './transport.js';
 
 const params = new URLSearchParams(location.search);
 const embedded = window.parent !== window;
@@ -235,6 +235,7 @@ async function start() {
   render('bottom');
   renderPresence();
   tell({ type: 'ready' });
+  loadHours();
   if (saved && saved.ident && embedded) {
     held = saved;
     return;

@@ -1,7 +1,7 @@
 // Drawing the panel: messages in day groups, presence, typing, notices. It
 // reads the store, never writes it nor calls the network.
 
-import { clockTime, dayKey, dayLabel, fullTime, sameDay } from './dates.js';
+import { backAt, clockTime, dayKey, dayLabel, fullTime, sameDay } from './dates.js';
 import { el } from './dom.js';
 import { t } from './i18n.js';
 import { linkify } from './linkify.js';
@@ -129,18 +129,38 @@ export function render(keep) {
   actions.rendered();
 }
 
-/** Shows the admins' presence and, when nobody is in, asks for an email if the server sends mail. */
+/** @returns {boolean} the business hours say the team is closed now */
+export function closedNow() {
+  return !!state.hours && state.hours.open === false;
+}
+
+/** @returns {string} when the team is back ("We reply tomorrow from 9:00."), in the visitor's words and clock */
+function backText() {
+  const next = state.hours && state.hours.nextOpen;
+  if (!next) return t('closedNow') + '.';
+  const b = backAt(next);
+  return t(b.when === 'today' ? 'backToday' : b.when === 'tomorrow' ? 'backTomorrow' : 'backOn', b);
+}
+
+/**
+ * Shows the admins' presence and, when nobody is in, asks for an email if
+ * the server sends mail. Outside the business hours the panel says when the
+ * team is back and asks for the email, whoever is online.
+ */
 export function renderPresence() {
   const on = state.adminsOnline;
-  ui.status.className = 'status' + (on === true ? ' online' : on === false ? ' offline' : '');
+  const closed = closedNow();
+  ui.status.className = 'status' + (closed ? ' offline' : on === true ? ' online' : on === false ? ' offline' : '');
   // Who looks after the conversation: its assignee, or whoever answered last.
   const agent = (state.room && state.room.assigneeName) || state.lastAuthor;
-  ui.statusText.textContent = on === true ? (agent ? t('onlineAgent', { agent }) : t('online'))
+  ui.statusText.textContent = closed ? t('closedNow') : on === true ? (agent ? t('onlineAgent', { agent }) : t('online'))
     : on === false ? t('away') : agent ? t('helping', { agent }) : t('statusIdle');
   const email = (state.room && state.room.visitorEmail) || state.identity.email;
-  ui.away.hidden = on !== false;
+  ui.away.hidden = !closed && on !== false;
   ui.awayRow.hidden = !state.email || !!email;
-  ui.awayText.textContent = !state.email ? t('awayKept') : email ? t('awayEmail', { email }) : t('awayAsk');
+  ui.awayText.textContent = closed
+    ? backText() + (!state.email ? '' : ' ' + (email ? t('closedEmail', { email }) : t('closedAsk')))
+    : !state.email ? t('awayKept') : email ? t('awayEmail', { email }) : t('awayAsk');
 }
 
 let typingTimer = 0;

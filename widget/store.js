@@ -14,6 +14,8 @@ export const state = {
   readSeq: 0, // admin messages up to here are read by the visitor
   adminReadSeq: 0, // visitor messages up to here are read by an admin
   adminsOnline: null,
+  /** @type {?{open: boolean, nextOpen?: string, closesAt?: string}} the business hours' state */
+  hours: null,
   visible: false,
   identity: { name: '', email: '' },
   page: '',

@@ -252,12 +252,36 @@ function onEvent(type, data) {
     }
   } else if (type === 'presence') {
     state.adminsOnline = !!data.adminsOnline;
+    if (typeof data.open === 'boolean') takeHours(data);
     renderPresence();
   } else if (type === 'reset') {
     reload();
   } else if (type === 'room.deleted') {
     reset(t('closedNew'), false);
   }
+}
+
+let hoursTimer = 0;
+
+/**
+ * Takes the business hours' state and reads it again when it changes
+ * (nextOpen or closesAt).
+ * @param {{open: boolean, nextOpen?: string, closesAt?: string}} h
+ */
+function takeHours(h) {
+  state.hours = { open: h.open, nextOpen: h.nextOpen, closesAt: h.closesAt };
+  clearTimeout(hoursTimer);
+  const at = Date.parse(h.open ? h.closesAt : h.nextOpen);
+  if (at) hoursTimer = setTimeout(loadHours, Math.min(Math.max(at - Date.now(), 0) + 500, 2 ** 31 - 1));
+}
+
+/** Asks the server about the business hours (the panel has no room yet, or the state is due to change). */
+export async function loadHours() {
+  const res = await api('GET', '/hours', undefined, '').catch(() => null);
+  if (!res || !res.ok || !res.data || typeof res.data.open !== 'boolean') return;
+  if (res.data.email) state.email = true;
+  takeHours(res.data);
+  renderPresence();
 }
 
 /** Fetches messages after seq, should the stream ever skip one. */

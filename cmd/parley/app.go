@@ -132,7 +132,7 @@ func connectBackend(ctx context.Context, cfg config.Config, log *slog.Logger, ad
 	if cfg.IdentitySecret != nil {
 		identity = auth.NewIdentities(cfg.IdentitySecret)
 	}
-	b.svc = chat.NewService(b.store, chat.Config{Limits: cfg.Limits, IPv6Prefix: cfg.IPv6Prefix, Notify: notify, Identity: identity})
+	b.svc = chat.NewService(b.store, chat.Config{Limits: cfg.Limits, IPv6Prefix: cfg.IPv6Prefix, Notify: notify, Identity: identity, Hours: cfg.Hours})
 	b.accounts = auth.NewAccounts(b.store)
 	return b, nil
 }

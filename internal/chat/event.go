@@ -40,6 +40,10 @@ const (
 	// account was created or changed (Agent), or removed (Username).
 	EventAgentUpdated EventType = "agent.updated"
 	EventAgentRemoved EventType = "agent.removed"
+	// EventHours carries the business hours after an owner changed them
+	// (Payload.Hours): every visitor stream tells its visitor the new state
+	// as a presence event. It is on no stream under its own name.
+	EventHours EventType = "hours"
 )
 
 // Event is something that happened, shared between instances through the
@@ -74,6 +78,8 @@ type Event struct {
 
 // Payload is the data of the team's events (see Event.Payload).
 type Payload struct {
+	// Hours is set on EventHours.
+	Hours *Hours `json:"hours,omitempty"`
 	// Note is set on EventNote.
 	Note *Note `json:"note,omitempty"`
 	// Labels is set on EventLabels.

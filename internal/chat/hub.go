@@ -227,7 +227,7 @@ func (h *Hub) Deliver(ev Event) {
 			}
 		}
 	}
-	if ev.Type == EventPresence {
+	if ev.Type == EventPresence || ev.Type == EventHours {
 		for _, set := range h.rooms {
 			for s := range set {
 				if !offer(s, ev) {

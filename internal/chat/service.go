@@ -38,6 +38,9 @@ type Config struct {
 	Identity IdentityVerifier
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Hours are the business hours of the environment (validated), which
+	// hours saved by an owner override; unset is always open.
+	Hours Hours
 }
 
 // Service holds every business rule of Parley. Handlers parse and respond;
@@ -50,6 +53,7 @@ type Service struct {
 	notify     NotifyConfig
 	identity   IdentityVerifier
 	now        func() time.Time
+	hours      Hours
 
 	// salt is the visitor hashes' salt of one day, kept once read: the first
 	// salt stored for a day is every instance's (VisitSalt) and never
@@ -72,7 +76,7 @@ func NewService(store Store, cfg Config) *Service {
 	if prefix == 0 {
 		prefix = DefaultIPv6Prefix
 	}
-	return &Service{store: store, limits: cfg.Limits, ipv6Prefix: prefix, loginWaits: doublingWaits(time.Second, MaxLoginWait), notify: cfg.Notify, identity: cfg.Identity, now: now}
+	return &Service{store: store, limits: cfg.Limits, ipv6Prefix: prefix, loginWaits: doublingWaits(time.Second, MaxLoginWait), notify: cfg.Notify, identity: cfg.Identity, now: now, hours: cfg.Hours}
 }
 
 // doublingWaits is first, twice that, and so on, up to and ending with max.

@@ -225,9 +225,22 @@ type PresenceStore interface {
 	AdminsOnline(ctx context.Context) (bool, error)
 }
 
+// SettingsStore keeps the settings owners save in the console, which win
+// over the environment's.
+type SettingsStore interface {
+	// BusinessHours returns the saved hours; ok is false when none are
+	// saved.
+	BusinessHours(ctx context.Context) (h Hours, ok bool, err error)
+	// SetBusinessHours saves h (validated).
+	SetBusinessHours(ctx context.Context, h Hours) error
+	// DeleteBusinessHours forgets the saved hours.
+	DeleteBusinessHours(ctx context.Context) error
+}
+
 // Store is everything the Service needs from storage.
 type Store interface {
 	RoomStore
+	SettingsStore
 	SearchStore
 	ClientBlockStore
 	VisitStore

@@ -74,6 +74,9 @@ type Config struct {
 	// AdminEmail is the first admin's notification address
 	// (PARLEY_ADMIN_EMAIL), set while that account has none.
 	AdminEmail string
+	// Hours are the business hours (PARLEY_BUSINESS_HOURS in
+	// PARLEY_TIMEZONE); hours an owner saves in the console win.
+	Hours chat.Hours
 }
 
 // DefaultMetricsAddr is where /metrics is served when PARLEY_METRICS_ADDR is
@@ -129,6 +132,15 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("PARLEY_IDENTITY_SECRET", "must be at least 32 bytes, got %d", len(s))
 		}
 		c.IdentitySecret = []byte(s)
+	}
+	if h, err := chat.ParseHours(get("PARLEY_BUSINESS_HOURS", ""), get("PARLEY_TIMEZONE", "UTC")); err != nil {
+		if strings.Contains(err.Error(), "timezone") {
+			bad("PARLEY_TIMEZONE", "want an IANA time zone such as Europe/Paris")
+		} else {
+			bad("PARLEY_BUSINESS_HOURS", "%s (want e.g. \"mon-fri 09:00-17:00; sat 10:00-13:00\")", chat.ErrorMessage(err))
+		}
+	} else {
+		c.Hours = h
 	}
 	if e, err := chat.NormalizeAdminEmail(get("PARLEY_ADMIN_EMAIL", "")); err != nil {
 		bad("PARLEY_ADMIN_EMAIL", "want an address such as dana@acme.example")

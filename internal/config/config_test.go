@@ -52,6 +52,22 @@ func TestIPv6Prefix(t *testing.T) {
 	}
 }
 
+func TestBusinessHours(t *testing.T) {
+	c, err := Load(env(map[string]string{"PARLEY_BUSINESS_HOURS": "mon-fri 09:00-17:00; sat 10:00-13:00", "PARLEY_TIMEZONE": "Europe/Paris"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sat := time.Date(2026, 12, 12, 11, 0, 0, 0, time.UTC) // 12:00 in Paris
+	sun := sat.AddDate(0, 0, 1)
+	if c.Hours.Zone != "Europe/Paris" || !c.Hours.OpenAt(sat) || c.Hours.OpenAt(sun) {
+		t.Errorf("hours %+v: open Saturday noon %v, Sunday %v; want Europe/Paris, open, closed", c.Hours, c.Hours.OpenAt(sat), c.Hours.OpenAt(sun))
+	}
+	d, err := Load(env(nil))
+	if err != nil || d.Hours.IsSet() {
+		t.Errorf("default hours: %+v, %v; want unset", d.Hours, err)
+	}
+}
+
 func TestLoadErrorsNameTheVariable(t *testing.T) {
 	tests := map[string]string{
 		"PARLEY_ADDR":            "nonsense",
@@ -70,6 +86,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		"PARLEY_STREAM_HIJACK":   "maybe",
 		"PARLEY_IPV6_PREFIX":     "16",
 		"PARLEY_ADMIN_EMAIL":     "dana at acme",
+		"PARLEY_BUSINESS_HOURS":  "weekdays 9 to 5",
+		"PARLEY_TIMEZONE":        "Europe/Atlantis",
 	}
 	for name, value := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -48,6 +48,10 @@ func decodeJSON(c *gin.Context, v any, optional bool) error {
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
 			return chat.Errorf(chat.CodeInvalid, "field %s has the wrong type", typeErr.Field)
 		}
+		var domain *chat.Error // a type's own UnmarshalJSON said what is wrong
+		if errors.As(err, &domain) {
+			return domain
+		}
 		return errBadJSON
 	}
 	return nil

@@ -83,6 +83,8 @@ type envConfig struct {
 	TokensNow func() time.Time
 	// IPv6Prefix is the service's IPv6 network size (0: the default).
 	IPv6Prefix int
+	// Hours are the environment's business hours (zero: unset).
+	Hours chat.Hours
 	// Mail, when set, turns email on with what it returns (mail_test.go).
 	Mail func(store *redisstore.Store, secret []byte) *httpapi.MailDeps
 	// IdentitySecret turns verified identity on (identity_test.go).
@@ -151,7 +153,7 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 	if cfg.IdentitySecret != nil {
 		identity = auth.NewIdentities(cfg.IdentitySecret)
 	}
-	svc := chat.NewService(svcStore, chat.Config{Limits: cfg.Limits, IPv6Prefix: cfg.IPv6Prefix, Identity: identity})
+	svc := chat.NewService(svcStore, chat.Config{Limits: cfg.Limits, IPv6Prefix: cfg.IPv6Prefix, Identity: identity, Hours: cfg.Hours})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -213,7 +213,7 @@ func deadline(d time.Duration) gin.HandlerFunc {
 // corsPaths tells whether path belongs to the CORS-enabled surface: the
 // visitor API and the visitor counter. The admin API never gets CORS headers.
 func corsPath(path string) bool {
-	return path == "/api/v1/rooms" || strings.HasPrefix(path, "/api/v1/rooms/") || path == "/api/v1/visits"
+	return path == "/api/v1/rooms" || strings.HasPrefix(path, "/api/v1/rooms/") || path == "/api/v1/visits" || path == "/api/v1/hours"
 }
 
 // newCORS builds the CORS handler of the visitor surface. Tokens travel in

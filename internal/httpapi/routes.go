@@ -60,6 +60,11 @@ func (s *Server) routes(e *gin.Engine) {
 	e.POST("/api/v1/visits", short, s.recordVisit)
 	e.GET("/api/v1/visits", short, s.visitCount)
 
+	// Business hours, as the panel reads them before it has a room (CORS for
+	// the allowed origins).
+	e.OPTIONS("/api/v1/hours", s.notFound)
+	e.GET("/api/v1/hours", short, s.publicHours)
+
 	// Admin API (same origin only: no CORS).
 	a := e.Group("/api/v1/admin", adminHeaders)
 	a.POST("/login", short, s.login)
@@ -105,6 +110,10 @@ func (s *Server) routes(e *gin.Engine) {
 	a.POST("/agents", short, admin, owner, s.createAgent)
 	a.PATCH("/agents/:username", short, admin, owner, s.updateAgent)
 	a.DELETE("/agents/:username", short, admin, owner, s.removeAgent)
+	// Settings: every agent reads them, owners change them.
+	a.GET("/settings/hours", short, admin, s.getHours)
+	a.PUT("/settings/hours", short, admin, owner, s.putHours)
+	a.DELETE("/settings/hours", short, admin, owner, s.deleteHours)
 	// Webhooks: owners only; the secret is on the answers of POST and
 	// rotate only.
 	a.GET("/webhooks", short, admin, owner, s.listWebhooks)

@@ -54,6 +54,9 @@ func startStream(c *gin.Context, st *stream.Stream, sub *chat.Subscription) {
 type (
 	presenceData struct {
 		AdminsOnline bool `json:"adminsOnline"`
+		// The business hours' state (added): open, and nextOpen or
+		// closesAt; absent while no hours were ever set for this stream.
+		*chat.HoursState
 	}
 	senderData struct {
 		Sender chat.Sender `json:"sender"`
@@ -125,7 +128,7 @@ func (s *Server) visitorEvents(c *gin.Context) {
 	}
 	defer st.Release()
 	sub := s.hub.SubscribeRoom(roomID)
-	room, online, err := s.streamSetup(c.Request.Context(), roomID)
+	room, online, hours, err := s.streamSetup(c.Request.Context(), roomID)
 	holds := true
 	if err == nil {
 		holds, err = s.resumeHolds(c.Request.Context(), room, after, lastID)
@@ -136,8 +139,8 @@ func (s *Server) visitorEvents(c *gin.Context) {
 		return
 	}
 	startStream(c, st, sub)
-	vs := &visitorStream{s: s, w: st, roomID: roomID, last: after, online: online}
-	if err := st.Event(string(chat.EventPresence), 0, presenceData{AdminsOnline: online}); err != nil {
+	vs := &visitorStream{s: s, w: st, roomID: roomID, last: after, online: online, hours: hours, state: hours.StateAt(s.svc.Now())}
+	if err := st.Event(string(chat.EventPresence), 0, vs.presence()); err != nil {
 		return
 	}
 	if !holds {
@@ -164,16 +167,21 @@ func (s *Server) visitorEvents(c *gin.Context) {
 	})
 }
 
-// streamSetup reads the room (it must exist) and the admins' presence.
-func (s *Server) streamSetup(ctx context.Context, roomID string) (chat.Room, bool, error) {
+// streamSetup reads the room (it must exist), the admins' presence and the
+// business hours.
+func (s *Server) streamSetup(ctx context.Context, roomID string) (chat.Room, bool, chat.Hours, error) {
 	ctx, cancel := context.WithTimeout(ctx, streamStoreTimeout)
 	defer cancel()
 	room, err := s.svc.Room(ctx, roomID)
 	if err != nil {
-		return chat.Room{}, false, err
+		return chat.Room{}, false, chat.Hours{}, err
 	}
 	online, err := s.svc.AdminsOnline(ctx)
-	return room, online, err
+	if err != nil {
+		return chat.Room{}, false, chat.Hours{}, err
+	}
+	hours, _, err := s.svc.BusinessHours(ctx)
+	return room, online, hours, err
 }
 
 // resumeHolds asks the Service whether the client can resume after seq.
@@ -197,6 +205,11 @@ type visitorStream struct {
 	// point).
 	last   int64
 	online bool
+	// hours and state are the business hours and what the client was last
+	// told of them.
+	hours     chat.Hours
+	state     chat.HoursState
+	toldHours bool
 }
 
 // replay sends every stored message after last, page by page.
@@ -251,17 +264,43 @@ func (vs *visitorStream) deliver(ctx context.Context, ev chat.Event) (done bool,
 		return false, w.Event(string(ev.Type), 0, senderData{Sender: ev.Sender})
 	case chat.EventRead:
 		return false, w.Event(string(ev.Type), 0, readData{Sender: ev.Sender, Seq: ev.Seq})
-	case chat.EventPresence:
-		if ev.AdminsOnline == vs.online {
+	case chat.EventPresence, chat.EventHours:
+		online, hours := vs.online, vs.hours
+		if ev.Type == chat.EventPresence {
+			online = ev.AdminsOnline
+		} else if ev.Payload != nil && ev.Payload.Hours != nil {
+			hours = *ev.Payload.Hours
+		}
+		state := hours.StateAt(vs.s.svc.Now())
+		if online == vs.online && sameHoursState(state, vs.state) {
 			return false, nil
 		}
-		vs.online = ev.AdminsOnline
-		return false, w.Event(string(ev.Type), 0, presenceData{AdminsOnline: ev.AdminsOnline})
+		vs.online, vs.hours, vs.state = online, hours, state
+		return false, w.Event(string(chat.EventPresence), 0, vs.presence())
 	case chat.EventRoomDeleted:
 		_ = w.Event(string(ev.Type), 0, roomIDData{RoomID: ev.RoomID})
 		return true, nil
 	}
 	return false, nil
+}
+
+// presence is the presence event's data: the hours' state from the first
+// time they are set on, so that a client told "closed" hears "open" when an
+// owner removes them.
+func (vs *visitorStream) presence() presenceData {
+	d := presenceData{AdminsOnline: vs.online}
+	if vs.hours.IsSet() || vs.toldHours {
+		vs.toldHours = true
+		st := vs.state
+		d.HoursState = &st
+	}
+	return d
+}
+
+// sameHoursState tells whether a client told a was told b too.
+func sameHoursState(a, b chat.HoursState) bool {
+	eq := func(x, y *chat.Time) bool { return x == nil && y == nil || x != nil && y != nil && x.Equal(y.Time) }
+	return a.Open == b.Open && eq(a.NextOpen, b.NextOpen) && eq(a.ClosesAt, b.ClosesAt)
 }
 
 // adminEvents is the admins' stream of every room. Its events carry their

@@ -216,6 +216,9 @@ func (k keys) UnsubscribedVisitor(roomID string) string { return k.prefix + "uns
 // notification mails.
 func (k keys) UnsubscribedAgent(username string) string { return k.prefix + "unsub:agent:" + username }
 
+// BusinessHours is the hours an owner saved in the console (JSON).
+func (k keys) BusinessHours() string { return k.prefix + "settings:hours" }
+
 // Canned returns the hash of the team's canned replies: id → JSON.
 func (k keys) Canned() string { return k.prefix + "canned" }
 
