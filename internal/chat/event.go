@@ -44,6 +44,10 @@ const (
 	// (Payload.Hours): every visitor stream tells its visitor the new state
 	// as a presence event. It is on no stream under its own name.
 	EventHours EventType = "hours"
+	// EventVisitor carries who a room's visitor is after a navigation or
+	// when their stream opened or closed (Payload.Visitor): admin streams
+	// only, never logged.
+	EventVisitor EventType = "visitor.page"
 )
 
 // Event is something that happened, shared between instances through the
@@ -78,6 +82,8 @@ type Event struct {
 
 // Payload is the data of the team's events (see Event.Payload).
 type Payload struct {
+	// Visitor is set on EventVisitor.
+	Visitor *VisitorInfo `json:"visitor,omitempty"`
 	// Hours is set on EventHours.
 	Hours *Hours `json:"hours,omitempty"`
 	// Note is set on EventNote.
@@ -120,7 +126,7 @@ func (ev Event) ForVisitor(roomID string) bool {
 func (ev Event) ForAdmin() bool {
 	switch ev.Type {
 	case EventMessage, EventRoom, EventRoomDeleted, EventNote, EventLabels, EventAgentActivity,
-		EventCannedUpdated, EventCannedDeleted, EventAgentUpdated, EventAgentRemoved:
+		EventCannedUpdated, EventCannedDeleted, EventAgentUpdated, EventAgentRemoved, EventVisitor:
 		return true
 	case EventTyping:
 		return ev.Sender == SenderVisitor

@@ -237,10 +237,25 @@ type SettingsStore interface {
 	DeleteBusinessHours(ctx context.Context) error
 }
 
+// VisitorInfoStore keeps who a room's visitor is (pages, browser, campaign),
+// under the room's hash tag, deleted with the room.
+type VisitorInfoStore interface {
+	// RecordPage adds visit as the newest of at most max pages and stores
+	// facts, with the room's remaining TTL; ErrRoomNotFound when the room
+	// does not exist. It returns the info after.
+	RecordPage(ctx context.Context, roomID string, visit PageVisit, facts VisitorFacts, max int) (VisitorInfo, error)
+	// MarkVisitorSeen records that the visitor's stream opened or closed at
+	// now; ok is false (and nothing is written) when the room has no info.
+	MarkVisitorSeen(ctx context.Context, roomID string, online bool, now time.Time) (info VisitorInfo, ok bool, err error)
+	// VisitorInfo returns the room's info, empty when none.
+	VisitorInfo(ctx context.Context, roomID string) (VisitorInfo, error)
+}
+
 // Store is everything the Service needs from storage.
 type Store interface {
 	RoomStore
 	SettingsStore
+	VisitorInfoStore
 	SearchStore
 	ClientBlockStore
 	VisitStore

@@ -49,6 +49,7 @@ func (s *Server) routes(e *gin.Engine) {
 	e.POST("/api/v1/rooms/:id/typing", short, visitor, s.visitorTyping)
 	e.GET("/api/v1/rooms/:id/events", visitor, s.visitorEvents)
 	e.POST("/api/v1/rooms/:id/transcript", short, visitor, s.visitorTranscript)
+	e.POST("/api/v1/rooms/:id/pages", short, visitor, s.reportPage)
 
 	// Mail links (RFC 8058 one-click unsubscribe: the signed t= is the
 	// capability, so no session and no CSRF token).
@@ -93,6 +94,7 @@ func (s *Server) routes(e *gin.Engine) {
 	a.POST("/rooms/:id/assign", short, admin, room, s.assign)
 	a.PUT("/rooms/:id/labels", short, admin, room, s.setRoomLabels)
 	a.GET("/rooms/:id/notes", short, zip, admin, room, s.listNotes)
+	a.GET("/rooms/:id/visitor", short, zip, admin, room, s.visitorInfo)
 	a.POST("/rooms/:id/notes", short, admin, room, s.addNote)
 	a.POST("/rooms/:id/viewing", short, admin, room, s.viewing)
 	a.GET("/counts", short, admin, s.roomCounts)

@@ -139,6 +139,16 @@ func (s *Server) visitorEvents(c *gin.Context) {
 		return
 	}
 	startStream(c, st, sub)
+	// Who is on the site right now: the agents see this stream open and
+	// closed (the room's visitor info, once the panel reported a page).
+	// AfterFunc, not a goroutine per stream: a hijacked stream outlives
+	// this handler.
+	s.svc.VisitorSeen(c.Request.Context(), roomID, true)
+	context.AfterFunc(st.Context(), func() {
+		ctx, cancel := context.WithTimeout(context.Background(), streamStoreTimeout)
+		defer cancel()
+		s.svc.VisitorSeen(ctx, roomID, false)
+	})
 	vs := &visitorStream{s: s, w: st, roomID: roomID, last: after, online: online, hours: hours, state: hours.StateAt(s.svc.Now())}
 	if err := st.Event(string(chat.EventPresence), 0, vs.presence()); err != nil {
 		return
@@ -498,8 +508,19 @@ func adminAdd(w batchWriter, ev chat.Event) error {
 		}
 	case chat.EventAgentRemoved:
 		return w.AddID(string(ev.Type), ev.LogID, usernameData{Username: ev.Username})
+	case chat.EventVisitor:
+		if v := ev.Data().Visitor; v != nil {
+			return w.AddID(string(ev.Type), "", visitorInfoData{RoomID: ev.RoomID, Visitor: *v})
+		}
 	}
 	return nil
+}
+
+// visitorInfoData is the payload of a visitor.page event and of GET
+// /admin/rooms/{id}/visitor.
+type visitorInfoData struct {
+	RoomID  string           `json:"roomId"`
+	Visitor chat.VisitorInfo `json:"visitor"`
 }
 
 // activityData is the payload of an agent.activity event.

@@ -216,6 +216,14 @@ func (k keys) UnsubscribedVisitor(roomID string) string { return k.prefix + "uns
 // notification mails.
 func (k keys) UnsubscribedAgent(username string) string { return k.prefix + "unsub:agent:" + username }
 
+// VisitorPages is the list of the last pages a room's visitor was on
+// (JSON, newest first).
+func (k keys) VisitorPages(id string) string { return k.room + id + "}:pages" }
+
+// VisitorInfo is the hash of who a room's visitor is (browser, OS, zone,
+// language, referrer, campaign, stream seen/left).
+func (k keys) VisitorInfo(id string) string { return k.room + id + "}:visitor" }
+
 // BusinessHours is the hours an owner saved in the console (JSON).
 func (k keys) BusinessHours() string { return k.prefix + "settings:hours" }
 

@@ -381,7 +381,9 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string, by chat.Sender) e
 			s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.RoomsByStatus(string(chat.StatusPending)),
 			s.keys.RoomsByStatus(string(chat.StatusResolved)), s.keys.Unassigned(), s.keys.Snoozed(), s.keys.Notes(roomID),
 			// the search index (lua/delete.lua)
-			s.keys.Terms(roomID), s.keys.SearchRooms()},
+			s.keys.Terms(roomID), s.keys.SearchRooms(),
+			// who the visitor is (lua/delete.lua)
+			s.keys.VisitorPages(roomID), s.keys.VisitorInfo(roomID)},
 		roomID, s.keys.Events(), payload, refuseBlocked(by), AdminLogLen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix(),
 		s.keys.IdentityPrefix(), s.keys.SearchTermPrefix()).Int64()
 	if err != nil {

@@ -41,6 +41,14 @@ var (
 	setVisitorSrc    string
 	setVisitorScript = redis.NewScript(setVisitorSrc)
 
+	//go:embed lua/visitorpage.lua
+	visitorPageSrc    string
+	visitorPageScript = redis.NewScript(visitorPageSrc)
+
+	//go:embed lua/visitorseen.lua
+	visitorSeenSrc    string
+	visitorSeenScript = redis.NewScript(visitorSeenSrc)
+
 	//go:embed lua/delete.lua
 	deleteSrc    string
 	deleteScript = redis.NewScript(deleteSrc)

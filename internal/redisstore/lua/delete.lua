@@ -31,6 +31,10 @@
 -- KEYS[15] search rooms index
 -- ARGV[9]  what every search term zset's key starts with (+ the term)
 --
+-- Who the visitor is (deleted with the room):
+-- KEYS[16] visitor pages list
+-- KEYS[17] visitor info hash
+--
 -- Returns 1, 0 when the room did not exist (stale index entries are removed
 -- all the same), or -1 when it is blocked and ARGV[4] refuses that (nothing
 -- is removed). The room's blocked marker is not a key of the room: it stays.
@@ -62,6 +66,8 @@ do
   redis.call('DEL', KEYS[K])
   redis.call('ZREM', KEYS[K + 1], ARGV[1])
 end
+
+redis.call('DEL', KEYS[16], KEYS[17])
 
 if h[3] and h[4] ~= '1' and redis.call('GET', ARGV[8] .. h[3]) == ARGV[1] then
   redis.call('DEL', ARGV[8] .. h[3])
