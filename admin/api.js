@@ -524,3 +524,8 @@ export function saveBusinessHours(hours) {
 export function resetBusinessHours() {
   return request('DELETE', '/settings/hours');
 }
+
+/** @param {string} id @returns {Promise<{roomId: string, visitor: any}>} who the room's visitor is */
+export function visitorInfo(id) {
+  return request('GET', '/rooms/' + encodeURIComponent(id) + '/visitor');
+}

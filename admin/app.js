@@ -197,6 +197,9 @@ function handleEvent(ev) {
     case 'note':
       conversation.applyNote(d.note);
       break;
+    case 'visitor.page':
+      conversation.applyVisitor(d);
+      break;
     case 'labels':
       roster.setLabels(d.labels);
       break;

@@ -138,6 +138,7 @@ export class Conversation {
       this.store.opened(res.messages, res.room.firstSeq);
       this.notes.opened(id, res.notes);
       this.ready = true;
+      api.visitorInfo(id).then((v) => { if (gen === this.gen) this.details.setVisitor(v.visitor); }, () => {});
       this.hooks.onRoom(res.room);
       this.renderHeader();
       this.renderDetails();
@@ -224,6 +225,11 @@ export class Conversation {
       d.returnValue = '';
       d.showModal();
     });
+  }
+
+  /** @param {{roomId: string, visitor: any}} d a visitor.page event */
+  applyVisitor(d) {
+    if (d.roomId === this.id) this.details.setVisitor(d.visitor);
   }
 
   /** @param {import('./notes.js').Note} note a note of some room, from the stream */

@@ -20,6 +20,61 @@ export class DetailsPanel {
     /** @type {{count: HTMLElement, block: HTMLElement}|null} */
     this.parts = null;
     this.sig = '';
+    /** @type {any} who the visitor is (GET …/visitor, visitor.page events) */
+    this.visitor = null;
+    this.visitorBox = el('div', { class: 'details-visitor', 'aria-live': 'polite' });
+    this.clock = 0;
+  }
+
+  /**
+   * Shows who the visitor is: the page they are on and the last ones, the
+   * referrer and campaign, browser and OS, their local time and language,
+   * whether they are on the site now.
+   * @param {any} v a VisitorInfo, null for none yet
+   */
+  setVisitor(v) {
+    this.visitor = v;
+    clearInterval(this.clock);
+    const box = this.visitorBox;
+    if (!v || !v.pages || !v.pages.length) {
+      replaceChildren(box);
+      return;
+    }
+    /** @param {{url: string, title: string}} p */
+    const link = (p) => {
+      const u = safeURL(p.url);
+      return u ? el('a', { href: u.href, target: '_blank', rel: 'noopener noreferrer', title: u.href, text: p.title || u.host + u.pathname })
+        : el('span', { text: p.title || p.url });
+    };
+    /** @param {string} label @param {Node|string} value */
+    const row = (label, value) => el('div', { class: 'detail' }, el('dt', { text: label }), el('dd', {}, value));
+    const [now, ...before] = v.pages;
+    const nowURL = safeURL(now.url);
+    const c = v.campaign;
+    const local = el('span', { 'data-visitor-time': true });
+    const tick = () => {
+      try {
+        local.textContent = new Intl.DateTimeFormat(undefined, { timeZone: v.timeZone, hour: 'numeric', minute: '2-digit', weekday: 'short' }).format(new Date()) + ' (' + v.timeZone + ')';
+      } catch {
+        local.textContent = v.timeZone;
+      }
+    };
+    if (v.timeZone) {
+      tick();
+      this.clock = window.setInterval(tick, 30000);
+    }
+    replaceChildren(box,
+      el('h4', {}, 'Visitor ', el('span', { class: 'tag ' + (v.online ? 'tag-verified' : 'tag-muted'), 'data-visitor-online': String(!!v.online), text: v.online ? 'On the site now' : 'Left the site' })),
+      el('dl', { class: 'details-list' },
+        row('Now on', el('span', { 'data-visitor-now': true }, link(now), nowURL ? el('small', { class: 'muted visitor-url', text: nowURL.host + nowURL.pathname + nowURL.search + nowURL.hash }) : null)),
+        v.referrer ? row('Came from', link({ url: v.referrer, title: '' })) : null,
+        c ? row('Campaign', el('span', { 'data-visitor-campaign': true, text: [c.source, c.medium, c.campaign, c.term, c.content].filter(Boolean).join(' · ') })) : null,
+        v.browser || v.os ? row('Browser', el('span', { 'data-visitor-browser': true, text: [v.browser && (v.browser + (v.browserVersion ? ' ' + v.browserVersion : '')), v.os, v.device].filter(Boolean).join(' · ') })) : null,
+        v.timeZone ? row('Local time', local) : null,
+        v.language ? row('Language', v.language) : null),
+      before.length ? el('details', { class: 'visitor-pages' },
+        el('summary', { text: `Last pages (${before.length})` }),
+        el('ol', {}, before.map((p) => el('li', {}, link(p), el('small', { class: 'muted', text: ' ' + fullTime(p.at) }))))) : null);
   }
 
   /**
@@ -43,6 +98,7 @@ export class DetailsPanel {
     replaceChildren(this.root);
     this.parts = null;
     this.sig = '';
+    this.setVisitor(null);
   }
 
   /** @param {any} r */
@@ -71,6 +127,7 @@ export class DetailsPanel {
         row('First seen', r.createdAt ? fullTime(r.createdAt) : '—', 'clock'),
         row('Messages', count, 'chat'),
         row('Conversation', el('code', { text: r.id }), 'hash')),
+      this.visitorBox,
       el('div', { class: 'details-actions' },
         el('button', { class: 'btn', type: 'button', onclick: () => this.actions.copy() }, icon('copy'), 'Copy transcript'),
         el('button', { class: 'btn', type: 'button', onclick: () => this.actions.download() }, icon('download'), 'Download .txt'),

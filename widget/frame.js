@@ -7,7 +7,7 @@ import { useDateLocale } from './dates.js';
 import { loadLocale, locale, parseTexts, pickLocale, t, translate } from './i18n.js';
 import { $, initRender, nearBottom, notify, render, renderPresence, ui } from './render.js';
 import { restore, state } from './store.js';
-import { api, ensureRoom, initRoom, loadHours, loadOlder, markRead, problem, reset, resume, updateUnread } from './transport.js';
+import { api, ensureRoom, initRoom, loadHours, loadOlder, markRead, problem, reportPage, reset, resume, updateUnread } from './transport.js';
 
 const params = new URLSearchParams(location.search);
 const embedded = window.parent !== window;
@@ -93,9 +93,15 @@ function who(m) {
 function receive(e) {
   const m = e.data;
   if (e.source !== window.parent || e.origin !== hostOrigin || !m || m.parley !== 1) return;
-  if (m.type === 'open') {
+  if (m.type === 'open' || m.type === 'page') {
+    // Who the visitor is, for the agents: only once they opened the chat.
     if (typeof m.page === 'string' && /^https?:/.test(m.page)) state.page = m.page.slice(0, 2048);
-    setVisible(true, m.focus);
+    if (typeof m.url === 'string' && /^https?:/.test(m.url)) state.page = m.url.slice(0, 2048);
+    state.pageTitle = String(m.title || '').slice(0, 200);
+    if (typeof m.referrer === 'string' && /^https?:/.test(m.referrer)) state.referrer = m.referrer.slice(0, 2048);
+    state.opened = true;
+    reportPage();
+    if (m.type === 'open') setVisible(true, m.focus);
   } else if (m.type === 'close') {
     setVisible(false);
   } else if (m.type === 'identify' || m.type === 'logout') {

@@ -207,6 +207,36 @@
     mobile.addEventListener('change', function () { post({ type: 'layout', full: mobile.matches }); });
   }
 
+  let watching = false;
+
+  /**
+   * From the first open on, tells the frame each page the visitor goes to
+   * in this document (a single-page app's pushState, replaceState, back and
+   * forward, #hash changes), a moment after, when the app has set its title.
+   */
+  function watch() {
+    if (watching) return;
+    watching = true;
+    let last = location.href;
+    const report = function () {
+      setTimeout(function () {
+        if (location.href === last) return;
+        last = location.href;
+        post({ type: 'page', url: last, title: d.title });
+      }, 300);
+    };
+    ['pushState', 'replaceState'].forEach(function (k) {
+      const orig = history[k];
+      history[k] = function () {
+        const r = orig.apply(this, arguments);
+        report();
+        return r;
+      };
+    });
+    w.addEventListener('popstate', report);
+    w.addEventListener('hashchange', report);
+  }
+
   /**
    * Opens the panel, creating it on first use.
    * @param {boolean} focus move keyboard focus into the panel
@@ -217,7 +247,8 @@
     focusWanted = focus;
     remember('open');
     paint();
-    post({ type: 'open', focus: focus, page: location.origin + location.pathname });
+    post({ type: 'open', focus: focus, page: location.href, title: d.title, referrer: d.referrer });
+    watch();
     if (focus && ready) frame.focus();
     emit('open');
   }

@@ -19,6 +19,9 @@ export const state = {
   visible: false,
   identity: { name: '', email: '' },
   page: '',
+  pageTitle: '',
+  referrer: '',
+  opened: false, // the visitor opened the chat on this page: only then are pages reported
   unreadSent: -1,
   stale: false, // a seq came with another id: reload
   lastAuthor: '',

@@ -111,6 +111,21 @@ export function markRead() {
 export function adopt(data) {
   adoptRoom(data);
   renderPresence();
+  reportPage();
+}
+
+let reported = '';
+
+/** Tells the agents the page the visitor is on, once they opened the chat and have a room. */
+export function reportPage() {
+  if (!state.session || !state.opened || !state.page) return;
+  const key = state.session.roomId + ' ' + state.page + ' ' + state.pageTitle;
+  if (key === reported) return;
+  reported = key;
+  api('POST', `/rooms/${state.session.roomId}/pages`, {
+    url: state.page, title: state.pageTitle, referrer: state.referrer || undefined,
+    timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone, language: navigator.language,
+  }).catch(() => { reported = ''; });
 }
 
 /** Forgets the room (deleted, expired or gone), and the outbox unless keepOutbox, and says text. */

@@ -49,6 +49,7 @@ func serveSitePages(tb testing.TB, ctx context.Context, attrs map[string]string)
 				return
 			}
 			name := ev.Request.URL[strings.LastIndex(ev.Request.URL, "/site/")+len("/site/"):]
+			name, _, _ = strings.Cut(name, "?") // a page's query (utm_…) names the same page
 			sp.mu.Lock()
 			a, ok := sp.attrs[name]
 			sp.mu.Unlock()
