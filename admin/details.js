@@ -67,7 +67,7 @@ export class DetailsPanel {
       el('h4', {}, 'Visitor ', el('span', { class: 'tag ' + (v.online ? 'tag-verified' : 'tag-muted'), 'data-visitor-online': String(!!v.online), text: v.online ? 'On the site now' : 'Left the site' })),
       el('dl', { class: 'details-list' },
         row('Now on', el('span', { 'data-visitor-now': true }, link(now), nowURL ? el('small', { class: 'muted visitor-url', text: nowURL.host + nowURL.pathname + nowURL.search + nowURL.hash }) : null)),
-        v.referrer ? row('Came from', link({ url: v.referrer, title: '' })) : null,
+        v.referrer ? row('Referrer', link({ url: v.referrer, title: '' })) : null,
         c ? row('Campaign', el('span', { 'data-visitor-campaign': true, text: [c.source, c.medium, c.campaign, c.term, c.content].filter(Boolean).join(' · ') })) : null,
         v.browser || v.os ? row('Browser', el('span', { 'data-visitor-browser': true, text: [v.browser && (v.browser + (v.browserVersion ? ' ' + v.browserVersion : '')), v.os, v.device].filter(Boolean).join(' · ') })) : null,
         v.timeZone ? row('Local time', local) : null,
