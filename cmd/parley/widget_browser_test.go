@@ -122,10 +122,30 @@ func mustDo(tb testing.TB, ctx context.Context, step string, actions ...chromedp
 func mustPoll(tb testing.TB, ctx context.Context, step, expr string, timeout time.Duration) {
 	tb.Helper()
 	js := "(() => {" + widgetJS + "return " + expr + ";})()"
-	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js,
-		chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(25*time.Millisecond))); err != nil {
+	err := retryStale(func() error {
+		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js,
+			chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(25*time.Millisecond)))
+		return err
+	})
+	if err != nil {
 		tb.Fatalf("%s: %s still false after %v: %v", step, expr, timeout, err)
 	}
+}
+
+// retryStale runs a step that only reads the page again when Chromium
+// answered that the page's JavaScript context it named is gone: a page that
+// had just navigated (or a frame just replaced) when the step was sent. It is
+// the harness's race with the page, not something a visitor sees; any other
+// error is returned at once.
+func retryStale(step func() error) error {
+	var err error
+	for range 5 {
+		if err = step(); err == nil || !strings.Contains(err.Error(), "Cannot find context with specified id") {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return err
 }
 
 // loadWidgetPage opens a page with the widget on it and waits for the bubble.
@@ -138,7 +158,11 @@ func loadWidgetPage(tb testing.TB, ctx context.Context, url string) {
 // mustEval evaluates a JavaScript expression (with widgetJS in scope).
 func mustEval[T any](tb testing.TB, ctx context.Context, expr string) T {
 	tb.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T]("(() => {"+widgetJS+"return "+expr+";})()"))
+	var v T
+	err := retryStale(func() (err error) {
+		v, err = chromedp.Run(ctx, chromedp.Evaluate[T]("(() => {"+widgetJS+"return "+expr+";})()"))
+		return err
+	})
 	if err != nil {
 		tb.Fatalf("evaluate %s: %v", expr, err)
 	}

@@ -79,8 +79,12 @@ func serveSitePages(tb testing.TB, ctx context.Context, attrs map[string]string)
 func openFresh(tb testing.TB, ctx context.Context, url string) {
 	tb.Helper()
 	// On a page without the widget, so that no panel writes behind us.
-	mustDo(tb, ctx, "forget the last page", chromedp.Navigate(url[:strings.LastIndex(url, "/site/")]+"/site/none"),
-		chromedp.Evaluate[chromedp.Void](`localStorage.clear(); sessionStorage.clear()`))
+	mustDo(tb, ctx, "leave the last page", chromedp.Navigate(url[:strings.LastIndex(url, "/site/")]+"/site/none"))
+	if err := retryStale(func() error {
+		return chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`localStorage.clear(); sessionStorage.clear()`))
+	}); err != nil {
+		tb.Fatalf("forget the last page: %v", err)
+	}
 	loadWidgetPage(tb, ctx, url)
 	clickBubble(tb, ctx)
 	mustPoll(tb, ctx, "the panel is ready", `!!F() && !!F().documentElement && !F().documentElement.classList.contains('loading') && F().activeElement && F().activeElement.id === 'input'`, 5*time.Second)
