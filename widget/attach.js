@@ -5,7 +5,7 @@
 
 import { el } from './dom.js';
 import { t } from './i18n.js';
-import { notify, ui } from './render.js';
+import { nearBottom, notify, ui } from './render.js';
 import { state } from './store.js';
 import { ensureRoom } from './transport.js';
 
@@ -59,7 +59,12 @@ export function drawFiles(box, files) {
       download: f.thumbnailUrl ? null : f.name });
     if (f.thumbnailUrl) {
       const img = el('img', { alt: f.name });
-      fetchFile(f.thumbnailUrl).then((u) => { img.src = u; }, () => { img.alt = f.name + ' (' + t('fileFailed') + ')'; });
+      fetchFile(f.thumbnailUrl).then((u) => {
+        // The picture grows the list: a list at its end stays there.
+        const stick = nearBottom();
+        img.onload = () => { if (stick) ui.scroll.scrollTop = ui.scroll.scrollHeight; };
+        img.src = u;
+      }, () => { img.alt = f.name + ' (' + t('fileFailed') + ')'; });
       a.append(img);
     } else {
       a.append(el('span', { class: 'file-name', dir: 'auto', text: f.name }), el('span', { class: 'file-size', text: size(f.size) }));
