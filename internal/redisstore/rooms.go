@@ -138,7 +138,13 @@ func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (ch
 		s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.RoomsByStatus(string(chat.StatusPending)),
 		s.keys.RoomsByStatus(string(chat.StatusResolved)), s.keys.Unassigned(), s.keys.Snoozed(), s.keys.Notes(m.RoomID))
 	args := make([]any, 0, 20+len(terms))
-	args = append(args, m.RoomID, clientID, msgJSON, string(m.Sender), m.Content, m.CreatedAt.Millis(),
+	// A message of files only shows in the room list by its first file's
+	// clip; the names are not known here (send.lua reads them).
+	preview := m.Content
+	if preview == "" && len(m.Attachments) > 0 {
+		preview = "📎"
+	}
+	args = append(args, m.RoomID, clientID, msgJSON, string(m.Sender), preview, m.CreatedAt.Millis(),
 		counter, refuseBlocked(m.Sender), s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID), AdminLogLen,
 		agent, agentName, reopen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix(), s.keys.IdentityPrefix())
 	// The search index's keys and arguments come last (lua/send.lua).
