@@ -222,10 +222,11 @@ export function roomMessages(id, q) {
  * @param {string} id
  * @param {string} content
  * @param {string} clientId
+ * @param {string[]} [attachments] ids of uploaded files
  * @returns {Promise<{message: any}>}
  */
-export function sendMessage(id, content, clientId) {
-  return request('POST', '/rooms/' + encodeURIComponent(id) + '/messages', { body: { content, clientId } });
+export function sendMessage(id, content, clientId, attachments) {
+  return request('POST', '/rooms/' + encodeURIComponent(id) + '/messages', { body: { content, clientId, attachments } });
 }
 
 /** @param {string} id marks every message of the room read for admins */

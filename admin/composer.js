@@ -5,6 +5,7 @@
 import { el, replaceChildren } from '../widget/dom.js';
 import { newClientId } from '../widget/ids.js';
 import * as api from './api.js';
+import { uploadFile } from './files.js';
 
 const MAX_CONTENT = 2000;
 const TYPING_SEND_EVERY = 3000;
@@ -53,6 +54,53 @@ export class Composer {
       }
     });
     ui.reply.addEventListener('input', () => this.onInput());
+
+    // Files: the attach button, a paste (a screenshot), a drop on the composer.
+    const pick = /** @type {HTMLInputElement|null} */ (ui.form.querySelector('#attach-file'));
+    ui.form.querySelector('#attach')?.addEventListener('click', () => pick?.click());
+    pick?.addEventListener('change', () => {
+      if (pick.files) this.attachFiles(pick.files);
+      pick.value = '';
+    });
+    ui.reply.addEventListener('paste', (e) => {
+      if (e.clipboardData?.files.length) {
+        e.preventDefault();
+        this.attachFiles(e.clipboardData.files);
+      }
+    });
+    ui.form.addEventListener('dragover', (e) => e.preventDefault());
+    ui.form.addEventListener('drop', (e) => {
+      e.preventDefault();
+      if (e.dataTransfer?.files.length) this.attachFiles(e.dataTransfer.files);
+    });
+  }
+
+  /**
+   * Uploads files into the open room, then sends them as one reply (with a
+   * clientId: a retry stores it once).
+   * @param {FileList|File[]} files
+   */
+  async attachFiles(files) {
+    const roomId = this.hooks.roomId();
+    const box = document.getElementById('uploads');
+    if (!roomId || !box) return;
+    const done = await Promise.all([...files].slice(0, 10).map((f) => uploadFile(roomId, f, box, this.hooks.toast)));
+    const ids = done.filter((a) => a).map((a) => /** @type {import('./files.js').Attachment} */ (a).id);
+    if (!ids.length) return;
+    const clientId = newClientId();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { message } = await api.sendMessage(roomId, '', clientId, ids);
+        if (roomId === this.hooks.roomId()) this.hooks.onSent(message);
+        return;
+      } catch (err) {
+        if (api.isUnauthorized(err)) return;
+        if (attempt >= 2 || (err instanceof api.ApiError && err.status > 0 && err.status < 500)) {
+          this.hooks.toast('The files were not sent — ' + api.describeError(err), 'error');
+          return;
+        }
+      }
+    }
   }
 
   /** @returns {Pending[]} the open room's pending replies */

@@ -10,7 +10,7 @@ const MAX_PAGES = 100; // bounds every "fetch until done" loop
 const READ_DELAY_MS = 150;
 
 /**
- * @typedef {{id: string, roomId: string, seq: number, sender: 'visitor'|'admin', author: string, content: string, createdAt: string}} Message
+ * @typedef {{id: string, roomId: string, seq: number, sender: 'visitor'|'admin', author: string, content: string, createdAt: string, attachments?: import('./files.js').Attachment[]}} Message
  */
 
 /** The messages held of one room, by seq. */

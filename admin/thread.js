@@ -9,6 +9,7 @@ import { linkify } from '../widget/linkify.js';
 import { icon } from './icons.js';
 import { safeURL } from './links.js';
 import { visitorLabel } from './people.js';
+import { drawFiles } from './files.js';
 import { fullTime } from './time.js';
 
 const GROUP_GAP_MS = 5 * 60 * 1000;
@@ -131,7 +132,8 @@ export class ThreadView {
     grouped ? null : el('div', { class: 'msg-meta' },
       el('span', { class: 'msg-author', text: who }),
       el('time', { datetime: m.createdAt, title: fullTime(m.createdAt), text: clockTime(m.createdAt) })),
-    el('div', { class: 'bubble', dir: 'auto', title: fullTime(m.createdAt) }, linkify(m.content)));
+    el('div', { class: 'bubble', dir: 'auto', title: fullTime(m.createdAt) }, m.content && linkify(m.content),
+      m.attachments?.length && drawFiles(m.attachments)));
     this.ui.msgs.append(node);
     this.nodes.set(m.seq, node);
     this.lastRendered = m;

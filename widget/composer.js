@@ -24,10 +24,18 @@ function takeIntro() {
   return true;
 }
 
-/** Queues a message, with a fresh clientId. */
-function queue(content) {
-  state.outbox.push({ clientId: newClientId('w'), content, status: 'queued' });
+/** Queues a message, with a fresh clientId (and attachment ids). */
+function queue(content, files) {
+  state.outbox.push({ clientId: newClientId('w'), content, files, status: 'queued' });
   save();
+}
+
+/** Sends uploaded files as a message of their own. @param {string[]} ids */
+export function sendFiles(ids) {
+  if (!takeIntro()) return;
+  queue('', ids);
+  render('bottom');
+  flush();
 }
 
 /** Queues the composer's text as a message and sends it. */
@@ -85,7 +93,7 @@ async function deliver(o) {
     try {
       const err = await ensureRoom();
       if (err) return err;
-      res = await api('POST', `/rooms/${state.session.roomId}/messages`, { content: o.content, clientId: o.clientId });
+      res = await api('POST', `/rooms/${state.session.roomId}/messages`, { content: o.content, clientId: o.clientId, attachments: o.files });
     } catch (e) {
       if (attempt >= 5) return { text: t('offline') };
       notify(t('retrying'), 'net');

@@ -16,5 +16,5 @@ import "embed"
 //
 //go:embed loader.js counter.js frame.html frame.js frame.css demo.html open.html open.js
 //go:embed store.js transport.js render.js composer.js i18n.js i18n/*.js
-//go:embed sse.js ids.js dates.js dom.js linkify.js
+//go:embed sse.js ids.js dates.js dom.js linkify.js attach.js attach.css
 var Files embed.FS

@@ -2,7 +2,7 @@
 // its own, for testing), under a CSP with no inline script or style: it
 // wires the modules and talks to the loader by postMessage.
 
-import { bindComposer, discard, flush, retryAll } from './composer.js';
+import { bindComposer, discard, flush, retryAll, sendFiles } from './composer.js';
 import { useDateLocale } from './dates.js';
 import { loadLocale, locale, parseTexts, pickLocale, t, translate } from './i18n.js';
 import { $, initRender, nearBottom, notify, render, renderPresence, ui } from './render.js';
@@ -189,9 +189,36 @@ async function configure() {
   document.documentElement.classList.remove('loading');
 }
 
+/** The attachments' code, fetched on first use. */
+const files = () => import('./attach.js');
+
+/** Uploads files (picked, pasted or dropped) and sends them. @param {FileList} list */
+function attach(list) {
+  if (list && list.length && !ui.input.disabled) files().then((m) => m.upload(list, sendFiles));
+}
+
 /** Wires the modules together and the controls to them. */
 function bind() {
-  initRender({ retry: retryAll, discard, rendered: updateUnread });
+  initRender({
+    retry: retryAll, discard, rendered: updateUnread,
+    files: (box, list) => (files().then((m) => m.drawFiles(box, list)), box),
+  });
+  ui.attach.addEventListener('click', () => ui.file.click());
+  ui.file.addEventListener('change', () => {
+    attach(ui.file.files);
+    ui.file.value = '';
+  });
+  ui.input.addEventListener('paste', (e) => {
+    if (e.clipboardData.files.length) {
+      e.preventDefault();
+      attach(e.clipboardData.files);
+    }
+  });
+  ui.panel.addEventListener('dragover', (e) => e.preventDefault());
+  ui.panel.addEventListener('drop', (e) => {
+    e.preventDefault();
+    attach(e.dataTransfer.files);
+  });
   initRoom(tell);
   bindComposer();
   ui.scroll.addEventListener('scroll', () => {

@@ -16,7 +16,7 @@ export const ui = {
   scroll: $('scroll'), older: $('older'), greeting: $('greeting'), list: $('list'),
   intro: $('intro'), name: $('intro-name'), email: $('intro-email'), introError: $('intro-error'),
   typing: $('typing'), typingText: $('typing-text'), jump: $('jump'), notice: $('notice'),
-  composer: $('composer'), input: $('input'), confirm: $('confirm'), cancel: $('confirm-cancel'),
+  panel: $('panel'), composer: $('composer'), input: $('input'), uploads: $('uploads'), attach: $('attach'), file: $('file'), confirm: $('confirm'), cancel: $('confirm-cancel'),
   ok: $('confirm-ok'), live: $('live'),
 };
 
@@ -66,7 +66,7 @@ function items() {
   const now = new Date();
   for (const o of state.outbox) {
     if (o.seq && state.msgs.has(o.seq)) continue; // its stored copy is already drawn
-    out.push({ sender: 'visitor', author: '', content: o.content, date: now, pending: o });
+    out.push({ sender: 'visitor', author: '', content: o.content || (o.files ? '📎' : ''), date: now, pending: o });
   }
   return out;
 }
@@ -80,7 +80,8 @@ function drawMessage(m, first, last, seenSeq) {
     class: `msg ${mine ? 'me' : 'them'}${first ? ' first' : ''}${last ? ' last' : ''}${o ? (failed ? ' failed' : ' pending') : ''}`,
   },
   !mine && first && el('div', { class: 'who', text: m.author || t('support') }),
-  el('div', { class: 'bubble', title: !o && fullTime(m.date) }, el('p', { class: 'text', dir: 'auto' }, linkify(m.content))));
+  el('div', { class: 'bubble', title: !o && fullTime(m.date) }, m.content && el('p', { class: 'text', dir: 'auto' }, linkify(m.content)),
+    m.attachments && actions.files(el('div', { class: 'files' }), m.attachments)));
   if (failed) {
     li.append(el('div', { class: 'meta error', title: o.error || '' }, t('notSent'), ' ',
       el('button', { type: 'button', class: 'link-btn', text: t('retry'), onclick: () => actions.retry() }), ' · ',

@@ -19,14 +19,26 @@ var panelFiles = []string{
 	"sse.js", "ids.js", "dates.js", "dom.js", "linkify.js", "i18n.js",
 }
 
+// lazyFiles are the modules the panel imports dynamically, on first use
+// (attach.js: a file picked, pasted or dropped, or a message with files),
+// and what they load (attach.css, by import.meta.url): not part of the
+// panel's first download, so not of its budget; TestSizeOnTheWire gives
+// them their own.
+var lazyFiles = []string{"attach.js", "attach.css"}
+
 // panelRefs finds what a panel file makes the browser fetch: the src and
-// href of frame.html, the static and dynamic imports of a module.
-var panelRefs = regexp.MustCompile(`(?:src|href)="([^"#:]+)"|(?:from|import)\s*\(?\s*'([^']+)'`)
+// href of frame.html, the static imports of a module. lazyRefs finds its
+// dynamic imports.
+var (
+	panelRefs = regexp.MustCompile(`(?:src|href)="([^"#:]+)"|(?:from|import)\s*'([^']+)'`)
+	lazyRefs  = regexp.MustCompile(`import\(\s*'([^']+)'\s*\)|new URL\('([^']+)', import\.meta\.url\)`)
+)
 
 // TestPanelFilesListed keeps panelFiles complete: it is every file reachable
-// from frame.html, no more.
+// from frame.html, no more; lazyFiles is every file imported dynamically.
 func TestPanelFilesListed(t *testing.T) {
 	seen := map[string]bool{}
+	lazy := map[string]bool{}
 	queue := []string{"frame.html"}
 	for len(queue) > 0 {
 		name := queue[0]
@@ -48,6 +60,32 @@ func TestPanelFilesListed(t *testing.T) {
 			}
 			queue = append(queue, ref)
 		}
+		for _, m := range lazyRefs.FindAllStringSubmatch(string(data), -1) {
+			lazy[path.Join(path.Dir(name), m[1]+m[2])] = true
+		}
+	}
+	for name := range lazy {
+		if _, err := fs.Stat(Files, name); err != nil {
+			t.Errorf("%s, imported lazily: %v", name, err)
+		}
+		if seen[name] {
+			delete(lazy, name) // also imported statically: part of the panel
+			continue
+		}
+		data, _ := fs.ReadFile(Files, name)
+		for _, m := range lazyRefs.FindAllStringSubmatch(string(data), -1) {
+			lazy[path.Join(path.Dir(name), m[1]+m[2])] = true
+		}
+	}
+	var gotLazy []string
+	for name := range lazy {
+		gotLazy = append(gotLazy, name)
+	}
+	slices.Sort(gotLazy)
+	wantLazy := slices.Clone(lazyFiles)
+	slices.Sort(wantLazy)
+	if !slices.Equal(gotLazy, wantLazy) {
+		t.Errorf("files the panel imports lazily: got %v, want lazyFiles %v", gotLazy, wantLazy)
 	}
 	var got []string
 	for name := range seen {

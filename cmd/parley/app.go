@@ -9,12 +9,15 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/parley-chat/parley/admin"
+	"github.com/parley-chat/parley/internal/attach"
 	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/blob"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/embedded"
@@ -180,6 +183,7 @@ type server struct {
 	tokens *auth.Tokens
 	mail   *mailer // nil when mail is off
 	hooks  *webhook.Service
+	files  *attach.Service
 }
 
 // newServer wires the HTTP side over a backend: the signing secret, the first
@@ -259,7 +263,12 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 	if err != nil {
 		return nil, err
 	}
+	files, err := newAttachments(ctx, cfg, b, secret)
+	if err != nil {
+		return nil, err
+	}
 	api := httpapi.New(httpapi.Options{
+		Attachments:    files,
 		Webhooks:       hooks,
 		MailStats:      mailStats,
 		Service:        b.svc,
@@ -286,7 +295,36 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 	})
 	counters.sent, counters.failed, counters.dead = api.MailCounters()
 	hookCounters.delivered, hookCounters.failed, hookCounters.dead = api.WebhookCounters()
-	return &server{backend: b, cfg: cfg, hub: hub, api: api, tokens: tokens, mail: mailer, hooks: hooks}, nil
+	return &server{backend: b, cfg: cfg, hub: hub, api: api, tokens: tokens, mail: mailer, hooks: hooks, files: files}, nil
+}
+
+// newAttachments opens the blob store the configuration names (S3, or the
+// data directory) and the attachments' service over it.
+func newAttachments(ctx context.Context, cfg config.Config, b *backend, secret []byte) (*attach.Service, error) {
+	var blobs blob.Store
+	if cfg.S3 != nil {
+		s3cfg := *cfg.S3
+		s3cfg.SpoolDir = filepath.Join(cfg.DataDir, "spool")
+		if err := os.MkdirAll(s3cfg.SpoolDir, 0o700); err != nil {
+			return nil, fmt.Errorf("attachments: %w", err)
+		}
+		s3, err := blob.NewS3(s3cfg)
+		if err != nil {
+			return nil, err
+		}
+		if err := s3.Check(ctx); err != nil {
+			return nil, fmt.Errorf("PARLEY_S3_URL: %w", err)
+		}
+		blobs = s3
+		b.log.Info("attachments stored in S3", "endpoint", s3cfg.Endpoint, "bucket", s3cfg.Bucket)
+	} else {
+		dir, err := blob.NewDir(filepath.Join(cfg.DataDir, "attachments"))
+		if err != nil {
+			return nil, fmt.Errorf("attachments: %w", err)
+		}
+		blobs = dir
+	}
+	return attach.New(attach.Config{Blobs: blobs, Store: b.store, Secret: secret, MaxSize: cfg.AttachmentMax, Log: b.log}), nil
 }
 
 // consoleURL is where a conversation opens in the console, followed by its
@@ -372,6 +410,8 @@ func (s *server) run(ctx context.Context, ln, metricsLn net.Listener) error {
 		defer wg.Done()
 		s.hooks.Run(bg) // the webhook dispatcher and delivery worker
 	}()
+	// Files of deleted and expired rooms and of attachments never sent go.
+	wg.Go(func() { s.files.Run(bg) })
 
 	hs := &http.Server{
 		Handler:           s.api.Handler(),

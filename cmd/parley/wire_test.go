@@ -69,10 +69,12 @@ func fetchServed(tb testing.TB, u, accept string) served {
 	return s
 }
 
-// servedRefs finds what a served page or module makes the browser fetch: the
-// src and href of a page, the static and dynamic imports of a module, in
-// either quote (the minifier picks its own).
-var servedRefs = regexp.MustCompile(`(?:src|href)="([^"#:]+)"|(?:from|import)\s*\(?\s*["']([^"']+)["']`)
+// servedRefs finds what a served page or module makes the browser fetch
+// first: the src and href of a page, the static imports of a module, in
+// either quote (the minifier picks its own). A dynamic import (code loaded
+// on first use, such as the attachments') is not followed: see
+// TestSizeOnTheWire's lazy budget.
+var servedRefs = regexp.MustCompile(`(?:src|href)="([^"#:]+)"|(?:from|import)\s*["']([^"']+)["']`)
 
 // crawl downloads start and everything it references on the same origin,
 // the way a browser with an empty cache does.
@@ -154,6 +156,17 @@ func TestSizeOnTheWire(t *testing.T) {
 			t.Logf("largest catalogue: %s, %d bytes on the wire; panel with it: %d", name, largest, wire+largest)
 			if wire+largest > 20480 {
 				t.Errorf("panel with the %s catalogue: got %d bytes on the wire, want at most 20480", name, wire+largest)
+			}
+			// The attachments' code is loaded on first use (a file picked,
+			// pasted or dropped, or a message with files): its own budget.
+			lazy := 0
+			for _, f := range []string{"attach.js", "attach.css"} {
+				s := fetchServed(t, app.URL+"/widget/"+f, accept)
+				t.Logf("  lazy %s: %d bytes", f, s.wire)
+				lazy += s.wire
+			}
+			if lazy > 4096 {
+				t.Errorf("attachments' lazy code: got %d bytes on the wire, want at most 4096", lazy)
 			}
 			// Every panel file but the page itself comes from a versioned,
 			// immutable URL.

@@ -19,6 +19,7 @@ type Limits struct {
 	// (n the failures logged), at most MaxLoginWait; a success clears them.
 	LoginUser *Limit
 	Visits    *Limit // counted visits per client IP
+	Uploads   *Limit // attachment uploads per visitor (room)
 }
 
 // MaxLoginWait bounds the wait LoginUser imposes between two attempts: an
@@ -261,9 +262,13 @@ func (s *Service) SendAgent(ctx context.Context, roomID string, by AgentRef, in 
 
 func (s *Service) send(ctx context.Context, roomID string, from Sender, by AgentRef, in NewMessage) (Message, bool, error) {
 	now := s.now().UTC()
+	var atts []Attachment
+	for _, id := range in.Attachments {
+		atts = append(atts, Attachment{ID: id})
+	}
 	m, created, err := s.store.Append(ctx, Message{
 		ID: NewMessageID(now), RoomID: roomID, Sender: from, Author: by.DisplayName, Agent: by.Username,
-		Content: in.Content, CreatedAt: Time{now},
+		Content: in.Content, CreatedAt: Time{now}, Attachments: atts,
 	}, in.ClientID)
 	if err == nil && created {
 		s.scheduleNotify(ctx, m)

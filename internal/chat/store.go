@@ -34,7 +34,10 @@ type RoomStore interface {
 	// Append stores m (its Seq is assigned here) and publishes it, atomically.
 	// A non-empty clientID that was already used in the room returns the
 	// original message and created=false. Returns ErrRoomNotFound, or
-	// ErrBlocked for a visitor message in a blocked room.
+	// ErrBlocked for a visitor message in a blocked room. The attachments of
+	// m name ids only: each must be one of the room's and not sent yet
+	// (ErrAttachmentUnknown, ErrAttachmentUsed, nothing stored), and comes
+	// back whole.
 	Append(ctx context.Context, m Message, clientID string) (msg Message, created bool, err error)
 	// Sent returns the message an earlier Append with clientID stored, if
 	// it is still there: what a retry gets back when a new send would be

@@ -71,6 +71,10 @@ type Message struct {
 	Author    string `json:"author"`
 	Content   string `json:"content"`
 	CreatedAt Time   `json:"createdAt"`
+	// Attachments are the files the message carries, in the order sent;
+	// absent for a message of text only. On the way into the store they
+	// hold only their IDs.
+	Attachments []Attachment `json:"attachments,omitempty"`
 	// Agent is the username behind an admin message, for the store only:
 	// it is on no wire.
 	Agent string `json:"-"`
@@ -158,6 +162,9 @@ type BlockRequest struct {
 type NewMessage struct {
 	Content  string `json:"content"`
 	ClientID string `json:"clientId"`
+	// Attachments are ids of attachments uploaded into the room and not
+	// sent yet.
+	Attachments []string `json:"attachments"`
 }
 
 // MessagesRequest is a client's request for a page of a room's messages, as

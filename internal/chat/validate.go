@@ -95,8 +95,11 @@ func (b BlockRequest) Duration() (time.Duration, error) {
 func (m *NewMessage) Normalize() error {
 	m.Content = strings.TrimSpace(m.Content)
 	n := utf8.RuneCountInString(m.Content)
-	if n == 0 {
+	if n == 0 && len(m.Attachments) == 0 {
 		return invalid("content must not be empty")
+	}
+	if err := normalizeAttachments(m.Attachments); err != nil {
+		return err
 	}
 	if n > MaxContent {
 		return invalid("content must be at most %d characters", MaxContent)

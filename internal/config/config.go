@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/parley-chat/parley/internal/blob"
 	"log/slog"
 	"net"
 	"net/url"
@@ -16,7 +17,7 @@ import (
 )
 
 // DefaultRateLimits are used when PARLEY_RATE_LIMITS is not set.
-const DefaultRateLimits = "rooms=10/h,messages=30/m,login=10/15m,login-user=5/15m,visits=120/m"
+const DefaultRateLimits = "rooms=10/h,messages=30/m,login=10/15m,login-user=5/15m,visits=120/m,uploads=20/m"
 
 // Config is every setting of a Parley process.
 type Config struct {
@@ -77,7 +78,17 @@ type Config struct {
 	// Hours are the business hours (PARLEY_BUSINESS_HOURS in
 	// PARLEY_TIMEZONE); hours an owner saves in the console win.
 	Hours chat.Hours
+	// AttachmentMax bounds one attachment in bytes
+	// (PARLEY_ATTACHMENT_MAX, default 10 MB).
+	AttachmentMax int64
+	// S3, when set (PARLEY_S3_URL or PARLEY_S3_ENDPOINT and the others),
+	// stores attachments in that bucket; nil keeps them under
+	// PARLEY_DATA_DIR/attachments.
+	S3 *blob.S3Config
 }
+
+// DefaultAttachmentMax is PARLEY_ATTACHMENT_MAX's default.
+const DefaultAttachmentMax = 10 << 20
 
 // DefaultMetricsAddr is where /metrics is served when PARLEY_METRICS_ADDR is
 // not set: loopback, for a Prometheus on the same host.
@@ -221,6 +232,17 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("PARLEY_PPROF", "want a loopback address such as 127.0.0.1:6060")
 		}
 	}
+	c.AttachmentMax = DefaultAttachmentMax
+	if v := get("PARLEY_ATTACHMENT_MAX", ""); v != "" {
+		if c.AttachmentMax, err = ParseSize(v); err != nil || c.AttachmentMax < 1<<10 || c.AttachmentMax > 1<<30 {
+			bad("PARLEY_ATTACHMENT_MAX", "want a size from 1KiB to 1GiB such as 10MiB, got %q", v)
+		}
+	}
+	if s3, err := loadS3(get); err != nil {
+		bad("PARLEY_S3_URL", "%v", err)
+	} else {
+		c.S3 = s3
+	}
 	if v := get("PARLEY_MEMORY_LIMIT", ""); v != "" {
 		if c.MemoryLimit, err = ParseSize(v); err != nil || c.MemoryLimit < minMemoryLimit {
 			bad("PARLEY_MEMORY_LIMIT", "want a size of at least 16MiB such as 512MiB or 2GiB, got %q", v)
@@ -318,8 +340,10 @@ func ParseRateLimits(s string) (chat.Limits, error) {
 			l.LoginUser = lim
 		case "visits":
 			l.Visits = lim
+		case "uploads":
+			l.Uploads = lim
 		default:
-			return l, fmt.Errorf("%q: unknown limit (want rooms, messages, login, login-user or visits)", name)
+			return l, fmt.Errorf("%q: unknown limit (want rooms, messages, login, login-user, visits or uploads)", name)
 		}
 	}
 	return l, nil
@@ -370,4 +394,35 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// loadS3 reads PARLEY_S3_URL, or PARLEY_S3_ENDPOINT with PARLEY_S3_BUCKET,
+// PARLEY_S3_REGION, PARLEY_S3_ACCESS_KEY, PARLEY_S3_SECRET_KEY and
+// PARLEY_S3_INSECURE; nil when neither is set.
+func loadS3(get func(name, def string) string) (*blob.S3Config, error) {
+	if raw := get("PARLEY_S3_URL", ""); raw != "" {
+		c, err := blob.ParseS3URL(raw)
+		if err != nil {
+			return nil, err
+		}
+		return &c, nil
+	}
+	if get("PARLEY_S3_ENDPOINT", "") == "" {
+		return nil, nil
+	}
+	c := blob.S3Config{
+		Endpoint: get("PARLEY_S3_ENDPOINT", ""), Bucket: get("PARLEY_S3_BUCKET", ""), Region: get("PARLEY_S3_REGION", ""),
+		AccessKey: get("PARLEY_S3_ACCESS_KEY", ""), SecretKey: get("PARLEY_S3_SECRET_KEY", ""),
+	}
+	switch get("PARLEY_S3_INSECURE", "0") {
+	case "0", "false":
+	case "1", "true":
+		c.Insecure = true
+	default:
+		return nil, fmt.Errorf("PARLEY_S3_INSECURE must be 0 or 1")
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("PARLEY_S3_ENDPOINT and the others: %w", err)
+	}
+	return &c, nil
 }

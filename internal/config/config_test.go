@@ -219,3 +219,33 @@ func TestWebhookAllowHosts(t *testing.T) {
 		t.Errorf("unset: got %v, %v; want none", c.WebhookAllowHosts, err)
 	}
 }
+
+func TestAttachmentSettings(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AttachmentMax != 10<<20 || c.S3 != nil || c.Limits.Uploads == nil || *c.Limits.Uploads != (chat.Limit{N: 20, Per: time.Minute}) {
+		t.Fatalf("defaults: max %d, s3 %v, uploads %v; want 10 MiB, none, 20/m", c.AttachmentMax, c.S3, c.Limits.Uploads)
+	}
+	c, err = Load(env(map[string]string{"PARLEY_ATTACHMENT_MAX": "2MiB", "PARLEY_S3_URL": "s3://AK:SK@minio:9000/files?region=eu-west-1&insecure=1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AttachmentMax != 2<<20 || c.S3 == nil || c.S3.Endpoint != "minio:9000" || c.S3.Bucket != "files" || c.S3.Region != "eu-west-1" || !c.S3.Insecure || c.S3.AccessKey != "AK" || c.S3.SecretKey != "SK" {
+		t.Fatalf("got max %d, s3 %+v", c.AttachmentMax, c.S3)
+	}
+	c, err = Load(env(map[string]string{"PARLEY_S3_ENDPOINT": "s3.example.com", "PARLEY_S3_BUCKET": "b", "PARLEY_S3_ACCESS_KEY": "k", "PARLEY_S3_SECRET_KEY": "s"}))
+	if err != nil || c.S3 == nil || c.S3.Endpoint != "s3.example.com" || c.S3.Insecure {
+		t.Fatalf("separate variables: %+v, %v", c.S3, err)
+	}
+	for name, m := range map[string]map[string]string{
+		"PARLEY_ATTACHMENT_MAX": {"PARLEY_ATTACHMENT_MAX": "lots"},
+		"PARLEY_S3_URL":         {"PARLEY_S3_URL": "s3://host/bucket"},
+		"PARLEY_S3_ENDPOINT":    {"PARLEY_S3_ENDPOINT": "s3.example.com"},
+	} {
+		if _, err := Load(env(m)); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%v: got %v, want an error naming %s", m, err, name)
+		}
+	}
+}

@@ -150,7 +150,7 @@ func TestFrameOrigin(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, startEmbedded(t), envConfig{Widget: edgeWidget,
 		AllowedOrigins: []string{"https://shop.example.com", "http://127.0.0.1:*"}})
-	const prefix = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors "
+	const prefix = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data: blob:; frame-ancestors "
 	frame := func(origin string) resp {
 		p := "/widget/frame.html"
 		if origin != "" {

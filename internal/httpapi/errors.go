@@ -32,6 +32,13 @@ var statusOf = map[chat.Code]int{
 	chat.CodeLimitReached: http.StatusConflict,
 	chat.CodeLastOwner:    http.StatusConflict,
 	chat.CodeURLRefused:   http.StatusBadRequest,
+
+	chat.CodeAttachmentTooLarge: http.StatusRequestEntityTooLarge,
+	chat.CodeImageTooLarge:      http.StatusRequestEntityTooLarge,
+	chat.CodeAttachmentType:     http.StatusUnsupportedMediaType,
+	chat.CodeAttachmentUnknown:  http.StatusBadRequest,
+	chat.CodeAttachmentUsed:     http.StatusConflict,
+	chat.CodeTooManyAttachments: http.StatusBadRequest,
 }
 
 // wireCode is the code a client sees when it differs from the domain's: the

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/parley-chat/parley/internal/attach"
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/httpapi"
@@ -92,6 +93,11 @@ type envConfig struct {
 	// Webhooks, when set, serves the webhook routes with what it returns
 	// (webhooks_test.go).
 	Webhooks func(store *redisstore.Store) *webhook.Service
+	// Attachments, when set, serves the attachment routes with what it
+	// returns (attachments_test.go).
+	Attachments func(store *redisstore.Store, secret []byte) *attach.Service
+	// RoomTTL is the rooms' retention (default an hour).
+	RoomTTL time.Duration
 }
 
 // testMetricsToken is the metrics token of every env but NoMetricsToken's.
@@ -138,7 +144,10 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 		t.Fatalf("connect: %v", err)
 	}
 	t.Cleanup(func() { _ = client.Close() })
-	store := redisstore.New(client, redisstore.Options{Prefix: cfg.Prefix, RoomTTL: time.Hour})
+	if cfg.RoomTTL == 0 {
+		cfg.RoomTTL = time.Hour
+	}
+	store := redisstore.New(client, redisstore.Options{Prefix: cfg.Prefix, RoomTTL: cfg.RoomTTL})
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	hub := chat.NewHub(cfg.HubBuffer)
@@ -189,6 +198,9 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 	}
 	if cfg.Webhooks != nil {
 		opts.Webhooks = cfg.Webhooks(store)
+	}
+	if cfg.Attachments != nil {
+		opts.Attachments = cfg.Attachments(store, cfg.Secret)
 	}
 	opts.DisableStreamHijack = cfg.NoHijack
 	if cfg.WatchBridge {

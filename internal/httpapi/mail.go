@@ -264,6 +264,13 @@ func (s *Server) sendTranscript(c *gin.Context, to string, r mail.Recipient) {
 		}
 	}
 	m := mail.Transcript(room, msgs, to, r, open)
+	if s.attach != nil {
+		exp := time.Now().Add(mail.FileLinkTTL)
+		base := s.mail.Composer.PublicURL()
+		mail.AddFiles(&m, msgs, func(roomID string, a chat.Attachment) string {
+			return base + a.URL + "?" + s.attach.Sign(roomID, a.ID, exp)
+		})
+	}
 	if err := s.mail.Queue.Enqueue(ctx, m); err != nil {
 		s.fail(c, err)
 		return

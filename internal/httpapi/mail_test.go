@@ -27,9 +27,15 @@ type mailEnv struct {
 // newMailEnv starts an instance with email on, its queue worker running.
 func newMailEnv(t *testing.T, addr string) *mailEnv {
 	t.Helper()
+	return newMailEnvWith(t, addr, envConfig{})
+}
+
+// newMailEnvWith is newMailEnv over cfg (its Mail is replaced).
+func newMailEnvWith(t *testing.T, addr string, cfg envConfig) *mailEnv {
+	t.Helper()
 	me := &mailEnv{smtp: mailtest.Start(t, mailtest.Options{})}
 	var stop func()
-	cfg := envConfig{Mail: func(store *redisstore.Store, secret []byte) *httpapi.MailDeps {
+	cfg.Mail = func(store *redisstore.Store, secret []byte) *httpapi.MailDeps {
 		me.signer = mail.NewSigner(secret)
 		comp, err := mail.NewComposer(mail.ComposerConfig{From: "Acme Support <support@acme.example>", PublicURL: "https://chat.acme.example", InboundDomain: "in.acme.example", Signer: me.signer})
 		if err != nil {
@@ -49,7 +55,7 @@ func newMailEnv(t *testing.T, addr string) *mailEnv {
 		go func() { defer wg.Done(); _ = q.Run(ctx) }()
 		stop = func() { cancel(); wg.Wait() }
 		return &httpapi.MailDeps{Queue: q, Composer: comp, Signer: me.signer, Unsubscribe: store}
-	}}
+	}
 	me.env = newEnv(t, addr, cfg)
 	t.Cleanup(stop)
 	return me

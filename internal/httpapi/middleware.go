@@ -183,8 +183,13 @@ func methodLabel(m string) string {
 // limitBody refuses bodies over the limit: at once when the declared length
 // says so, and while reading otherwise (decodeJSON sees *http.MaxBytesError).
 func (s *Server) limitBody(c *gin.Context) {
-	if c.Request.ContentLength > s.maxBody {
-		s.fail(c, errTooLarge)
+	limit, tooLarge := s.maxBody, error(errTooLarge)
+	if isUpload(c) && s.attach != nil {
+		limit = s.attach.MaxSize() + multipartSlack
+		tooLarge = chat.Errorf(chat.CodeAttachmentTooLarge, "the file is larger than %d MB", s.attach.MaxSize()>>20)
+	}
+	if c.Request.ContentLength > limit {
+		s.fail(c, tooLarge)
 		return
 	}
 	if c.Request.Body != nil && c.Request.Body != http.NoBody {
@@ -194,7 +199,7 @@ func (s *Server) limitBody(c *gin.Context) {
 		if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
 			w = u.Unwrap()
 		}
-		c.Request.Body = http.MaxBytesReader(w, c.Request.Body, s.maxBody)
+		c.Request.Body = http.MaxBytesReader(w, c.Request.Body, limit)
 	}
 	c.Next()
 }

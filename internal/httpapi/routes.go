@@ -12,6 +12,7 @@ import (
 // installed in newEngine; per-route middleware is visible here:
 //
 //	short     the per-request deadline (every route but the streams)
+//	upload    the longer deadline of an upload
 //	visitor   a visitor token for the room in the path
 //	admin     an admin token that was not revoked
 //	owner     an owner's admin token (after admin)
@@ -21,6 +22,7 @@ import (
 //	          the streams, nor on the answers that carry a token)
 func (s *Server) routes(e *gin.Engine) {
 	short := deadline(requestTimeout)
+	upload := deadline(uploadTimeout)
 	zip := s.compressJSON
 	visitor := s.visitorAuth
 	admin := s.adminAuth
@@ -50,6 +52,9 @@ func (s *Server) routes(e *gin.Engine) {
 	e.GET("/api/v1/rooms/:id/events", visitor, s.visitorEvents)
 	e.POST("/api/v1/rooms/:id/transcript", short, visitor, s.visitorTranscript)
 	e.POST("/api/v1/rooms/:id/pages", short, visitor, s.reportPage)
+	e.POST("/api/v1/rooms/:id/attachments", upload, visitor, s.uploadVisitor)
+	e.GET("/api/v1/rooms/:id/attachments/:attachment", short, s.attachmentAuth, s.getAttachment)
+	e.HEAD("/api/v1/rooms/:id/attachments/:attachment", short, s.attachmentAuth, s.getAttachment)
 
 	// Mail links (RFC 8058 one-click unsubscribe: the signed t= is the
 	// capability, so no session and no CSRF token).
@@ -83,6 +88,7 @@ func (s *Server) routes(e *gin.Engine) {
 	a.GET("/events", admin, s.adminEvents)
 	a.GET("/visits", short, zip, admin, s.visitReport)
 	a.POST("/rooms/:id/transcript", short, admin, room, s.adminTranscript)
+	a.POST("/rooms/:id/attachments", upload, admin, room, s.upload)
 	a.GET("/mail", short, admin, s.mailStatus)
 	a.GET("/mail/dead", short, zip, admin, s.deadMails)
 	a.GET("/me", short, admin, s.adminMe)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/parley-chat/parley/internal/attach"
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/stream"
@@ -107,6 +108,8 @@ type Options struct {
 	MailStats func(ctx context.Context) (chat.MailQueueStats, error)
 	// Webhooks serves the owners' webhook routes; nil answers them 404.
 	Webhooks *webhook.Service
+	// Attachments stores and serves files; nil answers their routes 404.
+	Attachments *attach.Service
 }
 
 // Server is Parley's HTTP API. Build it with New.
@@ -140,6 +143,8 @@ type Server struct {
 	mail *MailDeps
 	// hooks is nil when webhooks are not wired.
 	hooks *webhook.Service
+	// attach is nil when attachments are not wired.
+	attach *attach.Service
 
 	// fullWarned is when the last "Redis is full" error was logged (Unix ns).
 	fullWarned atomic.Int64
@@ -185,6 +190,7 @@ func New(opts Options) *Server {
 		zip:            &compressors{},
 		mail:           opts.Mail,
 		hooks:          opts.Webhooks,
+		attach:         opts.Attachments,
 	}
 	if opts.MetricsToken != "" {
 		sum := sha256.Sum256([]byte(opts.MetricsToken))

@@ -15,10 +15,10 @@ import (
 // Content security policies. The widget frame's frame-ancestors is built
 // from the allowed origins.
 const (
-	adminCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	adminCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
 		"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 	frameCSPPrefix = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
-		"img-src 'self' data:; frame-ancestors "
+		"img-src 'self' data: blob:; frame-ancestors "
 )
 
 // Cache policies: the loader (and the counter) is cached briefly by every site that embeds it

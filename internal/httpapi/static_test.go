@@ -58,7 +58,7 @@ func TestStatic(t *testing.T) {
 			r := e.do(req{method: "GET", path: "/widget/frame.html?origin=http%3A%2F%2Flocalhost%3A5173"})
 			want(t, r, 200, "")
 			csp := r.header.Get("Content-Security-Policy")
-			wantCSP := "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+			wantCSP := "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data: blob:; " +
 				"frame-ancestors http://localhost:5173"
 			if csp != wantCSP {
 				t.Fatalf("got CSP %q, want %q", csp, wantCSP)
@@ -87,7 +87,7 @@ func TestStatic(t *testing.T) {
 		})
 
 		t.Run("console", func(t *testing.T) {
-			wantCSP := "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+			wantCSP := "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; " +
 				"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 			for path, ct := range map[string]string{
 				"/admin/": "text/html; charset=utf-8", "/admin/index.html": "text/html; charset=utf-8",

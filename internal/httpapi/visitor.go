@@ -143,5 +143,6 @@ func (s *Server) deleteRoom(c *gin.Context, by chat.Sender) {
 		s.fail(c, err)
 		return
 	}
+	s.purgeFiles(c, c.Param("id"))
 	c.Status(http.StatusNoContent)
 }

@@ -173,6 +173,7 @@ var textBody = texttemplate.Must(texttemplate.New("text").Funcs(funcs).Parse(
 
 {{end}}{{range .Messages}}{{.Author}}{{with when .At}} ({{.}}){{end}}:
 {{range lines .Text}}  {{.}}
+{{end}}{{range .Files}}  [file] {{.Label}}: {{.URL}}
 {{end}}
 {{end}}{{with .Link}}{{.Label}}: {{.URL}}
 {{end}}{{if .CanReply}}
@@ -187,7 +188,8 @@ var htmlBody = htmltemplate.Must(htmltemplate.New("html").Funcs(funcs).Parse(
 <body style="font-family:sans-serif;line-height:1.4;color:#222">
 {{if .Intro}}<p>{{.Intro}}</p>
 {{end}}{{range .Messages}}<div style="margin:0 0 12px"><div style="color:#666;font-size:90%"><strong>{{.Author}}</strong>{{with when .At}} · {{.}}{{end}}</div>
-<div style="white-space:pre-wrap">{{.Text}}</div></div>
+<div style="white-space:pre-wrap">{{.Text}}</div>{{range .Files}}
+<div>&#128206; <a href="{{.URL}}">{{.Label}}</a></div>{{end}}</div>
 {{end}}{{with .Link}}<p><a href="{{.URL}}">{{.Label}}</a></p>
 {{end}}{{if .CanReply}}<p style="color:#666;font-size:90%">You can also reply to this mail: your reply goes into the conversation.</p>
 {{end}}{{with .UnsubscribeURL}}<p style="color:#666;font-size:90%"><a href="{{.}}">Stop these mails</a></p>

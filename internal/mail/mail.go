@@ -49,6 +49,8 @@ type Line struct {
 	Author string    `json:"author"`
 	Text   string    `json:"text"`
 	At     time.Time `json:"at"`
+	// Files are the message's attachments, by name, each with a link.
+	Files []Link `json:"files,omitempty"`
 }
 
 // Link is a labelled URL.

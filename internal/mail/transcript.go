@@ -83,3 +83,22 @@ func Transcript(room chat.Room, msgs []chat.Message, to string, r Recipient, ope
 	}
 	return m
 }
+
+// FileLinkTTL is how long the attachment links of a transcript work.
+const FileLinkTTL = 7 * 24 * time.Hour
+
+// AddFiles lists each message's attachments in a transcript made of msgs,
+// by name with the link link gives (a signed URL: the reader has no token).
+func AddFiles(m *Mail, msgs []chat.Message, link func(roomID string, a chat.Attachment) string) {
+	for i, x := range msgs {
+		if i >= len(m.Messages) {
+			return
+		}
+		for _, a := range x.Attachments {
+			m.Messages[i].Files = append(m.Messages[i].Files, Link{Label: a.Name, URL: link(x.RoomID, a)})
+		}
+	}
+}
+
+// PublicURL is Parley's public base URL, without a trailing slash.
+func (c *Composer) PublicURL() string { return c.cfg.PublicURL }

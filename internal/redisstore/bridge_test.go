@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"reflect"
 	"testing"
 	"time"
 
@@ -80,7 +81,7 @@ func TestBridgeDelivers(t *testing.T) {
 		m := mustSend(t, s, r.ID, chat.SenderVisitor, `say "hi" \ <there>`)
 		for _, sub := range []*chat.Subscription{admin, visitor} {
 			ev := nextEvent(t, sub)
-			if ev.Type != chat.EventMessage || ev.RoomID != r.ID || ev.Message == nil || *ev.Message != m {
+			if ev.Type != chat.EventMessage || ev.RoomID != r.ID || ev.Message == nil || !reflect.DeepEqual(*ev.Message, m) {
 				t.Fatalf("got %+v, want the message event of %+v", ev, m)
 			}
 			if ev.Room == nil || ev.Room.ID != r.ID || ev.Room.MessageCount != 1 || ev.Room.Unread != 1 ||

@@ -293,3 +293,16 @@ func (k keys) WebhookJob(id string) string { return k.prefix + "hook:" + id }
 // WebhookRoom returns what the webhooks last saw of a room's team-visible
 // state (status, assignee, labels, block), to tell a change from a read.
 func (k keys) WebhookRoom(roomID string) string { return k.prefix + "hook:room:" + roomID }
+
+// Attachments returns the hash attachment id → Attachment JSON of a room
+// (sent and pending alike); it lives as long as the room.
+func (k keys) Attachments(id string) string { return k.room + id + "}:att" }
+
+// AttachmentsPending returns the zset of a room's attachments not sent yet,
+// scored by when they expire unsent (ms).
+func (k keys) AttachmentsPending(id string) string { return k.room + id + "}:attpending" }
+
+// AttachmentSweep returns the zset of rooms that have files, scored by when
+// the sweeper should look at them next (ms): the room's expiry or its
+// earliest pending attachment's, 0 for a deleted room.
+func (k keys) AttachmentSweep() string { return k.prefix + "attachments:sweep" }

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -137,13 +138,24 @@ func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (ch
 		s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.RoomsByStatus(string(chat.StatusPending)),
 		s.keys.RoomsByStatus(string(chat.StatusResolved)), s.keys.Unassigned(), s.keys.Snoozed(), s.keys.Notes(m.RoomID))
 	args := make([]any, 0, 20+len(terms))
-	args = append(args, m.RoomID, clientID, msgJSON, string(m.Sender), m.Content, m.CreatedAt.Millis(),
+	// A message of files only shows in the room list by its first file's
+	// clip; the names are not known here (send.lua reads them).
+	preview := m.Content
+	if preview == "" && len(m.Attachments) > 0 {
+		preview = "📎"
+	}
+	args = append(args, m.RoomID, clientID, msgJSON, string(m.Sender), preview, m.CreatedAt.Millis(),
 		counter, refuseBlocked(m.Sender), s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID), AdminLogLen,
 		agent, agentName, reopen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix(), s.keys.IdentityPrefix())
 	// The search index's keys and arguments come last (lua/send.lua).
 	keys = append(keys, s.keys.Terms(m.RoomID), s.keys.SearchRooms())
 	args = append(args, s.termsTTL())
 	keys, args = s.withTerms(keys, args, terms)
+	// The attachments' keys and ids after the terms (lua/send.lua).
+	keys = append(keys, s.keys.Attachments(m.RoomID), s.keys.AttachmentsPending(m.RoomID), s.keys.AttachmentSweep())
+	for _, a := range m.Attachments {
+		args = append(args, a.ID)
+	}
 	res, err := sendScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return chat.Message{}, false, fail("append", err)
@@ -154,6 +166,10 @@ func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (ch
 		return chat.Message{}, false, chat.ErrRoomNotFound
 	case "blocked":
 		return chat.Message{}, false, chat.ErrBlocked
+	case "attachment_unknown":
+		return chat.Message{}, false, chat.ErrAttachmentUnknown
+	case "attachment_used":
+		return chat.Message{}, false, chat.ErrAttachmentUsed
 	case "ok", "dup":
 	default:
 		return chat.Message{}, false, fmt.Errorf("redisstore: append: unexpected reply %v", res)
@@ -161,6 +177,12 @@ func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (ch
 	seq, _ := res[1].(int64)
 	if status == "ok" {
 		m.Seq = seq
+		m.Attachments = nil
+		if raw, _ := res[2].(string); raw != "" && raw != "[]" && raw != "{}" {
+			if err := json.Unmarshal([]byte(raw), &m.Attachments); err != nil {
+				return chat.Message{}, false, fmt.Errorf("redisstore: append: attachments: %w", err)
+			}
+		}
 		return m, true, nil
 	}
 	if raw, _ := res[2].(string); raw != "" {
@@ -382,6 +404,8 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string, by chat.Sender) e
 			s.keys.RoomsByStatus(string(chat.StatusResolved)), s.keys.Unassigned(), s.keys.Snoozed(), s.keys.Notes(roomID),
 			// the search index (lua/delete.lua)
 			s.keys.Terms(roomID), s.keys.SearchRooms(),
+			// the attachments (lua/delete.lua)
+			s.keys.Attachments(roomID), s.keys.AttachmentsPending(roomID), s.keys.AttachmentSweep(),
 			// who the visitor is (lua/delete.lua)
 			s.keys.VisitorPages(roomID), s.keys.VisitorInfo(roomID)},
 		roomID, s.keys.Events(), payload, refuseBlocked(by), AdminLogLen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix(),

@@ -244,3 +244,18 @@ var (
 	searchBackfillSrc    string
 	searchBackfillScript = redis.NewScript(searchBackfillSrc)
 )
+
+// The attachments' scripts (attachments.go).
+var (
+	//go:embed lua/attput.lua
+	attPutSrc    string
+	attPutScript = redis.NewScript(attPutSrc)
+
+	//go:embed lua/attclaim.lua
+	attClaimSrc    string
+	attClaimScript = redis.NewScript(attClaimSrc)
+
+	//go:embed lua/attexpire.lua
+	attExpireSrc    string
+	attExpireScript = redis.NewScript(attExpireSrc)
+)

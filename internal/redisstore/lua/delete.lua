@@ -31,9 +31,14 @@
 -- KEYS[15] search rooms index
 -- ARGV[9]  what every search term zset's key starts with (+ the term)
 --
+-- Attachments:
+-- KEYS[16] the room's attachments hash
+-- KEYS[17] the room's pending attachments zset
+-- KEYS[18] attachment sweep zset: a room that had files is due at once, so
+--          their bytes go even if this instance stops before it deletes them
 -- Who the visitor is (deleted with the room):
--- KEYS[16] visitor pages list
--- KEYS[17] visitor info hash
+-- KEYS[19] visitor pages list
+-- KEYS[20] visitor info hash
 --
 -- Returns 1, 0 when the room did not exist (stale index entries are removed
 -- all the same), or -1 when it is blocked and ARGV[4] refuses that (nothing
@@ -67,7 +72,11 @@ do
   redis.call('ZREM', KEYS[K + 1], ARGV[1])
 end
 
-redis.call('DEL', KEYS[16], KEYS[17])
+if redis.call('EXISTS', KEYS[16]) == 1 or redis.call('ZSCORE', KEYS[18], ARGV[1]) then
+  redis.call('DEL', KEYS[16], KEYS[17])
+  redis.call('ZADD', KEYS[18], 0, ARGV[1])
+end
+redis.call('DEL', KEYS[19], KEYS[20])
 
 if h[3] and h[4] ~= '1' and redis.call('GET', ARGV[8] .. h[3]) == ARGV[1] then
   redis.call('DEL', ARGV[8] .. h[3])

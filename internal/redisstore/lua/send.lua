@@ -45,9 +45,19 @@
 -- ARGV[20] ttl of the terms hash (ms, 0 = none): the room's and a grace
 -- ARGV[21..] the terms, in the order of KEYS[16..]
 --
--- Returns {status, seq, message JSON}; status is ok, dup, notfound or
--- blocked. The message JSON is only returned for dup (the caller built it for
--- ok), and is '' when the original was trimmed away since.
+-- Attachments (last: nt = #KEYS - 18 is the number of terms above):
+-- KEYS[#KEYS-2] the room's attachments hash (id -> Attachment JSON)
+-- KEYS[#KEYS-1] the room's pending attachments zset (id -> send-by, ms)
+-- KEYS[#KEYS]   attachment sweep zset (room id -> when to sweep, ms)
+-- ARGV[21+nt..] the ids of the attachments the message carries: each must
+--               be in the hash and still pending (not sent, not expired),
+--               else nothing is stored ({'attachment_unknown'|
+--               'attachment_used', id})
+--
+-- Returns {status, seq, message JSON}; status is ok, dup, notfound,
+-- blocked, attachment_unknown or attachment_used. The message JSON is
+-- returned for dup ('' when the original was trimmed away since); for ok the
+-- third element is the JSON array of the message's attachments.
 --
 -- Under Redis Cluster the index keys and the channel are in other slots than
 -- the room: this script is not Cluster-safe (see the package doc).
@@ -76,8 +86,34 @@ if cid ~= '' then
   end
 end
 
+local NK = #KEYS
+local attHash, attPending, attSweep = KEYS[NK - 2], KEYS[NK - 1], KEYS[NK]
+local attFirst = 21 + (NK - 18)
+local atts = {}
+for i = attFirst, #ARGV do
+  local meta = redis.call('HGET', attHash, ARGV[i])
+  if not meta then
+    return {'attachment_unknown', ARGV[i]}
+  end
+  local due = redis.call('ZSCORE', attPending, ARGV[i])
+  if not due then
+    return {'attachment_used', ARGV[i]}
+  end
+  if tonumber(due) < tonumber(at) then
+    return {'attachment_unknown', ARGV[i]}
+  end
+  atts[#atts + 1] = meta
+end
+
 local seq = tonumber(h[1]) + 1
+local attJSON = '[' .. table.concat(atts, ',') .. ']'
 local msg = msgOpen .. seq .. '}'
+if #atts > 0 then
+  msg = msgOpen .. seq .. ',"attachments":' .. attJSON .. '}'
+  for i = attFirst, #ARGV do
+    redis.call('ZREM', attPending, ARGV[i])
+  end
+end
 local n = redis.call('RPUSH', msgs, msg)
 if max > 0 and n > max then
   redis.call('LTRIM', msgs, n - max, -1)
@@ -113,6 +149,18 @@ if ttl > 0 then
   redis.call('PEXPIRE', dedup, ttl)
   redis.call('PEXPIRE', senders, ttl)
   redis.call('PEXPIRE', KEYS[13], ttl)
+  -- The room's files live as long as it: the sweeper deletes their
+  -- bytes when it is due (see docs/ARCHITECTURE.md, Attachments).
+  if redis.call('EXISTS', attHash) == 1 then
+    redis.call('PEXPIRE', attHash, ttl)
+    redis.call('PEXPIRE', attPending, ttl)
+    local nextSweep = tonumber(at) + ttl
+    local p = redis.call('ZRANGE', attPending, 0, 0, 'WITHSCORES')
+    if p[2] and tonumber(p[2]) < nextSweep then
+      nextSweep = tonumber(p[2])
+    end
+    redis.call('ZADD', attSweep, nextSweep, roomID)
+  end
   local identity = redis.call('HGET', room, 'identity')
   if identity then
     redis.call('PEXPIRE', ARGV[19] .. identity, ttl)
@@ -159,7 +207,7 @@ do
   local K, A = 14, 20
   local where = 'm' .. seq
   local hset = {'HSET', KEYS[K]}
-  for i = K + 2, #KEYS do
+  for i = K + 2, #KEYS - 3 do
     hset[#hset + 1] = ARGV[A + i - K - 1]
     hset[#hset + 1] = where
     redis.call('ZADD', KEYS[i], updated, roomID)
@@ -177,4 +225,4 @@ end
 local hash = redis.call('HGETALL', room)
 local ev = ARGV[12] .. msg .. ',"roomHash":' .. cjson.encode(hash) .. '}'
 redis.call('PUBLISH', ARGV[11], redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[13], '*', 'e', ev) .. ev)
-return {'ok', seq}
+return {'ok', seq, attJSON}
