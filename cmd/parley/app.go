@@ -261,6 +261,7 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 	}
 	api := httpapi.New(httpapi.Options{
 		Webhooks:       hooks,
+		APITokens:      auth.NewAPITokens(b.store, nil),
 		MailStats:      mailStats,
 		Service:        b.svc,
 		Tokens:         tokens,

@@ -107,6 +107,10 @@ type Options struct {
 	MailStats func(ctx context.Context) (chat.MailQueueStats, error)
 	// Webhooks serves the owners' webhook routes; nil answers them 404.
 	Webhooks *webhook.Service
+	// APITokens serves the owners' API token routes and lets API tokens
+	// use the admin API; nil answers the routes 404 and refuses every
+	// API token.
+	APITokens *auth.APITokens
 }
 
 // Server is Parley's HTTP API. Build it with New.
@@ -140,6 +144,8 @@ type Server struct {
 	mail *MailDeps
 	// hooks is nil when webhooks are not wired.
 	hooks *webhook.Service
+	// apiTokens is nil when API tokens are not wired.
+	apiTokens *auth.APITokens
 
 	// fullWarned is when the last "Redis is full" error was logged (Unix ns).
 	fullWarned atomic.Int64
@@ -185,6 +191,7 @@ func New(opts Options) *Server {
 		zip:            &compressors{},
 		mail:           opts.Mail,
 		hooks:          opts.Webhooks,
+		apiTokens:      opts.APITokens,
 	}
 	if opts.MetricsToken != "" {
 		sum := sha256.Sum256([]byte(opts.MetricsToken))

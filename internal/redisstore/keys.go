@@ -282,3 +282,15 @@ func (k keys) WebhookJob(id string) string { return k.prefix + "hook:" + id }
 // WebhookRoom returns what the webhooks last saw of a room's team-visible
 // state (status, assignee, labels, block), to tell a change from a read.
 func (k keys) WebhookRoom(roomID string) string { return k.prefix + "hook:room:" + roomID }
+
+// AdminPrefix is Admin without the username, for the script that reads the
+// account of an API token's creator (apitokenauth.lua).
+func (k keys) AdminPrefix() string { return k.admin }
+
+// APITokens returns the set of API token ids, so listing and the maximum
+// need no SCAN.
+func (k keys) APITokens() string { return k.prefix + "apitokens" }
+
+// APIToken returns the hash of one API token (its secret's hash among the
+// rest).
+func (k keys) APIToken(id string) string { return k.prefix + "apitoken:" + id }
