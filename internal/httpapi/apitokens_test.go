@@ -46,7 +46,11 @@ func (e *env) listAPITokens(owner string) []map[string]any {
 }
 
 func TestAPITokenScopes(t *testing.T) {
-	e := newEnv(t, redistest.StartReal(t).Addr(), envConfig{})
+	forEachRedis(t, testAPITokenScopes)
+}
+
+func testAPITokenScopes(t *testing.T, addr string) {
+	e := newEnv(t, addr, envConfig{})
 	owner := e.adminToken()
 	room, vtok := e.mustRoom(map[string]string{"name": "Vi"})
 	e.mustSend(room.ID, vtok, false, "hello")
@@ -380,4 +384,22 @@ func TestAPITokenCreatorGone(t *testing.T) {
 		want(t, e.do(req{method: "GET", path: "/api/v1/admin/rooms", token: tok}), http.StatusUnauthorized, "unauthorized")
 		s.expectEnd(5 * time.Second)
 	})
+}
+
+// BenchmarkAdminAuth: GET /api/v1/admin/me with a login token and with an
+// API token, on the real router and a real Redis (one round trip each: the
+// login token's pipelined check, the API token's script).
+func BenchmarkAdminAuth(b *testing.B) {
+	e := newEnv(b, redistest.StartReal(b).Addr(), envConfig{})
+	login := e.adminToken()
+	pat := e.mustAPIToken(login, "bench", "read").Token.Token
+	for _, c := range []struct{ name, token string }{{"login", login}, {"api-token", pat}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if r := e.do(req{method: "GET", path: "/api/v1/admin/me", token: c.token}); r.status != http.StatusOK {
+					b.Fatalf("got %d", r.status)
+				}
+			}
+		})
+	}
 }
