@@ -403,3 +403,15 @@ func BenchmarkAdminAuth(b *testing.B) {
 		})
 	}
 }
+
+// TestAPITokenStoreDown: with Redis gone, an API token's request and the
+// token routes answer 503 store_unavailable, not 401 or 500.
+func TestAPITokenStoreDown(t *testing.T) {
+	real := redistest.StartReal(t)
+	e := newEnv(t, real.Addr(), envConfig{})
+	owner := e.adminToken()
+	tok := e.mustAPIToken(owner, "ci", "read").Token
+	real.Stop()
+	want(t, e.do(req{method: "GET", path: "/api/v1/admin/rooms", token: tok.Token}), http.StatusServiceUnavailable, "store_unavailable")
+	want(t, e.do(req{method: "GET", path: "/api/v1/admin/tokens", token: owner}), http.StatusServiceUnavailable, "store_unavailable")
+}
