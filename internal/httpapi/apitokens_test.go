@@ -71,7 +71,12 @@ func testAPITokenScopes(t *testing.T, addr string) {
 		tok := read.Token.Token
 		want(t, e.do(req{method: "GET", path: "/api/v1/admin/rooms", token: tok}), http.StatusOK, "")
 		want(t, e.do(req{method: "GET", path: base + "/messages", token: tok}), http.StatusOK, "")
-		want(t, e.do(req{method: "GET", path: base, token: tok}), http.StatusOK, "")
+		want(t, e.do(req{method: "GET", path: base + "/notes", token: tok}), http.StatusOK, "")
+		// Opening a room marks it read: a write the visitor sees.
+		want(t, e.do(req{method: "GET", path: base, token: tok}), http.StatusForbidden, "forbidden")
+		if got := e.mustStoredRoom(room.ID); got.Unread == 0 {
+			t.Fatal("a read token's request marked the room read")
+		}
 		want(t, e.do(req{method: "POST", path: base + "/messages", token: tok, body: map[string]string{"content": "hi"}}), http.StatusForbidden, "forbidden")
 		want(t, e.do(req{method: "POST", path: base + "/notes", token: tok, body: map[string]string{"content": "hi"}}), http.StatusForbidden, "forbidden")
 		want(t, e.do(req{method: "POST", path: base + "/status", token: tok, body: map[string]string{"status": "resolved"}}), http.StatusForbidden, "forbidden")
@@ -90,6 +95,7 @@ func testAPITokenScopes(t *testing.T, addr string) {
 			t.Fatalf("got message %+v, want one signed by %s", m, adminName)
 		}
 		want(t, e.do(req{method: "POST", path: base + "/read", token: tok}), http.StatusNoContent, "")
+		want(t, e.do(req{method: "GET", path: base, token: tok}), http.StatusOK, "")
 		want(t, e.do(req{method: "POST", path: base + "/status", token: tok, body: map[string]string{"status": "resolved"}}), http.StatusForbidden, "forbidden")
 		want(t, e.do(req{method: "DELETE", path: base, token: tok}), http.StatusForbidden, "forbidden")
 		if got := e.mustStoredRoom(room.ID); got.Status == chat.StatusResolved {

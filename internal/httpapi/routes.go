@@ -74,7 +74,8 @@ func (s *Server) routes(e *gin.Engine) {
 	a.POST("/logout", short, admin, s.logout)
 	a.GET("/rooms", short, zip, read, s.listRooms)
 	a.GET("/search", short, zip, read, s.search)
-	a.GET("/rooms/:id", short, zip, read, room, s.openRoom)
+	// Opening a room marks it read and shows the agent viewing: reply.
+	a.GET("/rooms/:id", short, zip, reply, room, s.openRoom)
 	a.DELETE("/rooms/:id", short, manage, owner, room, s.adminDelete)
 	a.GET("/rooms/:id/messages", short, zip, read, room, s.listMessages)
 	a.POST("/rooms/:id/messages", short, reply, room, s.sendAdmin)
