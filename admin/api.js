@@ -530,3 +530,29 @@ export function resetBusinessHours() {
 export function visitorInfo(id) {
   return request('GET', '/rooms/' + encodeURIComponent(id) + '/visitor');
 }
+
+// ——— API tokens (owners only) ———
+
+/**
+ * @typedef {{id: string, name: string, scopes: string[], createdAt: string, createdBy: string,
+ *   lastUsedAt: string|null, token?: string}} APIToken
+ */
+
+/** @returns {Promise<{tokens: APIToken[]}>} */
+export function listTokens() {
+  return request('GET', '/tokens');
+}
+
+/**
+ * Makes a token; the answer carries it, the only time it is shown.
+ * @param {{name: string, scopes: string[]}} body
+ * @returns {Promise<{token: APIToken}>}
+ */
+export function createToken(body) {
+  return request('POST', '/tokens', { body });
+}
+
+/** @param {string} id revokes the token, at once */
+export function revokeToken(id) {
+  return request('DELETE', '/tokens/' + encodeURIComponent(id));
+}

@@ -16,6 +16,7 @@ import { bindShortcuts } from './shortcuts.js';
 import { SlashPopup } from './slash.js';
 import { Team } from './team.js';
 import { WebhooksPage } from './webhooks.js';
+import { TokensPage } from './tokens.js';
 import { Visits } from './visits.js';
 
 /** @param {string} id @returns {any} */
@@ -48,6 +49,8 @@ const ui = {
   navLabels: $('nav-labels'),
   webhooksView: $('webhooks-view'),
   navWebhooks: $('nav-webhooks'),
+  tokensView: $('tokens-view'),
+  navTokens: $('nav-tokens'),
   toasts: $('toasts'),
 };
 
@@ -117,6 +120,12 @@ const team = new Team({ root: $('team-root') }, {
 // The Webhooks page (owners): its own block, so the routing below only asks
 // whether it is shown.
 const webhooks = new WebhooksPage({ root: $('webhooks-root'), nav: ui.navWebhooks }, {
+  owner: () => api.session.get()?.admin?.role === 'owner',
+  toast: (msg, kind) => toast(msg, kind),
+});
+
+// The Tokens page (owners): API tokens, shown over the others like Webhooks.
+const tokens = new TokensPage({ root: $('tokens-root') }, {
   owner: () => api.session.get()?.admin?.role === 'owner',
   toast: (msg, kind) => toast(msg, kind),
 });
@@ -334,6 +343,7 @@ function endSession(note) {
   canned.clear();
   team.clear();
   webhooks.clear();
+  tokens.clear();
   document.body.classList.remove('show-conv', 'details-open');
   for (const d of document.querySelectorAll('dialog[open]')) /** @type {HTMLDialogElement} */ (d).close();
   showLogin(note);
@@ -385,12 +395,27 @@ ui.logout.addEventListener('click', async () => {
   endSession('You have signed out.');
 });
 
-// ——— routing: #/ (inbox), #/r/<room id>, #/visitors, #/canned, #/team, #/labels, #/webhooks ———
+// ——— routing: #/ (inbox), #/r/<room id>, #/visitors, #/canned, #/team, #/labels, #/webhooks, #/tokens ———
 
 function route() {
   if (ui.app.hidden) return;
   const hash = location.hash || '#/';
-  // #/webhooks: shown over the others, which stay as they are beneath.
+  // #/tokens and #/webhooks: shown over the others, which stay as they
+  // are beneath.
+  const tokensPage = hash === '#/tokens';
+  ui.tokensView.hidden = !tokensPage;
+  ui.navTokens.setAttribute('aria-current', tokensPage ? 'page' : 'false');
+  tokens.setShown(tokensPage);
+  if (tokensPage) {
+    ui.webhooksView.hidden = true;
+    ui.navWebhooks.setAttribute('aria-current', 'false');
+    for (const v of [ui.inboxView, ui.visitsView, ui.cannedView, ui.teamView, ui.labelsView]) v.hidden = true;
+    for (const n of [ui.navInbox, ui.navVisits, ui.navCanned, ui.navTeam, ui.navLabels]) n.setAttribute('aria-current', 'false');
+    labelsPage.hide();
+    notifier.setSection('API tokens');
+    tokens.load();
+    return;
+  }
   const webhooksPage = hash === '#/webhooks';
   ui.webhooksView.hidden = !webhooksPage;
   ui.navWebhooks.setAttribute('aria-current', webhooksPage ? 'page' : 'false');

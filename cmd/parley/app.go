@@ -270,6 +270,7 @@ func newServer(ctx context.Context, cfg config.Config, b *backend) (*server, err
 	api := httpapi.New(httpapi.Options{
 		Attachments:    files,
 		Webhooks:       hooks,
+		APITokens:      auth.NewAPITokens(b.store, nil),
 		MailStats:      mailStats,
 		Service:        b.svc,
 		Tokens:         tokens,

@@ -35,6 +35,10 @@ type AdminClaims struct {
 	// this request): a role change holds from the next request on.
 	Role      chat.Role
 	ExpiresAt time.Time
+	// APIToken is the id of the API token the request came with ("" for
+	// a login token), Scopes what that token may do (see Allows).
+	APIToken string
+	Scopes   []chat.Scope
 }
 
 type adminJWT struct {

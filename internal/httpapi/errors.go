@@ -70,6 +70,9 @@ var (
 	errNotAdmin   = &chat.Error{Code: chat.CodeUnauthorized, Message: "missing, invalid or expired admin token"}
 	errNotVisitor = &chat.Error{Code: chat.CodeUnauthorized, Message: "missing, invalid or expired visitor token"}
 	errNoMetrics  = &chat.Error{Code: chat.CodeUnauthorized, Message: "missing or invalid metrics token"}
+	// errSessionOnly refuses an API token on a route of the console's
+	// sessions only (the team, webhooks, API tokens, one's own profile).
+	errSessionOnly = &chat.Error{Code: chat.CodeForbidden, Message: "API tokens may not use this route: sign in"}
 )
 
 // fail answers err as the API's error body. Anything that is not a

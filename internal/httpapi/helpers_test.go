@@ -188,7 +188,8 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 		MaxStreams: cfg.MaxStreams, MaxAdminStreams: cfg.MaxAdminStreams, StreamsPerToken: cfg.StreamsPerToken,
 		PingInterval: cfg.PingInterval, StreamWriteTimeout: cfg.WriteTimeout,
 		Widget: cfg.Widget, Admin: cfg.Admin, Ready: cfg.Ready,
-		Registry: prometheus.NewRegistry(),
+		Registry:  prometheus.NewRegistry(),
+		APITokens: auth.NewAPITokens(store, nil),
 	}
 	if !cfg.NoMetricsToken {
 		opts.MetricsToken = testMetricsToken

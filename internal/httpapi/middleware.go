@@ -18,6 +18,7 @@ import (
 
 	"github.com/gin-contrib/cors"
 	"github.com/gin-gonic/gin"
+	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/chat"
 )
 
@@ -299,9 +300,19 @@ func (s *Server) metricsAuth(c *gin.Context) {
 	c.Next()
 }
 
-// adminAuth accepts only an admin token that has not been revoked.
-func (s *Server) adminAuth(c *gin.Context) {
-	claims, err := s.tokens.VerifyAdmin(c.Request.Context(), bearer(c))
+// adminAuth accepts a login token that has not been revoked: the console's
+// routes that no API token reaches (see adminScope).
+func (s *Server) adminAuth(c *gin.Context) { s.authAdmin(c, "") }
+
+// adminScope accepts a login token, or an API token that holds scope.
+func (s *Server) adminScope(scope chat.Scope) gin.HandlerFunc {
+	return func(c *gin.Context) { s.authAdmin(c, scope) }
+}
+
+// authAdmin checks the admin token of the request (401), then that an API
+// token holds need (403).
+func (s *Server) authAdmin(c *gin.Context, need chat.Scope) {
+	claims, err := s.verifyAdmin(c.Request.Context(), bearer(c))
 	if err != nil {
 		if errors.Is(err, chat.ErrUnauthorized) {
 			err = errNotAdmin
@@ -309,8 +320,28 @@ func (s *Server) adminAuth(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if !claims.Allows(need) {
+		if need == "" {
+			s.fail(c, errSessionOnly)
+		} else {
+			s.fail(c, chat.Errorf(chat.CodeForbidden, "this API token lacks the %s scope", need))
+		}
+		return
+	}
 	c.Set(ctxAdmin, claims)
 	c.Next()
+}
+
+// verifyAdmin checks a login token or, by its prefix, an API token: a login
+// token costs nothing more than before API tokens existed.
+func (s *Server) verifyAdmin(ctx context.Context, raw string) (auth.AdminClaims, error) {
+	if auth.IsAPIToken(raw) {
+		if s.apiTokens == nil {
+			return auth.AdminClaims{}, chat.ErrUnauthorized
+		}
+		return s.apiTokens.Verify(ctx, raw)
+	}
+	return s.tokens.VerifyAdmin(ctx, raw)
 }
 
 // roomParam refuses a malformed :id before any store access.

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/parley-chat/parley/internal/chat"
 )
 
 // routes lists every route of the server. Global middleware (security
@@ -14,8 +16,11 @@ import (
 //	short     the per-request deadline (every route but the streams)
 //	upload    the longer deadline of an upload
 //	visitor   a visitor token for the room in the path
-//	admin     an admin token that was not revoked
-//	owner     an owner's admin token (after admin)
+//	admin     a login admin token that was not revoked (no API token)
+//	read, reply, manage
+//	          a login admin token, or an API token with that scope
+//	          (docs/API.md, API tokens)
+//	owner     an owner's admin token (after admin or a scope)
 //	room      a well-formed :id
 //	site      the Referrer-Policy of files that run in a customer's site
 //	zip       gzip or brotli for a JSON answer of 1 KiB or more (never on
@@ -26,6 +31,9 @@ func (s *Server) routes(e *gin.Engine) {
 	zip := s.compressJSON
 	visitor := s.visitorAuth
 	admin := s.adminAuth
+	read := s.adminScope(chat.ScopeRead)
+	reply := s.adminScope(chat.ScopeReply)
+	manage := s.adminScope(chat.ScopeManage)
 	room := s.roomParam
 	site := siteHeaders
 	owner := s.ownerOnly
@@ -75,46 +83,47 @@ func (s *Server) routes(e *gin.Engine) {
 	a := e.Group("/api/v1/admin", adminHeaders)
 	a.POST("/login", short, s.login)
 	a.POST("/logout", short, admin, s.logout)
-	a.GET("/rooms", short, zip, admin, s.listRooms)
-	a.GET("/search", short, zip, admin, s.search)
-	a.GET("/rooms/:id", short, zip, admin, room, s.openRoom)
-	a.DELETE("/rooms/:id", short, admin, owner, room, s.adminDelete)
-	a.GET("/rooms/:id/messages", short, zip, admin, room, s.listMessages)
-	a.POST("/rooms/:id/messages", short, admin, room, s.sendAdmin)
-	a.POST("/rooms/:id/read", short, admin, room, s.adminRead)
-	a.POST("/rooms/:id/typing", short, admin, room, s.adminTyping)
-	a.POST("/rooms/:id/block", short, admin, room, s.block)
-	a.DELETE("/rooms/:id/block", short, admin, room, s.unblock)
-	a.GET("/events", admin, s.adminEvents)
-	a.GET("/visits", short, zip, admin, s.visitReport)
-	a.POST("/rooms/:id/transcript", short, admin, room, s.adminTranscript)
-	a.POST("/rooms/:id/attachments", upload, admin, room, s.upload)
-	a.GET("/mail", short, admin, s.mailStatus)
-	a.GET("/mail/dead", short, zip, admin, s.deadMails)
-	a.GET("/me", short, admin, s.adminMe)
+	a.GET("/rooms", short, zip, read, s.listRooms)
+	a.GET("/search", short, zip, read, s.search)
+	// Opening a room marks it read and shows the agent viewing: reply.
+	a.GET("/rooms/:id", short, zip, reply, room, s.openRoom)
+	a.DELETE("/rooms/:id", short, manage, owner, room, s.adminDelete)
+	a.GET("/rooms/:id/messages", short, zip, read, room, s.listMessages)
+	a.POST("/rooms/:id/messages", short, reply, room, s.sendAdmin)
+	a.POST("/rooms/:id/read", short, reply, room, s.adminRead)
+	a.POST("/rooms/:id/typing", short, reply, room, s.adminTyping)
+	a.POST("/rooms/:id/block", short, manage, room, s.block)
+	a.DELETE("/rooms/:id/block", short, manage, room, s.unblock)
+	a.GET("/events", read, s.adminEvents)
+	a.GET("/visits", short, zip, read, s.visitReport)
+	a.POST("/rooms/:id/transcript", short, reply, room, s.adminTranscript)
+	a.POST("/rooms/:id/attachments", upload, reply, room, s.upload)
+	a.GET("/mail", short, read, s.mailStatus)
+	a.GET("/mail/dead", short, zip, read, s.deadMails)
+	a.GET("/me", short, read, s.adminMe)
 	a.PATCH("/me", short, admin, s.updateAdminMe)
 
 	// The team inbox: status, assignment, labels, private notes, who is
 	// viewing, the views' counts.
-	a.POST("/rooms/:id/status", short, admin, room, s.setStatus)
-	a.POST("/rooms/:id/assign", short, admin, room, s.assign)
-	a.PUT("/rooms/:id/labels", short, admin, room, s.setRoomLabels)
-	a.GET("/rooms/:id/notes", short, zip, admin, room, s.listNotes)
-	a.GET("/rooms/:id/visitor", short, zip, admin, room, s.visitorInfo)
-	a.POST("/rooms/:id/notes", short, admin, room, s.addNote)
-	a.POST("/rooms/:id/viewing", short, admin, room, s.viewing)
-	a.GET("/counts", short, admin, s.roomCounts)
-	a.GET("/labels", short, admin, s.listLabels)
-	a.POST("/labels", short, admin, owner, s.createLabel)
-	a.PATCH("/labels/:label", short, admin, owner, s.updateLabel)
-	a.DELETE("/labels/:label", short, admin, owner, s.deleteLabel)
+	a.POST("/rooms/:id/status", short, manage, room, s.setStatus)
+	a.POST("/rooms/:id/assign", short, manage, room, s.assign)
+	a.PUT("/rooms/:id/labels", short, manage, room, s.setRoomLabels)
+	a.GET("/rooms/:id/notes", short, zip, read, room, s.listNotes)
+	a.GET("/rooms/:id/visitor", short, zip, read, room, s.visitorInfo)
+	a.POST("/rooms/:id/notes", short, reply, room, s.addNote)
+	a.POST("/rooms/:id/viewing", short, reply, room, s.viewing)
+	a.GET("/counts", short, read, s.roomCounts)
+	a.GET("/labels", short, read, s.listLabels)
+	a.POST("/labels", short, manage, owner, s.createLabel)
+	a.PATCH("/labels/:label", short, manage, owner, s.updateLabel)
+	a.DELETE("/labels/:label", short, manage, owner, s.deleteLabel)
 	// Canned replies: the team's snippets, any agent may manage them.
-	a.GET("/canned", short, zip, admin, s.listCanned)
-	a.POST("/canned", short, admin, s.addCanned)
-	a.PATCH("/canned/:id", short, admin, s.updateCanned)
-	a.DELETE("/canned/:id", short, admin, s.deleteCanned)
+	a.GET("/canned", short, zip, read, s.listCanned)
+	a.POST("/canned", short, manage, s.addCanned)
+	a.PATCH("/canned/:id", short, manage, s.updateCanned)
+	a.DELETE("/canned/:id", short, manage, s.deleteCanned)
 	// The team: every agent reads it, owners manage it.
-	a.GET("/agents", short, zip, admin, s.listAgents)
+	a.GET("/agents", short, zip, read, s.listAgents)
 	a.POST("/agents", short, admin, owner, s.createAgent)
 	a.PATCH("/agents/:username", short, admin, owner, s.updateAgent)
 	a.DELETE("/agents/:username", short, admin, owner, s.removeAgent)
@@ -131,6 +140,11 @@ func (s *Server) routes(e *gin.Engine) {
 	a.POST("/webhooks/:id/enable", short, admin, owner, s.enableWebhook)
 	a.GET("/webhooks/:id/deliveries", short, zip, admin, owner, s.webhookDeliveries)
 	a.POST("/webhooks/:id/deliveries/:job/resend", short, admin, owner, s.resendWebhook)
+	// API tokens: owners only, from a console session (admin: no API
+	// token makes or sees tokens); the secret is on the answer of POST only.
+	a.GET("/tokens", short, admin, owner, s.listAPITokens)
+	a.POST("/tokens", short, admin, owner, s.createAPIToken)
+	a.DELETE("/tokens/:id", short, admin, owner, s.revokeAPIToken)
 
 	// Static files: the widget, the visitor counter, the demo page, the console, and the files
 	// of the last two under their versioned URLs.

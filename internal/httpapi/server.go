@@ -110,6 +110,10 @@ type Options struct {
 	Webhooks *webhook.Service
 	// Attachments stores and serves files; nil answers their routes 404.
 	Attachments *attach.Service
+	// APITokens serves the owners' API token routes and lets API tokens
+	// use the admin API; nil answers the routes 404 and refuses every
+	// API token.
+	APITokens *auth.APITokens
 }
 
 // Server is Parley's HTTP API. Build it with New.
@@ -145,6 +149,8 @@ type Server struct {
 	hooks *webhook.Service
 	// attach is nil when attachments are not wired.
 	attach *attach.Service
+	// apiTokens is nil when API tokens are not wired.
+	apiTokens *auth.APITokens
 
 	// fullWarned is when the last "Redis is full" error was logged (Unix ns).
 	fullWarned atomic.Int64
@@ -191,6 +197,7 @@ func New(opts Options) *Server {
 		mail:           opts.Mail,
 		hooks:          opts.Webhooks,
 		attach:         opts.Attachments,
+		apiTokens:      opts.APITokens,
 	}
 	if opts.MetricsToken != "" {
 		sum := sha256.Sum256([]byte(opts.MetricsToken))

@@ -352,7 +352,17 @@ func (s *Server) adminEvents(c *gin.Context) {
 		}
 	}
 	st.Serve(func() bool { return s.adminStillValid(st.Context(), raw, claims) },
-		func(ev chat.Event) bool { return as.deliverQueued(ev) != nil })
+		func(ev chat.Event) bool { return demoted(claims, ev) || as.deliverQueued(ev) != nil })
+}
+
+// demoted tells whether ev makes the owner an API token acts for an agent:
+// the token is refused from then on, and its stream ends at once.
+func demoted(claims auth.AdminClaims, ev chat.Event) bool {
+	if claims.APIToken == "" || ev.Type != chat.EventAgentUpdated {
+		return false
+	}
+	a := ev.Data().Agent
+	return a != nil && a.Username == claims.Username && chat.RoleOf(string(a.Role)) != chat.RoleOwner
 }
 
 // adminStream is the state of one admin stream.
@@ -450,7 +460,7 @@ func (s *Server) adminStillValid(ctx context.Context, raw string, claims auth.Ad
 	}
 	ctx, cancel := context.WithTimeout(ctx, streamStoreTimeout)
 	defer cancel()
-	_, err := s.tokens.VerifyAdmin(ctx, raw)
+	_, err := s.verifyAdmin(ctx, raw)
 	return err == nil || !errors.Is(err, chat.ErrUnauthorized)
 }
 

@@ -306,3 +306,15 @@ func (k keys) AttachmentsPending(id string) string { return k.room + id + "}:att
 // the sweeper should look at them next (ms): the room's expiry or its
 // earliest pending attachment's, 0 for a deleted room.
 func (k keys) AttachmentSweep() string { return k.prefix + "attachments:sweep" }
+
+// AdminPrefix is Admin without the username, for the script that reads the
+// account of an API token's creator (apitokenauth.lua).
+func (k keys) AdminPrefix() string { return k.admin }
+
+// APITokens returns the set of API token ids, so listing and the maximum
+// need no SCAN.
+func (k keys) APITokens() string { return k.prefix + "apitokens" }
+
+// APIToken returns the hash of one API token (its secret's hash among the
+// rest).
+func (k keys) APIToken(id string) string { return k.prefix + "apitoken:" + id }

@@ -259,3 +259,22 @@ var (
 	attExpireSrc    string
 	attExpireScript = redis.NewScript(attExpireSrc)
 )
+
+// The API tokens (apitokens.go).
+var (
+	//go:embed lua/apitokenadd.lua
+	apiTokenAddSrc    string
+	apiTokenAddScript = redis.NewScript(apiTokenAddSrc)
+
+	//go:embed lua/apitokenrevoke.lua
+	apiTokenRevokeSrc    string
+	apiTokenRevokeScript = redis.NewScript(apiTokenRevokeSrc)
+
+	//go:embed lua/apitokenauth.lua
+	apiTokenAuthSrc    string
+	apiTokenAuthScript = redis.NewScript(apiTokenAuthSrc)
+
+	//go:embed lua/apitokentouch.lua
+	apiTokenTouchSrc    string
+	apiTokenTouchScript = redis.NewScript(apiTokenTouchSrc)
+)
