@@ -199,8 +199,10 @@ func TestAttachmentSendAndServe(t *testing.T) {
 			t.Fatalf("history %+v", hist.Messages)
 		}
 
-		// Served to the room's visitor and to admins, inline as an image.
-		for _, tok := range []string{vtok, admin} {
+		// Served to the room's visitor, to admins and to an API token that
+		// reads conversations, inline as an image.
+		reader := e.mustAPIToken(admin, "files reader", "read").Token.Token
+		for _, tok := range []string{vtok, admin, reader} {
 			r := e.do(req{method: "GET", path: a.URL, token: tok})
 			want(t, r, http.StatusOK, "")
 			if !bytes.Equal(r.body, shot) {
