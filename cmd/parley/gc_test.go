@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -43,14 +44,29 @@ func gcPercent() int {
 // after a collection, in the runtime's finalizer goroutine).
 func waitGCPercent(t *testing.T, want int) {
 	t.Helper()
+	waitGCPercentIs(t, fmt.Sprint(want), func(p int) bool { return p == want })
+}
+
+// waitGCPercentIs collects until the GC percent satisfies ok.
+func waitGCPercentIs(t *testing.T, want string, ok func(int) bool) {
+	t.Helper()
 	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); {
 		runtime.GC()
-		if gcPercent() == want {
+		if ok(gcPercent()) {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("GC percent %d, want %d", gcPercent(), want)
+	t.Fatalf("GC percent %d, want %s", gcPercent(), want)
+}
+
+// waitSmallHeapPercent waits for the target of a small live heap: the test
+// binary's own live heap (every test of the package shares it: assets,
+// parsers, what earlier tests left) is a few MB, so the target is near
+// gcMaxPercent, not always exactly it.
+func waitSmallHeapPercent(t *testing.T) {
+	t.Helper()
+	waitGCPercentIs(t, "a small heap's (over 3 × the minimum)", func(p int) bool { return p > 3*gcMinPercent })
 }
 
 func TestTuneGC(t *testing.T) {
@@ -78,7 +94,9 @@ func TestTuneGC(t *testing.T) {
 			debug.SetMemoryLimit(math.MaxInt64)
 			stop := tuneGC(context.Background(), config.Config{MemoryLimit: tc.limit}, func(k string) string { return tc.env[k] }, quiet)
 			defer stop()
-			if got := gcPercent(); got != tc.wantPercent {
+			// The tuner starts at gcMaxPercent; a collection meanwhile sets
+			// the target of the test binary's own heap, near it.
+			if got := gcPercent(); got != tc.wantPercent && (tc.wantPercent != gcMaxPercent || got <= 3*gcMinPercent) {
 				t.Errorf("got GC percent %d, want %d", got, tc.wantPercent)
 			}
 			if got := debug.SetMemoryLimit(-1); got != tc.wantLimit {
@@ -95,7 +113,7 @@ func TestGCTunerFollowsLiveHeap(t *testing.T) {
 	old := debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetGCPercent(old) })
 	stop := startGCTuner()
-	waitGCPercent(t, gcMaxPercent)
+	waitSmallHeapPercent(t)
 
 	live := make([][]byte, 64)
 	for i := range live {
@@ -104,7 +122,7 @@ func TestGCTunerFollowsLiveHeap(t *testing.T) {
 	waitGCPercent(t, gcMinPercent)
 	runtime.KeepAlive(live)
 	live = nil
-	waitGCPercent(t, gcMaxPercent)
+	waitSmallHeapPercent(t)
 
 	stop()
 	if got := gcPercent(); got != 100 {
