@@ -3,6 +3,7 @@
 // Each is removed from the page when it closes.
 
 import { el } from '../widget/dom.js';
+import * as api from './api.js';
 
 /**
  * Asks a yes/no question in a modal dialog.
@@ -56,4 +57,30 @@ export function showOnce(id, title, text, secret, marker) {
   d.addEventListener('close', () => d.remove());
   document.body.append(d);
   d.showModal();
+}
+
+/**
+ * Runs a page's add form: on submit, save is disabled and the error line
+ * hidden while action runs; a refusal is said in the error line (a lost
+ * session is the app's to handle), and save comes back either way.
+ * @param {HTMLFormElement} form
+ * @param {HTMLButtonElement} save
+ * @param {HTMLElement} error
+ * @param {() => Promise<void>} action
+ */
+export function onSubmit(form, save, error, action) {
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    save.disabled = true;
+    error.hidden = true;
+    try {
+      await action();
+    } catch (err) {
+      if (api.isUnauthorized(err)) return;
+      error.textContent = api.describeError(err);
+      error.hidden = false;
+    } finally {
+      save.disabled = false;
+    }
+  });
 }

@@ -6,7 +6,7 @@
 
 import { el, replaceChildren } from '../widget/dom.js';
 import * as api from './api.js';
-import { confirmDialog, showOnce } from './dialogs.js';
+import { confirmDialog, onSubmit, showOnce } from './dialogs.js';
 import { fullTime } from './time.js';
 
 /** @typedef {import('./api.js').APIToken} APIToken */
@@ -87,24 +87,13 @@ export class TokensPage {
       el('label', { for: 'token-name', text: 'Name' }), name,
       el('fieldset', { class: 'profile-notify' }, el('legend', { text: 'Scopes (reply and manage include read)' }), boxes),
       error, el('div', { class: 'dialog-actions' }, save)));
-    form.addEventListener('submit', async (e) => {
-      e.preventDefault();
+    onSubmit(form, save, error, async () => {
       const scopes = [...form.querySelectorAll('input[name="scopes"]:checked')].map((i) => /** @type {HTMLInputElement} */ (i).value);
-      save.disabled = true;
-      error.hidden = true;
-      try {
-        const { token } = await api.createToken({ name: name.value.trim(), scopes });
-        form.reset();
-        showOnce('token-secret', 'Token created',
-          'Copy this token now: it is shown only this once. Parley keeps only its hash.', token.token || '', 'data-token-secret');
-        await this.load();
-      } catch (err) {
-        if (api.isUnauthorized(err)) return;
-        error.textContent = api.describeError(err);
-        error.hidden = false;
-      } finally {
-        save.disabled = false;
-      }
+      const { token } = await api.createToken({ name: name.value.trim(), scopes });
+      form.reset();
+      showOnce('token-secret', 'Token created',
+        'Copy this token now: it is shown only this once. Parley keeps only its hash.', token.token || '', 'data-token-secret');
+      await this.load();
     });
     return form;
   }

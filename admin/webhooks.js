@@ -7,7 +7,7 @@
 
 import { el, replaceChildren } from '../widget/dom.js';
 import * as api from './api.js';
-import { confirmDialog, showOnce } from './dialogs.js';
+import { confirmDialog, onSubmit, showOnce } from './dialogs.js';
 
 /** @typedef {import('./api.js').Webhook} Webhook */
 /** @typedef {import('./api.js').WebhookDelivery} WebhookDelivery */
@@ -113,23 +113,12 @@ export class WebhooksPage {
       el('label', { for: 'hook-url', text: 'Endpoint URL' }), url,
       el('fieldset', { class: 'profile-notify' }, el('legend', { text: 'Events' }), boxes),
       error, el('div', { class: 'dialog-actions' }, save)));
-    form.addEventListener('submit', async (e) => {
-      e.preventDefault();
+    onSubmit(form, save, error, async () => {
       const events = [...form.querySelectorAll('input[name="events"]:checked')].map((i) => /** @type {HTMLInputElement} */ (i).value);
-      save.disabled = true;
-      error.hidden = true;
-      try {
-        const { webhook } = await api.createWebhook({ url: url.value.trim(), events });
-        form.reset();
-        showSecret('Endpoint added', webhook.secret || '');
-        await this.load();
-      } catch (err) {
-        if (api.isUnauthorized(err)) return;
-        error.textContent = api.describeError(err);
-        error.hidden = false;
-      } finally {
-        save.disabled = false;
-      }
+      const { webhook } = await api.createWebhook({ url: url.value.trim(), events });
+      form.reset();
+      showSecret('Endpoint added', webhook.secret || '');
+      await this.load();
     });
     return form;
   }
@@ -143,22 +132,11 @@ export class WebhooksPage {
       el('label', { for: 'slack-url', text: 'Slack incoming webhook' }),
       el('p', { class: 'muted', text: 'Posts each new conversation and each visitor message to a Slack channel, with a link to the conversation here.' }),
       url, error, el('div', { class: 'dialog-actions' }, save)));
-    form.addEventListener('submit', async (e) => {
-      e.preventDefault();
-      save.disabled = true;
-      error.hidden = true;
-      try {
-        await api.createWebhook({ kind: 'slack', url: url.value.trim() });
-        form.reset();
-        this.hooks.toast('Slack is connected.');
-        await this.load();
-      } catch (err) {
-        if (api.isUnauthorized(err)) return;
-        error.textContent = api.describeError(err);
-        error.hidden = false;
-      } finally {
-        save.disabled = false;
-      }
+    onSubmit(form, save, error, async () => {
+      await api.createWebhook({ kind: 'slack', url: url.value.trim() });
+      form.reset();
+      this.hooks.toast('Slack is connected.');
+      await this.load();
     });
     return form;
   }
