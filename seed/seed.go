@@ -83,7 +83,7 @@ func Load(ctx context.Context, store chat.Store, now time.Time) (Result, error) 
 			_, created, err := store.Append(ctx, chat.Message{
 				ID: chat.NewMessageID(at.Time), RoomID: r.ID, Sender: m.Sender, Author: m.Author,
 				Content: m.Content, CreatedAt: at,
-			}, fmt.Sprintf("seed-%d", j+1))
+			}, chat.AppendOptions{ClientID: fmt.Sprintf("seed-%d", j+1)})
 			if err != nil {
 				return res, fmt.Errorf("seed: message %d of %s: %w", j+1, r.ID, err)
 			}

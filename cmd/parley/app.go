@@ -394,6 +394,8 @@ func (s *server) run(ctx context.Context, ln, metricsLn net.Listener) error {
 	if s.mail != nil {
 		s.mail.start(bg, &wg) // stopped with the bridge, before Redis closes
 	}
+	// Messages reach the search index from the admin log.
+	wg.Go(func() { s.store.RunSearchIndexer(bg, s.log) })
 	// Rooms that expired leave the search index (a no-op without a room TTL).
 	wg.Go(func() { s.store.RunSearchSweeper(bg, searchSweepEvery, s.log) })
 	// Rooms stored before the search index existed are indexed once.

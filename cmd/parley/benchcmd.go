@@ -464,7 +464,7 @@ func seedRoom(ctx context.Context, store chat.RoomStore, i int64) error {
 	_, _, err = store.Append(ctx, chat.Message{
 		ID: chat.NewMessageID(now), RoomID: r.ID, Sender: chat.SenderVisitor,
 		Content: "Hello, I have a question about my order " + strconv.FormatInt(i, 10) + ".", CreatedAt: chat.Time{Time: now},
-	}, "")
+	}, chat.AppendOptions{})
 	return err
 }
 

@@ -229,9 +229,9 @@ func (s *Service) SendVisitor(ctx context.Context, roomID string, in NewMessage,
 	if err := in.Normalize(); err != nil {
 		return Message{}, false, err
 	}
-	if err := s.refuseBlockedClient(ctx, clientIP); err != nil {
-		return Message{}, false, err
-	}
+	// Whether the client is blocked is checked by the store as it appends
+	// (one round trip for both): a blocked client's sends are refused with
+	// ErrBlocked, within the rate limit like any send.
 	if err := s.allow(ctx, s.limits.Messages, "messages:"+roomID); err != nil {
 		// A retry of a send that was stored (its answer lost on the way)
 		// gets its message back, as it would under the limit.
@@ -242,7 +242,7 @@ func (s *Service) SendVisitor(ctx context.Context, roomID string, in NewMessage,
 		}
 		return Message{}, false, err
 	}
-	return s.send(ctx, roomID, SenderVisitor, AgentRef{}, in)
+	return s.send(ctx, roomID, SenderVisitor, AgentRef{}, in, s.ipKey(clientIP))
 }
 
 // SendAdmin stores an admin's reply signed with author, from no agent in
@@ -257,10 +257,10 @@ func (s *Service) SendAgent(ctx context.Context, roomID string, by AgentRef, in 
 	if err := in.Normalize(); err != nil {
 		return Message{}, false, err
 	}
-	return s.send(ctx, roomID, SenderAdmin, by, in)
+	return s.send(ctx, roomID, SenderAdmin, by, in, "")
 }
 
-func (s *Service) send(ctx context.Context, roomID string, from Sender, by AgentRef, in NewMessage) (Message, bool, error) {
+func (s *Service) send(ctx context.Context, roomID string, from Sender, by AgentRef, in NewMessage, clientKey string) (Message, bool, error) {
 	now := s.now().UTC()
 	var atts []Attachment
 	for _, id := range in.Attachments {
@@ -269,7 +269,7 @@ func (s *Service) send(ctx context.Context, roomID string, from Sender, by Agent
 	m, created, err := s.store.Append(ctx, Message{
 		ID: NewMessageID(now), RoomID: roomID, Sender: from, Author: by.DisplayName, Agent: by.Username,
 		Content: in.Content, CreatedAt: Time{now}, Attachments: atts,
-	}, in.ClientID)
+	}, AppendOptions{ClientID: in.ClientID, ClientKey: clientKey})
 	if err == nil && created {
 		s.scheduleNotify(ctx, m)
 	}

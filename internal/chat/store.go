@@ -37,8 +37,9 @@ type RoomStore interface {
 	// ErrBlocked for a visitor message in a blocked room. The attachments of
 	// m name ids only: each must be one of the room's and not sent yet
 	// (ErrAttachmentUnknown, ErrAttachmentUsed, nothing stored), and comes
-	// back whole.
-	Append(ctx context.Context, m Message, clientID string) (msg Message, created bool, err error)
+	// back whole. opt.ClientKey, when set, refuses the message with
+	// ErrBlocked, storing nothing, if an admin blocked that client key.
+	Append(ctx context.Context, m Message, opt AppendOptions) (msg Message, created bool, err error)
 	// Sent returns the message an earlier Append with clientID stored, if
 	// it is still there: what a retry gets back when a new send would be
 	// refused. ErrRoomNotFound, ErrBlocked.

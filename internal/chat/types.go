@@ -159,6 +159,17 @@ type BlockRequest struct {
 }
 
 // NewMessage is a message as a client submits it.
+// AppendOptions are how Store.Append is to store a message, beyond the
+// message itself.
+type AppendOptions struct {
+	// ClientID makes a retry of the same send return the first one ("" for
+	// none).
+	ClientID string
+	// ClientKey is the sender's client key (see Service.ipKey): the message
+	// is refused with ErrBlocked if an admin blocked it ("" for no check).
+	ClientKey string
+}
+
 type NewMessage struct {
 	Content  string `json:"content"`
 	ClientID string `json:"clientId"`

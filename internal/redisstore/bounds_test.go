@@ -77,14 +77,14 @@ func TestDedupIsBounded(t *testing.T) {
 		s, c := mustStore(t, addr, redisstore.Options{Prefix: prefix, MaxMessages: 10})
 		r := mustRoom(t, s, time.Now())
 		for i := 1; i <= 25; i++ {
-			if _, _, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, fmt.Sprint(i), time.Now()), fmt.Sprintf("c%d", i)); err != nil {
+			if _, _, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, fmt.Sprint(i), time.Now()), chat.AppendOptions{ClientID: fmt.Sprintf("c%d", i)}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if n := c.HLen(ctx, prefix+"room:{"+r.ID+"}:dedup").Val(); n > 20 {
 			t.Errorf("dedup entries: got %d, want at most 2×10", n)
 		}
-		m, created, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "again", time.Now()), "c25")
+		m, created, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "again", time.Now()), chat.AppendOptions{ClientID: "c25"})
 		if err != nil || created || m.Seq != 25 {
 			t.Errorf("retry of the last send: got seq %d created %v err %v, want 25 false", m.Seq, created, err)
 		}

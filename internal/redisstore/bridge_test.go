@@ -240,7 +240,7 @@ func TestUnavailable(t *testing.T) {
 				"ping": func() error { return s.Ping(ctx) },
 				"room": func() error { _, err := s.Room(ctx, chat.NewRoomID()); return err },
 				"append": func() error {
-					_, _, err := s.Append(ctx, newMessage(chat.NewRoomID(), chat.SenderVisitor, "x", time.Now()), "")
+					_, _, err := s.Append(ctx, newMessage(chat.NewRoomID(), chat.SenderVisitor, "x", time.Now()), chat.AppendOptions{})
 					return err
 				},
 				"list": func() error { _, err := s.ListRooms(ctx, chat.RoomQuery{Limit: 5}); return err },

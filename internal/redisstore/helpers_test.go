@@ -77,7 +77,7 @@ func newMessage(roomID string, from chat.Sender, content string, at time.Time) c
 
 func mustSend(tb testing.TB, s *redisstore.Store, roomID string, from chat.Sender, content string) chat.Message {
 	tb.Helper()
-	m, created, err := s.Append(context.Background(), newMessage(roomID, from, content, time.Now()), "")
+	m, created, err := s.Append(context.Background(), newMessage(roomID, from, content, time.Now()), chat.AppendOptions{})
 	if err != nil {
 		tb.Fatalf("append: %v", err)
 	}

@@ -119,7 +119,7 @@ func (s *Store) Room(ctx context.Context, id string) (chat.Room, error) {
 // lua/send.lua. A repeated clientID returns the original message; if that was
 // trimmed away since (the room got MaxMessages newer ones), the message comes
 // back as m with the original seq, which is all that is left of it.
-func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (chat.Message, bool, error) {
+func (s *Store) Append(ctx context.Context, m chat.Message, opt chat.AppendOptions) (chat.Message, bool, error) {
 	m.CreatedAt = chat.TimeFromMillis(m.CreatedAt.Millis()) // what is stored
 	msgJSON, err := messageOpen(m)
 	if err != nil {
@@ -131,32 +131,37 @@ func (s *Store) Append(ctx context.Context, m chat.Message, clientID string) (ch
 	if m.Sender == chat.SenderAdmin {
 		agent, agentName, reopen = m.Agent, m.Author, "0"
 	}
-	terms := chat.SearchTerms(m.Content)
-	keys := make([]string, 0, 15+len(terms))
+	keys := make([]string, 0, 17)
 	keys = append(keys, s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Senders(m.RoomID),
 		s.keys.Rooms(), s.keys.Unread(), s.keys.AdminLog(),
 		s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.RoomsByStatus(string(chat.StatusPending)),
-		s.keys.RoomsByStatus(string(chat.StatusResolved)), s.keys.Unassigned(), s.keys.Snoozed(), s.keys.Notes(m.RoomID))
-	args := make([]any, 0, 20+len(terms))
+		s.keys.RoomsByStatus(string(chat.StatusResolved)), s.keys.Unassigned(), s.keys.Snoozed(), s.keys.Notes(m.RoomID),
+		s.keys.Attachments(m.RoomID), s.keys.AttachmentsPending(m.RoomID), s.keys.AttachmentSweep())
+	checkClient := "0"
+	if opt.ClientKey != "" {
+		checkClient = "1"
+		keys = append(keys, s.keys.BlockedClient(opt.ClientKey))
+	} else {
+		keys = append(keys, s.keys.BlockedClient("-")) // never read
+	}
+	args := make([]any, 0, 20+len(m.Attachments))
 	// A message of files only shows in the room list by its first file's
 	// clip; the names are not known here (send.lua reads them).
 	preview := m.Content
 	if preview == "" && len(m.Attachments) > 0 {
 		preview = "📎"
 	}
-	args = append(args, m.RoomID, clientID, msgJSON, string(m.Sender), preview, m.CreatedAt.Millis(),
+	args = append(args, m.RoomID, opt.ClientID, msgJSON, string(m.Sender), preview, m.CreatedAt.Millis(),
 		counter, refuseBlocked(m.Sender), s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID), AdminLogLen,
-		agent, agentName, reopen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix(), s.keys.IdentityPrefix())
-	// The search index's keys and arguments come last (lua/send.lua).
-	keys = append(keys, s.keys.Terms(m.RoomID), s.keys.SearchRooms())
-	args = append(args, s.termsTTL())
-	keys, args = s.withTerms(keys, args, terms)
-	// The attachments' keys and ids after the terms (lua/send.lua).
-	keys = append(keys, s.keys.Attachments(m.RoomID), s.keys.AttachmentsPending(m.RoomID), s.keys.AttachmentSweep())
+		agent, agentName, reopen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix(), s.keys.IdentityPrefix(),
+		checkClient)
+	// The attachments' ids come last (lua/send.lua).
 	for _, a := range m.Attachments {
 		args = append(args, a.ID)
 	}
-	res, err := sendScript.Run(ctx, s.rdb, keys, args...).Slice()
+	// Concurrent sends share round trips (batch.go). The search index
+	// follows from the admin log (indexer.go).
+	res, err := s.batch.run(ctx, sendScript, keys, args...).Slice()
 	if err != nil {
 		return chat.Message{}, false, fail("append", err)
 	}

@@ -32,7 +32,7 @@ func TestAppendConcurrentSeqs(t *testing.T) {
 					if (i+j)%3 == 0 {
 						from = chat.SenderAdmin
 					}
-					m, _, err := s.Append(ctx, newMessage(r.ID, from, fmt.Sprintf("m %d %d", i, j), time.Now()), "")
+					m, _, err := s.Append(ctx, newMessage(r.ID, from, fmt.Sprintf("m %d %d", i, j), time.Now()), chat.AppendOptions{})
 					if err != nil {
 						t.Errorf("append: %v", err)
 						return
@@ -85,11 +85,11 @@ func TestAppendDedupe(t *testing.T) {
 		ctx := context.Background()
 		s, _ := mustStore(t, addr, redisstore.Options{})
 		r := mustRoom(t, s, time.Now())
-		first, created, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "hi", time.Now()), "c-1")
+		first, created, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "hi", time.Now()), chat.AppendOptions{ClientID: "c-1"})
 		if err != nil || !created {
 			t.Fatalf("first send: created=%v err=%v", created, err)
 		}
-		again, created, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "hi", time.Now().Add(time.Second)), "c-1")
+		again, created, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "hi", time.Now().Add(time.Second)), chat.AppendOptions{ClientID: "c-1"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,7 +100,7 @@ func TestAppendDedupe(t *testing.T) {
 			t.Fatalf("repeat send: got %+v, want the original %+v", again, first)
 		}
 		other := mustRoom(t, s, time.Now())
-		if _, created, err := s.Append(ctx, newMessage(other.ID, chat.SenderVisitor, "hi", time.Now()), "c-1"); err != nil || !created {
+		if _, created, err := s.Append(ctx, newMessage(other.ID, chat.SenderVisitor, "hi", time.Now()), chat.AppendOptions{ClientID: "c-1"}); err != nil || !created {
 			t.Fatalf("same clientId in another room: created=%v err=%v, want a new message", created, err)
 		}
 		msgs, _, _ := s.Messages(ctx, r.ID, chat.MessageQuery{Limit: 10})
@@ -133,7 +133,7 @@ func TestAppendTrims(t *testing.T) {
 		prefix := uniquePrefix()
 		s, c := mustStore(t, addr, redisstore.Options{MaxMessages: 5, Prefix: prefix})
 		r := mustRoom(t, s, time.Now())
-		first, _, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "first", time.Now()), "old")
+		first, _, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "first", time.Now()), chat.AppendOptions{ClientID: "old"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +156,7 @@ func TestAppendTrims(t *testing.T) {
 			t.Fatalf("before 10: got %v more=%v, want [8 9] false", got, more)
 		}
 		// The original of a repeated clientId was trimmed: its seq remains.
-		again, created, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "first", time.Now()), "old")
+		again, created, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "first", time.Now()), chat.AppendOptions{ClientID: "old"})
 		if err != nil || created || again.Seq != first.Seq {
 			t.Fatalf("repeat of a trimmed send: got seq %d created %v err %v, want seq %d false nil", again.Seq, created, err, first.Seq)
 		}
@@ -340,7 +340,7 @@ func TestBlocked(t *testing.T) {
 		if err != nil || !got.Blocked {
 			t.Fatalf("block: got blocked=%v err=%v, want true nil", got.Blocked, err)
 		}
-		_, _, err = s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "let me in", time.Now()), "")
+		_, _, err = s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "let me in", time.Now()), chat.AppendOptions{})
 		wantCode(t, err, chat.CodeForbidden)
 		mustSend(t, s, r.ID, chat.SenderAdmin, "you are blocked")
 		if room := mustGetRoom(t, s, r.ID); room.MessageCount != 1 || !room.Blocked {
@@ -352,7 +352,7 @@ func TestBlocked(t *testing.T) {
 		mustSend(t, s, r.ID, chat.SenderVisitor, "sorry")
 
 		// A retry looking up an earlier send is refused in a blocked room too.
-		if _, _, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "kept", time.Now()), "c-kept"); err != nil {
+		if _, _, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "kept", time.Now()), chat.AppendOptions{ClientID: "c-kept"}); err != nil {
 			t.Fatal(err)
 		}
 		if m, ok, err := s.Sent(ctx, r.ID, "c-kept"); err != nil || !ok || m.Content != "kept" {
@@ -366,7 +366,7 @@ func TestBlocked(t *testing.T) {
 
 		_, err = s.SetBlocked(ctx, chat.NewRoomID(), true, time.Time{})
 		wantCode(t, err, chat.CodeRoomNotFound)
-		_, _, err = s.Append(ctx, newMessage(chat.NewRoomID(), chat.SenderVisitor, "hello?", time.Now()), "")
+		_, _, err = s.Append(ctx, newMessage(chat.NewRoomID(), chat.SenderVisitor, "hello?", time.Now()), chat.AppendOptions{})
 		wantCode(t, err, chat.CodeRoomNotFound)
 		_, err = s.Room(ctx, chat.NewRoomID())
 		wantCode(t, err, chat.CodeRoomNotFound)
@@ -451,7 +451,7 @@ func TestDeleteRoomLeavesNoKey(t *testing.T) {
 		prefix := uniquePrefix()
 		s, c := mustStore(t, addr, redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
 		r := mustRoom(t, s, time.Now())
-		if _, _, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "hi", time.Now()), "c1"); err != nil {
+		if _, _, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "hi", time.Now()), chat.AppendOptions{ClientID: "c1"}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.AddNote(ctx, chat.Note{ID: "n1", RoomID: r.ID, Author: "ana", Content: "private"}); err != nil {
@@ -469,6 +469,9 @@ func TestDeleteRoomLeavesNoKey(t *testing.T) {
 		// room, msgs, dedup, senders, notes; the all, unread, pending,
 		// room, msgs, dedup, senders, notes; the all, unread, pending,
 		// snoozed and label indexes; and the search index's.
+		if err := s.CatchUpSearch(ctx); err != nil {
+			t.Fatal(err)
+		}
 		var room, search []string
 		for _, k := range roomKeys(t, c, prefix) {
 			if strings.HasPrefix(k, prefix+"search:") || strings.HasSuffix(k, ":terms") {
@@ -499,7 +502,7 @@ func TestRoomTTL(t *testing.T) {
 		prefix := uniquePrefix()
 		s, c := mustStore(t, addr, redisstore.Options{Prefix: prefix, RoomTTL: time.Second})
 		r := mustRoom(t, s, time.Now())
-		if _, _, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "hi", time.Now()), "c1"); err != nil {
+		if _, _, err := s.Append(ctx, newMessage(r.ID, chat.SenderVisitor, "hi", time.Now()), chat.AppendOptions{ClientID: "c1"}); err != nil {
 			t.Fatal(err)
 		}
 		for _, k := range []string{"room:{" + r.ID + "}", "room:{" + r.ID + "}:msgs", "room:{" + r.ID + "}:dedup", "room:{" + r.ID + "}:senders"} {
@@ -606,7 +609,7 @@ func TestListRoomsPaging(t *testing.T) {
 			t.Fatal(err)
 		}
 		moved := page1.Rooms[4].ID
-		if _, _, err := s.Append(ctx, newMessage(moved, chat.SenderAdmin, "bump", base.Add(time.Hour)), ""); err != nil {
+		if _, _, err := s.Append(ctx, newMessage(moved, chat.SenderAdmin, "bump", base.Add(time.Hour)), chat.AppendOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		page2, err := s.ListRooms(ctx, chat.RoomQuery{Limit: 5, Cursor: page1.NextCursor})
@@ -623,7 +626,7 @@ func TestListRoomsPaging(t *testing.T) {
 
 		// Unread filter: only rooms with visitor messages not read by admins.
 		for i, id := range []string{want[7], want[2]} {
-			if _, _, err := s.Append(ctx, newMessage(id, chat.SenderVisitor, "hello", base.Add(time.Duration(2+i)*time.Hour)), ""); err != nil {
+			if _, _, err := s.Append(ctx, newMessage(id, chat.SenderVisitor, "hello", base.Add(time.Duration(2+i)*time.Hour)), chat.AppendOptions{}); err != nil {
 				t.Fatal(err)
 			}
 		}

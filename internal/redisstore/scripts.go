@@ -17,6 +17,10 @@ var (
 	sendSrc    string
 	sendScript = redis.NewScript(sendSrc)
 
+	//go:embed lua/index.lua
+	indexSrc    string
+	indexScript = redis.NewScript(indexSrc)
+
 	//go:embed lua/sent.lua
 	sentSrc    string
 	sentScript = redis.NewScript(sentSrc)

@@ -58,6 +58,10 @@ func (s *Store) Search(ctx context.Context, q chat.SearchQuery) (chat.SearchPage
 	if len(q.Terms) == 0 {
 		return page, nil
 	}
+	// What was sent before the search is found by it (indexer.go).
+	if err := s.CatchUpSearch(ctx); err != nil {
+		return chat.SearchPage{}, err
+	}
 	keys := make([]string, len(q.Terms))
 	for i, t := range q.Terms {
 		keys[i] = s.keys.SearchTerm(t)

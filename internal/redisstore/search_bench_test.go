@@ -75,7 +75,7 @@ func BenchmarkSearch(b *testing.B) {
 	for i, id := range live {
 		m := chat.Message{ID: chat.NewMessageID(time.Now()), RoomID: id, Sender: chat.SenderVisitor,
 			Content: "zqxlive" + strconv.Itoa(i%10) + " " + f.sentence(rand.New(rand.NewPCG(uint64(i), 7))), CreatedAt: chat.Time{Time: time.Now()}}
-		if _, _, err := s.Append(ctx, m, ""); err != nil {
+		if _, _, err := s.Append(ctx, m, chat.AppendOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}

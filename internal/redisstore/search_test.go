@@ -37,6 +37,9 @@ func TestSearchSweeper(t *testing.T) {
 		deadline := time.Now().Add(8 * time.Second)
 		for {
 			mustSend(t, s, live.ID, chat.SenderVisitor, "refund still wanted")
+			if err := s.CatchUpSearch(ctx); err != nil {
+				t.Fatal(err)
+			}
 			n, _ := c.ZCard(ctx, prefix+"search:t:refund").Result()
 			_, err := c.ZScore(ctx, prefix+"search:t:please", gone.ID).Result()
 			if n == 1 && err != nil {
@@ -76,6 +79,9 @@ func TestBackfillSearch(t *testing.T) {
 			ids = append(ids, r.ID)
 		}
 		// As before the index: only the rooms and their messages.
+		if err := s.CatchUpSearch(ctx); err != nil {
+			t.Fatal(err)
+		}
 		for _, k := range keysWithPrefix(t, c, prefix) {
 			if strings.HasPrefix(k, prefix+"search:") || strings.HasSuffix(k, "}:terms") {
 				if err := c.Del(ctx, k).Err(); err != nil {

@@ -66,6 +66,9 @@ type Store struct {
 
 	subscribed atomic.Bool
 	generation atomic.Uint64
+
+	// batch carries the sends of concurrent requests to Redis together.
+	batch *batcher
 }
 
 var _ chat.Store = (*Store)(nil)
@@ -87,6 +90,7 @@ func New(client redis.UniversalClient, opts Options) *Store {
 		ttlMS:     opts.RoomTTL.Milliseconds(),
 		max:       int64(opts.MaxMessages),
 		memberTag: hex.EncodeToString(tag[:]),
+		batch:     &batcher{rdb: client},
 	}
 }
 
@@ -194,6 +198,10 @@ func Connect(rawURL string) (redis.UniversalClient, error) {
 			&opt.MaxRetries, &opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.DialerRetries)
 		opt.Protocol = 2
 		opt.DisableIdentity = true
+		// go-redis's dedicated pipeline pool (v9.23) reads without the read
+		// timeout: a pipeline to a stalled Redis would hang past it. Pipelines
+		// run on the main pool instead (TestStoreTimeoutSaysWhatItKnows).
+		opt.PipelinePoolSize = -1
 		opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 		return redis.NewClient(opt), nil
 	case "rediss-sentinel":
@@ -230,7 +238,7 @@ func Connect(rawURL string) (redis.UniversalClient, error) {
 	opt := &redis.FailoverOptions{
 		MasterName: parts[0], SentinelAddrs: addrs, SentinelPassword: q.Get("sentinel_password"),
 		Username: user, Password: password, DB: db, TLSConfig: tlsConfig,
-		Protocol: 2, DisableIdentity: true,
+		Protocol: 2, DisableIdentity: true, PipelinePoolSize: -1,
 	}
 	tune(&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.PoolTimeout,
 		&opt.MaxRetries, &opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.DialerRetries)

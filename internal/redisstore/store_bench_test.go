@@ -46,7 +46,7 @@ func benchCreateRooms(b *testing.B, s *redisstore.Store, n int, withMessage bool
 				r, err := s.CreateRoom(ctx, chat.Room{ID: chat.NewRoomID(), VisitorName: "Bench " + strconv.Itoa(i),
 					Page: "https://example.com/", CreatedAt: chat.Time{Time: now}, UpdatedAt: chat.Time{Time: now}})
 				if err == nil && withMessage {
-					_, _, err = s.Append(ctx, benchMsg(r.ID, now), "")
+					_, _, err = s.Append(ctx, benchMsg(r.ID, now), chat.AppendOptions{})
 				}
 				if err != nil {
 					failed.Store(err)
@@ -79,7 +79,7 @@ func BenchmarkAppend(b *testing.B) {
 			b.ReportAllocs()
 			defer redisUsec(b, addr)()
 			for i := 0; b.Loop(); i++ {
-				if _, _, err := s.Append(ctx, benchMsg(ids[i%len(ids)], time.Now()), ""); err != nil {
+				if _, _, err := s.Append(ctx, benchMsg(ids[i%len(ids)], time.Now()), chat.AppendOptions{}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -90,7 +90,7 @@ func BenchmarkAppend(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				now := time.Now()
-				m, _, err := s.Append(ctx, benchMsg(ids[i%len(ids)], now), "")
+				m, _, err := s.Append(ctx, benchMsg(ids[i%len(ids)], now), chat.AppendOptions{})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -102,7 +102,7 @@ func BenchmarkAppend(b *testing.B) {
 		b.Run("clientId", func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
-				if _, _, err := s.Append(ctx, benchMsg(ids[i%len(ids)], time.Now()), "c"+strconv.Itoa(i)); err != nil {
+				if _, _, err := s.Append(ctx, benchMsg(ids[i%len(ids)], time.Now()), chat.AppendOptions{ClientID: "c"+strconv.Itoa(i)}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -114,7 +114,7 @@ func BenchmarkAppend(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					i := int(n.Add(1))
-					if _, _, err := s.Append(ctx, benchMsg(ids[i%len(ids)], time.Now()), ""); err != nil {
+					if _, _, err := s.Append(ctx, benchMsg(ids[i%len(ids)], time.Now()), chat.AppendOptions{}); err != nil {
 						b.Error(err)
 						return
 					}

@@ -38,21 +38,19 @@
 -- ARGV[19] prefix of the identity index (+ the room's identity hash): a
 --          verified room's index entry lives as long as the room
 --
--- Search index (the block at the end; see docs/ARCHITECTURE.md, Search):
--- KEYS[14] terms hash of the room (term -> where its latest hit is)
--- KEYS[15] search rooms index (zset: room id -> updatedAt)
--- KEYS[16..] one search term zset per term of the message
--- ARGV[20] ttl of the terms hash (ms, 0 = none): the room's and a grace
--- ARGV[21..] the terms, in the order of KEYS[16..]
+-- KEYS[14] the room's attachments hash (id -> Attachment JSON)
+-- KEYS[15] the room's pending attachments zset (id -> send-by, ms)
+-- KEYS[16] attachment sweep zset (room id -> when to sweep, ms)
+-- KEYS[17] the blocked marker of the sender's client key (a visitor's
+--          address; see ARGV[20])
+-- ARGV[20] refuse the message when KEYS[17] exists (0|1)
+-- ARGV[21..] the ids of the attachments the message carries: each must
+--            be in the hash and still pending (not sent, not expired),
+--            else nothing is stored ({'attachment_unknown'|
+--            'attachment_used', id})
 --
--- Attachments (last: nt = #KEYS - 18 is the number of terms above):
--- KEYS[#KEYS-2] the room's attachments hash (id -> Attachment JSON)
--- KEYS[#KEYS-1] the room's pending attachments zset (id -> send-by, ms)
--- KEYS[#KEYS]   attachment sweep zset (room id -> when to sweep, ms)
--- ARGV[21+nt..] the ids of the attachments the message carries: each must
---               be in the hash and still pending (not sent, not expired),
---               else nothing is stored ({'attachment_unknown'|
---               'attachment_used', id})
+-- The search index is not written here: the indexer reads the message from
+-- the admin log (see docs/ARCHITECTURE.md, Search).
 --
 -- Returns {status, seq, message JSON}; status is ok, dup, notfound,
 -- blocked, attachment_unknown or attachment_used. The message JSON is
@@ -73,6 +71,9 @@ end
 if refuseBlocked and h[4] == '1' then
   return {'blocked'}
 end
+if ARGV[20] == '1' and redis.call('EXISTS', KEYS[17]) == 1 then
+  return {'blocked'}
+end
 local first = tonumber(h[2] or '1')
 if cid ~= '' then
   local old = redis.call('HGET', dedup, cid)
@@ -86,9 +87,8 @@ if cid ~= '' then
   end
 end
 
-local NK = #KEYS
-local attHash, attPending, attSweep = KEYS[NK - 2], KEYS[NK - 1], KEYS[NK]
-local attFirst = 21 + (NK - 18)
+local attHash, attPending, attSweep = KEYS[14], KEYS[15], KEYS[16]
+local attFirst = 21
 local atts = {}
 for i = attFirst, #ARGV do
   local meta = redis.call('HGET', attHash, ARGV[i])
@@ -199,27 +199,6 @@ for x in string.gmatch(h[8] or '', '[^,]+') do
 end
 if tonumber(redis.call('HGET', room, 'unread')) > 0 then
   redis.call('ZADD', KEYS[6], updated, roomID)
-end
-
--- Search index: the message's terms point at it, and the room is found by
--- them newest first.
-do
-  local K, A = 14, 20
-  local where = 'm' .. seq
-  local hset = {'HSET', KEYS[K]}
-  for i = K + 2, #KEYS - 3 do
-    hset[#hset + 1] = ARGV[A + i - K - 1]
-    hset[#hset + 1] = where
-    redis.call('ZADD', KEYS[i], updated, roomID)
-  end
-  if #hset > 2 then
-    redis.call(unpack(hset))
-  end
-  redis.call('ZADD', KEYS[K + 1], updated, roomID)
-  -- The room's TTL was refreshed: its terms must outlive it all the same.
-  if tonumber(ARGV[A]) > 0 then
-    redis.call('PEXPIRE', KEYS[K], ARGV[A])
-  end
 end
 
 local hash = redis.call('HGETALL', room)

@@ -1,0 +1,204 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// The search indexer: a send stores its message and appends its event to
+// the admin log (lua/send.lua); the indexer reads the log in batches with a
+// consumer group and writes the messages' terms to the search index
+// (lua/index.lua), one script per room of the batch, all in one pipeline.
+// Taking the index out of the send script halves what Redis does for a
+// send, and a batch writes a word a room repeats once, not once a message.
+//
+// Every instance runs an indexer (Store.RunSearchIndexer); the group hands
+// each entry to one of them, an entry is acked only after it is indexed,
+// and the entries of an indexer that died are claimed by another after
+// indexIdle, so a crash loses nothing. Indexing an entry twice is harmless
+// (index.lua only raises scores). A search first catches up
+// (Store.CatchUpSearch): it indexes what no indexer has taken yet and waits
+// briefly for what they hold, so a message sent before a search is found by
+// it.
+const (
+	// IndexGroup is the indexers' consumer group on the admin log.
+	IndexGroup = "search-index"
+	// indexBatch is how many log entries one read takes at most.
+	indexBatch = 1000
+	// indexWait is how long a read blocks for new entries.
+	indexWait = time.Second
+	// indexIdle is how long an entry may stay with an indexer before
+	// another claims it (it died, or it is stuck).
+	indexIdle = 30 * time.Second
+	// catchUpIdle is the same for a search catching up: an indexer takes
+	// milliseconds for a batch, so one held a second is as good as lost.
+	catchUpIdle = time.Second
+	// catchUpWait bounds how long a search waits for the batches other
+	// indexers hold.
+	catchUpWait = 250 * time.Millisecond
+	// maxIndexTerms bounds the terms of one index script.
+	maxIndexTerms = 256
+)
+
+// RunSearchIndexer indexes the messages of the admin log until ctx ends.
+// A failure (Redis down) is logged and retried after a second.
+func (s *Store) RunSearchIndexer(ctx context.Context, log *slog.Logger) {
+	for ctx.Err() == nil {
+		if _, err := s.indexOnce(ctx, indexWait, indexIdle); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			log.Warn("search indexer", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+// CatchUpSearch indexes the messages of the admin log that no indexer has
+// taken yet, and waits up to catchUpWait for the ones being indexed.
+func (s *Store) CatchUpSearch(ctx context.Context) error {
+	for range 16 {
+		n, err := s.indexOnce(ctx, 0, catchUpIdle)
+		if err != nil {
+			return err
+		}
+		if n < indexBatch {
+			break
+		}
+	}
+	deadline := time.Now().Add(catchUpWait)
+	for {
+		p, err := s.rdb.XPending(ctx, s.keys.AdminLog(), IndexGroup).Result()
+		if err != nil {
+			return fail("search catch-up", err)
+		}
+		if p.Count == 0 || time.Now().After(deadline) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Store) indexConsumer() string { return "indexer-" + s.memberTag }
+
+// indexOnce reads one batch (claiming entries held longer than idle,
+// waiting up to wait for new ones), indexes it and acks it. It returns how
+// many entries it read.
+func (s *Store) indexOnce(ctx context.Context, wait, idle time.Duration) (int, error) {
+	// A group made now starts at the log's beginning: a message sent before
+	// it existed is indexed all the same (again, at worst).
+	msgs, err := s.readGroup(ctx, s.keys.AdminLog(), IndexGroup, "0", s.indexConsumer(), indexBatch, wait, idle)
+	if err != nil {
+		return 0, fail("search indexer", err)
+	}
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	if err := s.index(ctx, msgs); err != nil {
+		return 0, err
+	}
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	if err := s.rdb.XAck(ctx, s.keys.AdminLog(), IndexGroup, ids...).Err(); err != nil {
+		return 0, fail("search indexer ack", err)
+	}
+	return len(msgs), nil
+}
+
+// indexedEvent is what the indexer reads of a message event.
+type indexedEvent struct {
+	RoomID  string `json:"roomId"`
+	Message struct {
+		Seq       int64     `json:"seq"`
+		Content   string    `json:"content"`
+		CreatedAt chat.Time `json:"createdAt"`
+	} `json:"message"`
+}
+
+// roomTerms is what a batch indexes for one room.
+type roomTerms struct {
+	id     string
+	latest int64
+	order  []string
+	hits   map[string]termHit
+}
+
+type termHit struct{ seq, at int64 }
+
+// index writes the terms of the message events among entries.
+func (s *Store) index(ctx context.Context, entries []redis.XMessage) error {
+	var rooms []*roomTerms
+	byID := map[string]*roomTerms{}
+	for _, e := range entries {
+		raw, _ := e.Values["e"].(string)
+		if !strings.HasPrefix(raw, `{"type":"message",`) {
+			continue
+		}
+		var ev indexedEvent
+		if err := json.Unmarshal([]byte(raw), &ev); err != nil || ev.RoomID == "" {
+			continue // not a message this version wrote: nothing to index
+		}
+		r := byID[ev.RoomID]
+		if r == nil {
+			r = &roomTerms{id: ev.RoomID, hits: map[string]termHit{}}
+			byID[ev.RoomID] = r
+			rooms = append(rooms, r)
+		}
+		at := ev.Message.CreatedAt.Millis()
+		r.latest = max(r.latest, at)
+		for _, t := range chat.SearchTerms(ev.Message.Content) {
+			old, seen := r.hits[t]
+			if !seen {
+				r.order = append(r.order, t)
+			}
+			if !seen || ev.Message.Seq > old.seq {
+				r.hits[t] = termHit{seq: ev.Message.Seq, at: max(at, old.at)}
+			}
+		}
+	}
+	if len(rooms) == 0 {
+		return nil
+	}
+	ttl := s.termsTTL()
+	var cmds []*redis.Cmd
+	err := s.pipelineScripts(ctx, indexScript, func(p redis.Pipeliner) {
+		cmds = cmds[:0]
+		for _, r := range rooms {
+			for start := 0; start == 0 || start < len(r.order); start += maxIndexTerms {
+				terms := r.order[start:min(start+maxIndexTerms, len(r.order))]
+				keys := make([]string, 0, 3+len(terms))
+				keys = append(keys, s.keys.Room(r.id), s.keys.Terms(r.id), s.keys.SearchRooms())
+				args := make([]any, 0, 3+3*len(terms))
+				args = append(args, r.id, r.latest, ttl)
+				for _, t := range terms {
+					h := r.hits[t]
+					keys = append(keys, s.keys.SearchTerm(t))
+					args = append(args, t, "m"+strconv.FormatInt(h.seq, 10), h.at)
+				}
+				cmds = append(cmds, indexScript.EvalSha(ctx, p, keys, args...))
+			}
+		}
+	}, func() []*redis.Cmd { return cmds })
+	if err != nil {
+		return fail("search indexer", err)
+	}
+	return nil
+}
