@@ -152,8 +152,10 @@ func (s *Store) index(ctx context.Context, entries []redis.XMessage) error {
 		if !strings.HasPrefix(raw, `{"type":"message",`) {
 			continue
 		}
+		// Only the message is read: the room hash after it is not needed.
+		head, _, _ := cutFlat(raw, "roomHash")
 		var ev indexedEvent
-		if err := json.Unmarshal([]byte(raw), &ev); err != nil || ev.RoomID == "" {
+		if err := json.Unmarshal([]byte(head), &ev); err != nil || ev.RoomID == "" {
 			continue // not a message this version wrote: nothing to index
 		}
 		r := byID[ev.RoomID]

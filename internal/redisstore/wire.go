@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -53,12 +54,25 @@ func decodeEvent(payload string) (chat.Event, error) {
 	if i := strings.IndexByte(payload, '{'); i > 0 {
 		logID, payload = payload[:i], payload[i:]
 	}
+	// The room hash, most of a message event, is read by decodeFlat rather
+	// than by encoding/json, which would scan it twice and copy each string.
+	var flat []string
+	if head, arr, ok := cutFlat(payload, "roomHash"); ok {
+		var err error
+		if flat, err = decodeFlat(arr); err != nil {
+			return chat.Event{}, fmt.Errorf("redisstore: decode event: %w", err)
+		}
+		payload = head
+	}
 	var w wireEvent
 	if err := json.Unmarshal([]byte(payload), &w); err != nil {
 		return chat.Event{}, fmt.Errorf("redisstore: decode event: %w", err)
 	}
 	if w.Type == "" {
 		return chat.Event{}, fmt.Errorf("redisstore: decode event: no type")
+	}
+	if flat != nil {
+		w.RoomHash = flat
 	}
 	if len(w.RoomHash) > 0 {
 		if r, ok := roomFromStrings(w.RoomID, w.RoomHash); ok {
@@ -74,6 +88,67 @@ func decodeEvent(payload string) (chat.Event, error) {
 	}
 	w.Event.LogID = logID
 	return w.Event, nil
+}
+
+// cutFlat cuts the flat array a script appends as the last field of its
+// event (`…,"roomHash":[…]}`) off the payload: it returns the object without
+// it, and the array. Its key is found as the last `,"key":` of the payload:
+// inside a JSON string the quotes would be escaped, and the array after it
+// holds only strings.
+func cutFlat(payload, key string) (head, arr string, ok bool) {
+	marker := `,"` + key + `":`
+	i := strings.LastIndex(payload, marker)
+	if i < 0 || !strings.HasSuffix(payload, "]}") {
+		return payload, "", false
+	}
+	return payload[:i] + "}", payload[i+len(marker) : len(payload)-1], true
+}
+
+// errFlat is a flat array decodeFlat cannot read.
+var errFlat = errors.New("malformed flat array")
+
+// decodeFlat reads a JSON array of strings, as Lua's cjson writes the reply
+// of HGETALL. A string without escapes is a slice of s, not a copy; one with
+// escapes (cjson escapes '/' too) goes through encoding/json.
+func decodeFlat(s string) ([]string, error) {
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return nil, errFlat
+	}
+	out := make([]string, 0, 64)
+	last := len(s) - 1
+	for i := 1; i < last; {
+		if s[i] != '"' {
+			return nil, errFlat
+		}
+		j, escaped := i+1, false
+		for j < last && s[j] != '"' {
+			if s[j] == '\\' {
+				escaped = true
+				j++
+			}
+			j++
+		}
+		if j >= last {
+			return nil, errFlat
+		}
+		if escaped {
+			var v string
+			if err := json.Unmarshal([]byte(s[i:j+1]), &v); err != nil {
+				return nil, errFlat
+			}
+			out = append(out, v)
+		} else {
+			out = append(out, s[i+1:j])
+		}
+		i = j + 1
+		if i < last {
+			if s[i] != ',' {
+				return nil, errFlat
+			}
+			i++
+		}
+	}
+	return out, nil
 }
 
 // messageOpen encodes m up to its seq, which only the send script knows: the
