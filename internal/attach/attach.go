@@ -14,6 +14,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -121,6 +122,10 @@ func Key(roomID, id string, thumb bool) string {
 	return k
 }
 
+// partKey is where a WebP is stored while its header is put right: the
+// bytes are already stripped, and the room's DeletePrefix covers it.
+func partKey(roomID, id string) string { return Key(roomID, id, false) + ".part" }
+
 func roomPrefix(roomID string) string { return "rooms/" + roomID + "/" }
 
 // URL is where an attachment is served (docs/API.md).
@@ -148,6 +153,13 @@ func (s *Service) Upload(ctx context.Context, roomID, name string, body io.Reade
 	}
 	id := chat.NewAttachmentID()
 	key := Key(roomID, id, false)
+	// A stripped WebP's size goes in its header, known only at its end: it
+	// is stored under a part key first, then copied with the size put right.
+	putKey := key
+	if typ == "image/webp" {
+		putKey = partKey(roomID, id)
+	}
+	var riffSize uint32
 
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
@@ -158,6 +170,8 @@ func (s *Service) Upload(ctx context.Context, roomID, name string, body io.Reade
 			err = stripJPEG(pw, br)
 		case "image/png":
 			err = stripPNG(pw, br)
+		case "image/webp":
+			riffSize, err = stripWebP(pw, br)
 		default:
 			_, err = io.Copy(pw, br)
 		}
@@ -167,14 +181,24 @@ func (s *Service) Upload(ctx context.Context, roomID, name string, body io.Reade
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	size, err := s.cfg.Blobs.Put(ctx, key, pr, -1, typ)
+	size, err := s.cfg.Blobs.Put(ctx, putKey, pr, -1, typ)
 	_ = pr.CloseWithError(errors.New("attach: upload ended")) // unblocks the filter on a failed Put
 	if ferr := <-done; ferr != nil {
-		_ = s.cfg.Blobs.Delete(context.WithoutCancel(ctx), key)
+		_ = s.cfg.Blobs.Delete(context.WithoutCancel(ctx), putKey)
 		return chat.Attachment{}, s.sourceErr(src, ferr)
 	}
 	if err != nil {
 		return chat.Attachment{}, err
+	}
+	if putKey != key {
+		size, err = s.finishWebP(ctx, putKey, key, riffSize)
+		if derr := s.cfg.Blobs.Delete(context.WithoutCancel(ctx), putKey); derr != nil {
+			s.cfg.Log.Warn("attachment part not deleted", "room_id", roomID, "attachment_id", id, "err", derr)
+		}
+		if err != nil {
+			s.removeFiles(context.WithoutCancel(ctx), roomID, id)
+			return chat.Attachment{}, err
+		}
 	}
 
 	a := chat.Attachment{ID: id, Name: SanitizeName(name), Size: size, Type: typ, URL: URL(roomID, id)}
@@ -193,6 +217,26 @@ func (s *Service) Upload(ctx context.Context, roomID, name string, body io.Reade
 }
 
 var errTooBig = errors.New("attach: over the size limit")
+
+// finishWebP copies the stripped WebP stored under from to key to, with
+// the RIFF size in its header set to riffSize; it returns the bytes stored.
+// It streams, blob to blob.
+func (s *Service) finishWebP(ctx context.Context, from, to string, riffSize uint32) (int64, error) {
+	rc, n, err := s.cfg.Blobs.Open(ctx, from)
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	if n != int64(riffSize)+8 {
+		return 0, fmt.Errorf("attach: webp part holds %d bytes, want %d", n, int64(riffSize)+8)
+	}
+	var hdr [8]byte
+	if _, err := io.ReadFull(rc, hdr[:]); err != nil {
+		return 0, fmt.Errorf("attach: webp part: %w", err)
+	}
+	binary.LittleEndian.PutUint32(hdr[4:], riffSize)
+	return s.cfg.Blobs.Put(ctx, to, io.MultiReader(bytes.NewReader(hdr[:]), rc), n, "image/webp")
+}
 
 // sourceErr names what went wrong reading an upload: over the limit, the
 // client's body ended early, or a broken image.
