@@ -44,7 +44,9 @@ type fileEnv struct {
 
 type fileOptions struct {
 	maxSize int64
-	cfg     envConfig
+	// maxPixels is attach.Config.MaxPixels (the decode budget is 4 × it).
+	maxPixels int
+	cfg       envConfig
 }
 
 // forEachBlobStore runs fn on a directory store and on a real S3 server
@@ -67,7 +69,7 @@ func forEachBlobStore(t *testing.T, o fileOptions, fn func(t *testing.T, e *file
 			}
 			cfg := o.cfg
 			cfg.Attachments = func(store *redisstore.Store, secret []byte) *attach.Service {
-				fe.files = attach.New(attach.Config{Blobs: fe.blobs, Store: store, Secret: secret, MaxSize: o.maxSize})
+				fe.files = attach.New(attach.Config{Blobs: fe.blobs, Store: store, Secret: secret, MaxSize: o.maxSize, MaxPixels: o.maxPixels})
 				return fe.files
 			}
 			fe.env = newEnv(t, real.Addr(), cfg)
@@ -734,6 +736,33 @@ func TestAttachmentWebPMetadataStripped(t *testing.T) {
 			if strings.HasSuffix(f, ".part") {
 				t.Fatalf("a part is left behind: %s", f)
 			}
+		}
+	})
+}
+
+// TestAttachmentOverDecodeBudgetHasNoThumbnail: an image within the pixel
+// limit whose decode would be over the memory budget (a 16-bit PNG takes 8
+// bytes a pixel) is stored and served, without a thumbnail.
+func TestAttachmentOverDecodeBudgetHasNoThumbnail(t *testing.T) {
+	forEachBlobStore(t, fileOptions{maxPixels: 20_000}, func(t *testing.T, e *fileEnv) {
+		room, vtok := e.mustRoom(map[string]string{"name": "Vi"})
+		var deep bytes.Buffer
+		if err := png.Encode(&deep, image.NewNRGBA64(image.Rect(0, 0, 120, 100))); err != nil { // 96,000 bytes decoded, budget 80,000
+			t.Fatal(err)
+		}
+		a := e.mustUpload(room.ID, vtok, false, "deep.png", deep.Bytes())
+		if a.Type != "image/png" || a.ThumbnailURL != "" {
+			t.Fatalf("got %+v, want a PNG without a thumbnail", a)
+		}
+		want(t, e.do(req{method: "GET", path: a.URL + "?variant=thumb", token: vtok}), http.StatusNotFound, "not_found")
+		r := e.do(req{method: "GET", path: a.URL, token: vtok})
+		want(t, r, http.StatusOK, "")
+		if !bytes.Equal(r.body, deep.Bytes()) || !strings.HasPrefix(r.header.Get("Content-Disposition"), "inline") {
+			t.Fatalf("served %d bytes (%s)", len(r.body), r.header.Get("Content-Disposition"))
+		}
+		// Within the budget, a thumbnail as before.
+		if b := e.mustUpload(room.ID, vtok, false, "shot.png", testPNG(t, 120, 100)); b.ThumbnailURL == "" {
+			t.Fatalf("got %+v, want a thumbnail", b)
 		}
 	})
 }
