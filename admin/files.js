@@ -30,11 +30,13 @@ export function formatSize(n) {
 
 /**
  * A message's files: images as thumbnails that open full size, other files
- * by name and size with a download link.
+ * by name and size with a download link. A thumbnail grows the thread when
+ * it loads: a thread at its end then is kept there.
  * @param {Attachment[]} files
+ * @param {{nearBottom(): boolean, scrollToBottom(force: boolean): void}} [thread] the thread the files are drawn in
  * @returns {HTMLElement}
  */
-export function drawFiles(files) {
+export function drawFiles(files, thread) {
   return el('div', { class: 'files' }, files.map((f) => {
     const a = /** @type {HTMLAnchorElement} */ (el('a', {
       class: f.thumbnailUrl ? 'file-img' : 'file', href: '#', title: f.name, target: '_blank', rel: 'noopener',
@@ -42,7 +44,10 @@ export function drawFiles(files) {
     }));
     if (f.thumbnailUrl) {
       const img = /** @type {HTMLImageElement} */ (el('img', { alt: f.name }));
-      fetchFile(f.thumbnailUrl).then((u) => { img.src = u; }, () => { img.alt = f.name + ' (not available)'; });
+      fetchFile(f.thumbnailUrl).then((u) => {
+        if (thread && thread.nearBottom()) img.addEventListener('load', () => thread.scrollToBottom(true), { once: true });
+        img.src = u;
+      }, () => { img.alt = f.name + ' (not available)'; });
       a.append(img);
     } else {
       a.append(el('span', { class: 'file-name', dir: 'auto', text: f.name }), el('span', { class: 'file-size', text: formatSize(f.size) }));

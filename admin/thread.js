@@ -133,17 +133,19 @@ export class ThreadView {
       el('span', { class: 'msg-author', text: who }),
       el('time', { datetime: m.createdAt, title: fullTime(m.createdAt), text: clockTime(m.createdAt) })),
     el('div', { class: 'bubble', dir: 'auto', title: fullTime(m.createdAt) }, m.content && linkify(m.content),
-      m.attachments?.length && drawFiles(m.attachments)));
+      m.attachments?.length && drawFiles(m.attachments, this)));
     this.ui.msgs.append(node);
     this.nodes.set(m.seq, node);
     this.lastRendered = m;
   }
 
-  /** @param {number} seq shows "Seen" under this message, 0 for nowhere */
+  /** @param {number} seq shows "Seen" under this message, 0 for nowhere (a thread at its end stays there) */
   showSeen(seq) {
+    const stick = this.nearBottom();
     this.ui.msgs.querySelector('.seen')?.remove();
     const node = seq ? this.nodes.get(seq) : undefined;
     if (node) node.after(el('div', { class: 'seen' }, icon('check'), 'Seen'));
+    if (stick) this.scrollToBottom(true);
   }
 
   /** @param {string} who shows "<who> is typing…" under the thread */

@@ -54,10 +54,30 @@ func TestAttachmentsBrowser(t *testing.T) {
 	mustPoll(t, cctx, "the first message", `[...document.querySelectorAll('#thread-msgs .msg-visitor .bubble')].some((b) => b.textContent === 'The checkout page shows an error')`, 5*time.Second)
 
 	t.Run("a pasted screenshot reaches the console as a thumbnail", func(t *testing.T) {
+		// A thread taller than its box, scrolled to its end, as an agent
+		// in a conversation has it.
+		for i := range 24 {
+			app.call(t, "POST", "/api/v1/admin/rooms/"+roomID+"/messages", admin, map[string]string{"content": fmt.Sprintf("Let me look into that (%d)", i+1)}, nil)
+		}
+		const thread = `document.getElementById('thread')`
+		const atEnd = `(() => { const t = ` + thread + `; return t.scrollHeight > t.clientHeight + 200 && Math.abs(t.scrollTop + t.clientHeight - t.scrollHeight) <= 2; })()`
+		mustPoll(t, cctx, "the console's thread is long and at its end", `document.querySelectorAll('#thread-msgs .msg-admin').length === 24 && `+atEnd, 10*time.Second)
+
 		mustEval[bool](t, ctx, pasteScreenshot)
 		mustPoll(t, ctx, "the visitor sees the thumbnail", `!!F().querySelector('#list .msg.me:not(.pending) .file-img img[src^="blob:"]') && F().querySelector('#list .msg.me .file-img img').naturalWidth > 0`, 10*time.Second)
 		mustPoll(t, cctx, "the agent sees the thumbnail",
 			`(() => { const i = document.querySelector('#thread-msgs .msg-visitor .file-img img'); return !!i && i.src.startsWith('blob:') && i.complete && i.naturalWidth === 320 && i.naturalHeight === 208; })()`, 10*time.Second)
+		// The picture grew the thread as it loaded: the thread, at its end
+		// before, is at its end still, the thumbnail in view.
+		twoFrames(t, cctx)
+		if got := mustEval[[]float64](t, cctx, `(() => { const t = `+thread+`; return [t.scrollTop, t.clientHeight, t.scrollHeight]; })()`); len(got) != 3 || got[0]+got[1] < got[2]-2 {
+			screenshot(t, cctx, "attachments-console-thumbnail-scroll.png")
+			t.Fatalf("after the thumbnail loaded: scrollTop %v + clientHeight %v, scrollHeight %v: the thread left its end", got[0], got[1], got[2])
+		}
+		twoFrames(t, ctx)
+		if got := mustEval[[]float64](t, ctx, `(() => { const s = F().getElementById('scroll'); return [s.scrollTop, s.clientHeight, s.scrollHeight]; })()`); len(got) != 3 || got[0]+got[1] < got[2]-2 {
+			t.Fatalf("the widget after its thumbnail loaded: scrollTop %v + clientHeight %v, scrollHeight %v: the list left its end", got[0], got[1], got[2])
+		}
 		if got := mustEval[string](t, cctx, `document.querySelector('#thread-msgs .msg-visitor .file-img').title`); got != "image.png" {
 			t.Errorf("thumbnail title: got %q, want image.png", got)
 		}
@@ -67,8 +87,8 @@ func TestAttachmentsBrowser(t *testing.T) {
 		screenshot(t, cctx, "attachments-console-thumbnail.png")
 		var r adminRoom
 		app.call(t, "GET", "/api/v1/admin/rooms/"+roomID, admin, nil, &r)
-		if n := len(r.Messages); n != 2 {
-			t.Errorf("stored messages: got %d, want 2 (the text and the screenshot)", n)
+		if n := len(r.Messages); n != 26 {
+			t.Errorf("stored messages: got %d, want 26 (the text, 24 replies and the screenshot)", n)
 		}
 	})
 
@@ -107,4 +127,12 @@ func TestAttachmentsBrowser(t *testing.T) {
 	// The refused upload is a 415 the page asked for.
 	log.checkClean(t, provoked{path: "/attachments", text: "415"})
 	consoleLog.checkClean(t)
+}
+
+// twoFrames waits until the page has drawn two more frames, so what a load
+// handler changed has been laid out.
+func twoFrames(t *testing.T, ctx context.Context) {
+	t.Helper()
+	mustEval[bool](t, ctx, `(window.__frames = 0, requestAnimationFrame(() => requestAnimationFrame(() => { window.__frames = 2; })), true)`)
+	mustPoll(t, ctx, "two frames drawn", `window.__frames === 2`, 5*time.Second)
 }

@@ -14,6 +14,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -23,6 +24,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -35,10 +37,9 @@ import (
 
 // Defaults for the zero values of Config.
 const (
-	DefaultMaxSize     = 10 << 20
-	DefaultMaxPixels   = 24_000_000
-	DefaultThumbSize   = 320
-	DefaultConcurrency = 2
+	DefaultMaxSize   = 10 << 20
+	DefaultMaxPixels = 24_000_000
+	DefaultThumbSize = 320
 	// SweepEvery is how often Run looks for rooms to sweep.
 	SweepEvery = 30 * time.Second
 	// sweepLease is how long a claimed room is another instance's to skip.
@@ -56,9 +57,15 @@ type Config struct {
 	// MaxPixels refuses an image larger than this many pixels before it
 	// is decoded: a thumbnail's decode costs 4 bytes a pixel.
 	MaxPixels int
+	// MaxDecodeBytes bounds the memory one thumbnail's decode may take, as
+	// estimated from the image's header (decodeCost); an image over it is
+	// stored without a thumbnail. Default MaxPixels × 4 (an RGBA image of
+	// MaxPixels).
+	MaxDecodeBytes int64
 	// ThumbSize is the longest edge of a thumbnail.
 	ThumbSize int
-	// Concurrency bounds the thumbnails decoded at once on this instance.
+	// Concurrency bounds the thumbnails decoded at once on this instance;
+	// default DefaultConcurrency().
 	Concurrency int
 	Log         *slog.Logger
 	Now         func() time.Time
@@ -82,8 +89,11 @@ func New(cfg Config) *Service {
 	if cfg.ThumbSize <= 0 {
 		cfg.ThumbSize = DefaultThumbSize
 	}
+	if cfg.MaxDecodeBytes <= 0 {
+		cfg.MaxDecodeBytes = int64(cfg.MaxPixels) * 4
+	}
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = DefaultConcurrency
+		cfg.Concurrency = DefaultConcurrency()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -94,6 +104,16 @@ func New(cfg Config) *Service {
 	m := hmac.New(sha256.New, cfg.Secret)
 	m.Write([]byte("parley attachment link v1"))
 	return &Service{cfg: cfg, thumb: make(chan struct{}, cfg.Concurrency), key: m.Sum(nil)}
+}
+
+// DefaultConcurrency is how many thumbnails an instance decodes at once
+// unless told: 1 on up to 2 CPUs (GOMAXPROCS), 2 on more. Each decode may
+// take up to MaxDecodeBytes, so this bounds the instance's peak.
+func DefaultConcurrency() int {
+	if runtime.GOMAXPROCS(0) <= 2 {
+		return 1
+	}
+	return 2
 }
 
 // MaxSize is the largest file accepted, in bytes.
@@ -120,6 +140,10 @@ func Key(roomID, id string, thumb bool) string {
 	}
 	return k
 }
+
+// partKey is where a WebP is stored while its header is put right: the
+// bytes are already stripped, and the room's DeletePrefix covers it.
+func partKey(roomID, id string) string { return Key(roomID, id, false) + ".part" }
 
 func roomPrefix(roomID string) string { return "rooms/" + roomID + "/" }
 
@@ -148,6 +172,13 @@ func (s *Service) Upload(ctx context.Context, roomID, name string, body io.Reade
 	}
 	id := chat.NewAttachmentID()
 	key := Key(roomID, id, false)
+	// A stripped WebP's size goes in its header, known only at its end: it
+	// is stored under a part key first, then copied with the size put right.
+	putKey := key
+	if typ == "image/webp" {
+		putKey = partKey(roomID, id)
+	}
+	var riffSize uint32
 
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
@@ -158,6 +189,8 @@ func (s *Service) Upload(ctx context.Context, roomID, name string, body io.Reade
 			err = stripJPEG(pw, br)
 		case "image/png":
 			err = stripPNG(pw, br)
+		case "image/webp":
+			riffSize, err = stripWebP(pw, br)
 		default:
 			_, err = io.Copy(pw, br)
 		}
@@ -167,23 +200,36 @@ func (s *Service) Upload(ctx context.Context, roomID, name string, body io.Reade
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	size, err := s.cfg.Blobs.Put(ctx, key, pr, -1, typ)
+	size, err := s.cfg.Blobs.Put(ctx, putKey, pr, -1, typ)
 	_ = pr.CloseWithError(errors.New("attach: upload ended")) // unblocks the filter on a failed Put
 	if ferr := <-done; ferr != nil {
-		_ = s.cfg.Blobs.Delete(context.WithoutCancel(ctx), key)
+		_ = s.cfg.Blobs.Delete(context.WithoutCancel(ctx), putKey)
 		return chat.Attachment{}, s.sourceErr(src, ferr)
 	}
 	if err != nil {
 		return chat.Attachment{}, err
 	}
-
-	a := chat.Attachment{ID: id, Name: SanitizeName(name), Size: size, Type: typ, URL: URL(roomID, id)}
-	if Inline(typ) {
-		if err := s.makeThumb(ctx, roomID, id, typ); err != nil {
+	if putKey != key {
+		size, err = s.finishWebP(ctx, putKey, key, riffSize)
+		if derr := s.cfg.Blobs.Delete(context.WithoutCancel(ctx), putKey); derr != nil {
+			s.cfg.Log.Warn("attachment part not deleted", "room_id", roomID, "attachment_id", id, "err", derr)
+		}
+		if err != nil {
 			s.removeFiles(context.WithoutCancel(ctx), roomID, id)
 			return chat.Attachment{}, err
 		}
-		a.ThumbnailURL = a.URL + "?variant=thumb"
+	}
+
+	a := chat.Attachment{ID: id, Name: SanitizeName(name), Size: size, Type: typ, URL: URL(roomID, id)}
+	if Inline(typ) {
+		made, err := s.makeThumb(ctx, roomID, id, typ)
+		if err != nil {
+			s.removeFiles(context.WithoutCancel(ctx), roomID, id)
+			return chat.Attachment{}, err
+		}
+		if made {
+			a.ThumbnailURL = a.URL + "?variant=thumb"
+		}
 	}
 	if err := s.cfg.Store.PutAttachment(ctx, roomID, a, s.cfg.Now().Add(chat.PendingAttachmentTTL)); err != nil {
 		s.removeFiles(context.WithoutCancel(ctx), roomID, id)
@@ -193,6 +239,26 @@ func (s *Service) Upload(ctx context.Context, roomID, name string, body io.Reade
 }
 
 var errTooBig = errors.New("attach: over the size limit")
+
+// finishWebP copies the stripped WebP stored under from to key to, with
+// the RIFF size in its header set to riffSize; it returns the bytes stored.
+// It streams, blob to blob.
+func (s *Service) finishWebP(ctx context.Context, from, to string, riffSize uint32) (int64, error) {
+	rc, n, err := s.cfg.Blobs.Open(ctx, from)
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	if n != int64(riffSize)+8 {
+		return 0, fmt.Errorf("attach: webp part holds %d bytes, want %d", n, int64(riffSize)+8)
+	}
+	var hdr [8]byte
+	if _, err := io.ReadFull(rc, hdr[:]); err != nil {
+		return 0, fmt.Errorf("attach: webp part: %w", err)
+	}
+	binary.LittleEndian.PutUint32(hdr[4:], riffSize)
+	return s.cfg.Blobs.Put(ctx, to, io.MultiReader(bytes.NewReader(hdr[:]), rc), n, "image/webp")
+}
 
 // sourceErr names what went wrong reading an upload: over the limit, the
 // client's body ended early, or a broken image.
@@ -218,34 +284,44 @@ func (s *Service) removeFiles(ctx context.Context, roomID, id string) {
 }
 
 // makeThumb stores a thumbnail of a stored image, after checking its size
-// from its header: an image of too many pixels is refused undecoded.
-func (s *Service) makeThumb(ctx context.Context, roomID, id, typ string) error {
+// from its header: an image of too many pixels is refused undecoded
+// (ErrImagePixels), and one whose decode would take more than
+// MaxDecodeBytes gets no thumbnail (made is false; the file is fine). At
+// most Concurrency decodes run at once; a request waiting for its turn
+// ends with its ctx.
+func (s *Service) makeThumb(ctx context.Context, roomID, id, typ string) (made bool, err error) {
 	rc, _, err := s.cfg.Blobs.Open(ctx, Key(roomID, id, false))
 	if err != nil {
-		return err
+		return false, err
 	}
-	cfg, _, err := image.DecodeConfig(bufio.NewReader(rc))
+	cost, cfg, err := decodeCost(bufio.NewReader(rc), typ)
 	_ = rc.Close()
 	if err != nil {
-		return ErrBadImage
+		return false, ErrBadImage
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > s.cfg.MaxPixels {
-		return ErrImagePixels
+		return false, ErrImagePixels
+	}
+	if cost > s.cfg.MaxDecodeBytes {
+		s.cfg.Log.Info("image stored without a thumbnail: its decode is over the budget",
+			"room_id", roomID, "attachment_id", id, "type", typ, "width", cfg.Width, "height", cfg.Height,
+			"decode_bytes", cost, "budget", s.cfg.MaxDecodeBytes)
+		return false, nil
 	}
 	select {
 	case s.thumb <- struct{}{}:
 		defer func() { <-s.thumb }()
 	case <-ctx.Done():
-		return ctx.Err()
+		return false, ctx.Err()
 	}
 	rc, _, err = s.cfg.Blobs.Open(ctx, Key(roomID, id, false))
 	if err != nil {
-		return err
+		return false, err
 	}
 	img, _, err := image.Decode(bufio.NewReader(rc))
 	_ = rc.Close()
 	if err != nil {
-		return ErrBadImage
+		return false, ErrBadImage
 	}
 	w, h := cfg.Width, cfg.Height
 	if m := s.cfg.ThumbSize; w > m || h > m {
@@ -257,6 +333,7 @@ func (s *Service) makeThumb(ctx context.Context, roomID, id, typ string) error {
 	}
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	draw.ApproxBiLinear.Scale(dst, dst.Bounds(), img, img.Bounds(), draw.Src, nil)
+	img = nil // the decoded picture can go before the encode
 	var buf bytes.Buffer
 	if typ == "image/jpeg" {
 		err = jpeg.Encode(&buf, dst, &jpeg.Options{Quality: 80})
@@ -264,10 +341,12 @@ func (s *Service) makeThumb(ctx context.Context, roomID, id, typ string) error {
 		err = png.Encode(&buf, dst)
 	}
 	if err != nil {
-		return fmt.Errorf("attach: thumbnail: %w", err)
+		return false, fmt.Errorf("attach: thumbnail: %w", err)
 	}
-	_, err = s.cfg.Blobs.Put(ctx, Key(roomID, id, true), &buf, int64(buf.Len()), ThumbType(typ))
-	return err
+	if _, err = s.cfg.Blobs.Put(ctx, Key(roomID, id, true), &buf, int64(buf.Len()), ThumbType(typ)); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // ThumbType is the type of the thumbnail of an image of type typ.

@@ -119,6 +119,87 @@ func stripPNG(w io.Writer, r *bufio.Reader) error {
 	}
 }
 
+// The flags of a VP8X chunk (its first payload byte) that say the file has
+// EXIF and XMP chunks.
+const (
+	vp8xEXIF = 0x08
+	vp8xXMP  = 0x04
+)
+
+// stripWebP copies a WebP from r to w without its "EXIF" and "XMP " chunks
+// (GPS positions, camera serials, editing history), chunk by chunk, and
+// clears the VP8X flags that announced them; every other chunk (the image,
+// ICC profile, animation frames, unknown ones) is copied as it is. Nothing is
+// decoded and memory stays at the buffer's size. The RIFF header must give
+// the file's size at its front, which is only known once the last chunk has
+// gone by (the metadata chunks come after the image data), so the header
+// written carries the size read and the returned riffSize is the right one:
+// the caller rewrites bytes 4–8 with it. Bytes after the RIFF's end are not
+// copied.
+func stripWebP(w io.Writer, r *bufio.Reader) (riffSize uint32, err error) {
+	var hdr [12]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil || string(hdr[:4]) != "RIFF" || string(hdr[8:]) != "WEBP" {
+		return 0, errBadImage
+	}
+	left := int64(binary.LittleEndian.Uint32(hdr[4:8])) - 4 // the chunks' bytes
+	if left < 8 {
+		return 0, errBadImage
+	}
+	if _, err := w.Write(hdr[:]); err != nil {
+		return 0, err
+	}
+	written := int64(4) // "WEBP"
+	for first := true; left > 0; first = false {
+		var ch [8]byte
+		if left < 8 {
+			return 0, errBadImage
+		}
+		if _, err := io.ReadFull(r, ch[:]); err != nil {
+			return 0, errBadImage
+		}
+		n := int64(binary.LittleEndian.Uint32(ch[4:]))
+		padded := n + n&1
+		left -= 8 + padded
+		if left < 0 {
+			return 0, errBadImage
+		}
+		switch fourcc := string(ch[:4]); {
+		case fourcc == "EXIF" || fourcc == "XMP ":
+			if _, err := r.Discard(int(padded)); err != nil {
+				return 0, errBadImage
+			}
+			continue
+		case fourcc == "VP8X":
+			// The first chunk when present; its flags announce the rest.
+			if !first || n < 10 {
+				return 0, errBadImage
+			}
+			if _, err := w.Write(ch[:]); err != nil {
+				return 0, err
+			}
+			flags, err := r.ReadByte()
+			if err != nil {
+				return 0, errBadImage
+			}
+			if _, err := w.Write([]byte{flags &^ (vp8xEXIF | vp8xXMP)}); err != nil {
+				return 0, err
+			}
+			if _, err := io.CopyN(w, r, padded-1); err != nil {
+				return 0, wrapCopy(err)
+			}
+		default:
+			if _, err := w.Write(ch[:]); err != nil {
+				return 0, err
+			}
+			if _, err := io.CopyN(w, r, padded); err != nil {
+				return 0, wrapCopy(err)
+			}
+		}
+		written += 8 + padded
+	}
+	return uint32(written), nil
+}
+
 func wrapCopy(err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return errBadImage

@@ -98,8 +98,21 @@ func normalizeAttachments(ids []string) error {
 	return nil
 }
 
-// AllowUpload counts one upload of a room's visitor against the uploads
-// limit (rate_limited when over it).
-func (s *Service) AllowUpload(ctx context.Context, roomID string) error {
+// AllowUpload lets a room's visitor at clientIP upload a file, counting it
+// against the uploads limit (rate_limited when over it). A blocked visitor
+// gets ErrBlocked, as their sends do, whether the room or the address is
+// blocked; a room that is gone, ErrRoomNotFound. Both are checked before
+// the file is read, so nothing is stored for them.
+func (s *Service) AllowUpload(ctx context.Context, roomID, clientIP string) error {
+	if err := s.refuseBlockedClient(ctx, clientIP); err != nil {
+		return err
+	}
+	r, err := s.Room(ctx, roomID)
+	if err != nil {
+		return err
+	}
+	if r.Blocked {
+		return ErrBlocked
+	}
 	return s.allow(ctx, s.limits.Uploads, "uploads:"+roomID)
 }

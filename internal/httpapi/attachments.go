@@ -42,13 +42,14 @@ func isUpload(c *gin.Context) bool {
 		(p == "/api/v1/rooms/:id/attachments" || p == "/api/v1/admin/rooms/:id/attachments")
 }
 
-// uploadVisitor is a visitor's upload, counted against the uploads limit.
+// uploadVisitor is a visitor's upload, counted against the uploads limit;
+// a blocked visitor is refused before the file is read.
 func (s *Server) uploadVisitor(c *gin.Context) {
 	if s.attach == nil {
 		s.fail(c, errAttachOff)
 		return
 	}
-	if err := s.svc.AllowUpload(c.Request.Context(), c.Param("id")); err != nil {
+	if err := s.svc.AllowUpload(c.Request.Context(), c.Param("id"), c.ClientIP()); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -22,7 +22,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/image/webp"
+
 	"github.com/parley-chat/parley/internal/attach"
+	"github.com/parley-chat/parley/internal/attach/attachtest"
 	"github.com/parley-chat/parley/internal/blob"
 	"github.com/parley-chat/parley/internal/blob/blobtest"
 	"github.com/parley-chat/parley/internal/chat"
@@ -41,7 +44,9 @@ type fileEnv struct {
 
 type fileOptions struct {
 	maxSize int64
-	cfg     envConfig
+	// maxPixels is attach.Config.MaxPixels (the decode budget is 4 × it).
+	maxPixels int
+	cfg       envConfig
 }
 
 // forEachBlobStore runs fn on a directory store and on a real S3 server
@@ -64,7 +69,7 @@ func forEachBlobStore(t *testing.T, o fileOptions, fn func(t *testing.T, e *file
 			}
 			cfg := o.cfg
 			cfg.Attachments = func(store *redisstore.Store, secret []byte) *attach.Service {
-				fe.files = attach.New(attach.Config{Blobs: fe.blobs, Store: store, Secret: secret, MaxSize: o.maxSize})
+				fe.files = attach.New(attach.Config{Blobs: fe.blobs, Store: store, Secret: secret, MaxSize: o.maxSize, MaxPixels: o.maxPixels})
 				return fe.files
 			}
 			fe.env = newEnv(t, real.Addr(), cfg)
@@ -367,6 +372,16 @@ func jpegWithGPS(t testing.TB) []byte {
 	if err := jpeg.Encode(&plain, img, nil); err != nil {
 		t.Fatal(err)
 	}
+	payload := append([]byte("Exif\x00\x00"), gpsTIFF()...)
+	seg := []byte{0xFF, 0xE1, 0, 0}
+	binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
+	seg = append(seg, payload...)
+	out := append([]byte{0xFF, 0xD8}, seg...)
+	return append(out, plain.Bytes()[2:]...)
+}
+
+// gpsTIFF returns Exif's TIFF structure with a GPS IFD (latitude 48°51'N).
+func gpsTIFF() []byte {
 	// TIFF, big endian: IFD0 with one entry GPSInfo (0x8825) → GPS IFD with
 	// GPSLatitudeRef 'N' and GPSLatitude 48/1 51/1 0/1.
 	var tiff bytes.Buffer
@@ -396,12 +411,7 @@ func jpegWithGPS(t testing.TB) []byte {
 	for _, v := range []uint32{48, 1, 51, 1, 0, 1} {
 		w(v)
 	}
-	payload := append([]byte("Exif\x00\x00"), tiff.Bytes()...)
-	seg := []byte{0xFF, 0xE1, 0, 0}
-	be.PutUint16(seg[2:], uint16(len(payload)+2))
-	seg = append(seg, payload...)
-	out := append([]byte{0xFF, 0xD8}, seg...)
-	return append(out, plain.Bytes()[2:]...)
+	return tiff.Bytes()
 }
 
 func TestAttachmentMetadataStripped(t *testing.T) {
@@ -601,4 +611,158 @@ func plainPart(t testing.TB, raw []byte) string {
 			return string(b)
 		}
 	}
+}
+
+// TestAttachmentBlockedVisitorCannotUpload: a blocked visitor's upload gets
+// the refusal their sends get (403 forbidden, "this conversation has been
+// blocked"), whether the room or the address it comes from is blocked, and
+// nothing is stored; the admins still upload into the room, and the
+// unblocked visitor uploads again.
+func TestAttachmentBlockedVisitorCannotUpload(t *testing.T) {
+	o := fileOptions{cfg: envConfig{TrustedProxies: []string{"127.0.0.1/32", "::1"}}}
+	forEachBlobStore(t, o, func(t *testing.T, e *fileEnv) {
+		at := e.adminToken()
+		uploadFrom := func(roomID, token, ip string) resp {
+			body, ct := multipartBody(t, "file", "shot.png", testPNG(t, 16, 16))
+			return e.do(req{method: "POST", path: "/api/v1/rooms/" + roomID + "/attachments", token: token, body: body,
+				header: map[string]string{"Content-Type": ct, "X-Forwarded-For": ip}})
+		}
+		const ip = "2001:db8:5:6::1"
+		open := func() (chat.Room, string) {
+			r := e.do(req{method: "POST", path: "/api/v1/rooms", header: from(ip)})
+			want(t, r, http.StatusCreated, "")
+			rt := decode[roomToken](t, r)
+			return rt.Room, rt.Token
+		}
+		room, token := open()
+		sameIP, sameIPToken := open()
+		want(t, uploadFrom(room.ID, token, ip), http.StatusCreated, "")
+		files := len(e.diskFiles())
+
+		// The room blocked: its visitor's upload is refused like a send.
+		blockPath := "/api/v1/admin/rooms/" + room.ID + "/block"
+		want(t, e.do(req{method: "POST", path: blockPath, token: at}), http.StatusNoContent, "")
+		wantBlocked(t, e.do(req{method: "POST", path: "/api/v1/rooms/" + room.ID + "/messages", token: token, body: map[string]string{"content": "hi"}}))
+		wantBlocked(t, uploadFrom(room.ID, token, ip))
+		wantBlocked(t, uploadFrom(room.ID, token, "203.0.113.9"))
+		if got := len(e.diskFiles()); got != files {
+			t.Fatalf("a refused upload stored files: %d, want %d", got, files)
+		}
+		// Another room from the same address is not blocked by that.
+		want(t, uploadFrom(sameIP.ID, sameIPToken, ip), http.StatusCreated, "")
+		// The admins still upload into the blocked room.
+		e.mustUpload(room.ID, at, true, "reply.png", testPNG(t, 16, 16))
+		files = len(e.diskFiles())
+
+		// The address blocked too: every room's visitor from it is refused.
+		want(t, e.do(req{method: "POST", path: blockPath, token: at, body: `{"ip": true, "for": "1h"}`}), http.StatusNoContent, "")
+		wantBlocked(t, uploadFrom(sameIP.ID, sameIPToken, ip))
+		if got := len(e.diskFiles()); got != files {
+			t.Fatalf("a refused upload stored files: %d, want %d", got, files)
+		}
+		want(t, uploadFrom(sameIP.ID, sameIPToken, "203.0.113.9"), http.StatusCreated, "")
+
+		// Unblocked, the visitor uploads again.
+		want(t, e.do(req{method: "DELETE", path: blockPath, token: at}), http.StatusNoContent, "")
+		want(t, uploadFrom(room.ID, token, ip), http.StatusCreated, "")
+	})
+}
+
+// TestAttachmentWebPMetadataStripped: a WebP carrying an EXIF chunk with a
+// GPS position and an XMP chunk is stored without them — its header's size
+// and flags put right — still decodes as the same picture and has a
+// thumbnail; a WebP without metadata is stored as it came.
+func TestAttachmentWebPMetadataStripped(t *testing.T) {
+	forEachBlobStore(t, fileOptions{}, func(t *testing.T, e *fileEnv) {
+		room, vtok := e.mustRoom(map[string]string{"name": "Vi"})
+		xmp := []byte(`<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description exif:GPSLatitude="48,51.0N"/></x:xmpmeta>`)
+		plain := attachtest.WebP(640, 400, 20, 120, 220)
+		photo := attachtest.WebP(640, 400, 20, 120, 220,
+			attachtest.Chunk{FourCC: "EXIF", Data: gpsTIFF()}, attachtest.Chunk{FourCC: "XMP ", Data: xmp})
+		if !bytes.Contains(photo, gpsTIFF()) || !bytes.Contains(photo, xmp) {
+			t.Fatal("the test photo has no EXIF or XMP")
+		}
+		a := e.mustUpload(room.ID, vtok, false, "photo.webp", photo)
+		if a.Type != "image/webp" || a.ThumbnailURL == "" {
+			t.Fatalf("got attachment %+v", a)
+		}
+		r := e.do(req{method: "GET", path: a.URL, token: vtok})
+		want(t, r, http.StatusOK, "")
+		got := r.body
+		for _, leak := range [][]byte{[]byte("EXIF"), []byte("XMP "), []byte("GPSLatitude"), gpsTIFF()[:16]} {
+			if bytes.Contains(got, leak) {
+				t.Fatalf("the served WebP still carries %q", leak)
+			}
+		}
+		if a.Size != int64(len(got)) || len(got) < 30 || string(got[:4]) != "RIFF" || int(binary.LittleEndian.Uint32(got[4:8])) != len(got)-8 {
+			t.Fatalf("served %d bytes (size %d) with RIFF size %d, want the file's length − 8", len(got), a.Size, binary.LittleEndian.Uint32(got[4:8]))
+		}
+		if string(got[12:16]) != "VP8X" || got[20]&(0x08|0x04) != 0 {
+			t.Fatalf("VP8X chunk %q flags %#x: want EXIF and XMP cleared", got[12:16], got[20])
+		}
+		img, err := webp.Decode(bytes.NewReader(got))
+		if err != nil || img.Bounds().Dx() != 640 || img.Bounds().Dy() != 400 {
+			t.Fatalf("the stripped WebP does not decode as 640x400: %v", err)
+		}
+		if c := color.RGBAModel.Convert(img.At(100, 100)).(color.RGBA); c != (color.RGBA{20, 120, 220, 255}) {
+			t.Fatalf("stripped WebP pixel %v, want the picture's colour", c)
+		}
+		r = e.do(req{method: "GET", path: a.ThumbnailURL, token: vtok})
+		want(t, r, http.StatusOK, "")
+		thumb, err := png.Decode(bytes.NewReader(r.body))
+		if err != nil || thumb.Bounds().Dx() != 320 || thumb.Bounds().Dy() != 200 || r.header.Get("Content-Type") != "image/png" {
+			t.Fatalf("thumbnail (%s): %v", r.header.Get("Content-Type"), err)
+		}
+		if c := color.RGBAModel.Convert(thumb.At(160, 100)).(color.RGBA); c != (color.RGBA{20, 120, 220, 255}) {
+			t.Fatalf("thumbnail pixel %v, want the picture's colour", c)
+		}
+
+		// Without metadata: stored byte for byte.
+		b := e.mustUpload(room.ID, vtok, false, "plain.webp", plain)
+		r = e.do(req{method: "GET", path: b.URL, token: vtok})
+		if !bytes.Equal(r.body, plain) {
+			t.Fatalf("a WebP without metadata was changed: %d bytes, want %d", len(r.body), len(plain))
+		}
+
+		// A broken one is refused, and nothing stays behind (no part).
+		files := len(e.diskFiles())
+		cut := bytes.Clone(photo)
+		binary.LittleEndian.PutUint32(cut[4:8], uint32(len(photo)+100))
+		want(t, e.upload(room.ID, vtok, false, "cut.webp", cut), http.StatusBadRequest, "invalid_request")
+		if got := e.diskFiles(); len(got) != files {
+			t.Fatalf("a refused WebP left files: %v", got)
+		}
+		for _, f := range e.diskFiles() {
+			if strings.HasSuffix(f, ".part") {
+				t.Fatalf("a part is left behind: %s", f)
+			}
+		}
+	})
+}
+
+// TestAttachmentOverDecodeBudgetHasNoThumbnail: an image within the pixel
+// limit whose decode would be over the memory budget (a 16-bit PNG takes 8
+// bytes a pixel) is stored and served, without a thumbnail.
+func TestAttachmentOverDecodeBudgetHasNoThumbnail(t *testing.T) {
+	forEachBlobStore(t, fileOptions{maxPixels: 20_000}, func(t *testing.T, e *fileEnv) {
+		room, vtok := e.mustRoom(map[string]string{"name": "Vi"})
+		var deep bytes.Buffer
+		if err := png.Encode(&deep, image.NewNRGBA64(image.Rect(0, 0, 120, 100))); err != nil { // 96,000 bytes decoded, budget 80,000
+			t.Fatal(err)
+		}
+		a := e.mustUpload(room.ID, vtok, false, "deep.png", deep.Bytes())
+		if a.Type != "image/png" || a.ThumbnailURL != "" {
+			t.Fatalf("got %+v, want a PNG without a thumbnail", a)
+		}
+		want(t, e.do(req{method: "GET", path: a.URL + "?variant=thumb", token: vtok}), http.StatusNotFound, "not_found")
+		r := e.do(req{method: "GET", path: a.URL, token: vtok})
+		want(t, r, http.StatusOK, "")
+		if !bytes.Equal(r.body, deep.Bytes()) || !strings.HasPrefix(r.header.Get("Content-Disposition"), "inline") {
+			t.Fatalf("served %d bytes (%s)", len(r.body), r.header.Get("Content-Disposition"))
+		}
+		// Within the budget, a thumbnail as before.
+		if b := e.mustUpload(room.ID, vtok, false, "shot.png", testPNG(t, 120, 100)); b.ThumbnailURL == "" {
+			t.Fatalf("got %+v, want a thumbnail", b)
+		}
+	})
 }
