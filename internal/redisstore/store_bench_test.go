@@ -102,7 +102,7 @@ func BenchmarkAppend(b *testing.B) {
 		b.Run("clientId", func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
-				if _, _, err := s.Append(ctx, benchMsg(ids[i%len(ids)], time.Now()), chat.AppendOptions{ClientID: "c"+strconv.Itoa(i)}); err != nil {
+				if _, _, err := s.Append(ctx, benchMsg(ids[i%len(ids)], time.Now()), chat.AppendOptions{ClientID: "c" + strconv.Itoa(i)}); err != nil {
 					b.Fatal(err)
 				}
 			}
