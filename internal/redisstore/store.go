@@ -297,7 +297,7 @@ func connectCluster(u *url.URL) (redis.UniversalClient, error) {
 }
 
 // ErrClusterNotReady is CheckTopology's answer for a Redis Cluster client.
-var ErrClusterNotReady = errors.New("redisstore: Redis Cluster is not supported yet: Connect accepts redis-cluster:// URLs, but the store's scripts still use keys of several slots (the room index, the admin accounts; see docs/ARCHITECTURE.md, Redis Cluster); use one Redis, or Sentinel for failover")
+var ErrClusterNotReady = errors.New("redisstore: Redis Cluster is not supported yet: Parley's scripts still write keys of several slots together (the room index, the admin accounts; docs/ARCHITECTURE.md, \"Redis Cluster\"); use one Redis, or Sentinel for failover")
 
 // CheckTopology tells whether the store can run on client: it returns
 // ErrClusterNotReady for a Redis Cluster client, whose sends and room
