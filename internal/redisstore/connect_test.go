@@ -17,7 +17,8 @@ func TestConnectForms(t *testing.T) {
 		{"rediss://:secret@redis.example.com:6380/1", "client"},
 		{"redis-sentinel://:pw@s1:26379,s2:26379/mymaster", "client"},
 		{"rediss-sentinel://s1:26379/mymaster/2?sentinel_password=x", "client"},
-		{"redis-cluster://h1:6379,h2:6379", ""},        // not supported: refused up front
+		{"redis-cluster://h1:6379,h2:6379", "cluster"}, // connects; CheckTopology refuses it
+		{"rediss-cluster://u:p@h1:6379", "cluster"},
 		{"redis-sentinel://s1:26379", ""},              // no master name
 		{"redis-sentinel://s1:26379/m/notanumber", ""}, // bad db
 		{"redis-cluster://h1,h2", ""},                  // no ports
@@ -30,6 +31,8 @@ func TestConnectForms(t *testing.T) {
 		switch c.(type) {
 		case *redis.Client:
 			got = "client" // a Sentinel failover client is one too
+		case *redis.ClusterClient:
+			got = "cluster"
 		}
 		if err != nil && tt.want != "" {
 			t.Errorf("%s: got error %v, want a %s", tt.url, err, tt.want)

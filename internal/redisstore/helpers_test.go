@@ -19,7 +19,9 @@ import (
 
 func TestMain(m *testing.M) {
 	redisstore.SetDriverLog(slog.New(slog.DiscardHandler))
-	os.Exit(m.Run())
+	code := m.Run()
+	stopSharedCluster()
+	os.Exit(code)
 }
 
 // forEach runs fn against every Redis the machine has.

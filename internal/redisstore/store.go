@@ -8,8 +8,10 @@
 // Topology: a single Redis (redis://, rediss://) and Sentinel are fully
 // supported. Under Redis Cluster, each room's keys share one slot, but the
 // send, delete and list scripts also touch the room index, and the admin
-// scripts touch the admin set, which live in other slots: Connect refuses
-// Cluster URLs rather than start a server whose sends would all fail.
+// scripts touch the admin set, which live in other slots: Connect builds a
+// cluster client (redis-cluster://), but CheckTopology refuses it, and the
+// server calls CheckTopology rather than start with sends that would all
+// fail. cluster_audit_test.go lists which scripts are single-slot.
 package redisstore
 
 import (
@@ -177,10 +179,18 @@ const (
 //	rediss://...                                          the same over TLS
 //	redis-sentinel://[user:password@]host1:26379,host2:26379/mastername[/db][?sentinel_password=...]
 //
-// and rediss-sentinel:// for TLS. redis-cluster:// is refused with an error
-// that says why (see the package doc). The credentials are
+//	redis-cluster://[user:password@]host1:6379,host2:6379,...[?options]
+//
+// and rediss-sentinel://, rediss-cluster:// for TLS. The credentials are
 // those of the Redis servers (for Sentinel, sentinel_password authenticates
-// to the sentinels themselves). Connect does not dial; the first command does.
+// to the sentinels themselves). The cluster form lists seed nodes (any of
+// them finds the others) and has no database path: Cluster has database 0
+// only. Its options are go-redis's (redis.ParseClusterURL) except the
+// timeouts and retries, which are Parley's as for the other forms. Connect
+// does not dial; the first command does.
+//
+// A cluster client connects, but the store is not cluster-safe yet: check
+// it with CheckTopology before serving.
 func Connect(rawURL string) (redis.UniversalClient, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -209,12 +219,9 @@ func Connect(rawURL string) (redis.UniversalClient, error) {
 		scheme = "redis-sentinel"
 	case "redis-sentinel":
 	case "redis-cluster", "rediss-cluster":
-		// Sending a message updates the room and the global room index in one
-		// script, which Cluster refuses (the keys live in different slots).
-		// Failing here is better than starting and answering 500 to every send.
-		return nil, fmt.Errorf("redisstore: connect: Redis Cluster is not supported yet (the room scripts also update the global room index); use one Redis, or Sentinel for failover")
+		return connectCluster(u)
 	default:
-		return nil, fmt.Errorf("redisstore: connect: unknown scheme %q (want redis, rediss or redis-sentinel)", u.Scheme)
+		return nil, fmt.Errorf("redisstore: connect: unknown scheme %q (want redis, rediss, redis-sentinel or redis-cluster)", u.Scheme)
 	}
 	addrs := strings.Split(u.Host, ",")
 	for _, a := range addrs {
@@ -243,6 +250,72 @@ func Connect(rawURL string) (redis.UniversalClient, error) {
 	tune(&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.PoolTimeout,
 		&opt.MaxRetries, &opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.DialerRetries)
 	return redis.NewFailoverClient(opt), nil
+}
+
+// clusterReload is how often a cluster client refreshes its map of slots
+// to nodes even when no reply told it to (MOVED does at once): a killed
+// primary gives dial errors, not MOVED, so without it the client would
+// keep dialing the dead node until go-redis's default 60 s passed.
+const clusterReload = time.Second
+
+// connectCluster builds a ClusterClient from a redis-cluster:// or
+// rediss-cluster:// URL (Connect).
+func connectCluster(u *url.URL) (redis.UniversalClient, error) {
+	if u.Host == "" {
+		return nil, fmt.Errorf("redisstore: connect: a Redis Cluster URL needs at least one host:port")
+	}
+	if p := strings.Trim(u.Path, "/"); p != "" {
+		return nil, fmt.Errorf("redisstore: connect: Redis Cluster has no database number or path (got %q): remove it", "/"+p)
+	}
+	addrs := strings.Split(u.Host, ",")
+	for _, a := range addrs {
+		if h, p, err := net.SplitHostPort(a); err != nil || h == "" || p == "" {
+			return nil, fmt.Errorf("redisstore: connect: address %q must be host:port", a)
+		}
+	}
+	// go-redis reads the options of a redis:// URL whose other seeds are
+	// addr parameters; the timeouts are set below, whatever the URL says.
+	q := u.Query()
+	for _, a := range addrs[1:] {
+		q.Add("addr", a)
+	}
+	seed := url.URL{Scheme: "redis", User: u.User, Host: addrs[0], RawQuery: q.Encode()}
+	opt, err := redis.ParseClusterURL(seed.String())
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: connect: %w", err)
+	}
+	if u.Scheme == "rediss-cluster" {
+		// No ServerName: each node's certificate is checked against the
+		// host the client dials, as the Sentinel form does.
+		opt.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	tune(&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.PoolTimeout,
+		&opt.MaxRetries, &opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.DialerRetries)
+	// The cluster client resends a command on MOVED/ASK but also, under the
+	// same MaxRedirects budget, after a timeout or a lost connection, which
+	// could store a message twice: no resending at all, as for the other
+	// forms. A command that meets a moved slot fails once (MOVED or ASK:
+	// it did not run, so chat.ErrUnavailable) and the map is reloaded.
+	opt.MaxRedirects = -1
+	opt.ClusterStateReloadInterval = clusterReload
+	opt.Protocol = 2
+	opt.DisableIdentity = true
+	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	return redis.NewClusterClient(opt), nil
+}
+
+// ErrClusterNotReady is CheckTopology's answer for a Redis Cluster client.
+var ErrClusterNotReady = errors.New("redisstore: Redis Cluster is not supported yet: Parley's scripts still write keys of several slots together (the room index, the admin accounts; docs/ARCHITECTURE.md, \"Redis Cluster\"); use one Redis, or Sentinel for failover")
+
+// CheckTopology tells whether the store can run on client: it returns
+// ErrClusterNotReady for a Redis Cluster client, whose sends and room
+// listings would all fail, and nil for one Redis or Sentinel. A server
+// calls it before serving.
+func CheckTopology(client redis.UniversalClient) error {
+	if _, ok := client.(*redis.ClusterClient); ok {
+		return ErrClusterNotReady
+	}
+	return nil
 }
 
 func tune(dial, read, write, pool *time.Duration, retries *int, minBackoff, maxBackoff *time.Duration, dialRetries *int) {
@@ -312,4 +385,6 @@ func classify(err error) errClass {
 }
 
 // busyReplies are the server's answers that mean "not now" rather than "no".
-var busyReplies = []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY", "MISCONF", "NOREPLICAS"}
+// MOVED and ASK (Redis Cluster: the slot is served elsewhere) mean the
+// command did not run; the cluster client reloads its slot map on them.
+var busyReplies = []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY", "MISCONF", "NOREPLICAS", "MOVED ", "ASK "}
