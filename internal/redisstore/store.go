@@ -300,6 +300,7 @@ func connectCluster(u *url.URL) (redis.UniversalClient, error) {
 	opt.ClusterStateReloadInterval = clusterReload
 	opt.Protocol = 2
 	opt.DisableIdentity = true
+	opt.PipelinePoolSize = -1 // as for one server: see Connect
 	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	return redis.NewClusterClient(opt), nil
 }
