@@ -46,21 +46,34 @@ const (
 	catchUpWait = 250 * time.Millisecond
 	// maxIndexTerms bounds the terms of one index script.
 	maxIndexTerms = 256
+	// indexPause is how long an indexer rests after a batch that was not
+	// full, so that under load a batch holds many messages of each room (a
+	// word a room repeats is written once a batch) and costs one round trip
+	// for hundreds of sends; searches catch up by themselves meanwhile.
+	indexPause = 100 * time.Millisecond
 )
 
 // RunSearchIndexer indexes the messages of the admin log until ctx ends.
 // A failure (Redis down) is logged and retried after a second.
 func (s *Store) RunSearchIndexer(ctx context.Context, log *slog.Logger) {
 	for ctx.Err() == nil {
-		if _, err := s.indexOnce(ctx, indexWait, indexIdle); err != nil {
+		n, err := s.indexOnce(ctx, indexWait, indexIdle)
+		rest := time.Duration(0)
+		switch {
+		case err != nil:
 			if ctx.Err() != nil {
 				return
 			}
 			log.Warn("search indexer", "err", err)
+			rest = time.Second
+		case n > 0 && n < indexBatch:
+			rest = indexPause
+		}
+		if rest > 0 {
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(time.Second):
+			case <-time.After(rest):
 			}
 		}
 	}

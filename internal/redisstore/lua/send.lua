@@ -25,7 +25,11 @@
 -- ARGV[7]  the room hash counter this message bumps (the other side's unread)
 -- ARGV[8]  refuse the message when the room is blocked (0|1)
 -- ARGV[9]  max messages kept (0 = all)
--- ARGV[10] ttl (ms, 0 = none)
+-- ARGV[10] ttl (ms, 0 = none). The room's keys are given ttl + slack
+--          (slack: 1% of it, at most an hour) and refreshed only when the
+--          last refresh (the room's ttlAt) is a slack old: the room lives
+--          at least ttl after its last message, at most ttl + slack, and
+--          most sends skip the PEXPIREs
 -- ARGV[11] events channel
 -- ARGV[12] message event JSON up to the message
 -- ARGV[13] admin log length kept (approximately)
@@ -64,7 +68,7 @@ local roomID, cid, msgOpen, sender, content, at = ARGV[1], ARGV[2], ARGV[3], ARG
 local counter, refuseBlocked = ARGV[7], ARGV[8] == '1'
 local max, ttl = tonumber(ARGV[9]), tonumber(ARGV[10])
 
-local h = redis.call('HMGET', room, 'seq', 'firstSeq', 'updatedAt', 'blocked', counter, 'status', 'assignee', 'labels')
+local h = redis.call('HMGET', room, 'seq', 'firstSeq', 'updatedAt', 'blocked', counter, 'status', 'assignee', 'labels', 'ttlAt')
 if not h[1] then
   return {'notfound'}
 end
@@ -75,6 +79,9 @@ if ARGV[20] == '1' and redis.call('EXISTS', KEYS[17]) == 1 then
   return {'blocked'}
 end
 local first = tonumber(h[2] or '1')
+local slack = math.min(math.floor(ttl / 100), 3600000)
+local keep = ttl + slack
+local refresh = ttl > 0 and (not h[9] or tonumber(at) - tonumber(h[9]) >= slack)
 if cid ~= '' then
   local old = redis.call('HGET', dedup, cid)
   if old then
@@ -130,6 +137,10 @@ redis.call('HSET', room, 'seq', seq, 'firstSeq', first, counter, tonumber(h[5] o
   'lastSeq', seq, 'lastSender', sender, 'lastContent', content, 'lastAt', at, 'updatedAt', updated)
 if cid ~= '' then
   redis.call('HSET', dedup, cid, seq)
+  if ttl > 0 and not refresh and redis.call('PTTL', dedup) < 0 then
+    -- Made by this send, between refreshes: it lives as long as the room.
+    redis.call('PEXPIRE', dedup, redis.call('PTTL', room))
+  end
   -- Forget the clientIds of trimmed messages, in one sweep each time the
   -- hash doubles the cap: amortised O(1) a send, and a busy room's dedup
   -- hash stays bounded like its list. (Retries come within seconds.)
@@ -143,18 +154,19 @@ if cid ~= '' then
   end
 end
 
-if ttl > 0 then
-  redis.call('PEXPIRE', room, ttl)
-  redis.call('PEXPIRE', msgs, ttl)
-  redis.call('PEXPIRE', dedup, ttl)
-  redis.call('PEXPIRE', senders, ttl)
-  redis.call('PEXPIRE', KEYS[13], ttl)
+if refresh then
+  redis.call('HSET', room, 'ttlAt', at)
+  redis.call('PEXPIRE', room, keep)
+  redis.call('PEXPIRE', msgs, keep)
+  redis.call('PEXPIRE', dedup, keep)
+  redis.call('PEXPIRE', senders, keep)
+  redis.call('PEXPIRE', KEYS[13], keep)
   -- The room's files live as long as it: the sweeper deletes their
   -- bytes when it is due (see docs/ARCHITECTURE.md, Attachments).
   if redis.call('EXISTS', attHash) == 1 then
-    redis.call('PEXPIRE', attHash, ttl)
-    redis.call('PEXPIRE', attPending, ttl)
-    local nextSweep = tonumber(at) + ttl
+    redis.call('PEXPIRE', attHash, keep)
+    redis.call('PEXPIRE', attPending, keep)
+    local nextSweep = tonumber(at) + keep
     local p = redis.call('ZRANGE', attPending, 0, 0, 'WITHSCORES')
     if p[2] and tonumber(p[2]) < nextSweep then
       nextSweep = tonumber(p[2])
@@ -163,7 +175,7 @@ if ttl > 0 then
   end
   local identity = redis.call('HGET', room, 'identity')
   if identity then
-    redis.call('PEXPIRE', ARGV[19] .. identity, ttl)
+    redis.call('PEXPIRE', ARGV[19] .. identity, keep)
   end
 end
 redis.call('ZADD', KEYS[5], updated, roomID)
