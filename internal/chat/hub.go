@@ -83,7 +83,20 @@ type Subscription struct {
 	// dropped is set when the hub drops the subscription for being too
 	// slow (a full buffer), not when its owner closes it.
 	dropped atomic.Bool
+	// catchUp: a full buffer does not drop the subscription; lagged says
+	// events were left out since the owner last asked (see KeepWhenBehind).
+	catchUp atomic.Bool
+	lagged  atomic.Bool
 }
+
+// KeepWhenBehind makes a full buffer leave events out rather than drop the
+// subscription: the owner, who can read what it missed elsewhere (an admin
+// stream, from the admin log), asks Behind after its reads.
+func (s *Subscription) KeepWhenBehind() { s.catchUp.Store(true) }
+
+// Behind tells whether events were left out since the last call, and
+// forgets it.
+func (s *Subscription) Behind() bool { return s.lagged.Load() && s.lagged.Swap(false) }
 
 // Dropped tells whether the hub ended the subscription because its buffer
 // was full (its client missed events and must resume), rather than its
@@ -223,6 +236,10 @@ func (h *Hub) Deliver(ev Event) {
 				continue // an agent knows what they do themselves
 			}
 			if !offer(s, ev) {
+				if s.catchUp.Load() {
+					s.lagged.Store(true)
+					continue
+				}
 				slow = append(slow, s)
 			}
 		}

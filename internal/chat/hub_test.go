@@ -100,6 +100,32 @@ func TestHubUnsubscribe(t *testing.T) {
 	}
 }
 
+// TestHubKeepsABehindSubscriber: a subscription that reads what it missed
+// elsewhere is not dropped when its buffer is full; it is told, once.
+func TestHubKeepsABehindSubscriber(t *testing.T) {
+	h := NewHub(2)
+	defer h.Close()
+	s := h.SubscribeAdmin()
+	s.KeepWhenBehind()
+	if s.Behind() {
+		t.Fatal("behind before any event")
+	}
+	for i := 1; i <= 5; i++ {
+		h.Deliver(Event{Type: EventMessage, RoomID: "r_a", Message: &Message{Seq: int64(i)}})
+	}
+	select {
+	case <-s.Done():
+		t.Fatal("the subscription was dropped")
+	default:
+	}
+	if !s.Behind() || s.Behind() {
+		t.Fatal("want Behind true once, then false")
+	}
+	if ev := recv(t, s); ev.Message.Seq != 1 {
+		t.Fatalf("got seq %d first, want 1 (the events that fit are kept)", ev.Message.Seq)
+	}
+}
+
 func TestHubDropsSlowSubscriber(t *testing.T) {
 	h := NewHub(4)
 	defer h.Close()

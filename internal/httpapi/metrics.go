@@ -23,6 +23,7 @@ type metrics struct {
 	storeErrors prometheus.Counter
 	streams     *prometheus.GaugeVec
 	dropped     *prometheus.CounterVec
+	behind      *prometheus.CounterVec
 	mailSent    prometheus.Counter
 	mailFailed  prometheus.Counter
 	mailDead    prometheus.Counter
@@ -66,6 +67,10 @@ func newMetrics(reg *prometheus.Registry, mailStats func(context.Context) (chat.
 			Name: "parley_streams_dropped_total",
 			Help: "Event streams dropped by kind and reason: stalled (a write made no progress in time) or slow (too far behind, dropped by the hub).",
 		}, []string{"kind", "reason"}),
+		behind: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_streams_behind_total",
+			Help: "Times an admin stream fell behind a burst (its buffer was full) and read what it missed from the admin log instead of ending.",
+		}, []string{"kind"}),
 	}
 	m.mailSent = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "parley_mail_sent_total",
@@ -83,7 +88,7 @@ func newMetrics(reg *prometheus.Registry, mailStats func(context.Context) (chat.
 		Name: "parley_webhook_deliveries_total",
 		Help: "Webhook delivery attempts by outcome: delivered (2xx), failed (each failed attempt), dead (given up: the endpoint is now failing).",
 	}, []string{"outcome"})
-	reg.MustRegister(m.requests, m.duration, m.messages, m.storeErrors, m.streams, m.dropped, m.mailSent, m.mailFailed, m.mailDead, m.hooks)
+	reg.MustRegister(m.requests, m.duration, m.messages, m.storeErrors, m.streams, m.dropped, m.behind, m.mailSent, m.mailFailed, m.mailDead, m.hooks)
 	if mailStats != nil {
 		reg.MustRegister(mailQueueCollector{stats: mailStats})
 	}
@@ -96,9 +101,13 @@ func newMetrics(reg *prometheus.Registry, mailStats func(context.Context) (chat.
 			m.dropped.WithLabelValues(string(kind), reason)
 		}
 	}
+	m.behind.WithLabelValues(string(stream.Admin))
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	return m
 }
+
+// streamBehind counts a stream that caught up from the log after a burst.
+func (m *metrics) streamBehind(kind stream.Kind) { m.behind.WithLabelValues(string(kind)).Inc() }
 
 // streamDropped counts a stream dropped for not keeping up.
 func (m *metrics) streamDropped(kind stream.Kind, reason string) {

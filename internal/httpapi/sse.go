@@ -339,12 +339,28 @@ func (s *Server) adminEvents(c *gin.Context) {
 		s.fail(c, chat.ErrUnauthorized)
 		return
 	}
+	// Where the log ends before subscribing: a stream that falls behind
+	// before it wrote any logged event goes on from there.
+	floor := after
+	if floor == "" {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), streamStoreTimeout)
+		end, err := s.svc.AdminLogEnd(ctx)
+		cancel()
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		floor = end
+	}
 	sub := s.hub.SubscribeAdminAs(claims.Username)
+	// Behind on a burst, the stream reads what it missed from the admin log
+	// instead of ending (deliverQueued).
+	sub.KeepWhenBehind()
 	startStream(c, st, sub)
 	if st.Event("ready", 0, readyData{Time: chat.Time{Time: time.Now()}}) != nil {
 		return
 	}
-	as := &adminStream{s: s, w: st, sub: sub, last: after}
+	as := &adminStream{s: s, w: st, sub: sub, last: after, floor: floor, ctx: st.Context()}
 	if after != "" {
 		if err := as.replay(st.Context()); err != nil {
 			st.Ended(err)
@@ -370,6 +386,10 @@ type adminStream struct {
 	s   *Server
 	w   batchWriter
 	sub *chat.Subscription
+	ctx context.Context
+	// floor is the log id the stream started after (its Last-Event-ID, or
+	// the log's end when it opened): where a replay starts while last is "".
+	floor string
 	// last is the log id of the newest event the client has ("" = none
 	// known): live events up to it were replayed already.
 	last string
@@ -422,8 +442,29 @@ func (as *adminStream) reset(ctx context.Context) error {
 }
 
 // deliverQueued writes ev and whatever else is already queued (up to
-// maxBatch events) in one write, leaving out what the replay sent.
+// maxBatch events) in one write, leaving out what the replay sent. When the
+// hub left events out (the stream fell behind a burst), it then replays the
+// admin log after the last event written, so the console misses none of
+// the events the log keeps (all but typing); what the replay wrote comes
+// again from the queue and is left out.
 func (as *adminStream) deliverQueued(ev chat.Event) error {
+	if err := as.deliverBatch(ev); err != nil {
+		return err
+	}
+	if as.sub.Behind() {
+		as.s.metrics.streamBehind(stream.Admin)
+		if as.last == "" {
+			as.last = as.floor
+		}
+		if as.last == "" {
+			return as.reset(as.ctx) // the log was empty: start over
+		}
+		return as.replay(as.ctx)
+	}
+	return nil
+}
+
+func (as *adminStream) deliverBatch(ev chat.Event) error {
 	if err := as.add(ev); err != nil {
 		return err
 	}
