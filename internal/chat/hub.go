@@ -103,6 +103,10 @@ func (s *Subscription) Behind() bool { return s.lagged.Load() && s.lagged.Swap(f
 // owner closing it.
 func (s *Subscription) Dropped() bool { return s.dropped.Load() }
 
+// Drop ends the subscription as too slow, as the hub does with a full
+// buffer: its owner found it cannot catch up.
+func (s *Subscription) Drop() { s.drop() }
+
 // drop ends a subscription that is too slow.
 func (s *Subscription) drop() {
 	if s.dropped.Swap(true) {

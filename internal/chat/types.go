@@ -158,7 +158,6 @@ type BlockRequest struct {
 	For string `json:"for"`
 }
 
-// NewMessage is a message as a client submits it.
 // AppendOptions are how Store.Append is to store a message, beyond the
 // message itself.
 type AppendOptions struct {
@@ -170,6 +169,7 @@ type AppendOptions struct {
 	ClientKey string
 }
 
+// NewMessage is a message as a client submits it.
 type NewMessage struct {
 	Content  string `json:"content"`
 	ClientID string `json:"clientId"`

@@ -252,7 +252,7 @@ func TestAdminStreamCatchesUpAfterABurst(t *testing.T) {
 	burst := make(chan struct{})
 	go func() {
 		defer close(burst)
-		for i := 0; i < 20000 && (i%500 != 0 || !behind()); i++ {
+		for i := 0; i < 20000 && (i%50 != 0 || !behind()); i++ {
 			e.hub.Deliver(chat.Event{Type: chat.EventRoomDeleted, RoomID: "r_x"})
 		}
 	}()

@@ -390,6 +390,9 @@ type adminStream struct {
 	// floor is the log id the stream started after (its Last-Event-ID, or
 	// the log's end when it opened): where a replay starts while last is "".
 	floor string
+	// catchUps counts the replays since windowStart (catchUp).
+	catchUps    int
+	windowStart time.Time
 	// last is the log id of the newest event the client has ("" = none
 	// known): live events up to it were replayed already.
 	last string
@@ -445,23 +448,50 @@ func (as *adminStream) reset(ctx context.Context) error {
 // maxBatch events) in one write, leaving out what the replay sent. When the
 // hub left events out (the stream fell behind a burst), it then replays the
 // admin log after the last event written, so the console misses none of
-// the events the log keeps (all but typing); what the replay wrote comes
+// the events the log keeps (not typing nor activity); what the replay wrote comes
 // again from the queue and is left out.
 func (as *adminStream) deliverQueued(ev chat.Event) error {
+	// Checked before the batch too: ev may be newer than an event left out
+	// (writing it first would move last past the one the replay must send).
+	if err := as.catchUp(); err != nil {
+		return err
+	}
 	if err := as.deliverBatch(ev); err != nil {
 		return err
 	}
-	if as.sub.Behind() {
-		as.s.metrics.streamBehind(stream.Admin)
-		if as.last == "" {
-			as.last = as.floor
-		}
-		if as.last == "" {
-			return as.reset(as.ctx) // the log was empty: start over
-		}
-		return as.replay(as.ctx)
+	return as.catchUp()
+}
+
+// Catching up is for bursts: a client that needs it more than
+// maxCatchUps times in catchUpWindow is slower than the events, and is
+// dropped as the hub would drop it.
+const (
+	maxCatchUps   = 20
+	catchUpWindow = time.Minute
+)
+
+var errTooSlow = errors.New("admin stream: behind the events for good")
+
+// catchUp replays the admin log when the hub left events out.
+func (as *adminStream) catchUp() error {
+	if !as.sub.Behind() {
+		return nil
 	}
-	return nil
+	if now := time.Now(); now.Sub(as.windowStart) > catchUpWindow {
+		as.windowStart, as.catchUps = now, 0
+	}
+	if as.catchUps++; as.catchUps > maxCatchUps {
+		as.sub.Drop()
+		return errTooSlow
+	}
+	as.s.metrics.streamBehind(stream.Admin)
+	if as.last == "" {
+		as.last = as.floor
+	}
+	if as.last == "" {
+		return as.reset(as.ctx) // the log was empty: start over
+	}
+	return as.replay(as.ctx)
 }
 
 func (as *adminStream) deliverBatch(ev chat.Event) error {

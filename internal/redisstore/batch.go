@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -108,6 +109,25 @@ func (b *batcher) exec(batch []*batched) {
 		_, _ = pipe.Exec(context.Background())
 	}
 	for _, p := range batch {
+		settle(p.cmd)
 		close(p.done)
 	}
+}
+
+// settle undoes what go-redis does when a pipeline's connection fails part
+// way: it gives the transport error to every command without a reply error,
+// those whose replies it had read included. A call whose reply came back
+// (a script always replies with a value) ran and was answered: it keeps
+// its reply, so a stored send is acked rather than reported as a timeout.
+// Reply errors (NOSCRIPT, OOM…) are the command's own and stay.
+func settle(cmd *redis.Cmd) {
+	err := cmd.Err()
+	if err == nil || cmd.Val() == nil {
+		return
+	}
+	var reply redis.Error
+	if errors.As(err, &reply) {
+		return
+	}
+	cmd.SetErr(nil)
 }

@@ -58,9 +58,12 @@ func (s *Store) Search(ctx context.Context, q chat.SearchQuery) (chat.SearchPage
 	if len(q.Terms) == 0 {
 		return page, nil
 	}
-	// What was sent before the search is found by it (indexer.go).
-	if err := s.CatchUpSearch(ctx); err != nil {
-		return chat.SearchPage{}, err
+	// What was sent before the search is found by it (indexer.go). Best
+	// effort: when the catch-up fails (Redis full refuses its writes), the
+	// search runs on the index as it is, and fails on its own if Redis is
+	// gone; only the caller's end stops it here.
+	if err := s.CatchUpSearch(ctx); err != nil && ctx.Err() != nil {
+		return chat.SearchPage{}, fail("search", ctx.Err())
 	}
 	keys := make([]string, len(q.Terms))
 	for i, t := range q.Terms {

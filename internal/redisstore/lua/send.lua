@@ -27,9 +27,10 @@
 -- ARGV[9]  max messages kept (0 = all)
 -- ARGV[10] ttl (ms, 0 = none). The room's keys are given ttl + slack
 --          (slack: 1% of it, at most an hour) and refreshed only when the
---          last refresh (the room's ttlAt) is a slack old: the room lives
---          at least ttl after its last message, at most ttl + slack, and
---          most sends skip the PEXPIREs
+--          room's PTTL is at most ttl (a new room, or the last refresh is a slack old, by
+--          Redis's clock, not the instances'): the room lives at least ttl
+--          after its last message, at most ttl + slack, and most sends skip
+--          the PEXPIREs
 -- ARGV[11] events channel
 -- ARGV[12] message event JSON up to the message
 -- ARGV[13] admin log length kept (approximately)
@@ -68,7 +69,7 @@ local roomID, cid, msgOpen, sender, content, at = ARGV[1], ARGV[2], ARGV[3], ARG
 local counter, refuseBlocked = ARGV[7], ARGV[8] == '1'
 local max, ttl = tonumber(ARGV[9]), tonumber(ARGV[10])
 
-local h = redis.call('HMGET', room, 'seq', 'firstSeq', 'updatedAt', 'blocked', counter, 'status', 'assignee', 'labels', 'ttlAt')
+local h = redis.call('HMGET', room, 'seq', 'firstSeq', 'updatedAt', 'blocked', counter, 'status', 'assignee', 'labels')
 if not h[1] then
   return {'notfound'}
 end
@@ -81,7 +82,7 @@ end
 local first = tonumber(h[2] or '1')
 local slack = math.min(math.floor(ttl / 100), 3600000)
 local keep = ttl + slack
-local refresh = ttl > 0 and (not h[9] or tonumber(at) - tonumber(h[9]) >= slack)
+local refresh = ttl > 0 and redis.call('PTTL', room) <= ttl
 if cid ~= '' then
   local old = redis.call('HGET', dedup, cid)
   if old then
@@ -155,7 +156,6 @@ if cid ~= '' then
 end
 
 if refresh then
-  redis.call('HSET', room, 'ttlAt', at)
   redis.call('PEXPIRE', room, keep)
   redis.call('PEXPIRE', msgs, keep)
   redis.call('PEXPIRE', dedup, keep)
