@@ -360,7 +360,10 @@ func (s *Server) adminEvents(c *gin.Context) {
 	if st.Event("ready", 0, readyData{Time: chat.Time{Time: time.Now()}}) != nil {
 		return
 	}
-	as := &adminStream{s: s, w: st, sub: sub, last: after, floor: floor, ctx: st.Context()}
+	// The stream starts after floor: a logged event at or before it was
+	// published before the stream subscribed, and reaches the hub late only
+	// when this instance's bridge lags; it is not the stream's to show.
+	as := &adminStream{s: s, w: st, sub: sub, last: floor, floor: floor, ctx: st.Context()}
 	if after != "" {
 		if err := as.replay(st.Context()); err != nil {
 			st.Ended(err)

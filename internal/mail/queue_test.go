@@ -298,10 +298,12 @@ func TestQueueCrashMidSendIsRetriedByAnotherInstance(t *testing.T) {
 			t.Fatalf("Enqueue: %v", err)
 		}
 		waitFor(t, "instance a in the SMTP transaction", 5*time.Second, func() bool { return srv.Attempts() == 1 })
-		// a dies mid-send: it never records anything.
+		// a dies mid-send: it never records anything. (The server is let go
+		// only once a has stopped: a transaction that completes is a mail
+		// sent, and a records it as such.)
 		a.stop()
-		release()
 		<-a.done
+		release()
 		if st := mustStats(t, a.store); st.Sending != 1 {
 			t.Fatalf("stats after the crash: got %+v, want the mail still taken", st)
 		}
