@@ -339,8 +339,8 @@ func (s *Server) adminEvents(c *gin.Context) {
 		s.fail(c, chat.ErrUnauthorized)
 		return
 	}
-	// Where the log ends before subscribing: a stream that falls behind
-	// before it wrote any logged event goes on from there.
+	// Where the log ends before subscribing, for a stream that does not
+	// resume: it starts after it (see adminStream.last).
 	floor := after
 	if floor == "" {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), streamStoreTimeout)
@@ -360,12 +360,9 @@ func (s *Server) adminEvents(c *gin.Context) {
 	if st.Event("ready", 0, readyData{Time: chat.Time{Time: time.Now()}}) != nil {
 		return
 	}
-	// The stream starts after floor: a logged event at or before it was
-	// published before the stream subscribed, and reaches the hub late only
-	// when this instance's bridge lags; it is not the stream's to show.
-	as := &adminStream{s: s, w: st, sub: sub, last: floor, floor: floor, ctx: st.Context()}
+	as := &adminStream{s: s, w: st, sub: sub, last: floor, ctx: st.Context()}
 	if after != "" {
-		if err := as.replay(st.Context()); err != nil {
+		if err := as.replay(as.ctx); err != nil {
 			st.Ended(err)
 			return
 		}
@@ -390,14 +387,15 @@ type adminStream struct {
 	w   batchWriter
 	sub *chat.Subscription
 	ctx context.Context
-	// floor is the log id the stream started after (its Last-Event-ID, or
-	// the log's end when it opened): where a replay starts while last is "".
-	floor string
 	// catchUps counts the replays since windowStart (catchUp).
 	catchUps    int
 	windowStart time.Time
-	// last is the log id of the newest event the client has ("" = none
-	// known): live events up to it were replayed already.
+	// last is the log id of the newest event the client has: its
+	// Last-Event-ID, or the log's end read before subscribing ("" when the
+	// log was empty), then each logged event written. Live events up to it
+	// are left out: replayed already, or published before the stream
+	// subscribed (they reach the hub late only when this instance's bridge
+	// lags). A catch-up replays the log after it.
 	last string
 }
 
@@ -488,9 +486,6 @@ func (as *adminStream) catchUp() error {
 		return errTooSlow
 	}
 	as.s.metrics.streamBehind(stream.Admin)
-	if as.last == "" {
-		as.last = as.floor
-	}
 	if as.last == "" {
 		return as.reset(as.ctx) // the log was empty: start over
 	}

@@ -130,8 +130,8 @@ func (s *Store) indexOnce(ctx context.Context, wait, idle time.Duration) (int, e
 	for i, m := range msgs {
 		ids[i] = m.ID
 	}
-	if err := s.rdb.XAck(ctx, s.keys.AdminLog(), IndexGroup, ids...).Err(); err != nil {
-		return 0, fail("search indexer ack", err)
+	if err := s.AckAdminLog(ctx, IndexGroup, ids...); err != nil {
+		return 0, err
 	}
 	return len(msgs), nil
 }

@@ -137,12 +137,11 @@ func (s *Store) Append(ctx context.Context, m chat.Message, opt chat.AppendOptio
 		s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.RoomsByStatus(string(chat.StatusPending)),
 		s.keys.RoomsByStatus(string(chat.StatusResolved)), s.keys.Unassigned(), s.keys.Snoozed(), s.keys.Notes(m.RoomID),
 		s.keys.Attachments(m.RoomID), s.keys.AttachmentsPending(m.RoomID), s.keys.AttachmentSweep())
+	// The client's block marker; without a client key it is not read.
+	keys = append(keys, s.keys.BlockedClient(opt.ClientKey))
 	checkClient := "0"
 	if opt.ClientKey != "" {
 		checkClient = "1"
-		keys = append(keys, s.keys.BlockedClient(opt.ClientKey))
-	} else {
-		keys = append(keys, s.keys.BlockedClient("-")) // never read
 	}
 	args := make([]any, 0, 20+len(m.Attachments))
 	// A message of files only shows in the room list by its first file's

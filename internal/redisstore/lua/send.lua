@@ -27,8 +27,8 @@
 -- ARGV[9]  max messages kept (0 = all)
 -- ARGV[10] ttl (ms, 0 = none). The room's keys are given ttl + slack
 --          (slack: 1% of it, at most an hour) and refreshed only when the
---          room's PTTL is at most ttl (a new room, or the last refresh is a slack old, by
---          Redis's clock, not the instances'): the room lives at least ttl
+--          room's PTTL is at most ttl (a new room, or the last refresh is a
+--          slack old, by Redis's clock): the room lives at least ttl
 --          after its last message, at most ttl + slack, and most sends skip
 --          the PEXPIREs
 -- ARGV[11] events channel
@@ -80,9 +80,6 @@ if ARGV[20] == '1' and redis.call('EXISTS', KEYS[17]) == 1 then
   return {'blocked'}
 end
 local first = tonumber(h[2] or '1')
-local slack = math.min(math.floor(ttl / 100), 3600000)
-local keep = ttl + slack
-local refresh = ttl > 0 and redis.call('PTTL', room) <= ttl
 if cid ~= '' then
   local old = redis.call('HGET', dedup, cid)
   if old then
@@ -95,6 +92,9 @@ if cid ~= '' then
   end
 end
 
+local slack = math.min(math.floor(ttl / 100), 3600000)
+local keep = ttl + slack
+local refresh = ttl > 0 and redis.call('PTTL', room) <= ttl
 local attHash, attPending, attSweep = KEYS[14], KEYS[15], KEYS[16]
 local attFirst = 21
 local atts = {}
