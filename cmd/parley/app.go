@@ -375,6 +375,9 @@ func (s *server) runInbox(ctx context.Context) {
 // search index.
 const searchSweepEvery = time.Minute
 
+// startPagesAfter is how long after the start its pages are dropped.
+const startPagesAfter = time.Second
+
 func (s *server) run(ctx context.Context, ln, metricsLn net.Listener) error {
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -436,6 +439,15 @@ func (s *server) run(ctx context.Context, ln, metricsLn net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	stopMetrics := s.serveMetrics(metricsLn)
+	// A second after the start, the pages only the start used leave the
+	// process (trim_linux.go).
+	wg.Go(func() {
+		select {
+		case <-time.After(startPagesAfter):
+			s.log.Debug("start pages dropped", "bytes", dropStartPages())
+		case <-bg.Done():
+		}
+	})
 
 	var err error
 	select {

@@ -351,6 +351,7 @@ func startBenchEnv(ctx context.Context, o *benchOptions, getenv func(string) str
 			return env, err
 		}
 		cfg.URL = u
+		cfg.IdleAfter = 2 * time.Second // as bench-peer: after the start's pages are dropped
 		cfg.Server = fmt.Sprintf("child process `parley serve` (pid %d), %s", pid, u)
 	}
 	cfg.Server += ", rate limits off, log level " + scfg.LogLevel.String() + " to " + logPath

@@ -102,3 +102,35 @@ func TestScenarios(t *testing.T) {
 		t.Error("a typo was accepted")
 	}
 }
+
+// The memory budgets are DESIGN.md's decimal MB and KB, and the figures say
+// which unit they are in: 29.5 MB of RSS is 28.1 MiB and under budget, 30.5
+// MB is not, and a stream of 15.9 KiB (16,282 bytes) is over 16 KB.
+func TestMemoryBudgetUnits(t *testing.T) {
+	check := func(idle, perStream float64) (Budget, Budget) {
+		r := &Report{Idle: &serverStats{RSS: idle}, Streams: &StreamsReport{Opened: 10_000, RSSPerStream: perStream}}
+		var rss, stream Budget
+		for _, b := range budgets(r) {
+			switch b.What {
+			case "idle server RSS":
+				rss = b
+			case "memory per idle stream (10000 streams)":
+				stream = b
+			}
+		}
+		return rss, stream
+	}
+	rss, stream := check(29.5e6, 15_000)
+	if !rss.Met || rss.Measured != "28.1 MiB" || !stream.Met || !strings.HasPrefix(stream.Measured, "14.6 KiB RSS") {
+		t.Errorf("under budget: %+v, %+v", rss, stream)
+	}
+	rss, stream = check(30.5e6, 16_282)
+	if rss.Met || stream.Met || stream.Measured[:8] != "15.9 KiB" {
+		t.Errorf("over budget: %+v, %+v", rss, stream)
+	}
+	var text strings.Builder
+	(&Report{Idle: &serverStats{RSS: 12 << 20}}).WriteText(&text)
+	if !strings.Contains(text.String(), "RSS 12.0 MiB") || strings.Contains(text.String(), " MB") {
+		t.Errorf("report text:\n%s", text.String())
+	}
+}

@@ -24,7 +24,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "  machine: %d CPUs, %s, %s RAM, %s; load %s at start, %s at end\n",
 		m.CPUs, m.CPUModel, m.MemTotal, m.GoVersion, m.LoadStart, m.LoadEnd)
 	if r.Idle != nil {
-		fmt.Fprintf(&b, "  server at start: RSS %.1f MB, heap %.1f MB, %d goroutines\n",
+		fmt.Fprintf(&b, "  server at start: RSS %.1f MiB, heap %.1f MiB, %d goroutines\n",
 			r.Idle.RSS/(1<<20), r.Idle.HeapInuse/(1<<20), int(r.Idle.Goroutines))
 	}
 
@@ -88,7 +88,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "\nstreams: %d of %d idle visitor streams open (%d source addresses); rooms created in %.1fs, streams opened in %.1fs (%d at a time)\n",
 			s.Opened, s.Requested, s.SourceAddrs, s.CreateS, s.OpenS, s.OpenConcurrency)
 		t := table(&b)
-		fmt.Fprintln(t, "  server\tRSS MB\theap MB\tstack MB\tgoroutines\topen streams\t")
+		fmt.Fprintln(t, "  server\tRSS MiB\theap MiB\tstack MiB\tgoroutines\topen streams\t")
 		st := func(name string, x serverStats) {
 			fmt.Fprintf(t, "  %s\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t\n", name, x.RSS/(1<<20), x.HeapInuse/(1<<20), x.StackInuse/(1<<20), x.Goroutines, x.OpenStreams)
 		}
@@ -99,7 +99,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		if !s.ForcedGC {
 			gc = "no forced GC: includes garbage"
 		}
-		fmt.Fprintf(&b, "  per stream (%s): %.1f KB RSS, %.1f KB Go heap + stack; open latency p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+		fmt.Fprintf(&b, "  per stream (%s): %.1f KiB RSS, %.1f KiB Go heap + stack; open latency p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
 			gc, s.RSSPerStream/1024, s.HeapStackPerStream/1024, s.Open.P50, s.Open.P99, s.Open.Max)
 		if len(s.Errors) > 0 {
 			fmt.Fprintf(&b, "  errors: %s\n", errText(s.Errors))
