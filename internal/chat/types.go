@@ -78,6 +78,12 @@ type Message struct {
 	// Agent is the username behind an admin message, for the store only:
 	// it is on no wire.
 	Agent string `json:"-"`
+	// Raw is the message's JSON as the store wrote it, when the store read
+	// the message from it with every field and nothing else (no
+	// attachments): what the message encodes to, in another field order.
+	// The streams write it as it is instead of encoding the message again.
+	// Empty otherwise; code that changes a message it read must clear it.
+	Raw string `json:"-"`
 }
 
 // LastMessage is the summary of a room's newest message.

@@ -247,7 +247,7 @@ func (vs *visitorStream) message(m *chat.Message) error {
 	if m.Seq <= vs.last {
 		return nil
 	}
-	if err := vs.w.Event(string(chat.EventMessage), m.Seq, m); err != nil {
+	if err := vs.w.Event(string(chat.EventMessage), m.Seq, messageData(m)); err != nil {
 		return err
 	}
 	vs.last = m.Seq
@@ -533,6 +533,15 @@ func (s *Server) adminStillValid(ctx context.Context, raw string, claims auth.Ad
 	return err == nil || !errors.Is(err, chat.ErrUnauthorized)
 }
 
+// messageData is what a stream writes for a message: the JSON the store
+// wrote, when it kept it (chat.Message.Raw), or the message to encode.
+func messageData(m *chat.Message) any {
+	if m.Raw != "" {
+		return stream.JSON(m.Raw)
+	}
+	return m
+}
+
 // adminAdd adds the events an admin stream shows for one hub event: a
 // message comes with its room, in the same write.
 // batchWriter adds events to one write (a *stream.Stream).
@@ -547,7 +556,7 @@ func adminAdd(w batchWriter, ev chat.Event) error {
 		if ev.Message == nil {
 			return nil
 		}
-		if err := w.AddID(string(chat.EventMessage), ev.LogID, ev.Message); err != nil {
+		if err := w.AddID(string(chat.EventMessage), ev.LogID, messageData(ev.Message)); err != nil {
 			return err
 		}
 		if ev.Room != nil {

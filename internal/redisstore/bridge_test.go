@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -81,7 +82,17 @@ func TestBridgeDelivers(t *testing.T) {
 		m := mustSend(t, s, r.ID, chat.SenderVisitor, `say "hi" \ <there>`)
 		for _, sub := range []*chat.Subscription{admin, visitor} {
 			ev := nextEvent(t, sub)
-			if ev.Type != chat.EventMessage || ev.RoomID != r.ID || ev.Message == nil || !reflect.DeepEqual(*ev.Message, m) {
+			if ev.Type != chat.EventMessage || ev.RoomID != r.ID || ev.Message == nil {
+				t.Fatalf("got %+v, want the message event of %+v", ev, m)
+			}
+			// The stored JSON comes along (the streams write it): it is the
+			// message, and so is what was read from it.
+			got := *ev.Message
+			var fromRaw chat.Message
+			if err := json.Unmarshal([]byte(got.Raw), &fromRaw); err != nil || !reflect.DeepEqual(fromRaw, m) {
+				t.Fatalf("raw %q (%v), want the JSON of %+v", got.Raw, err, m)
+			}
+			if got.Raw = ""; !reflect.DeepEqual(got, m) {
 				t.Fatalf("got %+v, want the message event of %+v", ev, m)
 			}
 			if ev.Room == nil || ev.Room.ID != r.ID || ev.Room.MessageCount != 1 || ev.Room.Unread != 1 ||

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
 )
@@ -64,6 +67,10 @@ func decodeEvent(payload string) (chat.Event, error) {
 		}
 		payload = head
 	}
+	if ev, ok := decodeMessageEvent(payload, flat); ok {
+		ev.LogID = logID
+		return ev, nil
+	}
 	var w wireEvent
 	if err := json.Unmarshal([]byte(payload), &w); err != nil {
 		return chat.Event{}, fmt.Errorf("redisstore: decode event: %w", err)
@@ -88,6 +95,33 @@ func decodeEvent(payload string) (chat.Event, error) {
 	}
 	w.Event.LogID = logID
 	return w.Event, nil
+}
+
+// decodeMessageEvent reads the message event of the send script (without
+// its room hash, cut off before) without encoding/json:
+// messageEventHead + the stored message + "}". ok is false for any other
+// payload, which the caller decodes with encoding/json.
+func decodeMessageEvent(payload string, flat []string) (chat.Event, bool) {
+	const head, mid = `{"type":"message","roomId":`, `,"message":`
+	rest, ok := strings.CutPrefix(payload, head)
+	if !ok || !strings.HasSuffix(rest, "}") {
+		return chat.Event{}, false
+	}
+	roomID, next, ok := flatString(rest, 0, len(rest))
+	if !ok || !strings.HasPrefix(rest[next:], mid) {
+		return chat.Event{}, false
+	}
+	m, ok := decodeFlatMessage(rest[next+len(mid) : len(rest)-1])
+	if !ok {
+		return chat.Event{}, false
+	}
+	ev := chat.Event{Type: chat.EventMessage, RoomID: roomID, Message: &m}
+	if len(flat) > 0 {
+		if r, ok := roomFromStrings(roomID, flat); ok {
+			ev.Room = &r
+		}
+	}
+	return ev, true
 }
 
 // cutFlat cuts the flat array a script appends as the last field of its
@@ -117,30 +151,12 @@ func decodeFlat(s string) ([]string, error) {
 	out := make([]string, 0, 64)
 	last := len(s) - 1
 	for i := 1; i < last; {
-		if s[i] != '"' {
+		v, next, ok := flatString(s, i, last)
+		if !ok {
 			return nil, errFlat
 		}
-		j, escaped := i+1, false
-		for j < last && s[j] != '"' {
-			if s[j] == '\\' {
-				escaped = true
-				j++
-			}
-			j++
-		}
-		if j >= last {
-			return nil, errFlat
-		}
-		if escaped {
-			var v string
-			if err := json.Unmarshal([]byte(s[i:j+1]), &v); err != nil {
-				return nil, errFlat
-			}
-			out = append(out, v)
-		} else {
-			out = append(out, s[i+1:j])
-		}
-		i = j + 1
+		out = append(out, v)
+		i = next
 		if i < last {
 			if s[i] != ',' {
 				return nil, errFlat
@@ -202,10 +218,122 @@ func readEventHead(roomID string) string {
 	return `{"type":"read","roomId":` + string(id) + `,"sender":"admin","seq":`
 }
 
+// decodeMessage decodes a stored message. The messages this store writes
+// (messageOpen + seq + "}") are flat objects of strings and one integer,
+// read by decodeFlatMessage without encoding/json, which costs several
+// times more and copies every string; anything else (attachments, a key it
+// does not know, JSON of another writer) goes through encoding/json.
 func decodeMessage(b string) (chat.Message, error) {
+	if m, ok := decodeFlatMessage(b); ok {
+		return m, nil
+	}
 	var m chat.Message
 	if err := json.Unmarshal([]byte(b), &m); err != nil {
 		return chat.Message{}, fmt.Errorf("redisstore: decode message: %w", err)
 	}
 	return m, nil
+}
+
+// decodeFlatMessage reads a message whose values are all strings but seq, an
+// integer. ok is false for anything else, and for a value it cannot read:
+// the caller then decodes it with encoding/json, which says what is wrong.
+func decodeFlatMessage(s string) (m chat.Message, ok bool) {
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+		return chat.Message{}, false
+	}
+	all := 1<<len(flatMessageFields) - 1
+	seen := 0
+	for i, last := 1, len(s)-1; i < last; {
+		// "key": no key of a message has an escape in it.
+		if s[i] != '"' {
+			return chat.Message{}, false
+		}
+		k := strings.IndexByte(s[i+1:last], '"')
+		if k < 0 || i+k+2 >= last || s[i+k+2] != ':' {
+			return chat.Message{}, false
+		}
+		key := s[i+1 : i+1+k]
+		f := slices.Index(flatMessageFields, key)
+		if f < 0 || seen&(1<<f) != 0 {
+			return chat.Message{}, false // a key it does not know, or twice
+		}
+		seen |= 1 << f
+		i += k + 3
+		if key == "seq" {
+			j := i
+			for j < last && s[j] >= '0' && s[j] <= '9' {
+				j++
+			}
+			n, err := strconv.ParseInt(s[i:j], 10, 64)
+			if err != nil {
+				return chat.Message{}, false
+			}
+			m.Seq, i = n, j
+		} else {
+			v, next, good := flatString(s, i, last)
+			if !good {
+				return chat.Message{}, false
+			}
+			switch key {
+			case "id":
+				m.ID = v
+			case "roomId":
+				m.RoomID = v
+			case "sender":
+				m.Sender = chat.Sender(v)
+			case "author":
+				m.Author = v
+			case "content":
+				m.Content = v
+			case "createdAt":
+				t, err := time.Parse(time.RFC3339Nano, v)
+				if err != nil {
+					return chat.Message{}, false
+				}
+				m.CreatedAt = chat.Time{Time: t}
+			}
+			i = next
+		}
+		if i < last {
+			if s[i] != ',' {
+				return chat.Message{}, false
+			}
+			i++
+		}
+	}
+	if seen == all {
+		m.Raw = s
+	}
+	return m, true
+}
+
+// flatMessageFields are the fields decodeFlatMessage reads: every field of
+// a message's JSON but its attachments.
+var flatMessageFields = []string{"id", "roomId", "seq", "sender", "author", "content", "createdAt"}
+
+// flatString reads the JSON string that starts at s[i] and ends before
+// s[last]: its value (a slice of s when it has no escape) and the index
+// after it.
+func flatString(s string, i, last int) (v string, next int, ok bool) {
+	if i >= last || s[i] != '"' {
+		return "", 0, false
+	}
+	j, escaped := i+1, false
+	for j < last && s[j] != '"' {
+		if s[j] == '\\' {
+			escaped = true
+			j++
+		}
+		j++
+	}
+	if j >= last {
+		return "", 0, false
+	}
+	if !escaped {
+		return s[i+1 : j], j + 1, true
+	}
+	if err := json.Unmarshal([]byte(s[i:j+1]), &v); err != nil {
+		return "", 0, false
+	}
+	return v, j + 1, true
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -178,9 +179,17 @@ func (w *writer) event(name string, id int64, data any) error {
 // what was added. Events of one burst so go out in one write. data is JSON,
 // which never holds a raw new line, so it fits one "data:" line.
 func (w *writer) add(name string, id int64, data any) error {
-	b, err := json.Marshal(data)
-	if err != nil {
-		return err
+	var b []byte
+	raw, isRaw := data.(JSON)
+	if isRaw {
+		if raw == "" || strings.ContainsAny(string(raw), "\r\n") {
+			return errRawJSON // one data line, or the event would end early
+		}
+	} else {
+		var err error
+		if b, err = json.Marshal(data); err != nil {
+			return err
+		}
 	}
 	if id > 0 {
 		w.buf = append(w.buf, "id: "...)
@@ -190,10 +199,21 @@ func (w *writer) add(name string, id int64, data any) error {
 	w.buf = append(w.buf, "event: "...)
 	w.buf = append(w.buf, name...)
 	w.buf = append(w.buf, "\ndata: "...)
-	w.buf = append(w.buf, b...)
+	if isRaw {
+		w.buf = append(w.buf, raw...)
+	} else {
+		w.buf = append(w.buf, b...)
+	}
 	w.buf = append(w.buf, "\n\n"...)
 	return nil
 }
+
+// JSON is an event's data already encoded: one JSON value on one line,
+// written as it is (a stored message; see chat.Message.Raw).
+type JSON string
+
+// errRawJSON is a JSON that is empty or more than one line.
+var errRawJSON = errors.New("stream: raw JSON must be one non-empty line")
 
 // addID is add with an id that is no number (an admin log entry id); ""
 // adds no "id:" line.
