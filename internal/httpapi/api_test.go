@@ -81,6 +81,17 @@ func TestEndpoints(t *testing.T) {
 		if !strings.Contains(string(r.body), `"author":""`) {
 			t.Fatalf("author missing from %s", r.body)
 		}
+		// The answer is the stored JSON (no second encoding): every field
+		// of a message, nothing else, as JSON.
+		var keys struct{ Message map[string]any }
+		if err := json.Unmarshal(r.body, &keys); err != nil || len(keys.Message) != 7 || r.header.Get("Content-Type") != "application/json; charset=utf-8" {
+			t.Fatalf("answer %s (%v), Content-Type %q", r.body, err, r.header.Get("Content-Type"))
+		}
+		for _, k := range []string{"id", "roomId", "seq", "sender", "author", "content", "createdAt"} {
+			if _, ok := keys.Message[k]; !ok {
+				t.Fatalf("%s missing from %s", k, r.body)
+			}
+		}
 		r = e.do(req{method: "POST", path: path, token: token, body: map[string]string{"content": "Hello!", "clientId": "c-1"}})
 		want(t, r, http.StatusOK, "")
 		if got := decode[struct{ Message chat.Message }](t, r).Message; got.ID != m1.ID || got.Seq != 1 {

@@ -110,8 +110,15 @@ func (s *Server) respondSent(c *gin.Context, m chat.Message, created bool, err e
 		status = http.StatusCreated
 		s.metrics.messages.WithLabelValues(string(m.Sender)).Inc()
 	}
+	if m.Raw != "" { // the JSON the store wrote: no second encoding
+		c.Data(status, jsonContentType, []byte(`{"message":`+m.Raw+`}`))
+		return
+	}
 	c.JSON(status, messageBody{Message: m})
 }
+
+// jsonContentType is the Content-Type gin's JSON answers have.
+const jsonContentType = "application/json; charset=utf-8"
 
 func (s *Server) visitorRead(c *gin.Context) {
 	var in chat.ReadMark

@@ -187,6 +187,9 @@ func (s *Store) Append(ctx context.Context, m chat.Message, opt chat.AppendOptio
 				return chat.Message{}, false, fmt.Errorf("redisstore: append: attachments: %w", err)
 			}
 		}
+		if len(m.Attachments) == 0 {
+			m.Raw = msgJSON + strconv.FormatInt(seq, 10) + "}" // as send.lua stored it
+		}
 		return m, true, nil
 	}
 	if raw, _ := res[2].(string); raw != "" {
