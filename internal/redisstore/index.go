@@ -93,6 +93,9 @@ func (s *Store) place(ctx context.Context, mode, roomID string, pl placement) (i
 // follow-up is applied again); the reconciler repairs it meanwhile if the
 // client never comes back.
 func (s *Store) follow(ctx context.Context, op, mode, roomID string, pl placement) error {
+	if s.dropFollowUps.Load() {
+		return nil
+	}
 	if _, err := s.place(ctx, mode, roomID, pl); err != nil {
 		return fmt.Errorf("redisstore: %s: index: %w: %w", op, chat.ErrUnavailable, err)
 	}

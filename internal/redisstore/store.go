@@ -71,6 +71,10 @@ type Store struct {
 
 	// batch carries the sends of concurrent requests to Redis together.
 	batch *batcher
+
+	// dropFollowUps is for tests only: follow-ups are skipped, as if the
+	// instance died between a room write and its follow-up (index.go).
+	dropFollowUps atomic.Bool
 }
 
 var _ chat.Store = (*Store)(nil)
