@@ -236,19 +236,72 @@ func (a listEntry) before(b listEntry) bool {
 // listPartitions runs lua/list.lua on every partition in one pipeline and
 // merges the replies: the counts summed, the pages merged into the first n
 // rooms overall (n = 0: the counts only).
+//
+// Each partition is asked for a share of the page only (listShare), not
+// for n: a page of 50 takes about 3 rooms of each of 16 partitions, and
+// reading 51 of each would cost 16 times the page in replies. The merge is
+// exact up to the earliest last entry of a partition that returned its
+// whole share (it may have more after it); when that is short of n, the
+// partitions that filled their share are asked for n more after their last
+// entry, in a second pipeline (rare: a page's rooms fall in its partitions
+// by their random ids).
 func (s *Store) listPartitions(ctx context.Context, f chat.RoomFilter, label, agent string, n int, curScore, curID string) (chat.RoomCounts, []listEntry, error) {
-	calls := make([]scriptCall, IndexPartitions)
+	share := listShare(n)
 	cutoff := s.cutoff()
+	calls := make([]scriptCall, IndexPartitions)
 	for p := range IndexPartitions {
-		calls[p] = scriptCall{keys: s.listKeys(p, f, label, agent), args: []any{cutoff, n, curScore, curID}}
+		calls[p] = scriptCall{keys: s.listKeys(p, f, label, agent), args: []any{cutoff, share, curScore, curID}}
 	}
+	counts, heads, err := s.runList(ctx, calls)
+	if err != nil {
+		return chat.RoomCounts{}, nil, err
+	}
+	if n == 0 {
+		return counts, nil, nil
+	}
+	out, exact := mergeEntries(heads, share, n)
+	if exact {
+		return counts, out, nil
+	}
+	var more []scriptCall
+	var which []int
+	for p, h := range heads {
+		if len(h) == share {
+			last := h[len(h)-1]
+			more = append(more, scriptCall{keys: s.listKeys(p, f, label, agent), args: []any{cutoff, n, last.raw, last.id}})
+			which = append(which, p)
+		}
+	}
+	_, tails, err := s.runList(ctx, more)
+	if err != nil {
+		return chat.RoomCounts{}, nil, err
+	}
+	for i, p := range which {
+		heads[p] = append(heads[p], tails[i]...)
+	}
+	out, _ = mergeEntries(heads, 0, n)
+	return counts, out, nil
+}
+
+// listShare is how many rooms of each partition the first read of a page
+// of n takes: twice the even share, and 4 more.
+func listShare(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	return min(n, 2*((n+IndexPartitions-1)/IndexPartitions)+4)
+}
+
+// runList runs list.lua calls in one pipeline and reads their counts
+// (summed) and pages.
+func (s *Store) runList(ctx context.Context, calls []scriptCall) (chat.RoomCounts, [][]listEntry, error) {
 	cmds, err := s.runPipelined(ctx, listScript, calls)
 	if err != nil {
 		return chat.RoomCounts{}, nil, err
 	}
 	var counts chat.RoomCounts
-	heads := make([][]listEntry, IndexPartitions)
-	for p, c := range cmds {
+	pages := make([][]listEntry, len(cmds))
+	for i, c := range cmds {
 		res, err := c.Slice()
 		if err != nil {
 			return chat.RoomCounts{}, nil, err
@@ -265,16 +318,33 @@ func (s *Store) listPartitions(ctx context.Context, f chat.RoomFilter, label, ag
 		counts.Pending += pc.Pending
 		counts.Resolved += pc.Resolved
 		entries := res[listCounts:]
-		for i := 0; i+1 < len(entries); i += 2 {
-			id, _ := entries[i].(string)
-			raw, _ := entries[i+1].(string)
+		pages[i] = make([]listEntry, 0, len(entries)/2)
+		for j := 0; j+1 < len(entries); j += 2 {
+			id, _ := entries[j].(string)
+			raw, _ := entries[j+1].(string)
 			sc, _ := strconv.ParseFloat(raw, 64)
-			heads[p] = append(heads[p], listEntry{id: id, score: int64(sc), raw: raw})
+			pages[i] = append(pages[i], listEntry{id: id, score: int64(sc), raw: raw})
 		}
 	}
-	// A k-way merge of the partitions' pages, each already in order.
+	return counts, pages, nil
+}
+
+// mergeEntries k-way merges the partitions' pages (each in order) into the
+// first n entries. With share > 0, a page of share entries may have more
+// after it: the merge stops at the earliest such last entry, and exact
+// tells whether n were had before it.
+func mergeEntries(heads [][]listEntry, share, n int) ([]listEntry, bool) {
+	var bound *listEntry
+	if share > 0 {
+		for _, h := range heads {
+			if len(h) == share && (bound == nil || h[share-1].before(*bound)) {
+				last := h[share-1]
+				bound = &last
+			}
+		}
+	}
 	out := make([]listEntry, 0, n)
-	pos := make([]int, IndexPartitions)
+	pos := make([]int, len(heads))
 	for len(out) < n {
 		best := -1
 		for p := range heads {
@@ -283,12 +353,17 @@ func (s *Store) listPartitions(ctx context.Context, f chat.RoomFilter, label, ag
 			}
 		}
 		if best < 0 {
-			break
+			// Every page read through: exact unless one may have more.
+			return out, bound == nil
 		}
-		out = append(out, heads[best][pos[best]])
+		e := heads[best][pos[best]]
+		if bound != nil && bound.before(e) {
+			return out, false // past what every partition surely gave
+		}
+		out = append(out, e)
 		pos[best]++
 	}
-	return counts, out, nil
+	return out, true
 }
 
 // The reconciler (RunReconciler) walks every partition in slices and
@@ -302,9 +377,10 @@ func (s *Store) listPartitions(ctx context.Context, f chat.RoomFilter, label, ag
 // reconciling at once, or beside live writes, converge instead of fighting.
 const (
 	// reconcileSlice is how many entries of each partition one step reads.
-	reconcileSlice = 100
-	// reconcileEvery is the pause between steps: 16 × 100 rooms every 5 s
-	// is a pass over 100,000 rooms in about 5 minutes.
+	reconcileSlice = 64
+	// reconcileEvery is the pause between steps: 16 × 64 rooms every 5 s
+	// (about 200 rooms a second, two scripts each) is a pass over 100,000
+	// rooms in about 8 minutes.
 	reconcileEvery = 5 * time.Second
 	// newGrace is how long a room may be registered as being created
 	// before the reconciler looks at it: far longer than a create takes.

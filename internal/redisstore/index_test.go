@@ -479,3 +479,60 @@ func TestIndexOnCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestListMergesPartitions: pages merge the partitions exactly, newest
+// first then by id, also when one partition holds most of a page (more
+// than the share each is first asked for), and a cursor pages on across
+// them without a gap or a repeat.
+func TestListMergesPartitions(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		s, _ := mustStore(t, addr, redisstore.Options{RoomTTL: time.Hour})
+		base := time.Now().Add(-time.Minute)
+		var want []string
+		for i := range 60 {
+			id := chat.NewRoomID()
+			if i < 40 { // crowd partition 3
+				for redisstore.PartitionOf(id) != 3 {
+					id = chat.NewRoomID()
+				}
+			}
+			at := base.Add(time.Duration(i/2) * time.Millisecond) // pairs share a score
+			if _, err := s.CreateRoom(ctx, chat.Room{ID: id, VisitorName: "V", CreatedAt: chat.Time{Time: at}, UpdatedAt: chat.Time{Time: at}}); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, id)
+		}
+		// Newest first; of one score, the greater id first.
+		at := map[string]int{}
+		for i, id := range want {
+			at[id] = i / 2
+		}
+		sort.Slice(want, func(i, j int) bool {
+			ti, tj := at[want[i]], at[want[j]]
+			return ti > tj || ti == tj && want[i] > want[j]
+		})
+		for _, limit := range []int{1, 7, 20, 50} {
+			var got []string
+			for cursor := ""; ; {
+				page, err := s.ListRooms(ctx, chat.RoomQuery{Limit: limit, Cursor: cursor})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if page.Counts.All != 60 {
+					t.Fatalf("count %d, want 60", page.Counts.All)
+				}
+				for _, r := range page.Rooms {
+					got = append(got, r.ID)
+				}
+				if cursor = page.NextCursor; cursor == "" {
+					break
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("pages of %d: got %v, want %v", limit, got, want)
+			}
+		}
+	})
+}

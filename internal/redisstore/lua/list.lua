@@ -13,15 +13,19 @@
 -- KEYS[7]  unassigned index
 -- KEYS[8]  the calling agent's index (open rooms assigned to them)
 --
--- ARGV[1]  cutoff score ('' = no TTL): entries below it (rooms expired) are
---          removed from every index named first
+-- ARGV[1]  cutoff score ('' = no TTL): when the all-rooms index has an entry
+--          below it (a room expired), such entries are removed from every
+--          index named first; an index not named here keeps its own until
+--          it is named or the reconciler tombstones the room (one check,
+--          not eight, on most calls: Go runs this on every partition)
 -- ARGV[2]  how many to return (0: only the counts)
 -- ARGV[3]  cursor score ('' = first page)
 -- ARGV[4]  cursor id
 --
 -- Returns {all, unread, mine, unassigned, open, pending, resolved, id1,
 -- score1, id2, score2, ...}.
-if ARGV[1] ~= '' then
+local oldest = ARGV[1] ~= '' and redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+if oldest and tonumber(oldest) < tonumber(ARGV[1]) then
   for i = 1, #KEYS do
     redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[1])
   end
