@@ -145,8 +145,13 @@ func (s *Store) UnassignAll(ctx context.Context, username string) error {
 		if err := s.unassignIn(ctx, s.keys.PartRooms(indexTags[p]), username); err != nil {
 			return fail("unassign all", err)
 		}
-		// What is left of the agent's index (rooms gone) goes with it.
-		if err := s.rdb.Del(ctx, s.keys.PartAgent(indexTags[p], username)).Err(); err != nil {
+		// What is left of the agent's index (rooms gone) goes with it, and
+		// its size (one slot: a transaction).
+		if _, err := s.rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
+			tx.Del(ctx, s.keys.PartAgent(indexTags[p], username))
+			tx.HDel(ctx, s.keys.PartCounts(indexTags[p]), "agent:"+username)
+			return nil
+		}); err != nil {
 			return fail("unassign all", err)
 		}
 	}

@@ -61,7 +61,7 @@ func (s *Store) partKeys(p int) []string {
 	return []string{s.keys.PartPlace(t), s.keys.PartRooms(t), s.keys.PartUnread(t),
 		s.keys.PartStatus(t, string(chat.StatusOpen)), s.keys.PartStatus(t, string(chat.StatusPending)),
 		s.keys.PartStatus(t, string(chat.StatusResolved)), s.keys.PartUnassigned(t), s.keys.PartSnoozed(t),
-		s.keys.PartSweep(t), s.keys.PartNew(t)}
+		s.keys.PartSweep(t), s.keys.PartNew(t), s.keys.PartCounts(t)}
 }
 
 // placeArgs are the follow-up's arguments.
@@ -217,7 +217,7 @@ func (s *Store) listKeys(p int, f chat.RoomFilter, label, agent string) []string
 	case f == chat.FilterResolved:
 		index = resolved
 	}
-	return []string{all, unread, index, open, pending, resolved, unassigned, mine}
+	return []string{all, unread, index, open, pending, resolved, unassigned, mine, s.keys.PartCounts(t)}
 }
 
 // listEntry is one room of a partition's page.
@@ -250,7 +250,7 @@ func (s *Store) listPartitions(ctx context.Context, f chat.RoomFilter, label, ag
 	cutoff := s.cutoff()
 	calls := make([]scriptCall, IndexPartitions)
 	for p := range IndexPartitions {
-		calls[p] = scriptCall{keys: s.listKeys(p, f, label, agent), args: []any{cutoff, share, curScore, curID}}
+		calls[p] = scriptCall{keys: s.listKeys(p, f, label, agent), args: []any{cutoff, share, curScore, curID, agent}}
 	}
 	counts, heads, err := s.runList(ctx, calls)
 	if err != nil {
@@ -268,7 +268,7 @@ func (s *Store) listPartitions(ctx context.Context, f chat.RoomFilter, label, ag
 	for p, h := range heads {
 		if len(h) == share {
 			last := h[len(h)-1]
-			more = append(more, scriptCall{keys: s.listKeys(p, f, label, agent), args: []any{cutoff, n, last.raw, last.id}})
+			more = append(more, scriptCall{keys: s.listKeys(p, f, label, agent), args: []any{cutoff, n, last.raw, last.id, agent}})
 			which = append(which, p)
 		}
 	}

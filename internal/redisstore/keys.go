@@ -194,6 +194,12 @@ func (k keys) PartSnoozed(tag string) string { return k.rooms + ":{" + tag + "}:
 // than, and the entries the next one removes without reading the room.
 func (k keys) PartPlace(tag string) string { return k.rooms + ":{" + tag + "}:place" }
 
+// PartCounts returns the hash of a partition's view sizes (all, unread,
+// open, pending, resolved, unassigned, agent:USERNAME -> how many rooms its
+// index holds), kept by lua/place.lua with every entry it adds or removes
+// and by lua/list.lua with every expired one it drops.
+func (k keys) PartCounts(tag string) string { return k.rooms + ":{" + tag + "}:counts" }
+
 // PartNew returns the zset of a partition's rooms being created (id ->
 // when, ms): registered before the room exists, removed by its first
 // placement, so the reconciler finds a room whose follow-up never ran.

@@ -469,8 +469,8 @@ func TestDeleteRoomLeavesNoKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		// room, msgs, dedup, senders, notes; the partition's all, unread,
-		// pending, snoozed and label indexes and its placements hash; and
-		// the search index's.
+		// pending, snoozed and label indexes, its view sizes and its
+		// placements hash; and the search index's.
 		if err := s.CatchUpSearch(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -482,8 +482,8 @@ func TestDeleteRoomLeavesNoKey(t *testing.T) {
 				room = append(room, k)
 			}
 		}
-		if len(room) != 11 || !slices.Contains(search, prefix+"search:t:hi") || !slices.Contains(search, prefix+"room:{"+r.ID+"}:terms") {
-			t.Fatalf("before delete: got keys %v and %v, want 11 and the search index's", room, search)
+		if len(room) != 12 || !slices.Contains(search, prefix+"search:t:hi") || !slices.Contains(search, prefix+"room:{"+r.ID+"}:terms") {
+			t.Fatalf("before delete: got keys %v and %v, want 12 and the search index's", room, search)
 		}
 		if err := s.DeleteRoom(ctx, r.ID, chat.SenderAdmin); err != nil {
 			t.Fatal(err)

@@ -20,6 +20,9 @@
 -- KEYS[8]  snoozed (room id -> end of the snooze, ms)
 -- KEYS[9]  attachment sweep (room id -> when to look at its files, ms)
 -- KEYS[10] rooms being created (room id -> when, ms)
+-- KEYS[11] the views' sizes (field -> ZCARD of its index: all, unread, open,
+--          pending, resolved, unassigned, agent:USERNAME), kept with every
+--          entry added or removed here, so a listing reads them in one call
 --
 -- ARGV[1]  prefix of the partition's agents' indexes (+ username)
 -- ARGV[2]  prefix of the partition's labels' indexes (+ label id)
@@ -79,21 +82,47 @@ if cur then
   end
 end
 local byStatus = {open = KEYS[4], pending = KEYS[5], resolved = KEYS[6]}
--- Out of the entries of the last placement…
+local counts = KEYS[11]
+-- The indexes a placement puts the room in, in order, each with the field
+-- of the counts hash that mirrors its size ('' for a label: not counted).
+local function indexes(unread, status, assignee, labels)
+  local out = {{KEYS[2], 'all'}}
+  if unread == '1' then
+    out[#out + 1] = {KEYS[3], 'unread'}
+  end
+  if byStatus[status] then
+    out[#out + 1] = {byStatus[status], status}
+  end
+  if status == 'open' then
+    if assignee == '' then
+      out[#out + 1] = {KEYS[7], 'unassigned'}
+    else
+      out[#out + 1] = {ARGV[1] .. assignee, 'agent:' .. assignee}
+    end
+  end
+  for x in string.gmatch(labels or '', '[^,]+') do
+    out[#out + 1] = {ARGV[2] .. x, ''}
+  end
+  return out
+end
+local before, after = {}, {}
 if old then
-  redis.call('ZREM', KEYS[2], id)
-  redis.call('ZREM', KEYS[3], id)
-  if byStatus[old[4]] then
-    redis.call('ZREM', byStatus[old[4]], id)
-  end
-  redis.call('ZREM', KEYS[7], id)
-  if old[5] and old[5] ~= '' then
-    redis.call('ZREM', ARGV[1] .. old[5], id)
-  end
-  for x in string.gmatch(old[6] or '', '[^,]+') do
-    redis.call('ZREM', ARGV[2] .. x, id)
-  end
+  before = indexes(old[3], old[4], old[5] or '', old[6])
   redis.call('ZREM', KEYS[8], id)
+end
+if line ~= '' then
+  after = indexes(ARGV[8], ARGV[9], ARGV[10], ARGV[11])
+end
+local stays = {}
+for _, e in ipairs(after) do
+  stays[e[1]] = true
+end
+-- Out of the entries of the last placement the new one does not keep…
+for _, e in ipairs(before) do
+  if not stays[e[1]] and redis.call('ZREM', e[1], id) == 1 and e[2] ~= '' and
+      redis.call('HINCRBY', counts, e[2], -1) <= 0 then
+    redis.call('HDEL', counts, e[2]) -- an empty view has no field
+  end
 end
 redis.call('ZREM', KEYS[10], id)
 if line == '' then
@@ -105,26 +134,13 @@ if line == '' then
   end
   return 1
 end
--- …into the new ones.
-local score, status, assignee = ARGV[7], ARGV[9], ARGV[10]
-redis.call('ZADD', KEYS[2], score, id)
-if ARGV[8] == '1' then
-  redis.call('ZADD', KEYS[3], score, id)
-end
-if byStatus[status] then
-  redis.call('ZADD', byStatus[status], score, id)
-end
-if status == 'open' then
-  if assignee == '' then
-    redis.call('ZADD', KEYS[7], score, id)
-  else
-    redis.call('ZADD', ARGV[1] .. assignee, score, id)
+-- …into (or, where it stays, to the new score in) the new ones.
+for _, e in ipairs(after) do
+  if redis.call('ZADD', e[1], ARGV[7], id) == 1 and e[2] ~= '' then
+    redis.call('HINCRBY', counts, e[2], 1)
   end
 end
-for x in string.gmatch(ARGV[11], '[^,]+') do
-  redis.call('ZADD', ARGV[2] .. x, score, id)
-end
-if status == 'pending' and ARGV[12] ~= '' then
+if ARGV[9] == 'pending' and ARGV[12] ~= '' then
   redis.call('ZADD', KEYS[8], ARGV[12], id)
 end
 redis.call('HSET', place, id, line)
