@@ -377,11 +377,15 @@ func mergeEntries(heads [][]listEntry, share, n int) ([]listEntry, bool) {
 // reconciling at once, or beside live writes, converge instead of fighting.
 const (
 	// reconcileSlice is how many entries of each partition one step reads.
-	reconcileSlice = 64
-	// reconcileEvery is the pause between steps: 16 × 64 rooms every 5 s
-	// (about 200 rooms a second, two scripts each) is a pass over 100,000
-	// rooms in about 8 minutes.
-	reconcileEvery = 5 * time.Second
+	reconcileSlice = 8
+	// reconcileEvery is the pause between steps: 16 × 8 rooms every 0.5 s
+	// (about 256 rooms a second, two scripts each, in small steps that
+	// hold Redis up for a few ms at most) is a pass over 100,000 rooms in
+	// about 7 minutes.
+	reconcileEvery = 500 * time.Millisecond
+	// reconcileOnceSlice is ReconcileOnce's slice: a pass as fast as it
+	// goes.
+	reconcileOnceSlice = 500
 	// newGrace is how long a room may be registered as being created
 	// before the reconciler looks at it: far longer than a create takes.
 	newGrace = time.Minute
@@ -407,7 +411,7 @@ func (s *Store) RunReconciler(ctx context.Context, log *slog.Logger) {
 			return
 		case <-t.C:
 		}
-		if _, _, err := s.reconcileStep(ctx, &cur); err != nil && ctx.Err() == nil {
+		if _, _, err := s.reconcileStep(ctx, &cur, reconcileSlice); err != nil && ctx.Err() == nil {
 			log.Warn("room index: reconciling failed; the next step goes on", "err", err)
 		}
 	}
@@ -420,7 +424,7 @@ func (s *Store) ReconcileOnce(ctx context.Context) (int, error) {
 	var done [IndexPartitions]bool
 	total := 0
 	for {
-		n, wrapped, err := s.reconcileStep(ctx, &cur)
+		n, wrapped, err := s.reconcileStep(ctx, &cur, reconcileOnceSlice)
 		total += n
 		if err != nil {
 			return total, err
@@ -445,16 +449,16 @@ type candidate struct {
 
 // reconcileStep checks one slice of every partition; wrapped tells which
 // partitions' walks came back to their start.
-func (s *Store) reconcileStep(ctx context.Context, cur *reconcileCursors) (int, [IndexPartitions]bool, error) {
+func (s *Store) reconcileStep(ctx context.Context, cur *reconcileCursors, slice int) (int, [IndexPartitions]bool, error) {
 	var wrapped [IndexPartitions]bool
 	now := time.Now()
 	scans := make([]*redis.ScanCmd, IndexPartitions)
 	news := make([]*redis.StringSliceCmd, IndexPartitions)
 	err := s.forEachPartition(ctx, func(p redis.Pipeliner, part int) {
 		t := indexTags[part]
-		scans[part] = p.HScan(ctx, s.keys.PartPlace(t), cur[part], "", reconcileSlice)
+		scans[part] = p.HScan(ctx, s.keys.PartPlace(t), cur[part], "", int64(slice))
 		news[part] = p.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.keys.PartNew(t), ByScore: true, Start: "-inf",
-			Stop: strconv.FormatInt(now.Add(-newGrace).UnixMilli(), 10), Count: reconcileSlice})
+			Stop: strconv.FormatInt(now.Add(-newGrace).UnixMilli(), 10), Count: int64(slice)})
 	})
 	if err != nil {
 		return 0, wrapped, fail("reconcile", err)
