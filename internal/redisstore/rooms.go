@@ -92,18 +92,22 @@ func (s *Store) claimIdentity(ctx context.Context, identityHash, roomID string) 
 		if holder == "" {
 			return "", nil
 		}
-		n, err := s.rdb.Exists(ctx, s.keys.Room(holder)).Result()
-		if err != nil {
-			return "", fail("create room", err)
-		}
-		if n == 1 {
-			return holder, nil
-		}
+		// Being created first, then existing: a create's registration goes
+		// only once its room exists, so a holder seen in neither, in this
+		// order, is gone for good (read the other way round, a create
+		// finishing between the two reads would look stale).
 		creating, err := s.isNew(ctx, holder)
 		if err != nil {
 			return "", fail("create room", err)
 		}
 		if creating {
+			return holder, nil
+		}
+		n, err := s.rdb.Exists(ctx, s.keys.Room(holder)).Result()
+		if err != nil {
+			return "", fail("create room", err)
+		}
+		if n == 1 {
 			return holder, nil
 		}
 		stale = holder
