@@ -353,7 +353,7 @@ func (s *server) runInbox(ctx context.Context) {
 		n, err := s.store.MigrateInbox(ctx)
 		if err == nil {
 			if n > 0 {
-				s.log.Info("inbox: rooms stored before statuses placed in the views", "rooms", n)
+				s.log.Info("room index: rooms of the global index moved into its partitions", "rooms", n)
 			}
 			break
 		}
@@ -403,6 +403,9 @@ func (s *server) run(ctx context.Context, ln, metricsLn net.Listener) error {
 	}
 	// Messages reach the search index from the admin log.
 	wg.Go(func() { s.store.RunSearchIndexer(bg, s.log) })
+	// The room index's partitions are checked against the rooms, a slice
+	// at a time, and repaired (a follow-up lost with its instance).
+	wg.Go(func() { s.store.RunReconciler(bg, s.log) })
 	// Rooms that expired leave the search index (a no-op without a room TTL).
 	wg.Go(func() { s.store.RunSearchSweeper(bg, searchSweepEvery, s.log) })
 	// Rooms stored before the search index existed are indexed once.

@@ -18,16 +18,17 @@ func (s *Store) PutAttachment(ctx context.Context, roomID string, a chat.Attachm
 	if err != nil {
 		return fmt.Errorf("redisstore: put attachment: %w", err)
 	}
-	n, err := attPutScript.Run(ctx, s.rdb,
-		[]string{s.keys.Room(roomID), s.keys.Attachments(roomID), s.keys.AttachmentsPending(roomID), s.keys.AttachmentSweep()},
-		roomID, a.ID, meta, pendingUntil.UnixMilli()).Int64()
+	res, err := attPutScript.Run(ctx, s.rdb,
+		[]string{s.keys.Room(roomID), s.keys.Attachments(roomID), s.keys.AttachmentsPending(roomID)},
+		roomID, a.ID, meta, pendingUntil.UnixMilli(), time.Now().UnixMilli()).Result()
 	if err != nil {
 		return fail("put attachment", err)
 	}
-	if n == 0 {
+	if n, ok := res.(int64); ok && n == 0 {
 		return chat.ErrRoomNotFound
 	}
-	return nil
+	// The sweep set is the partition's: the follow-up keeps it.
+	return s.followReply(ctx, "put attachment", roomID, []any{res}, 0)
 }
 
 // Attachment implements chat.AttachmentStore.
@@ -47,22 +48,30 @@ func (s *Store) Attachment(ctx context.Context, roomID, id string) (chat.Attachm
 }
 
 // ClaimAttachmentRooms implements chat.AttachmentStore; see
-// lua/attclaim.lua.
+// lua/attclaim.lua, run on each partition's sweep set in turn until n rooms
+// are claimed.
 func (s *Store) ClaimAttachmentRooms(ctx context.Context, now time.Time, lease time.Duration, n int) ([]string, error) {
-	ids, err := attClaimScript.Run(ctx, s.rdb, []string{s.keys.AttachmentSweep()},
-		now.UnixMilli(), lease.Milliseconds(), n).StringSlice()
-	if err != nil {
-		return nil, fail("claim attachment rooms", err)
+	var out []string
+	for p := range IndexPartitions {
+		if len(out) >= n {
+			break
+		}
+		ids, err := attClaimScript.Run(ctx, s.rdb, []string{s.keys.PartSweep(indexTags[p])},
+			now.UnixMilli(), lease.Milliseconds(), n-len(out)).StringSlice()
+		if err != nil {
+			return out, fail("claim attachment rooms", err)
+		}
+		out = append(out, ids...)
 	}
-	return ids, nil
+	return out, nil
 }
 
 // ExpireAttachments implements chat.AttachmentStore; see
 // lua/attexpire.lua.
 func (s *Store) ExpireAttachments(ctx context.Context, roomID string, now time.Time) (bool, []string, error) {
 	res, err := attExpireScript.Run(ctx, s.rdb,
-		[]string{s.keys.Room(roomID), s.keys.Attachments(roomID), s.keys.AttachmentsPending(roomID), s.keys.AttachmentSweep()},
-		roomID, now.UnixMilli()).StringSlice()
+		[]string{s.keys.Room(roomID), s.keys.Attachments(roomID), s.keys.AttachmentsPending(roomID)},
+		roomID, now.UnixMilli()).Slice()
 	if err != nil {
 		return false, nil, fail("expire attachments", err)
 	}
@@ -72,17 +81,26 @@ func (s *Store) ExpireAttachments(ctx context.Context, roomID string, now time.T
 	if res[0] == "gone" {
 		return true, nil, nil
 	}
-	return false, res[1:], nil
+	if err := s.followReply(ctx, "expire attachments", roomID, res, 1); err != nil {
+		return false, nil, err
+	}
+	ids := make([]string, 0, len(res)-2)
+	for _, v := range res[2:] {
+		id, _ := v.(string)
+		ids = append(ids, id)
+	}
+	return false, ids, nil
 }
 
-// ForgetAttachmentRoom implements chat.AttachmentStore.
+// ForgetAttachmentRoom implements chat.AttachmentStore: the room's keys,
+// then its entry in its partition's sweep set (two slots, in that order:
+// a crash between them leaves the room due again, and the sweeper finds
+// nothing left to delete).
 func (s *Store) ForgetAttachmentRoom(ctx context.Context, roomID string) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, s.keys.Attachments(roomID), s.keys.AttachmentsPending(roomID))
-		p.ZRem(ctx, s.keys.AttachmentSweep(), roomID)
-		return nil
-	})
-	if err != nil {
+	if err := s.rdb.Del(ctx, s.keys.Attachments(roomID), s.keys.AttachmentsPending(roomID)).Err(); err != nil {
+		return fail("forget attachment room", err)
+	}
+	if err := s.rdb.ZRem(ctx, s.keys.PartSweep(indexTags[PartitionOf(roomID)]), roomID).Err(); err != nil {
 		return fail("forget attachment room", err)
 	}
 	return nil

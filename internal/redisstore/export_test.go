@@ -1,7 +1,84 @@
 package redisstore
 
-import "testing"
+import (
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
 
 // KeyPatterns gives the external tests (the slot audit) each key builder's
 // pattern under the default prefix, as TestKeysDocTable reads them.
 func KeyPatterns(t *testing.T) map[string]string { t.Helper(); return keyBuilders(t) }
+
+// IndexTag is partition p's hash tag, for the tests that look at the keys.
+func IndexTag(p int) string { return indexTags[p] }
+
+// Placement is the recorded placement of a room in its partition ("" when
+// none), for the tests of the follow-up's ordering.
+func (s *Store) Placement(t *testing.T, roomID string) string {
+	t.Helper()
+	return s.rdb.HGet(t.Context(), s.keys.PartPlace(indexTags[PartitionOf(roomID)]), roomID).Val()
+}
+
+// DropFollowUps makes the store skip every follow-up (on) or run them
+// again (off): an instance dying between a room write and its follow-up.
+func (s *Store) DropFollowUps(on bool) { s.dropFollowUps.Store(on) }
+
+// CurrentPlacement reads where a room stands now (lua/placement.lua), as a
+// follow-up would carry it; ok is false when the room is gone.
+func (s *Store) CurrentPlacement(t *testing.T, roomID string) ([8]string, bool) {
+	t.Helper()
+	res, err := placementScript.Run(t.Context(), s.rdb, []string{s.keys.Room(roomID), s.keys.Attachments(roomID),
+		s.keys.AttachmentsPending(roomID)}, time.Now().UnixMilli()).Slice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) == 0 {
+		return [8]string{}, false
+	}
+	p, ok := placementOf(res)
+	if !ok {
+		t.Fatalf("malformed placement %v", res)
+	}
+	return p, true
+}
+
+// ApplyPlacement runs the follow-up (lua/place.lua) of a placement, late or
+// again: mode put, del or gone. It returns 1 applied, 0 refused.
+func (s *Store) ApplyPlacement(t *testing.T, mode, roomID string, p [8]string) int64 {
+	t.Helper()
+	n, err := s.place(t.Context(), mode, roomID, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// AgeNew moves a room's "being created" registration d into the past, as
+// if its create had begun then.
+func (s *Store) AgeNew(t *testing.T, roomID string, d time.Duration) {
+	t.Helper()
+	key := s.keys.PartNew(indexTags[PartitionOf(roomID)])
+	if err := s.rdb.ZAddXX(t.Context(), key, redis.Z{Score: float64(time.Now().Add(-d).UnixMilli()), Member: roomID}).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// RegisterNew registers a room as being created, as CreateRoom does first.
+func (s *Store) RegisterNew(t *testing.T, roomID string) {
+	t.Helper()
+	if err := s.registerNew(t.Context(), roomID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// IsNew tells whether a room is registered as being created.
+func (s *Store) IsNew(t *testing.T, roomID string) bool {
+	t.Helper()
+	ok, err := s.isNew(t.Context(), roomID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}

@@ -24,33 +24,6 @@ import (
 // listCounts is how many counts lead the list script's reply.
 const listCounts = 7
 
-// listKeys are the list script's keys for a view: the index to page and the
-// ones it counts.
-func (s *Store) listKeys(f chat.RoomFilter, label, agent string) []string {
-	open := s.keys.RoomsByStatus(string(chat.StatusOpen))
-	pending := s.keys.RoomsByStatus(string(chat.StatusPending))
-	resolved := s.keys.RoomsByStatus(string(chat.StatusResolved))
-	mine := s.keys.AgentRooms(agent)
-	index := s.keys.Rooms()
-	switch {
-	case label != "":
-		index = s.keys.LabelRooms(label)
-	case f == chat.FilterUnread:
-		index = s.keys.Unread()
-	case f == chat.FilterMine:
-		index = mine
-	case f == chat.FilterUnassigned:
-		index = s.keys.Unassigned()
-	case f == chat.FilterOpen:
-		index = open
-	case f == chat.FilterPending:
-		index = pending
-	case f == chat.FilterResolved:
-		index = resolved
-	}
-	return []string{s.keys.Rooms(), s.keys.Unread(), index, open, pending, resolved, s.keys.Unassigned(), mine}
-}
-
 // countsOf reads the counts that lead the list script's reply.
 func countsOf(res []any) chat.RoomCounts {
 	n := func(i int) int64 { v, _ := res[i].(int64); return v }
@@ -58,16 +31,13 @@ func countsOf(res []any) chat.RoomCounts {
 }
 
 // RoomCounts returns the sizes of the views for agent, expired rooms taken
-// out first, in one script.
+// out first: lua/list.lua over every partition, in one pipeline.
 func (s *Store) RoomCounts(ctx context.Context, agent string) (chat.RoomCounts, error) {
-	res, err := listScript.Run(ctx, s.rdb, s.listKeys(chat.FilterAll, "", agent), s.cutoff(), 0, "", "").Slice()
+	counts, _, err := s.listPartitions(ctx, chat.FilterAll, "", agent, 0, "", "")
 	if err != nil {
 		return chat.RoomCounts{}, fail("room counts", err)
 	}
-	if len(res) < listCounts {
-		return chat.RoomCounts{}, fmt.Errorf("redisstore: room counts: unexpected reply %v", res)
-	}
-	return countsOf(res), nil
+	return counts, nil
 }
 
 // cutoff is the score below which a room has expired ("" when rooms never
@@ -79,14 +49,28 @@ func (s *Store) cutoff() string {
 	return strconv.FormatInt(time.Now().UnixMilli()-s.ttlMS, 10)
 }
 
-// inbox runs lua/inbox.lua: one change of a room's place in the inbox.
+// inbox runs lua/inbox.lua, one change of a room's place in the inbox, and
+// its follow-up in the room's partition when the change was made.
 func (s *Store) inbox(ctx context.Context, roomID, mode, v1, v2 string) ([]any, error) {
-	return inboxScript.Run(ctx, s.rdb,
-		[]string{s.keys.Room(roomID), s.keys.RoomsByStatus(string(chat.StatusOpen)),
-			s.keys.RoomsByStatus(string(chat.StatusPending)), s.keys.RoomsByStatus(string(chat.StatusResolved)),
-			s.keys.Unassigned(), s.keys.Snoozed(), s.keys.AdminLog()},
-		mode, v1, v2, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix(), roomID,
-		s.keys.Events(), roomEventHead(roomID), AdminLogLen).Slice()
+	res, err := inboxScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID), s.keys.AdminLog()},
+		mode, v1, v2, roomID, s.keys.Events(), roomEventHead(roomID), AdminLogLen).Slice()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(res) == 2 && res[0] == "notdue":
+		// No longer snoozed: the follow-up takes it out of the snoozed set.
+		if err := s.followReply(ctx, mode, roomID, res, 1); err != nil {
+			return nil, err
+		}
+		return res[:1], nil
+	case len(res) > 1:
+		if err := s.followReply(ctx, mode, roomID, res, 0); err != nil {
+			return nil, err
+		}
+		return res[1:], nil
+	}
+	return res, nil
 }
 
 // inboxRoom runs a change and reads the room it returns; a change that
@@ -154,10 +138,29 @@ func (s *Store) forEachRoom(ctx context.Context, index string, fn func(ids []str
 }
 
 // UnassignAll unassigns every room assigned to username, of any status: it
-// walks the room index (an agent's removal is rare; no index of every
-// status per agent is kept for it).
+// walks every partition's room index (an agent's removal is rare; no index
+// of every status per agent is kept for it).
 func (s *Store) UnassignAll(ctx context.Context, username string) error {
-	err := s.forEachRoom(ctx, s.keys.Rooms(), func(ids []string) error {
+	for p := range IndexPartitions {
+		if err := s.unassignIn(ctx, s.keys.PartRooms(indexTags[p]), username); err != nil {
+			return fail("unassign all", err)
+		}
+		// What is left of the agent's index (rooms gone) goes with it, and
+		// its size (one slot: a transaction).
+		if _, err := s.rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
+			tx.Del(ctx, s.keys.PartAgent(indexTags[p], username))
+			tx.HDel(ctx, s.keys.PartCounts(indexTags[p]), "agent:"+username)
+			return nil
+		}); err != nil {
+			return fail("unassign all", err)
+		}
+	}
+	return nil
+}
+
+// unassignIn is UnassignAll over one room index.
+func (s *Store) unassignIn(ctx context.Context, index, username string) error {
+	return s.forEachRoom(ctx, index, func(ids []string) error {
 		cmds := make([]*redis.StringCmd, len(ids))
 		if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, id := range ids {
@@ -177,31 +180,41 @@ func (s *Store) UnassignAll(ctx context.Context, username string) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return fail("unassign all", err)
-	}
-	// What is left of the agent's index (rooms gone) goes with it.
-	if err := s.rdb.Del(ctx, s.keys.AgentRooms(username)).Err(); err != nil {
-		return fail("unassign all", err)
-	}
-	return nil
 }
 
-// DueSnoozes returns up to n rooms whose snooze ended by now.
+// DueSnoozes returns up to n rooms whose snooze ended by now, from every
+// partition's snoozed set (one pipeline).
 func (s *Store) DueSnoozes(ctx context.Context, now time.Time, n int) ([]string, error) {
-	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.keys.Snoozed(), Start: "-inf",
-		Stop: strconv.FormatInt(now.UnixMilli(), 10), ByScore: true, Count: int64(n)}).Result()
+	cmds := make([]*redis.StringSliceCmd, IndexPartitions)
+	err := s.forEachPartition(ctx, func(p redis.Pipeliner, part int) {
+		cmds[part] = p.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.keys.PartSnoozed(indexTags[part]), Start: "-inf",
+			Stop: strconv.FormatInt(now.UnixMilli(), 10), ByScore: true, Count: int64(n)})
+	})
 	if err != nil {
 		return nil, fail("due snoozes", err)
+	}
+	var ids []string
+	for _, c := range cmds {
+		for _, id := range c.Val() {
+			if len(ids) < n {
+				ids = append(ids, id)
+			}
+		}
 	}
 	return ids, nil
 }
 
-// Wake reopens a room whose snooze ended by now.
+// Wake reopens a room whose snooze ended by now. A room gone leaves the
+// snoozed set with its tombstone.
 func (s *Store) Wake(ctx context.Context, roomID string, now time.Time) (bool, error) {
 	res, err := s.inbox(ctx, roomID, "wake", strconv.FormatInt(now.UnixMilli(), 10), "")
 	if err != nil {
 		return false, fail("wake", err)
+	}
+	if len(res) == 0 {
+		if err := s.follow(ctx, "wake", placeGone, roomID, placement{}); err != nil {
+			return false, err
+		}
 	}
 	return len(res) > 1, nil
 }
@@ -279,30 +292,40 @@ func (s *Store) DeleteLabel(ctx context.Context, id string) error {
 	if !ok {
 		return chat.ErrLabelNotFound
 	}
-	err = s.forEachRoom(ctx, s.keys.LabelRooms(id), func(ids []string) error {
-		for _, room := range ids {
-			res, err := s.inbox(ctx, room, "unlabel", id, "")
-			if err != nil {
-				return err
-			}
-			if len(res) == 0 { // the room is gone: its entry goes by hand
-				if err := s.rdb.ZRem(ctx, s.keys.LabelRooms(id), room).Err(); err != nil {
+	for p := range IndexPartitions {
+		index := s.keys.PartLabel(indexTags[p], id)
+		err := s.forEachRoom(ctx, index, func(ids []string) error {
+			for _, room := range ids {
+				res, err := s.inbox(ctx, room, "unlabel", id, "")
+				if err != nil {
 					return err
 				}
+				if len(res) == 0 { // the room is gone: its entry goes by hand
+					if err := s.rdb.ZRem(ctx, index, room).Err(); err != nil {
+						return err
+					}
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			return fail("delete label", err)
 		}
-		return nil
-	})
-	if err != nil {
-		return fail("delete label", err)
 	}
-	n, err := unlabelScript.Run(ctx, s.rdb, []string{s.keys.Labels(), s.keys.LabelRooms(id), s.keys.AdminLog()},
+	n, err := unlabelScript.Run(ctx, s.rdb, []string{s.keys.Labels(), s.keys.AdminLog()},
 		id, s.keys.Events(), labelsEventHead, AdminLogLen).Int64()
 	if err != nil {
 		return fail("delete label", err)
 	}
 	if n == 0 {
 		return chat.ErrLabelNotFound
+	}
+	// What is left of the label's indexes (a room labelled meanwhile, by
+	// a request that checked the label before it went) goes with it.
+	if err := s.forEachPartition(ctx, func(p redis.Pipeliner, part int) {
+		p.Del(ctx, s.keys.PartLabel(indexTags[part], id))
+	}); err != nil {
+		return fail("delete label", err)
 	}
 	return nil
 }
@@ -380,43 +403,8 @@ func (s *Store) Activity(ctx context.Context, roomID string, who chat.AgentRef, 
 }
 
 // MigrateInbox gives every room stored before the team inbox existed its
-// status and places it in the views, once per database: a marker records
-// that it ran. Safe beside live traffic and on several instances at once
-// (see lua/migrateinbox.lua).
+// status and places it in the views: the migration to the partitioned
+// index does both (MigrateIndex, lua/placement.lua), so this is it.
 func (s *Store) MigrateInbox(ctx context.Context) (int, error) {
-	done, err := s.rdb.Exists(ctx, s.keys.InboxMigrated()).Result()
-	if err != nil {
-		return 0, fail("migrate inbox", err)
-	}
-	if done == 1 {
-		return 0, nil
-	}
-	placed := 0
-	open, unassigned := s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.Unassigned()
-	if err := migrateInboxScript.Load(ctx, s.rdb).Err(); err != nil {
-		return 0, fail("migrate inbox", err)
-	}
-	err = s.forEachRoom(ctx, s.keys.Rooms(), func(ids []string) error {
-		cmds := make([]*redis.Cmd, len(ids))
-		if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i, id := range ids {
-				cmds[i] = migrateInboxScript.EvalSha(ctx, p, []string{s.keys.Room(id), open, unassigned}, id)
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		for _, c := range cmds {
-			n, _ := c.Int64()
-			placed += int(n)
-		}
-		return nil
-	})
-	if err != nil {
-		return placed, fail("migrate inbox", err)
-	}
-	if err := s.rdb.Set(ctx, s.keys.InboxMigrated(), "1", 0).Err(); err != nil {
-		return placed, fail("migrate inbox", err)
-	}
-	return placed, nil
+	return s.MigrateIndex(ctx)
 }

@@ -78,13 +78,15 @@ func (k keys) BlockedVisitor(id string) string { return k.room + id + "}:blocked
 func (k keys) BlockedClient(key string) string { return k.blocked + key }
 
 // Identity returns the string holding the id of the room of one verified
-// identity (hash: chat.IdentityHash of the site's user id). It lives as long
-// as that room: same TTL, refreshed with it, deleted with it.
+// identity (hash: chat.IdentityHash of the site's user id), in its own slot:
+// claimed before the room is created, it lives twice the room's TTL,
+// renewed when the room's keys are, and is deleted with the room
+// (lua/identity.lua).
 func (k keys) Identity(hash string) string { return k.identity + hash }
 
-// IdentityPrefix is Identity without the hash, for the scripts that read a
-// room's identity hash from its hash.
-func (k keys) IdentityPrefix() string { return k.identity }
+// The global room index of before the partitions: MigrateIndex moves it
+// into them (PartRooms and the rest below) and deletes it. Nothing else
+// reads or writes these keys.
 
 // Rooms returns the room index: room id scored by updatedAt (ms).
 func (k keys) Rooms() string { return k.rooms }
@@ -104,25 +106,114 @@ func (k keys) Unassigned() string { return k.rooms + ":unassigned" }
 // "Mine" view), same scores as Rooms.
 func (k keys) AgentRooms(username string) string { return k.rooms + ":agent:" + username }
 
-// AgentRoomsPrefix is AgentRooms without the username, for the scripts that
-// place a room whose assignee they read from its hash.
-func (k keys) AgentRoomsPrefix() string { return k.rooms + ":agent:" }
-
 // LabelRooms returns the index of the rooms carrying one label (any status),
 // same scores as Rooms.
 func (k keys) LabelRooms(labelID string) string { return k.rooms + ":label:" + labelID }
-
-// LabelRoomsPrefix is LabelRooms without the label id, for the scripts that
-// place a room whose labels they read from its hash.
-func (k keys) LabelRoomsPrefix() string { return k.rooms + ":label:" }
 
 // Snoozed returns the sorted set of pending rooms with a snooze, scored by
 // when it ends (ms).
 func (k keys) Snoozed() string { return k.rooms + ":snoozed" }
 
-// InboxMigrated returns the marker set once every room stored before the
-// team inbox existed has been given its status and placed in the views.
-func (k keys) InboxMigrated() string { return k.prefix + "inbox:migrated" }
+// The partitioned room index. A room's entries live in one of
+// IndexPartitions partitions, chosen from its id (PartitionOf), and every
+// key of a partition carries the partition's hash tag (indexTags), so one
+// follow-up script (lua/place.lua) updates all of a room's entries in one
+// Cluster slot. Tags and the function are stable forever: changing either
+// moves every room (TestIndexPartitionsPinned).
+
+// IndexPartitions is how many partitions the room index has.
+const IndexPartitions = 16
+
+// indexTags are the partitions' hash tags: tag i hashes to a slot in the
+// i-th sixteenth of 0..16383 (searched for, pinned by a test), so a default
+// `redis-cli --cluster create` spreads the partitions evenly over primaries.
+var indexTags = [IndexPartitions]string{
+	"p00aj", "p01ai", "p02h", "p03bj", "p04c", "p05dj", "p06fi", "p07fj",
+	"p08fk", "p09k", "p10c", "p11dc", "p12fa", "p13fb", "p14ac", "p15ad",
+}
+
+// PartitionOf is the index partition of a room: CRC16 (the Cluster's, of
+// the id) modulo IndexPartitions.
+func PartitionOf(roomID string) int { return int(crc16(roomID)) % IndexPartitions }
+
+// crc16 is Redis Cluster's key hash (XMODEM: polynomial 0x1021, initial 0).
+func crc16(s string) uint16 {
+	var crc uint16
+	for i := 0; i < len(s); i++ {
+		crc ^= uint16(s[i]) << 8
+		for range 8 {
+			if crc&0x8000 != 0 {
+				crc = crc<<1 ^ 0x1021
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return crc
+}
+
+// PartRooms returns a partition's index of all its rooms: room id scored by
+// updatedAt (ms).
+func (k keys) PartRooms(tag string) string { return k.rooms + ":{" + tag + "}" }
+
+// PartUnread returns a partition's rooms with unread > 0, same scores.
+func (k keys) PartUnread(tag string) string { return k.rooms + ":{" + tag + "}:unread" }
+
+// PartStatus returns a partition's rooms of one status (open, pending,
+// resolved), same scores: a room is in exactly one.
+func (k keys) PartStatus(tag, status string) string {
+	return k.rooms + ":{" + tag + "}:status:" + status
+}
+
+// PartUnassigned returns a partition's open rooms nobody is assigned to.
+func (k keys) PartUnassigned(tag string) string { return k.rooms + ":{" + tag + "}:unassigned" }
+
+// PartAgent returns a partition's open rooms assigned to one agent.
+func (k keys) PartAgent(tag, username string) string {
+	return k.rooms + ":{" + tag + "}:agent:" + username
+}
+
+// PartAgentPrefix is PartAgent without the username, for lua/place.lua.
+func (k keys) PartAgentPrefix(tag string) string { return k.rooms + ":{" + tag + "}:agent:" }
+
+// PartLabel returns a partition's rooms carrying one label (any status).
+func (k keys) PartLabel(tag, labelID string) string {
+	return k.rooms + ":{" + tag + "}:label:" + labelID
+}
+
+// PartLabelPrefix is PartLabel without the label id, for lua/place.lua.
+func (k keys) PartLabelPrefix(tag string) string { return k.rooms + ":{" + tag + "}:label:" }
+
+// PartSnoozed returns a partition's pending rooms with a snooze, scored by
+// when it ends (ms).
+func (k keys) PartSnoozed(tag string) string { return k.rooms + ":{" + tag + "}:snoozed" }
+
+// PartPlace returns the hash room id -> where the partition last placed the
+// room ("ver|score|unread|status|assignee|labels|snoozed"), or its
+// tombstone ("D|deletedAt"): the version a follow-up must not be older
+// than, and the entries the next one removes without reading the room.
+func (k keys) PartPlace(tag string) string { return k.rooms + ":{" + tag + "}:place" }
+
+// PartCounts returns the hash of a partition's view sizes (all, unread,
+// open, pending, resolved, unassigned, agent:USERNAME -> how many rooms its
+// index holds), kept by lua/place.lua with every entry it adds or removes
+// and by lua/list.lua with every expired one it drops.
+func (k keys) PartCounts(tag string) string { return k.rooms + ":{" + tag + "}:counts" }
+
+// PartNew returns the zset of a partition's rooms being created (id ->
+// when, ms): registered before the room exists, removed by its first
+// placement, so the reconciler finds a room whose follow-up never ran.
+func (k keys) PartNew(tag string) string { return k.rooms + ":{" + tag + "}:new" }
+
+// PartSweep returns a partition's rooms that have files, scored by when the
+// attachment sweeper should look at them next (ms): the room's expiry or its
+// earliest pending attachment's, 0 for a deleted room.
+func (k keys) PartSweep(tag string) string { return k.rooms + ":{" + tag + "}:attsweep" }
+
+// IndexMigrated returns the marker set once the global index of before the
+// partitions (Rooms, Unread, … AttachmentSweep) has been moved into them
+// and removed (MigrateIndex).
+func (k keys) IndexMigrated() string { return k.prefix + "index:migrated" }
 
 // Labels returns the hash of label definitions: label id -> JSON.
 func (k keys) Labels() string { return k.prefix + "labels" }
@@ -303,8 +394,8 @@ func (k keys) Attachments(id string) string { return k.room + id + "}:att" }
 func (k keys) AttachmentsPending(id string) string { return k.room + id + "}:attpending" }
 
 // AttachmentSweep returns the zset of rooms that have files, scored by when
-// the sweeper should look at them next (ms): the room's expiry or its
-// earliest pending attachment's, 0 for a deleted room.
+// the sweeper should look at them next, of before the partitions (PartSweep
+// now; MigrateIndex moves it).
 func (k keys) AttachmentSweep() string { return k.prefix + "attachments:sweep" }
 
 // AdminPrefix is Admin without the username, for the script that reads the

@@ -36,14 +36,20 @@ func (s *Store) CreateIdentityRoom(ctx context.Context, r chat.Room, identityHas
 
 func (s *Store) createRoom(ctx context.Context, r chat.Room, identityHash string) (chat.Room, string, error) {
 	created := r.CreatedAt.Millis()
-	identityKey := s.keys.Room(r.ID) // unused without an identity
-	if identityHash != "" {
-		identityKey = s.keys.Identity(identityHash)
+	// The room's partition hears of it first, so a crash before its
+	// follow-up leaves a trace the reconciler finds (index.go).
+	if err := s.registerNew(ctx, r.ID); err != nil {
+		return chat.Room{}, "", err
 	}
-	keys := []string{s.keys.Room(r.ID), s.keys.Rooms(), s.keys.AdminLog(),
-		s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.Unassigned(), identityKey}
+	if identityHash != "" {
+		holder, err := s.claimIdentity(ctx, identityHash, r.ID)
+		if err != nil || holder != "" {
+			return chat.Room{}, holder, err
+		}
+	}
+	keys := []string{s.keys.Room(r.ID), s.keys.AdminLog()}
 	args := []any{r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS, s.keys.Events(), roomEventHead(r.ID), r.ClientKey, AdminLogLen,
-		identityHash, r.UserID, s.keys.RoomPrefix()}
+		identityHash, r.UserID}
 	// The search index's keys and arguments come last (lua/create.lua).
 	keys = append(keys, s.keys.Terms(r.ID), s.keys.SearchRooms())
 	args = append(args, s.termsTTL())
@@ -52,21 +58,71 @@ func (s *Store) createRoom(ctx context.Context, r chat.Room, identityHash string
 	if err != nil {
 		return chat.Room{}, "", fail("create room", err)
 	}
-	switch v := res.(type) {
-	case string:
-		return chat.Room{}, v, nil
-	case int64:
-		if v != 1 {
-			return chat.Room{}, "", fmt.Errorf("redisstore: create room: id %s is taken", r.ID)
-		}
-	default:
+	if n, ok := res.(int64); ok && n == 0 {
+		return chat.Room{}, "", fmt.Errorf("redisstore: create room: id %s is taken", r.ID)
+	}
+	pl, ok := placementOf(res)
+	if !ok {
 		return chat.Room{}, "", fmt.Errorf("redisstore: create room: unexpected reply %v", res)
+	}
+	// Acked means stored and visible: the 201 waits for the index.
+	if err := s.follow(ctx, "create room", placePut, r.ID, pl); err != nil {
+		return chat.Room{}, "", err
 	}
 	return chat.Room{
 		ID: r.ID, VisitorName: r.VisitorName, VisitorEmail: r.VisitorEmail, Page: r.Page,
 		CreatedAt: chat.TimeFromMillis(created), UpdatedAt: chat.TimeFromMillis(created),
 		FirstSeq: 1, ClientKey: r.ClientKey, Status: chat.StatusOpen, Verified: r.Verified, UserID: r.UserID,
 	}, "", nil
+}
+
+// claimIdentity makes an identity's entry name roomID before the room is
+// created (lua/identity.lua), unless a live room, or one being created,
+// holds it: then it returns that room's id. A room created after its
+// identity's claim can never be a second room of one identity; a claim
+// whose room never came (a crash) is taken over by the next visit.
+func (s *Store) claimIdentity(ctx context.Context, identityHash, roomID string) (string, error) {
+	key := s.keys.Identity(identityHash)
+	stale := ""
+	for range 2 {
+		holder, err := identityScript.Run(ctx, s.rdb, []string{key}, "claim", roomID, stale, s.identityTTL()).Text()
+		if err != nil {
+			return "", fail("create room", err)
+		}
+		if holder == "" {
+			return "", nil
+		}
+		// Being created first, then existing: a create's registration goes
+		// only once its room exists, so a holder seen in neither, in this
+		// order, is gone for good (read the other way round, a create
+		// finishing between the two reads would look stale).
+		creating, err := s.isNew(ctx, holder)
+		if err != nil {
+			return "", fail("create room", err)
+		}
+		if creating {
+			return holder, nil
+		}
+		n, err := s.rdb.Exists(ctx, s.keys.Room(holder)).Result()
+		if err != nil {
+			return "", fail("create room", err)
+		}
+		if n == 1 {
+			return holder, nil
+		}
+		stale = holder
+	}
+	return "", fmt.Errorf("redisstore: create room: %w: the identity's entry keeps changing", chat.ErrUnavailable)
+}
+
+// identityTTL is how long an identity's entry lives after its room's last
+// refresh: twice the room's longest life, so it outlives the room even if
+// one refresh of it is lost, and is gone not long after the room expires.
+func (s *Store) identityTTL() int64 {
+	if s.ttlMS <= 0 {
+		return 0
+	}
+	return 2 * (s.ttlMS + min(s.ttlMS/100, time.Hour.Milliseconds()))
 }
 
 // IdentityRoom returns the room id an identity's index names, or
@@ -131,19 +187,16 @@ func (s *Store) Append(ctx context.Context, m chat.Message, opt chat.AppendOptio
 	if m.Sender == chat.SenderAdmin {
 		agent, agentName, reopen = m.Agent, m.Author, "0"
 	}
-	keys := make([]string, 0, 17)
+	keys := make([]string, 0, 9)
 	keys = append(keys, s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Senders(m.RoomID),
-		s.keys.Rooms(), s.keys.Unread(), s.keys.AdminLog(),
-		s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.RoomsByStatus(string(chat.StatusPending)),
-		s.keys.RoomsByStatus(string(chat.StatusResolved)), s.keys.Unassigned(), s.keys.Snoozed(), s.keys.Notes(m.RoomID),
-		s.keys.Attachments(m.RoomID), s.keys.AttachmentsPending(m.RoomID), s.keys.AttachmentSweep())
+		s.keys.AdminLog(), s.keys.Notes(m.RoomID), s.keys.Attachments(m.RoomID), s.keys.AttachmentsPending(m.RoomID))
 	// The client's block marker; without a client key it is not read.
 	keys = append(keys, s.keys.BlockedClient(opt.ClientKey))
 	checkClient := "0"
 	if opt.ClientKey != "" {
 		checkClient = "1"
 	}
-	args := make([]any, 0, 20+len(m.Attachments))
+	args := make([]any, 0, 17+len(m.Attachments))
 	// A message of files only shows in the room list by its first file's
 	// clip; the names are not known here (send.lua reads them).
 	preview := m.Content
@@ -152,8 +205,7 @@ func (s *Store) Append(ctx context.Context, m chat.Message, opt chat.AppendOptio
 	}
 	args = append(args, m.RoomID, opt.ClientID, msgJSON, string(m.Sender), preview, m.CreatedAt.Millis(),
 		counter, refuseBlocked(m.Sender), s.max, s.ttlMS, s.keys.Events(), messageEventHead(m.RoomID), AdminLogLen,
-		agent, agentName, reopen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix(), s.keys.IdentityPrefix(),
-		checkClient)
+		agent, agentName, reopen, checkClient)
 	// The attachments' ids come last (lua/send.lua).
 	for _, a := range m.Attachments {
 		args = append(args, a.ID)
@@ -177,6 +229,19 @@ func (s *Store) Append(ctx context.Context, m chat.Message, opt chat.AppendOptio
 	case "ok", "dup":
 	default:
 		return chat.Message{}, false, fmt.Errorf("redisstore: append: unexpected reply %v", res)
+	}
+	// The follow-up: acked means stored and visible in the lists. A
+	// retried send (dup) applies it again, in case the first one failed.
+	if err := s.followReply(ctx, "append", m.RoomID, res, 3); err != nil {
+		return chat.Message{}, false, err
+	}
+	if status == "ok" && len(res) > 5 {
+		if identity, _ := res[4].(string); identity != "" {
+			keep, _ := res[5].(int64)
+			if err := s.refreshIdentity(ctx, identity, m.RoomID, keep); err != nil {
+				return chat.Message{}, false, err
+			}
+		}
 	}
 	seq, _ := res[1].(int64)
 	if status == "ok" {
@@ -261,16 +326,16 @@ const readAll = math.MaxInt64
 func (s *Store) MarkRead(ctx context.Context, roomID string, reader chat.Sender, seq int64) (chat.Room, bool, error) {
 	f := readFieldsOf(reader)
 	keys := []string{s.keys.Room(roomID), s.keys.Senders(roomID), s.keys.AdminLog()}
-	readHead := ""
+	readHead, follows := "", "0"
 	if reader == chat.SenderAdmin {
-		keys = append(keys, s.keys.Unread())
+		follows = "1" // the unread view follows the admins' counter
 		readHead = readEventHead(roomID)
 		if seq <= 0 {
 			seq = readAll // the console opening a room reads it all
 		}
 	}
 	res, err := markReadScript.Run(ctx, s.rdb, keys,
-		f.mark, f.counter, senderMark(reader.Other()), seq, roomID, s.keys.Events(), roomEventHead(roomID), readHead, AdminLogLen).Slice()
+		f.mark, f.counter, senderMark(reader.Other()), seq, roomID, s.keys.Events(), roomEventHead(roomID), readHead, AdminLogLen, follows).Slice()
 	if err != nil {
 		return chat.Room{}, false, fail("mark read", err)
 	}
@@ -278,9 +343,14 @@ func (s *Store) MarkRead(ctx context.Context, roomID string, reader chat.Sender,
 		return chat.Room{}, false, chat.ErrRoomNotFound
 	}
 	moved, _ := res[0].(int64)
-	r, ok := roomFromFlat(roomID, res[1:])
+	r, ok := roomFromFlat(roomID, res[2:])
 	if !ok {
 		return chat.Room{}, false, chat.ErrRoomNotFound
+	}
+	if moved == 1 && follows == "1" {
+		if err := s.followReply(ctx, "mark read", roomID, res, 1); err != nil {
+			return chat.Room{}, false, err
+		}
 	}
 	return r, moved == 1, nil
 }
@@ -404,27 +474,68 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string, by chat.Sender) e
 	if err != nil {
 		return err
 	}
-	n, err := deleteScript.Run(ctx, s.rdb,
+	res, err := deleteScript.Run(ctx, s.rdb,
 		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Dedup(roomID), s.keys.Senders(roomID),
-			s.keys.Rooms(), s.keys.Unread(), s.keys.AdminLog(),
-			s.keys.RoomsByStatus(string(chat.StatusOpen)), s.keys.RoomsByStatus(string(chat.StatusPending)),
-			s.keys.RoomsByStatus(string(chat.StatusResolved)), s.keys.Unassigned(), s.keys.Snoozed(), s.keys.Notes(roomID),
+			s.keys.AdminLog(), s.keys.Notes(roomID),
 			// the search index (lua/delete.lua)
 			s.keys.Terms(roomID), s.keys.SearchRooms(),
-			// the attachments (lua/delete.lua)
-			s.keys.Attachments(roomID), s.keys.AttachmentsPending(roomID), s.keys.AttachmentSweep(),
-			// who the visitor is (lua/delete.lua)
+			// the attachments and who the visitor is (lua/delete.lua)
+			s.keys.Attachments(roomID), s.keys.AttachmentsPending(roomID),
 			s.keys.VisitorPages(roomID), s.keys.VisitorInfo(roomID)},
-		roomID, s.keys.Events(), payload, refuseBlocked(by), AdminLogLen, s.keys.AgentRoomsPrefix(), s.keys.LabelRoomsPrefix(),
-		s.keys.IdentityPrefix(), s.keys.SearchTermPrefix()).Int64()
+		roomID, s.keys.Events(), payload, refuseBlocked(by), AdminLogLen, s.keys.SearchTermPrefix()).Slice()
 	if err != nil {
 		return fail("delete room", err)
 	}
-	switch n {
-	case 0:
-		return chat.ErrRoomNotFound
-	case -1:
+	n, _ := res[0].(int64)
+	switch {
+	case n == -1:
 		return chat.ErrBlocked
+	case n == 0:
+		// Stale index entries go all the same (unless the room is being
+		// created: lua/place.lua).
+		files := len(res) > 1 && res[1] == int64(1)
+		if err := s.follow(ctx, "delete room", placeGone, roomID, tombstone(files)); err != nil {
+			return err
+		}
+		return chat.ErrRoomNotFound
+	case len(res) < 4:
+		return fmt.Errorf("redisstore: delete room: unexpected reply %v", res)
+	}
+	identity, _ := res[1].(string)
+	blocked, _ := res[2].(string)
+	files, _ := res[3].(int64)
+	if err := s.follow(ctx, "delete room", placeDel, roomID, tombstone(files == 1)); err != nil {
+		return err
+	}
+	// A blocked room's identity entry stays: it leads the user to the
+	// block, not to a new room.
+	if identity != "" && blocked != "1" {
+		if err := identityScript.Run(ctx, s.rdb, []string{s.keys.Identity(identity)}, "release", roomID).Err(); err != nil {
+			return fail("delete room", err)
+		}
+	}
+	return nil
+}
+
+// tombstone is the follow-up's placement of a deleted room: files makes it
+// due for the attachment sweeper.
+func tombstone(files bool) placement {
+	var p placement
+	if files {
+		p[7] = "0"
+	}
+	return p
+}
+
+// refreshIdentity renews a verified room's identity entry when the room's
+// keys were refreshed (send.lua says so), while it names the room.
+func (s *Store) refreshIdentity(ctx context.Context, identityHash, roomID string, keep int64) error {
+	ttl := 2 * keep
+	if ttl <= 0 {
+		return nil
+	}
+	if err := identityScript.Run(ctx, s.rdb, []string{s.keys.Identity(identityHash)}, "refresh", roomID, ttl).Err(); err != nil {
+		return fmt.Errorf("redisstore: append: identity: %w: %w", chat.ErrUnavailable, err)
 	}
 	return nil
 }
@@ -441,9 +552,10 @@ func (s *Store) Publish(ctx context.Context, ev chat.Event) error {
 	return nil
 }
 
-// ListRooms returns a page of the room index in exactly two round trips: the
-// script of lua/list.lua (expired entries out, one page of ids, the unread
-// count), then one pipeline of HGETALL for the page.
+// ListRooms returns a page of the room index in exactly two round trips:
+// one pipeline of lua/list.lua over every partition (expired entries out,
+// one page of ids, the counts), merged by score then id, then one pipeline
+// of HMGET for the page.
 func (s *Store) ListRooms(ctx context.Context, q chat.RoomQuery) (chat.RoomPage, error) {
 	var curScore, curID string
 	if q.Cursor != "" {
@@ -452,39 +564,24 @@ func (s *Store) ListRooms(ctx context.Context, q chat.RoomQuery) (chat.RoomPage,
 			return chat.RoomPage{}, chat.Errorf(chat.CodeInvalid, "cursor is malformed")
 		}
 	}
-	cutoff := ""
-	if s.ttlMS > 0 {
-		cutoff = strconv.FormatInt(time.Now().UnixMilli()-s.ttlMS, 10)
-	}
-	res, err := listScript.Run(ctx, s.rdb, s.listKeys(q.Filter, q.Label, q.Agent),
-		cutoff, q.Limit+1, curScore, curID).Slice()
+	counts, entries, err := s.listPartitions(ctx, q.Filter, q.Label, q.Agent, q.Limit+1, curScore, curID)
 	if err != nil {
 		return chat.RoomPage{}, fail("list rooms", err)
 	}
-	if len(res) < listCounts {
-		return chat.RoomPage{}, fmt.Errorf("redisstore: list rooms: unexpected reply %v", res)
-	}
-	page := chat.RoomPage{Rooms: []chat.Room{}, Counts: countsOf(res)}
+	page := chat.RoomPage{Rooms: []chat.Room{}, Counts: counts}
 	page.UnreadRooms = page.Counts.Unread
-	entries := res[listCounts:]
-	if len(entries)/2 > q.Limit {
-		entries = entries[:2*q.Limit]
-		id, _ := entries[len(entries)-2].(string)
-		score, _ := entries[len(entries)-1].(string)
-		page.NextCursor = encodeCursor(score, id)
+	if len(entries) > q.Limit {
+		entries = entries[:q.Limit]
+		last := entries[len(entries)-1]
+		page.NextCursor = encodeCursor(last.raw, last.id)
 	}
 	if len(entries) == 0 {
 		return page, nil
 	}
-	ids := make([]string, 0, len(entries)/2)
-	for i := 0; i < len(entries); i += 2 {
-		id, _ := entries[i].(string)
-		ids = append(ids, id)
-	}
-	cmds := make([]*redis.StringSliceCmd, len(ids))
+	cmds := make([]*redis.StringSliceCmd, len(entries))
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, id := range ids {
-			cmds[i] = hmgetRoom(ctx, s.keys.Room(id))
+		for i, e := range entries {
+			cmds[i] = hmgetRoom(ctx, s.keys.Room(e.id))
 			_ = p.Process(ctx, cmds[i])
 		}
 		return nil
@@ -492,11 +589,12 @@ func (s *Store) ListRooms(ctx context.Context, q chat.RoomQuery) (chat.RoomPage,
 	if err != nil {
 		return chat.RoomPage{}, fail("list rooms", err)
 	}
-	page.Rooms = make([]chat.Room, 0, len(ids))
-	for i, id := range ids {
+	page.Rooms = make([]chat.Room, 0, len(entries))
+	for i, e := range entries {
 		// A hash that expired or was deleted since the index was read is
-		// skipped; its index entry goes with the next cleanup or delete.
-		if r, ok := roomFromValues(id, cmds[i].Val()); ok {
+		// skipped; its index entry goes with the next cleanup, delete or
+		// reconciler pass.
+		if r, ok := roomFromValues(e.id, cmds[i].Val()); ok {
 			page.Rooms = append(page.Rooms, r)
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/redisstore"
 )
@@ -466,9 +468,9 @@ func TestDeleteRoomLeavesNoKey(t *testing.T) {
 		if _, err := s.SetStatus(ctx, r.ID, chat.StatusPending, time.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		// room, msgs, dedup, senders, notes; the all, unread, pending,
-		// room, msgs, dedup, senders, notes; the all, unread, pending,
-		// snoozed and label indexes; and the search index's.
+		// room, msgs, dedup, senders, notes; the partition's all, unread,
+		// pending, snoozed and label indexes, its view sizes and its
+		// placements hash; and the search index's.
 		if err := s.CatchUpSearch(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -480,15 +482,14 @@ func TestDeleteRoomLeavesNoKey(t *testing.T) {
 				room = append(room, k)
 			}
 		}
-		if len(room) != 10 || !slices.Contains(search, prefix+"search:t:hi") || !slices.Contains(search, prefix+"room:{"+r.ID+"}:terms") {
-			t.Fatalf("before delete: got keys %v and %v, want 10 and the search index's", room, search)
+		if len(room) != 12 || !slices.Contains(search, prefix+"search:t:hi") || !slices.Contains(search, prefix+"room:{"+r.ID+"}:terms") {
+			t.Fatalf("before delete: got keys %v and %v, want 12 and the search index's", room, search)
 		}
 		if err := s.DeleteRoom(ctx, r.ID, chat.SenderAdmin); err != nil {
 			t.Fatal(err)
 		}
-		if left := roomKeys(t, c, prefix); len(left) != 0 {
-			t.Fatalf("after delete: got keys %v, want none", left)
-		}
+		// Only the room's tombstone is left, in its partition's placements.
+		wantOnlyTombstone(t, c, prefix, r.ID)
 		_, err := s.Room(ctx, r.ID)
 		wantCode(t, err, chat.CodeRoomNotFound)
 		wantCode(t, s.DeleteRoom(ctx, r.ID, chat.SenderAdmin), chat.CodeRoomNotFound)
@@ -571,10 +572,25 @@ func TestRoomTTL(t *testing.T) {
 		if n, err := s.SweepSearch(ctx, time.Now().Add(time.Second), 10); err != nil || n != 1 {
 			t.Fatalf("sweep: got %d, %v, want 1 room", n, err)
 		}
-		if left := roomKeys(t, c, prefix); len(left) != 0 {
-			t.Fatalf("got keys %v, want every key of the room and its index entries gone", left)
+		// The reconciler finds the room gone and leaves its tombstone.
+		if _, err := s.ReconcileOnce(ctx); err != nil {
+			t.Fatal(err)
 		}
+		wantOnlyTombstone(t, c, prefix, r.ID)
 	})
+}
+
+// wantOnlyTombstone fails unless the only key under prefix is the
+// placements hash of the room's partition, holding the room's tombstone.
+func wantOnlyTombstone(t *testing.T, c redis.UniversalClient, prefix, roomID string) {
+	t.Helper()
+	place := prefix + "rooms:{" + redisstore.IndexTag(redisstore.PartitionOf(roomID)) + "}:place"
+	if left := roomKeys(t, c, prefix); len(left) != 1 || left[0] != place {
+		t.Fatalf("got keys %v, want every key of the room and its index entries gone but its tombstone in %s", left, place)
+	}
+	if v := c.HGet(context.Background(), place, roomID).Val(); !strings.HasPrefix(v, "D|") {
+		t.Fatalf("%s of %s: %q, want its tombstone", place, roomID, v)
+	}
 }
 
 func TestListRoomsPaging(t *testing.T) {

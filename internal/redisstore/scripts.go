@@ -198,10 +198,6 @@ var (
 	activitySrc    string
 	activityScript = redis.NewScript(activitySrc)
 
-	//go:embed lua/migrateinbox.lua
-	migrateInboxSrc    string
-	migrateInboxScript = redis.NewScript(migrateInboxSrc)
-
 	//go:embed lua/label.lua
 	labelSrc    string
 	labelScript = redis.NewScript(labelSrc)
@@ -209,6 +205,23 @@ var (
 	//go:embed lua/unlabel.lua
 	unlabelSrc    string
 	unlabelScript = redis.NewScript(unlabelSrc)
+)
+
+// The partitioned room index (index.go): the follow-up every room write
+// runs in the room's partition, the reconciler's and the migration's read
+// of a room, and a verified identity's entry.
+var (
+	//go:embed lua/place.lua
+	placeSrc    string
+	placeScript = redis.NewScript(placeSrc)
+
+	//go:embed lua/placement.lua
+	placementSrc    string
+	placementScript = redis.NewScript(placementSrc)
+
+	//go:embed lua/identity.lua
+	identitySrc    string
+	identityScript = redis.NewScript(identitySrc)
 )
 
 // The canned replies' scripts (canned.go).

@@ -356,14 +356,33 @@ func (s *Store) BackfillSearch(ctx context.Context) (int, error) {
 	if done == "1" {
 		return 0, nil
 	}
-	const page = 200
 	n := 0
+	// The partitions, and the global index of before them while it has
+	// not been moved yet (MigrateIndex).
+	indexes := []string{s.keys.Rooms()}
+	for p := range IndexPartitions {
+		indexes = append(indexes, s.keys.PartRooms(indexTags[p]))
+	}
+	for _, index := range indexes {
+		if err := s.backfillIndex(ctx, index, &n); err != nil {
+			return n, err
+		}
+	}
+	if err := s.rdb.Set(ctx, s.keys.SearchIndexed(), "1", 0).Err(); err != nil {
+		return n, fail("backfill search", err)
+	}
+	return n, nil
+}
+
+// backfillIndex is BackfillSearch over one room index.
+func (s *Store) backfillIndex(ctx context.Context, index string, n *int) error {
+	const page = 200
 	min, seen := "-inf", map[string]bool{}
 	for {
-		zs, err := s.rdb.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: s.keys.Rooms(), ByScore: true,
+		zs, err := s.rdb.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: index, ByScore: true,
 			Start: min, Stop: "+inf", Count: page + int64(len(seen))}).Result()
 		if err != nil {
-			return n, fail("backfill search", err)
+			return fail("backfill search", err)
 		}
 		fresh := 0
 		last := min
@@ -380,17 +399,13 @@ func (s *Store) BackfillSearch(ctx context.Context) (int, error) {
 			}
 			fresh++
 			if err := s.IndexRoom(ctx, id); err != nil && chat.ErrorCode(err) != chat.CodeRoomNotFound {
-				return n, err
+				return err
 			}
-			n++
+			*n++
 		}
 		if fresh == 0 || len(zs) < page+len(seen) {
-			break
+			return nil
 		}
 		min, seen = last, next // inclusive: the rest of that score comes again
 	}
-	if err := s.rdb.Set(ctx, s.keys.SearchIndexed(), "1", 0).Err(); err != nil {
-		return n, fail("backfill search", err)
-	}
-	return n, nil
 }

@@ -6,9 +6,10 @@
 // meaning.
 //
 // Topology: a single Redis (redis://, rediss://) and Sentinel are fully
-// supported. Under Redis Cluster, each room's keys share one slot, but the
-// send, delete and list scripts also touch the room index, and the admin
-// scripts touch the admin set, which live in other slots: Connect builds a
+// supported. Under Redis Cluster, each room's keys share one slot and the
+// room index is partitioned under hash tags of its own (index.go), but the
+// room scripts still append to the global admin log, and the admin and
+// other global scripts touch keys of several slots: Connect builds a
 // cluster client (redis-cluster://), but CheckTopology refuses it, and the
 // server calls CheckTopology rather than start with sends that would all
 // fail. cluster_audit_test.go lists which scripts are single-slot.
@@ -71,6 +72,10 @@ type Store struct {
 
 	// batch carries the sends of concurrent requests to Redis together.
 	batch *batcher
+
+	// dropFollowUps is for tests only: follow-ups are skipped, as if the
+	// instance died between a room write and its follow-up (index.go).
+	dropFollowUps atomic.Bool
 }
 
 var _ chat.Store = (*Store)(nil)

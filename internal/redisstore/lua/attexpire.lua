@@ -1,17 +1,21 @@
--- Forget a room's attachments that waited past now unsent, and schedule the
--- room's next sweep: its earliest pending attachment, or its expiry.
+-- Forget a room's attachments that waited past now unsent, and say when the
+-- sweeper should look at the room next: its earliest pending attachment, or
+-- its expiry. It writes only the room's keys: the sweep set follows in the
+-- room's index partition (lua/place.lua).
 --
 -- KEYS[1] room hash
 -- KEYS[2] the room's attachments hash
 -- KEYS[3] the room's pending attachments zset
--- KEYS[4] attachment sweep zset
 -- ARGV[1] room id
 -- ARGV[2] now (ms)
 --
 -- Returns {'gone'} when the room no longer exists (nothing changed), else
--- {'ok', id…} with the ids forgotten (their bytes are the caller's to
--- delete).
-if redis.call('EXISTS', KEYS[1]) == 0 then
+-- {'ok', placement, id…} with the ids forgotten (their bytes are the
+-- caller's to delete); the placement {ver, score, unread, status, assignee,
+-- labels, snoozedUntil, sweep} bumps ver, and its sweep is the next time,
+-- or '-' when the room has no files left.
+local room = KEYS[1]
+if redis.call('EXISTS', room) == 0 then
   return {'gone'}
 end
 local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[2])
@@ -21,7 +25,7 @@ for _, id in ipairs(ids) do
 end
 local nextSweep = nil
 if redis.call('EXISTS', KEYS[2]) == 1 then
-  local pttl = redis.call('PTTL', KEYS[1])
+  local pttl = redis.call('PTTL', room)
   if pttl > 0 then
     nextSweep = tonumber(ARGV[2]) + pttl
   end
@@ -30,9 +34,14 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
     nextSweep = tonumber(p[2])
   end
 end
+local sweep = '-'
 if nextSweep then
-  redis.call('ZADD', KEYS[4], nextSweep, ARGV[1])
-else
-  redis.call('ZREM', KEYS[4], ARGV[1])
+  sweep = string.format('%.0f', nextSweep)
 end
-return {'ok', unpack(ids)}
+redis.call('HINCRBY', room, 'ver', 1)
+local p = redis.call('HMGET', room, 'ver', 'updatedAt', 'unread', 'status', 'assignee', 'labels', 'snoozedUntil')
+local unread = '0'
+if tonumber(p[3] or '0') > 0 then
+  unread = '1'
+end
+return {'ok', {p[1] or '0', p[2] or '0', unread, p[4] or 'open', p[5] or '', p[6] or '', p[7] or '', sweep}, unpack(ids)}

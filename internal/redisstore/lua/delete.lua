@@ -1,69 +1,42 @@
--- Delete every key of a room, its index entries, and tell every instance.
+-- Delete every key of a room, and tell every instance. It writes only the
+-- room's keys (and the admin log, the search index's sets, and the
+-- publish): the Go side then tombstones the room in its index partition
+-- (lua/place.lua) and frees its identity's entry (lua/identity.lua).
 --
 -- KEYS[1]  room hash
 -- KEYS[2]  msgs list
 -- KEYS[3]  dedup hash
 -- KEYS[4]  senders string
--- KEYS[5]  rooms index
--- KEYS[6]  unread index
--- KEYS[7]  admin event log (a capped stream; the publish carries its entry id)
--- KEYS[8]  open index
--- KEYS[9]  pending index
--- KEYS[10] resolved index
--- KEYS[11] unassigned index
--- KEYS[12] snoozed set
--- KEYS[13] notes list
+-- KEYS[5]  admin event log (a capped stream; the publish carries its entry id)
+-- KEYS[6]  notes list
+-- KEYS[7]  terms hash of the room (term -> where its latest hit is)
+-- KEYS[8]  search rooms index
+-- KEYS[9]  the room's attachments hash
+-- KEYS[10] the room's pending attachments zset
+-- KEYS[11] visitor pages list
+-- KEYS[12] visitor info hash
 --
--- ARGV[1]  room id (the member of the indexes)
+-- ARGV[1]  room id
 -- ARGV[2]  events channel
 -- ARGV[3]  room.deleted event JSON
 -- ARGV[4]  refuse when the room is blocked (0|1)
 -- ARGV[5]  admin log length kept (approximately)
--- ARGV[6]  prefix of the agents' indexes (+ username)
--- ARGV[7]  prefix of the labels' indexes (+ label id)
--- ARGV[8]  prefix of the identity index (+ the room's identity hash): the
---          entry is deleted while it still names this room, unless the room
---          is blocked (the entry then leads the user to the blocked marker,
---          not to a new room)
+-- ARGV[6]  what every search term zset's key starts with (+ the term)
 --
--- Search index (the block before the publish; see docs/ARCHITECTURE.md):
--- KEYS[14] terms hash of the room (term -> where its latest hit is)
--- KEYS[15] search rooms index
--- ARGV[9]  what every search term zset's key starts with (+ the term)
---
--- Attachments:
--- KEYS[16] the room's attachments hash
--- KEYS[17] the room's pending attachments zset
--- KEYS[18] attachment sweep zset: a room that had files is due at once, so
---          their bytes go even if this instance stops before it deletes them
--- Who the visitor is (deleted with the room):
--- KEYS[19] visitor pages list
--- KEYS[20] visitor info hash
---
--- Returns 1, 0 when the room did not exist (stale index entries are removed
--- all the same), or -1 when it is blocked and ARGV[4] refuses that (nothing
--- is removed). The room's blocked marker is not a key of the room: it stays.
+-- Returns {1, identity hash ('' = none), blocked (0|1), had files (0|1)},
+-- {0, had files} when the room did not exist, or {-1} when it is blocked and ARGV[4]
+-- refuses that (nothing is removed). The room's blocked marker is not a
+-- key of the room: it stays.
 if ARGV[4] == '1' and redis.call('HGET', KEYS[1], 'blocked') == '1' then
-  return -1
+  return {-1}
 end
 local existed = redis.call('EXISTS', KEYS[1])
-local h = redis.call('HMGET', KEYS[1], 'assignee', 'labels', 'identity', 'blocked')
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[13])
-for i = 5, 12 do
-  if i ~= 7 then
-    redis.call('ZREM', KEYS[i], ARGV[1])
-  end
-end
-if h[1] then
-  redis.call('ZREM', ARGV[6] .. h[1], ARGV[1])
-end
-for x in string.gmatch(h[2] or '', '[^,]+') do
-  redis.call('ZREM', ARGV[7] .. x, ARGV[1])
-end
+local h = redis.call('HMGET', KEYS[1], 'identity', 'blocked')
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[6])
 
 -- Search index: the room leaves the zset of every term it has.
 do
-  local K, A = 14, 9
+  local K, A = 7, 6
   local terms = redis.call('HKEYS', KEYS[K])
   for i = 1, #terms do
     redis.call('ZREM', ARGV[A] .. terms[i], ARGV[1])
@@ -72,17 +45,14 @@ do
   redis.call('ZREM', KEYS[K + 1], ARGV[1])
 end
 
-if redis.call('EXISTS', KEYS[16]) == 1 or redis.call('ZSCORE', KEYS[18], ARGV[1]) then
-  redis.call('DEL', KEYS[16], KEYS[17])
-  redis.call('ZADD', KEYS[18], 0, ARGV[1])
-end
-redis.call('DEL', KEYS[19], KEYS[20])
-
-if h[3] and h[4] ~= '1' and redis.call('GET', ARGV[8] .. h[3]) == ARGV[1] then
-  redis.call('DEL', ARGV[8] .. h[3])
-end
+local files = redis.call('EXISTS', KEYS[9])
+redis.call('DEL', KEYS[9], KEYS[10], KEYS[11], KEYS[12])
 if existed == 0 then
-  return 0
+  return {0, files}
 end
-redis.call('PUBLISH', ARGV[2], redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[5], '*', 'e', ARGV[3]) .. ARGV[3])
-return 1
+redis.call('PUBLISH', ARGV[2], redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 'e', ARGV[3]) .. ARGV[3])
+local blocked = '0'
+if h[2] == '1' then
+  blocked = '1'
+end
+return {1, h[1] or '', blocked, files}

@@ -7,22 +7,24 @@
 -- KEYS[1]  room hash
 -- KEYS[2]  senders string (byte seq-1: the first byte of that message's sender)
 -- KEYS[3]  admin event log (a capped stream; the publish carries its entry id)
--- KEYS[4]  unread index, only when the counter is the one it follows (a room
---          whose counter drops to 0 leaves it)
 --
 -- ARGV[1]  the side's read mark field of the room hash
 -- ARGV[2]  the side's unread counter field of the room hash
 -- ARGV[3]  the byte that marks a message counted as unread for the side
 --          (a letter: the first byte of the other side's sender)
 -- ARGV[4]  seq to mark read up to (beyond the last = the last)
--- ARGV[5]  room id (the member of the unread index)
+-- ARGV[5]  room id
 -- ARGV[6]  events channel
 -- ARGV[7]  room event JSON up to the room hash
 -- ARGV[8]  read event JSON up to the seq ('' = none; visitors only: not logged)
 -- ARGV[9]  admin log length kept (approximately)
 --
--- Returns 1 or 0 (did the mark move) followed by the flat room hash, or an
--- empty array when the room does not exist.
+-- ARGV[10] 1 when the counter is the one the unread view follows: a move
+--          then bumps the room's ver and the reply carries its placement
+--          for the follow-up (lua/place.lua)
+--
+-- Returns 1 or 0 (did the mark move), the placement ('' when none), then
+-- the flat room hash; an empty array when the room does not exist.
 local room = KEYS[1]
 local markField, counter, mark = ARGV[1], ARGV[2], ARGV[3]
 local h = redis.call('HMGET', room, 'seq', 'firstSeq', markField)
@@ -44,9 +46,18 @@ if seq > old then
     n = select(2, string.gsub(marks, mark, ''))
   end
   redis.call('HSET', room, markField, seq, counter, n)
-  if KEYS[4] and n == 0 then
-    redis.call('ZREM', KEYS[4], ARGV[5])
+end
+local place = ''
+if ARGV[10] == '1' then
+  if moved == 1 then
+    redis.call('HINCRBY', room, 'ver', 1)
   end
+  local p = redis.call('HMGET', room, 'ver', 'updatedAt', 'unread', 'status', 'assignee', 'labels', 'snoozedUntil')
+  local unread = '0'
+  if tonumber(p[3] or '0') > 0 then
+    unread = '1'
+  end
+  place = {p[1] or '0', p[2] or '0', unread, p[4] or 'open', p[5] or '', p[6] or '', p[7] or '', ''}
 end
 local out = redis.call('HGETALL', room)
 if moved == 1 then
@@ -56,5 +67,6 @@ if moved == 1 then
   local ev = ARGV[7] .. cjson.encode(out) .. '}'
   redis.call('PUBLISH', ARGV[6], redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[9], '*', 'e', ev) .. ev)
 end
+table.insert(out, 1, place)
 table.insert(out, 1, moved)
 return out

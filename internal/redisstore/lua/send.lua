@@ -1,22 +1,21 @@
 -- Append one message to a room and publish it, atomically. The Go side
 -- decides what the message means (whose counter it bumps, whether a block
--- refuses it); the script only applies it in one step.
+-- refuses it); the script only applies it in one step. It writes only the
+-- room's keys (and the admin log, and the publish): where the room now
+-- stands in the index is returned, for the follow-up (lua/place.lua).
 --
 -- KEYS[1]  room hash
 -- KEYS[2]  msgs list (element i holds seq firstSeq+i)
 -- KEYS[3]  dedup hash (clientId -> seq)
 -- KEYS[4]  senders string (byte seq-1: the first byte of that message's sender)
--- KEYS[5]  rooms index (zset: room id -> updatedAt)
--- KEYS[6]  unread index (zset: rooms whose admins' counter "unread" is > 0)
--- KEYS[7]  admin event log (a capped stream; the publish carries its entry id)
--- KEYS[8]  open index       \
--- KEYS[9]  pending index     | the inbox views: see inbox.lua for where a
--- KEYS[10] resolved index    | room is placed; a send moves its scores and
--- KEYS[11] unassigned index  | may reopen or assign it
--- KEYS[12] snoozed set      /
--- KEYS[13] notes list (its TTL follows the room's)
+-- KEYS[5]  admin event log (a capped stream; the publish carries its entry id)
+-- KEYS[6]  notes list (its TTL follows the room's)
+-- KEYS[7]  the room's attachments hash (id -> Attachment JSON)
+-- KEYS[8]  the room's pending attachments zset (id -> send-by, ms)
+-- KEYS[9]  the blocked marker of the sender's client key (a visitor's
+--          address; see ARGV[17])
 --
--- ARGV[1]  room id (the member of the indexes)
+-- ARGV[1]  room id
 -- ARGV[2]  clientId ('' = none)
 -- ARGV[3]  message JSON up to its seq: the script appends seq and '}'
 -- ARGV[4]  sender, stored as the room's lastSender
@@ -38,18 +37,8 @@
 --          unassigned room becomes theirs
 -- ARGV[15] that agent's display name
 -- ARGV[16] reopen a pending or resolved room (0|1: a visitor message)
--- ARGV[17] prefix of the agents' indexes (+ username)
--- ARGV[18] prefix of the labels' indexes (+ label id)
--- ARGV[19] prefix of the identity index (+ the room's identity hash): a
---          verified room's index entry lives as long as the room
---
--- KEYS[14] the room's attachments hash (id -> Attachment JSON)
--- KEYS[15] the room's pending attachments zset (id -> send-by, ms)
--- KEYS[16] attachment sweep zset (room id -> when to sweep, ms)
--- KEYS[17] the blocked marker of the sender's client key (a visitor's
---          address; see ARGV[20])
--- ARGV[20] refuse the message when KEYS[17] exists (0|1)
--- ARGV[21..] the ids of the attachments the message carries: each must
+-- ARGV[17] refuse the message when KEYS[9] exists (0|1)
+-- ARGV[18..] the ids of the attachments the message carries: each must
 --            be in the hash and still pending (not sent, not expired),
 --            else nothing is stored ({'attachment_unknown'|
 --            'attachment_used', id})
@@ -57,17 +46,30 @@
 -- The search index is not written here: the indexer reads the message from
 -- the admin log (see docs/ARCHITECTURE.md, Search).
 --
--- Returns {status, seq, message JSON}; status is ok, dup, notfound,
--- blocked, attachment_unknown or attachment_used. The message JSON is
--- returned for dup ('' when the original was trimmed away since); for ok the
--- third element is the JSON array of the message's attachments.
---
--- Under Redis Cluster the index keys and the channel are in other slots than
--- the room: this script is not Cluster-safe (see the package doc).
+-- Returns {status, seq, message JSON, placement, identity, keep}; status is
+-- ok, dup, notfound, blocked, attachment_unknown or attachment_used. The
+-- message JSON is returned for dup ('' when the original was trimmed away
+-- since); for ok the third element is the JSON array of the message's
+-- attachments. The placement (ok and dup: a retried send applies its
+-- follow-up again) is {ver, score, unread, status, assignee, labels,
+-- snoozedUntil, sweep} (see lua/place.lua); a send bumps ver. identity is
+-- the room's identity hash when its keys were refreshed ('' otherwise), keep
+-- their new TTL: the Go side refreshes the identity's entry, in its own slot.
 local room, msgs, dedup, senders = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local roomID, cid, msgOpen, sender, content, at = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local counter, refuseBlocked = ARGV[7], ARGV[8] == '1'
 local max, ttl = tonumber(ARGV[9]), tonumber(ARGV[10])
+local sweep, identity = '', ''
+
+-- Where the room stands now, for the follow-up (lua/place.lua).
+local function placed()
+  local p = redis.call('HMGET', room, 'ver', 'updatedAt', 'unread', 'status', 'assignee', 'labels', 'snoozedUntil')
+  local unread = '0'
+  if tonumber(p[3] or '0') > 0 then
+    unread = '1'
+  end
+  return {p[1] or '0', p[2] or '0', unread, p[4] or 'open', p[5] or '', p[6] or '', p[7] or '', sweep}
+end
 
 local h = redis.call('HMGET', room, 'seq', 'firstSeq', 'updatedAt', 'blocked', counter, 'status', 'assignee', 'labels')
 if not h[1] then
@@ -76,7 +78,7 @@ end
 if refuseBlocked and h[4] == '1' then
   return {'blocked'}
 end
-if ARGV[20] == '1' and redis.call('EXISTS', KEYS[17]) == 1 then
+if ARGV[17] == '1' and redis.call('EXISTS', KEYS[9]) == 1 then
   return {'blocked'}
 end
 local first = tonumber(h[2] or '1')
@@ -88,15 +90,15 @@ if cid ~= '' then
     if idx >= 0 then
       msg = redis.call('LINDEX', msgs, idx) or ''
     end
-    return {'dup', tonumber(old), msg}
+    return {'dup', tonumber(old), msg, placed()}
   end
 end
 
 local slack = math.min(math.floor(ttl / 100), 3600000)
 local keep = ttl + slack
 local refresh = ttl > 0 and redis.call('PTTL', room) <= ttl
-local attHash, attPending, attSweep = KEYS[14], KEYS[15], KEYS[16]
-local attFirst = 21
+local attHash, attPending = KEYS[7], KEYS[8]
+local attFirst = 18
 local atts = {}
 for i = attFirst, #ARGV do
   local meta = redis.call('HGET', attHash, ARGV[i])
@@ -160,7 +162,7 @@ if refresh then
   redis.call('PEXPIRE', msgs, keep)
   redis.call('PEXPIRE', dedup, keep)
   redis.call('PEXPIRE', senders, keep)
-  redis.call('PEXPIRE', KEYS[13], keep)
+  redis.call('PEXPIRE', KEYS[6], keep)
   -- The room's files live as long as it: the sweeper deletes their
   -- bytes when it is due (see docs/ARCHITECTURE.md, Attachments).
   if redis.call('EXISTS', attHash) == 1 then
@@ -171,22 +173,15 @@ if refresh then
     if p[2] and tonumber(p[2]) < nextSweep then
       nextSweep = tonumber(p[2])
     end
-    redis.call('ZADD', attSweep, nextSweep, roomID)
+    sweep = string.format('%.0f', nextSweep)
   end
-  local identity = redis.call('HGET', room, 'identity')
-  if identity then
-    redis.call('PEXPIRE', ARGV[19] .. identity, keep)
-  end
+  identity = redis.call('HGET', room, 'identity') or ''
 end
-redis.call('ZADD', KEYS[5], updated, roomID)
 
 -- The inbox: a visitor message reopens the room, the first agent to reply
--- to an unassigned one gets it, and every view the room is in moves it up.
+-- to an unassigned one gets it (the follow-up moves it in the views).
 local status, assignee = h[6] or 'open', h[7] or ''
-local byStatus = {open = KEYS[8], pending = KEYS[9], resolved = KEYS[10]}
 if ARGV[16] == '1' and status ~= 'open' then
-  redis.call('ZREM', byStatus[status], roomID)
-  redis.call('ZREM', KEYS[12], roomID)
   redis.call('HDEL', room, 'snoozedUntil')
   status = 'open'
 end
@@ -194,26 +189,11 @@ if not h[6] or status ~= h[6] then
   redis.call('HSET', room, 'status', status)
 end
 if ARGV[14] ~= '' and assignee == '' then
-  assignee = ARGV[14]
-  redis.call('HSET', room, 'assignee', assignee, 'assigneeName', ARGV[15])
-  redis.call('ZREM', KEYS[11], roomID)
+  redis.call('HSET', room, 'assignee', ARGV[14], 'assigneeName', ARGV[15])
 end
-redis.call('ZADD', byStatus[status], updated, roomID)
-if status == 'open' then
-  if assignee == '' then
-    redis.call('ZADD', KEYS[11], updated, roomID)
-  else
-    redis.call('ZADD', ARGV[17] .. assignee, updated, roomID)
-  end
-end
-for x in string.gmatch(h[8] or '', '[^,]+') do
-  redis.call('ZADD', ARGV[18] .. x, updated, roomID)
-end
-if tonumber(redis.call('HGET', room, 'unread')) > 0 then
-  redis.call('ZADD', KEYS[6], updated, roomID)
-end
+redis.call('HINCRBY', room, 'ver', 1)
 
 local hash = redis.call('HGETALL', room)
 local ev = ARGV[12] .. msg .. ',"roomHash":' .. cjson.encode(hash) .. '}'
-redis.call('PUBLISH', ARGV[11], redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[13], '*', 'e', ev) .. ev)
-return {'ok', seq, attJSON}
+redis.call('PUBLISH', ARGV[11], redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[13], '*', 'e', ev) .. ev)
+return {'ok', seq, attJSON, placed(), identity, keep}

@@ -1,0 +1,155 @@
+-- The follow-up of a room write: place one room in its index partition as
+-- the room script said it now stands, unless the partition has seen a newer
+-- version of the room, or its tombstone. Every key is the partition's (one
+-- hash tag, one Cluster slot); the room's own keys are not read.
+--
+-- Idempotent and order-safe: a placement is applied when its version is at
+-- least the recorded one (the same version is the same room state, so
+-- applying it again changes nothing), refused when older; a tombstone ("D|")
+-- is never replaced, so a late or repeated update cannot resurrect a deleted
+-- room, and an older one cannot drop an unread room.
+--
+-- KEYS[1]  placements hash (room id -> "ver|score|unread|status|assignee|
+--          labels|snoozed", or "D|deletedAt")
+-- KEYS[2]  all rooms       \
+-- KEYS[3]  unread          |
+-- KEYS[4]  open            | the partition's views, scored by updatedAt
+-- KEYS[5]  pending         |
+-- KEYS[6]  resolved        |
+-- KEYS[7]  unassigned      /
+-- KEYS[8]  snoozed (room id -> end of the snooze, ms)
+-- KEYS[9]  attachment sweep (room id -> when to look at its files, ms)
+-- KEYS[10] rooms being created (room id -> when, ms)
+-- KEYS[11] the views' sizes (field -> ZCARD of its index: all, unread, open,
+--          pending, resolved, unassigned, agent:USERNAME), kept with every
+--          entry added or removed here, so a listing reads them in one call
+--
+-- ARGV[1]  prefix of the partition's agents' indexes (+ username)
+-- ARGV[2]  prefix of the partition's labels' indexes (+ label id)
+-- ARGV[3]  now (ms): a tombstone's time, for pruning
+-- ARGV[4]  mode: put | del (the room was deleted) | gone (the room was found
+--          missing: tombstoned unless it is being created) | new (register
+--          a room about to be created) | check (put, but write nothing when
+--          the partition already agrees: the reconciler)
+-- ARGV[5]  room id
+-- ARGV[6]  version (the room hash's "ver")
+-- ARGV[7]  score (updatedAt, ms)
+-- ARGV[8]  unread (1 when the admins' counter is > 0)
+-- ARGV[9]  status
+-- ARGV[10] assignee ('' = nobody)
+-- ARGV[11] labels (ids, comma-separated)
+-- ARGV[12] snoozedUntil (ms, '' = none)
+-- ARGV[13] sweep: '' leave as is, '-' remove, '?N' add at N unless there,
+--          'N' set to N; for a tombstone, '0' makes the room due for the
+--          sweeper even when it was not in the sweep set
+--
+-- Returns 1 when applied, 0 when refused (older, or tombstoned), 2 when the
+-- partition already agreed (check).
+local place, id, mode = KEYS[1], ARGV[5], ARGV[4]
+if mode == 'new' then
+  if redis.call('HEXISTS', place, id) == 1 then
+    return 0
+  end
+  redis.call('ZADD', KEYS[10], 'NX', ARGV[3], id)
+  return 1
+end
+local cur = redis.call('HGET', place, id)
+if cur and string.sub(cur, 1, 2) == 'D|' then
+  return 0
+end
+if mode == 'gone' and redis.call('ZSCORE', KEYS[10], id) then
+  return 0
+end
+local line = ''
+if mode == 'put' or mode == 'check' then
+  line = table.concat({ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]}, '|')
+end
+local old = nil
+if cur then
+  old = {}
+  for f in string.gmatch(cur .. '|', '([^|]*)|') do
+    old[#old + 1] = f
+  end
+  if line ~= '' and tonumber(ARGV[6]) < tonumber(old[1]) then
+    return 0
+  end
+  if mode == 'check' and cur == line then
+    local s = redis.call('ZSCORE', KEYS[2], id)
+    if s and tonumber(s) == tonumber(ARGV[7]) and
+        (string.sub(ARGV[13], 1, 1) ~= '?' or redis.call('ZSCORE', KEYS[9], id)) then
+      return 2
+    end
+  end
+end
+local byStatus = {open = KEYS[4], pending = KEYS[5], resolved = KEYS[6]}
+local counts = KEYS[11]
+-- The indexes a placement puts the room in, in order, each with the field
+-- of the counts hash that mirrors its size ('' for a label: not counted).
+local function indexes(unread, status, assignee, labels)
+  local out = {{KEYS[2], 'all'}}
+  if unread == '1' then
+    out[#out + 1] = {KEYS[3], 'unread'}
+  end
+  if byStatus[status] then
+    out[#out + 1] = {byStatus[status], status}
+  end
+  if status == 'open' then
+    if assignee == '' then
+      out[#out + 1] = {KEYS[7], 'unassigned'}
+    else
+      out[#out + 1] = {ARGV[1] .. assignee, 'agent:' .. assignee}
+    end
+  end
+  for x in string.gmatch(labels or '', '[^,]+') do
+    out[#out + 1] = {ARGV[2] .. x, ''}
+  end
+  return out
+end
+local before, after = {}, {}
+if old then
+  before = indexes(old[3], old[4], old[5] or '', old[6])
+  redis.call('ZREM', KEYS[8], id)
+end
+if line ~= '' then
+  after = indexes(ARGV[8], ARGV[9], ARGV[10], ARGV[11])
+end
+local stays = {}
+for _, e in ipairs(after) do
+  stays[e[1]] = true
+end
+-- Out of the entries of the last placement the new one does not keep…
+for _, e in ipairs(before) do
+  if not stays[e[1]] and redis.call('ZREM', e[1], id) == 1 and e[2] ~= '' and
+      redis.call('HINCRBY', counts, e[2], -1) <= 0 then
+    redis.call('HDEL', counts, e[2]) -- an empty view has no field
+  end
+end
+redis.call('ZREM', KEYS[10], id)
+if line == '' then
+  -- del, gone: the tombstone. A room that had files is due for the sweeper
+  -- at once, so their bytes go.
+  redis.call('HSET', place, id, 'D|' .. ARGV[3])
+  if ARGV[13] == '0' or redis.call('ZSCORE', KEYS[9], id) then
+    redis.call('ZADD', KEYS[9], 0, id)
+  end
+  return 1
+end
+-- …into (or, where it stays, to the new score in) the new ones.
+for _, e in ipairs(after) do
+  if redis.call('ZADD', e[1], ARGV[7], id) == 1 and e[2] ~= '' then
+    redis.call('HINCRBY', counts, e[2], 1)
+  end
+end
+if ARGV[9] == 'pending' and ARGV[12] ~= '' then
+  redis.call('ZADD', KEYS[8], ARGV[12], id)
+end
+redis.call('HSET', place, id, line)
+local sweep = ARGV[13]
+if sweep == '-' then
+  redis.call('ZREM', KEYS[9], id)
+elseif string.sub(sweep, 1, 1) == '?' then
+  redis.call('ZADD', KEYS[9], 'NX', string.sub(sweep, 2), id)
+elseif sweep ~= '' then
+  redis.call('ZADD', KEYS[9], sweep, id)
+end
+return 1
