@@ -127,6 +127,10 @@ func connectBackend(ctx context.Context, cfg config.Config, log *slog.Logger, ad
 		b.close()
 		return nil, err
 	}
+	if err := migrateGlobals(ctx, b.store, log); err != nil {
+		b.close()
+		return nil, err
+	}
 	if p := b.store.EvictionPolicy(ctx); p != "" && p != "noeviction" {
 		log.Error("redis evicts keys when its memory is full (maxmemory-policy "+p+"): it will silently delete whole conversations; set maxmemory-policy noeviction (Parley then answers 503 store_full instead)",
 			"maxmemory_policy", p)
@@ -159,6 +163,32 @@ func waitForRedis(ctx context.Context, store *redisstore.Store, log *slog.Logger
 			return fmt.Errorf("redis does not answer: %w", err)
 		}
 		log.Warn("waiting for redis", "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// migrateGlobals gives the global keys of before the hash tags their new
+// names (redisstore.MigrateGlobals) before anything reads them: the server,
+// parley admin and parley seed run it. It retries each second while Redis
+// fails, for up to 30 s.
+func migrateGlobals(ctx context.Context, store *redisstore.Store, log *slog.Logger) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, err := store.MigrateGlobals(ctx)
+		if err == nil {
+			if n > 0 {
+				log.Info("global keys moved to their hash-tagged names", "keys", n)
+			}
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("move the global keys to their new names: %w", err)
+		}
+		log.Warn("moving the global keys to their new names failed; retrying", "err", err)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -350,7 +380,13 @@ const snoozeCheck = 5 * time.Second
 // conversations until ctx ends.
 func (s *server) runInbox(ctx context.Context) {
 	for {
-		n, err := s.store.MigrateInbox(ctx)
+		// connectBackend moved the global keys already: this is one
+		// EXISTS of the marker, unless that start was cut short.
+		_, err := s.store.MigrateGlobals(ctx)
+		n := 0
+		if err == nil {
+			n, err = s.store.MigrateInbox(ctx)
+		}
 		if err == nil {
 			if n > 0 {
 				s.log.Info("room index: rooms of the global index moved into its partitions", "rooms", n)

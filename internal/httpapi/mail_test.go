@@ -104,7 +104,7 @@ func (e *env) adminField(field string) string {
 		e.t.Fatalf("connect: %v", err)
 	}
 	defer client.Close()
-	v, _ := client.HGet(context.Background(), e.prefix+"admin:"+adminUser, field).Result()
+	v, _ := client.HGet(context.Background(), e.prefix+"{team}:admin:"+adminUser, field).Result()
 	return v
 }
 

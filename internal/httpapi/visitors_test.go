@@ -61,7 +61,7 @@ func TestVisitorsTodayNotInflatable(t *testing.T) {
 		defer client.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		salt := e.prefix + "visits:salt:" + chat.DayKey(e.svc.Now())
+		salt := e.prefix + "visits:{" + chat.DayKey(e.svc.Now()) + "}:salt"
 		ttl, err := client.PTTL(ctx, salt).Result()
 		if err != nil || ttl < 47*time.Hour || ttl > 48*time.Hour {
 			t.Fatalf("salt %s: got TTL %v (%v), want 48h", salt, ttl, err)

@@ -41,7 +41,7 @@ func TestAgentsStore(t *testing.T) {
 			t.Fatalf("ann: got %+v, want an agent with her email", a)
 		}
 		// An account from before roles: no role field at all.
-		if err := rdb.HDel(ctx, prefix+"admin:olga", "role").Err(); err != nil {
+		if err := rdb.HDel(ctx, prefix+"{team}:admin:olga", "role").Err(); err != nil {
 			t.Fatal(err)
 		}
 		if a, _ := s.Admin(ctx, "olga"); a.Role != chat.RoleOwner {

@@ -51,7 +51,7 @@ func TestVisitPathsAreBounded(t *testing.T) {
 			}
 		}
 		var n int64
-		iter := c.Scan(ctx, 0, prefix+"*paths:"+chat.DayKey(now), 100).Iterator()
+		iter := c.Scan(ctx, 0, prefix+"visits:{"+chat.DayKey(now)+"}:paths", 100).Iterator()
 		for iter.Next(ctx) {
 			n = c.ZCard(ctx, iter.Val()).Val()
 		}

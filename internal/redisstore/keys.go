@@ -2,7 +2,10 @@ package redisstore
 
 // Every Redis key and channel name Parley uses is built here, and only here.
 // A room's keys share the hash tag {ID} so that one room lives on one Redis
-// Cluster slot and the scripts over its keys stay legal there.
+// Cluster slot and the scripts over its keys stay legal there. The team's
+// keys (accounts, API tokens, canned replies, labels, webhooks) share the
+// tag {team}, each queue its own ({mailq}, {hookq}), each notification
+// kind and each day of visit counters theirs, for the same reason.
 
 // keys builds key names under one prefix. The prefix-only parts are
 // precomputed so the hot path concatenates once.
@@ -11,6 +14,7 @@ type keys struct {
 	room     string // prefix + "room:{"
 	rooms    string
 	unread   string
+	team     string // prefix + "{team}:"
 	admins   string
 	admin    string
 	adminGen string
@@ -31,9 +35,10 @@ func newKeys(prefix string) keys {
 		room:     prefix + "room:{",
 		rooms:    prefix + "rooms",
 		unread:   prefix + "rooms:unread",
-		admins:   prefix + "admins",
-		admin:    prefix + "admin:",
-		adminGen: prefix + "admins:generation",
+		team:     prefix + "{team}:",
+		admins:   prefix + "{team}:admins",
+		admin:    prefix + "{team}:admin:",
+		adminGen: prefix + "{team}:admins:generation",
 		revoked:  prefix + "revoked:",
 		secret:   prefix + "secret",
 		presence: prefix + "presence",
@@ -216,7 +221,7 @@ func (k keys) PartSweep(tag string) string { return k.rooms + ":{" + tag + "}:at
 func (k keys) IndexMigrated() string { return k.prefix + "index:migrated" }
 
 // Labels returns the hash of label definitions: label id -> JSON.
-func (k keys) Labels() string { return k.prefix + "labels" }
+func (k keys) Labels() string { return k.team + "labels" }
 
 // Notes returns the list of a room's private notes (JSON, oldest first).
 func (k keys) Notes(id string) string { return k.room + id + "}:notes" }
@@ -261,39 +266,46 @@ func (k keys) RateLimit(key string) string { return k.rl + "{" + key + "}" }
 // VisitsTotal returns the all-time page view counter.
 func (k keys) VisitsTotal() string { return k.visits + "total" }
 
+// A day's visit keys share the day's hash tag ({YYYY-MM-DD}), so
+// lua/visit.lua counts a view in one slot; the all-time total is a key of
+// its own, incremented beside it (RecordVisit).
+
 // VisitsViews returns the page view counter of one day (YYYY-MM-DD).
-func (k keys) VisitsViews(day string) string { return k.visits + "views:" + day }
+func (k keys) VisitsViews(day string) string { return k.visits + "{" + day + "}:views" }
 
 // VisitsVisitors returns the HyperLogLog of one day's distinct visitors.
-func (k keys) VisitsVisitors(day string) string { return k.visits + "visitors:" + day }
+func (k keys) VisitsVisitors(day string) string { return k.visits + "{" + day + "}:visitors" }
 
 // VisitsPaths returns the sorted set path → views of one day.
-func (k keys) VisitsPaths(day string) string { return k.visits + "paths:" + day }
+func (k keys) VisitsPaths(day string) string { return k.visits + "{" + day + "}:paths" }
 
 // VisitsSalt returns the secret salt of one day's visitor hashes.
-func (k keys) VisitsSalt(day string) string { return k.visits + "salt:" + day }
+func (k keys) VisitsSalt(day string) string { return k.visits + "{" + day + "}:salt" }
+
+// The mail queue's keys share the tag {mailq}, the webhook queue's {hookq}
+// (below), so the queue scripts (lua/mail*.lua) run in one slot.
 
 // MailQueue returns the stream of mails waiting to be sent (field id);
 // every instance reads it in the consumer group "mailers" (mailqueue.go).
-func (k keys) MailQueue() string { return k.prefix + "mailq" }
+func (k keys) MailQueue() string { return k.prefix + "{mailq}" }
 
 // MailRetry returns the sorted set of mails waiting for their next attempt,
 // scored by when (ms, Redis's clock).
-func (k keys) MailRetry() string { return k.prefix + "mailq:retry" }
+func (k keys) MailRetry() string { return k.prefix + "{mailq}:retry" }
 
 // MailDead returns the dead-letter list (mail ids, newest first).
-func (k keys) MailDead() string { return k.prefix + "mailq:dead" }
+func (k keys) MailDead() string { return k.prefix + "{mailq}:dead" }
 
 // Mail returns the hash of one outgoing mail.
-func (k keys) Mail(id string) string { return k.prefix + "mail:" + id }
+func (k keys) Mail(id string) string { return k.prefix + "{mailq}:mail:" + id }
 
 // NotifyDue returns the sorted set of rooms whose mail of one kind
-// (agents, visitor) is due, scored by when (ms).
-func (k keys) NotifyDue(kind string) string { return k.prefix + "notify:" + kind }
+// (agents, visitor) is due, scored by when (ms); the kind is its hash tag.
+func (k keys) NotifyDue(kind string) string { return k.prefix + "notify:{" + kind + "}" }
 
 // NotifyClaimed returns the sorted set of rooms a notifier holds the mail
 // of one kind for, scored by when its lease ends (ms, Redis's clock).
-func (k keys) NotifyClaimed(kind string) string { return k.prefix + "notify:" + kind + ":claimed" }
+func (k keys) NotifyClaimed(kind string) string { return k.prefix + "notify:{" + kind + "}:claimed" }
 
 // AgentsOnline returns the sorted set of admin usernames with an admin
 // stream open on some instance, scored by when that heartbeat ends (ms).
@@ -305,7 +317,7 @@ func (k keys) UnsubscribedVisitor(roomID string) string { return k.prefix + "uns
 
 // UnsubscribedAgent returns the marker of an agent who stopped the
 // notification mails.
-func (k keys) UnsubscribedAgent(username string) string { return k.prefix + "unsub:agent:" + username }
+func (k keys) UnsubscribedAgent(username string) string { return k.team + "unsub:agent:" + username }
 
 // VisitorPages is the list of the last pages a room's visitor was on
 // (JSON, newest first).
@@ -319,11 +331,11 @@ func (k keys) VisitorInfo(id string) string { return k.room + id + "}:visitor" }
 func (k keys) BusinessHours() string { return k.prefix + "settings:hours" }
 
 // Canned returns the hash of the team's canned replies: id → JSON.
-func (k keys) Canned() string { return k.prefix + "canned" }
+func (k keys) Canned() string { return k.team + "canned" }
 
 // CannedShortcuts returns the hash shortcut → canned reply id, which keeps
 // shortcuts unique.
-func (k keys) CannedShortcuts() string { return k.prefix + "canned:shortcuts" }
+func (k keys) CannedShortcuts() string { return k.team + "canned:shortcuts" }
 
 // The search index (search.go). A term's zset holds every room with that
 // term in a message, a note or its visitor's name or email (prefixes of
@@ -356,30 +368,30 @@ func (k keys) SearchIndexed() string { return k.prefix + "search:indexed" }
 
 // Webhooks returns the hash of the registered webhook endpoints: id → JSON
 // (with their secrets).
-func (k keys) Webhooks() string { return k.prefix + "webhooks" }
+func (k keys) Webhooks() string { return k.team + "webhooks" }
 
 // WebhookFailures returns the hash of the endpoints disabled after a
 // delivery was given up: id → JSON (since, reason).
-func (k keys) WebhookFailures() string { return k.prefix + "webhooks:failing" }
+func (k keys) WebhookFailures() string { return k.team + "webhooks:failing" }
 
 // WebhookDeliveries returns the capped list of one endpoint's recent
 // delivery attempts (JSON, newest first).
-func (k keys) WebhookDeliveries(id string) string { return k.prefix + "webhooks:deliveries:" + id }
+func (k keys) WebhookDeliveries(id string) string { return k.team + "webhooks:deliveries:" + id }
 
 // WebhookQueue returns the stream of webhook deliveries waiting to be sent
 // (field id); every instance reads it in the consumer group "webhooks".
-func (k keys) WebhookQueue() string { return k.prefix + "hookq" }
+func (k keys) WebhookQueue() string { return k.prefix + "{hookq}" }
 
 // WebhookRetry returns the sorted set of deliveries waiting for their next
 // attempt, scored by when (ms, Redis's clock).
-func (k keys) WebhookRetry() string { return k.prefix + "hookq:retry" }
+func (k keys) WebhookRetry() string { return k.prefix + "{hookq}:retry" }
 
 // WebhookDead returns the list of deliveries given up (job ids, newest
 // first).
-func (k keys) WebhookDead() string { return k.prefix + "hookq:dead" }
+func (k keys) WebhookDead() string { return k.prefix + "{hookq}:dead" }
 
 // WebhookJob returns the hash of one delivery job: its idempotency record.
-func (k keys) WebhookJob(id string) string { return k.prefix + "hook:" + id }
+func (k keys) WebhookJob(id string) string { return k.prefix + "{hookq}:hook:" + id }
 
 // WebhookRoom returns what the webhooks last saw of a room's team-visible
 // state (status, assignee, labels, block), to tell a change from a read.
@@ -404,8 +416,68 @@ func (k keys) AdminPrefix() string { return k.admin }
 
 // APITokens returns the set of API token ids, so listing and the maximum
 // need no SCAN.
-func (k keys) APITokens() string { return k.prefix + "apitokens" }
+func (k keys) APITokens() string { return k.team + "apitokens" }
 
 // APIToken returns the hash of one API token (its secret's hash among the
 // rest).
-func (k keys) APIToken(id string) string { return k.prefix + "apitoken:" + id }
+func (k keys) APIToken(id string) string { return k.team + "apitoken:" + id }
+
+// GlobalsMigrating returns the lease of the instance renaming the global
+// keys of before the hash tags (MigrateGlobals): a token, for a few
+// seconds, renewed while it works.
+func (k keys) GlobalsMigrating() string { return k.prefix + "globals:migrating" }
+
+// GlobalsMigrated returns the marker set once every global key of before
+// the hash tags has its new name (MigrateGlobals): "1".
+func (k keys) GlobalsMigrated() string { return k.prefix + "globals:migrated" }
+
+// legacyGlobal is one family of the global keys of before the hash tags,
+// which only a single Redis or Sentinel ever held, and its new names: an
+// exact old name, or (scan) the prefix of its keys, each key's rest (an
+// ID, USERNAME or DAY) giving the new name.
+type legacyGlobal struct {
+	old   string
+	scan  bool
+	skip  string // scan: keys with this prefix are another family's
+	name  func(rest string) string
+	merge mergeMode
+}
+
+// legacyGlobals lists the old global families (MigrateGlobals), the
+// notification kinds given.
+func (k keys) legacyGlobals(kinds []string) []legacyGlobal {
+	p := k.prefix
+	fixed := func(name string) func(string) string { return func(string) string { return name } }
+	out := []legacyGlobal{
+		{old: p + "admin:", scan: true, name: k.Admin, merge: mergeHash},
+		{old: p + "admins", name: fixed(k.Admins()), merge: mergeSet},
+		{old: p + "admins:generation", name: fixed(k.AdminGeneration()), merge: mergeCounter},
+		{old: p + "unsub:agent:", scan: true, name: k.UnsubscribedAgent, merge: mergeKeepNew},
+		{old: p + "apitoken:", scan: true, name: k.APIToken, merge: mergeHash},
+		{old: p + "apitokens", name: fixed(k.APITokens()), merge: mergeSet},
+		{old: p + "canned", name: fixed(k.Canned()), merge: mergeHash},
+		{old: p + "canned:shortcuts", name: fixed(k.CannedShortcuts()), merge: mergeHash},
+		{old: p + "labels", name: fixed(k.Labels()), merge: mergeHash},
+		{old: p + "webhooks", name: fixed(k.Webhooks()), merge: mergeHash},
+		{old: p + "webhooks:failing", name: fixed(k.WebhookFailures()), merge: mergeHash},
+		{old: p + "webhooks:deliveries:", scan: true, name: k.WebhookDeliveries, merge: mergeList},
+		{old: p + "mail:", scan: true, name: k.Mail, merge: mergeHash},
+		{old: p + "mailq", name: fixed(k.MailQueue()), merge: mergeStream},
+		{old: p + "mailq:retry", name: fixed(k.MailRetry()), merge: mergeZSetMin},
+		{old: p + "mailq:dead", name: fixed(k.MailDead()), merge: mergeList},
+		{old: p + "hook:", scan: true, skip: p + "hook:room:", name: k.WebhookJob, merge: mergeHash},
+		{old: p + "hookq", name: fixed(k.WebhookQueue()), merge: mergeStream},
+		{old: p + "hookq:retry", name: fixed(k.WebhookRetry()), merge: mergeZSetMin},
+		{old: p + "hookq:dead", name: fixed(k.WebhookDead()), merge: mergeList},
+		{old: p + "visits:views:", scan: true, name: k.VisitsViews, merge: mergeCounter},
+		{old: p + "visits:visitors:", scan: true, name: k.VisitsVisitors, merge: mergeHLL},
+		{old: p + "visits:paths:", scan: true, name: k.VisitsPaths, merge: mergeZSetSum},
+		{old: p + "visits:salt:", scan: true, name: k.VisitsSalt, merge: mergeKeepNew},
+	}
+	for _, kind := range kinds {
+		out = append(out,
+			legacyGlobal{old: p + "notify:" + kind, name: fixed(k.NotifyDue(kind)), merge: mergeZSetMin},
+			legacyGlobal{old: p + "notify:" + kind + ":claimed", name: fixed(k.NotifyClaimed(kind)), merge: mergeZSetMax})
+	}
+	return out
+}

@@ -34,7 +34,7 @@ func TestUnsubscribe(t *testing.T) {
 		if err := s.UnsubscribeAgent(ctx, "sam"); err != nil {
 			t.Fatal(err)
 		}
-		h := c.HGetAll(ctx, prefix+"admin:sam").Val()
+		h := c.HGetAll(ctx, prefix+"{team}:admin:sam").Val()
 		if h["notify"] != "never" || h["displayName"] != "Sam" || h["passwordHash"] != "h" {
 			t.Fatalf("agent hash after unsubscribe: got %v, want notify=never and the account kept", h)
 		}
@@ -53,7 +53,7 @@ func TestUnsubscribe(t *testing.T) {
 		if err := s.UnsubscribeAgent(ctx, "ghost"); !errors.Is(err, chat.ErrAdminUnknown) {
 			t.Fatalf("removed account: got %v, want ErrAdminUnknown", err)
 		}
-		if n := c.Exists(ctx, prefix+"admin:ghost").Val(); n != 0 {
+		if n := c.Exists(ctx, prefix+"{team}:admin:ghost").Val(); n != 0 {
 			t.Fatalf("unsubscribing a removed account created its hash")
 		}
 	})

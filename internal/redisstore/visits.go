@@ -25,21 +25,39 @@ const (
 	dayPathsRead = 100
 )
 
-// RecordVisit counts one page view in one script: the all-time total, the
-// day's views, the day's distinct visitors (HyperLogLog) and the day's views
-// of the path (at most maxDayPaths distinct paths a day).
+// RecordVisit counts one page view: the day's views, the day's distinct
+// visitors (HyperLogLog) and the day's views of the path (at most
+// maxDayPaths distinct paths a day) in one script in the day's slot, and
+// the all-time total with an INCR after it in the same round trip. A crash
+// between the two (or an error of the INCR alone) undercounts the total by
+// one.
 func (s *Store) RecordVisit(ctx context.Context, v chat.NewVisit, now time.Time) (chat.VisitCount, error) {
 	day := chat.DayKey(now)
-	res, err := visitScript.Run(ctx, s.rdb,
-		[]string{s.keys.VisitsTotal(), s.keys.VisitsViews(day), s.keys.VisitsVisitors(day), s.keys.VisitsPaths(day)},
-		v.VisitorID, v.Path, visitDayTTL.Milliseconds(), maxDayPaths).Int64Slice()
+	keys := []string{s.keys.VisitsViews(day), s.keys.VisitsVisitors(day), s.keys.VisitsPaths(day)}
+	args := []any{v.VisitorID, v.Path, visitDayTTL.Milliseconds(), maxDayPaths}
+	var script *redis.Cmd
+	var total *redis.IntCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		script = visitScript.EvalSha(ctx, p, keys, args...)
+		total = p.Incr(ctx, s.keys.VisitsTotal())
+		return nil
+	})
+	if redis.HasErrorPrefix(script.Err(), "NOSCRIPT") && total.Err() == nil {
+		// Redis had not seen the script: the total is counted, the day not yet.
+		script = visitScript.Run(ctx, s.rdb, keys, args...)
+		err = script.Err()
+	}
 	if err != nil {
 		return chat.VisitCount{}, fail("record visit", err)
 	}
-	if len(res) != 3 {
+	res, err := script.Int64Slice()
+	if err != nil {
+		return chat.VisitCount{}, fail("record visit", err)
+	}
+	if len(res) != 2 {
 		return chat.VisitCount{}, fmt.Errorf("redisstore: record visit: unexpected reply of %d values", len(res))
 	}
-	return chat.VisitCount{Total: res[0], Today: res[1], VisitorsToday: res[2]}, nil
+	return chat.VisitCount{Total: total.Val(), Today: res[0], VisitorsToday: res[1]}, nil
 }
 
 // VisitSalt returns the day's salt, storing candidate for ttl first when
