@@ -97,7 +97,27 @@ var singleSlotScripts = []string{
 	"heartbeat.lua", "identity.lua", "messages.lua", "notifyack.lua", "notifymark.lua", "place.lua",
 	"placement.lua", "revoke.lua", "searchhit.lua", "secret.lua", "sent.lua", "typing.lua",
 	"visitorpage.lua", "visitorseen.lua", "visitsalt.lua", "webhookadd.lua", "webhookput.lua",
+	// The global families' hash tags ({team}, {mailq}, {hookq},
+	// notify:{KIND}, visits:{DAY}) and the rate limits' one call per log.
+	"allow.lua", "apitokenadd.lua", "apitokenauth.lua", "apitokenrevoke.lua", "maildead.lua",
+	"mailenqueue.lua", "mailpromote.lua", "mailretry.lua", "mailsent.lua", "notifyclaim.lua",
+	"release.lua", "reserve.lua", "unsubscribeagent.lua", "updateadmin.lua", "visit.lua",
+	"webhookfailing.lua",
 }
+
+// teamSlotScripts are the team's scripts (accounts, canned replies,
+// labels) whose keys all carry the {team} tag but for the admin log they
+// append to (teamSlotExceptions): one slot once that log is the team's
+// own (adminlog:{team}).
+var teamSlotScripts = []string{"addadmin.lua", "adminprofile.lua", "cannedadd.lua", "canneddelete.lua",
+	"cannedupdate.lua", "label.lua", "removeadmin.lua", "setagent.lua", "unlabel.lua"}
+
+var teamSlotExceptions = map[string]bool{"parley:adminlog": true}
+
+// singleSlotMulti are the transactions outside scripts that must stay in
+// one slot (go-redis's cluster client would split one over several slots
+// into one MULTI per slot, silently non-atomic).
+var singleSlotMulti = []string{"DeleteWebhook"}
 
 // roomSlotScripts are the room scripts that write only their room's keys
 // and the index follows in its partition (place.lua), except for the keys
@@ -150,6 +170,29 @@ func TestClusterSlotAudit(t *testing.T) {
 			t.Errorf("%s: the audit's flows no longer run it (keep it covered)", name)
 		case r.crossSlotRoom:
 			t.Errorf("%s: touches keys of several slots besides the admin log and the search sets (%s): the index's keys belong in the follow-up (place.lua)", name, strings.Join(r.keyList(), ", "))
+		}
+	}
+	for _, name := range teamSlotScripts {
+		r, ok := rep.scripts[name]
+		switch {
+		case !ok || r.calls == 0:
+			t.Errorf("%s: the audit's flows no longer run it (keep it covered)", name)
+		case r.crossSlotTeam:
+			t.Errorf("%s: touches keys of several slots besides the admin log (%s): give them the {team} tag", name, strings.Join(r.keyList(), ", "))
+		}
+	}
+	for _, name := range singleSlotMulti {
+		found := false
+		for _, u := range rep.multi {
+			if u.caller == name {
+				found = true
+				if u.crossSlot {
+					t.Errorf("%s: %s spans several slots", name, u.command)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: the audit's flows no longer run its transaction", name)
 		}
 	}
 	for _, name := range singleSlotScripts {
@@ -877,6 +920,8 @@ type scriptReport struct {
 	crossSlot bool
 	// crossSlotRoom: several slots even without roomSlotExceptions' keys.
 	crossSlotRoom bool
+	// crossSlotTeam: several slots even without teamSlotExceptions' keys.
+	crossSlotTeam bool
 	publishes     bool
 }
 
@@ -916,7 +961,7 @@ func buildReport(t *testing.T, rec *recorder, lines [][]string, names map[string
 	}
 	getkeysCache := map[string][]string{}
 	var cur *scriptReport
-	var curSlots, curRoomSlots map[int]bool
+	var curSlots, curRoomSlots, curTeamSlots map[int]bool
 	var curDeclared map[string]bool
 	finish := func() {
 		if cur != nil && len(curSlots) > 1 {
@@ -925,12 +970,18 @@ func buildReport(t *testing.T, rec *recorder, lines [][]string, names map[string
 		if cur != nil && len(curRoomSlots) > 1 {
 			cur.crossSlotRoom = true
 		}
+		if cur != nil && len(curTeamSlots) > 1 {
+			cur.crossSlotTeam = true
+		}
 		cur = nil
 	}
 	noteSlot := func(k string) {
 		curSlots[keySlot(k)] = true
 		if !roomSlotExceptions[pats.of(k)] {
 			curRoomSlots[keySlot(k)] = true
+		}
+		if !teamSlotExceptions[pats.of(k)] {
+			curTeamSlots[keySlot(k)] = true
 		}
 	}
 	for _, f := range lines {
@@ -952,7 +1003,7 @@ func buildReport(t *testing.T, rec *recorder, lines [][]string, names map[string
 			}
 			cur = rep.scripts[name]
 			cur.calls++
-			curSlots, curRoomSlots = map[int]bool{}, map[int]bool{}
+			curSlots, curRoomSlots, curTeamSlots = map[int]bool{}, map[int]bool{}, map[int]bool{}
 			curDeclared = map[string]bool{}
 			n, _ := strconv.Atoi(args[2])
 			for _, k := range args[3:min(3+n, len(args))] {
