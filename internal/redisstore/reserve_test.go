@@ -101,3 +101,83 @@ func TestReserveConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestLimitsAllOrNothing: one call checks each window's log apart (one
+// slot each on Cluster), and still a refused request is counted in no
+// window nor backoff log, also when many race.
+func TestLimitsAllOrNothing(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		s, _ := mustStore(t, addr, redisstore.Options{})
+		checkAllOrNothing(t, s)
+	})
+}
+
+func checkAllOrNothing(t *testing.T, s *redisstore.Store) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond)
+	tag := chat.NewRoomID() // the keys' own, so a shared server's runs stay apart
+	win := func(key string, n int) chat.Window {
+		return chat.Window{Key: key + ":" + tag, Limit: chat.Limit{N: n, Per: time.Minute}}
+	}
+
+	// 20 requests at once through a wide window and a narrow one: 3 pass,
+	// and the 17 refused by the narrow one left nothing in the wide one.
+	wide, narrow := win("wide", 10), win("narrow", 3)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	passed := 0
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, ok, err := s.Allow(ctx, now, wide, narrow)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				mu.Lock()
+				passed++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if passed != 3 {
+		t.Fatalf("%d of 20 requests passed a window of 3", passed)
+	}
+	q, ok, err := s.Allow(ctx, now, wide)
+	if err != nil || !ok || q.Remaining != 6 {
+		t.Fatalf("the wide window after the race: %+v ok=%v err=%v, want 6 left (3 counted, the refused in none)", q, ok, err)
+	}
+
+	// Reserve refused by a window: its backoff log counts nothing.
+	b := &chat.Backoff{Key: "backoff:" + tag, Per: time.Hour, Free: 1, Waits: []time.Duration{time.Hour}}
+	full := win("full", 1)
+	if _, _, ok, err := s.Reserve(ctx, now, nil, full); err != nil || !ok {
+		t.Fatalf("fill the window: ok=%v err=%v", ok, err)
+	}
+	if _, q, ok, err := s.Reserve(ctx, now, b, full); err != nil || ok || q.Limit != 1 || !q.Reset.Equal(now.Add(time.Minute)) {
+		t.Fatalf("reserve into a full window: %+v ok=%v err=%v, want refused by it until %v", q, ok, err, now.Add(time.Minute))
+	}
+	if _, _, ok, err := s.Reserve(ctx, now, b); err != nil || !ok {
+		t.Fatalf("the backoff alone: ok=%v err=%v, want accepted (the refused attempt was not logged)", ok, err)
+	}
+	// Reserve refused by its backoff: the window counts nothing.
+	free := win("free", 1)
+	if _, q, ok, err := s.Reserve(ctx, now, b, free); err != nil || ok || !q.Reset.Equal(now.Add(time.Hour)) {
+		t.Fatalf("reserve during the backoff's wait: %+v ok=%v err=%v, want refused until %v", q, ok, err, now.Add(time.Hour))
+	}
+	a, _, ok, err := s.Reserve(ctx, now, nil, free)
+	if err != nil || !ok {
+		t.Fatalf("the window alone: ok=%v err=%v, want accepted (the refused attempt was not counted)", ok, err)
+	}
+	// A release gives the place back, in every log.
+	if err := s.Release(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok, err := s.Reserve(ctx, now, nil, free); err != nil || !ok {
+		t.Fatalf("after a release: ok=%v err=%v, want accepted", ok, err)
+	}
+}
