@@ -35,3 +35,36 @@ func TestEvictionPolicyWarns(t *testing.T) {
 		}
 	}
 }
+
+// TestToolsMigrateGlobals: parley admin moves the global keys of before
+// the hash tags before it reads accounts, so an account a single Redis
+// held under its old name is listed, and stays usable.
+func TestToolsMigrateGlobals(t *testing.T) {
+	real := redistest.StartReal(t)
+	real.MustDo("HSET", "old:admin:olga", "username", "olga", "displayName", "Olga Old", "role", "owner",
+		"passwordHash", "$2a$10$abcdefghijklmnopqrstuuM6cSx1x8cBqQK1tqk6RYd4c7H4y1i6", "generation", "1")
+	real.MustDo("SADD", "old:admins", "olga")
+	real.MustDo("SET", "old:admins:generation", "1")
+	env := environ(map[string]string{"PARLEY_REDIS_URL": "redis://" + real.Addr(), "PARLEY_REDIS_PREFIX": "old:", "PARLEY_LOG_LEVEL": "error"})
+	list := func() string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), []string{"admin", "list"}, env, strings.NewReader(""), &out, &errOut); err != nil {
+			t.Fatalf("admin list: %v (%s)", err, errOut.String())
+		}
+		return out.String()
+	}
+	if out := list(); !strings.Contains(out, "olga\tOlga Old") {
+		t.Fatalf("admin list on old names: got %q, want olga", out)
+	}
+	if got, _ := real.Do("EXISTS", "old:admin:olga"); got != ":0" {
+		t.Errorf("the old account key after the migration: EXISTS says %s, want gone", got)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"admin", "passwd", "olga"}, env, strings.NewReader("olga-new-password\n"), &out, &errOut); err != nil {
+		t.Fatalf("admin passwd after the migration: %v (%s)", err, errOut.String())
+	}
+	if out := list(); !strings.Contains(out, "olga\tOlga Old") {
+		t.Fatalf("admin list again: got %q", out)
+	}
+}
