@@ -2,6 +2,10 @@
 -- each window. A request is accepted only when every window has room, and
 -- then counted in all of them; a rejected request is recorded in none.
 --
+-- The store calls it with one key per call (limit.go): each window's log is
+-- a key of its own Cluster slot, and Go takes a request back out of the
+-- windows that counted it when another refused.
+--
 -- KEYS[i]      the log zset of window i (one or more)
 --
 -- ARGV[1]      now (ms)

@@ -2,6 +2,9 @@
 -- every window it was counted in, and its backoff log cleared (a success
 -- ends the run of failures).
 --
+-- The store calls it once per log (n = 1 for a window, n = 0 for the
+-- backoff log), each its own Cluster slot (limit.go).
+--
 -- KEYS[i]          the log zset of window i, for i = 1 .. ARGV[2]
 -- KEYS[ARGV[2]+1]  the backoff log zset, when there is one
 --

@@ -3,6 +3,10 @@
 -- concurrent attempts cannot overrun a limit; release.lua takes it back when
 -- it succeeds. A refused attempt is counted nowhere.
 --
+-- The store calls it with one log per call (a window: n = 1; the backoff
+-- log: n = 0), each its own Cluster slot, and takes the attempt back out of
+-- the logs that counted it when another refused (limit.go).
+--
 -- KEYS[i]          the log zset of window i, for i = 1 .. ARGV[3]
 -- KEYS[ARGV[3]+1]  the backoff log zset, when the backoff length is not 0
 --
