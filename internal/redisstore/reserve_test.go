@@ -122,8 +122,11 @@ func checkAllOrNothing(t *testing.T, s *redisstore.Store) {
 		return chat.Window{Key: key + ":" + tag, Limit: chat.Limit{N: n, Per: time.Minute}}
 	}
 
-	// 20 requests at once through a wide window and a narrow one: 3 pass,
-	// and the 17 refused by the narrow one left nothing in the wide one.
+	// 20 requests at once through a wide window and a narrow one: at most
+	// 3 pass (fewer when a request another window refused is still
+	// counted for a moment where it passed: the take-back errs toward
+	// refusing), and once they are answered both windows count exactly
+	// those that passed, the refused in none.
 	wide, narrow := win("wide", 10), win("narrow", 3)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -144,12 +147,20 @@ func checkAllOrNothing(t *testing.T, s *redisstore.Store) {
 		}()
 	}
 	wg.Wait()
-	if passed != 3 {
+	if passed > 3 {
 		t.Fatalf("%d of 20 requests passed a window of 3", passed)
 	}
 	q, ok, err := s.Allow(ctx, now, wide)
-	if err != nil || !ok || q.Remaining != 6 {
-		t.Fatalf("the wide window after the race: %+v ok=%v err=%v, want 6 left (3 counted, the refused in none)", q, ok, err)
+	if err != nil || !ok || q.Remaining != 10-passed-1 {
+		t.Fatalf("the wide window after the race (%d passed): %+v ok=%v err=%v, want %d left", passed, q, ok, err, 10-passed-1)
+	}
+	for i := passed; i < 3; i++ {
+		if _, ok, err := s.Allow(ctx, now, narrow); err != nil || !ok {
+			t.Fatalf("the narrow window after the race (%d passed): request %d refused (%v), want room for 3", passed, i+1, err)
+		}
+	}
+	if _, ok, err := s.Allow(ctx, now, narrow); err != nil || ok {
+		t.Fatalf("the narrow window full: ok=%v err=%v, want refused", ok, err)
 	}
 
 	// Reserve refused by a window: its backoff log counts nothing.
