@@ -241,8 +241,9 @@ func TestClusterScriptsOnCluster(t *testing.T) {
 	}
 	for _, n := range singleSlotScripts {
 		if !called[n] {
-			// notifyack.lua acks what notifyclaim.lua claimed, searchhit.lua
-			// reads what search.lua found: both cross-slot, so refused.
+			// searchhit.lua reads what search.lua found, attexpire.lua and
+			// placement.lua need a room create.lua made: those are
+			// cross-slot, so refused.
 			t.Logf("%s: not reached on the cluster (the cross-slot script before it was refused)", n)
 		}
 		if refused[n] {
