@@ -94,6 +94,9 @@ func (s *Store) subscribeOnce(ctx context.Context, hub *chat.Hub, log *slog.Logg
 				log.Error("dropping malformed event", "err", err)
 				continue
 			}
+			if ev.LogID != "" {
+				s.wake.wake()
+			}
 			hub.Deliver(ev)
 		case *redis.Pong:
 		}

@@ -48,7 +48,7 @@ func (s *Store) CurrentPlacement(t *testing.T, roomID string) ([8]string, bool) 
 // again: mode put, del or gone. It returns 1 applied, 0 refused.
 func (s *Store) ApplyPlacement(t *testing.T, mode, roomID string, p [8]string) int64 {
 	t.Helper()
-	n, err := s.place(t.Context(), mode, roomID, p)
+	n, err := s.place(t.Context(), mode, roomID, p, roomEvents{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,241 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// The admin logs' consumer groups (the search indexer's, the webhook
+// dispatchers'): one group per log, of the same name. A read takes every
+// log's share in one pipeline (go-redis splits it per node on Cluster, so
+// a read costs one round trip per node, over the connections the client
+// pools anyway): the entries others held longer than idle (XAUTOCLAIM),
+// then new ones (XREADGROUP without BLOCK: one blocking read over keys of
+// several slots is refused on Cluster, and one blocked connection per log
+// would hold 17). When nothing came, it waits for the bridge to hear a
+// logged event (waker) or for logPoll, whichever is first, up to wait.
+//
+// The admin log of before the split (keys.LegacyAdminLog) is read too,
+// while it has a group of that name: what its readers had not taken at
+// the upgrade is delivered (webhooks) and indexed (search) as before, and
+// its group is never made anew.
+
+// logPoll is how often a waiting read looks at the logs when the bridge
+// says nothing (it is down, or its events come from another instance's
+// writes it has not heard yet).
+const logPoll = 250 * time.Millisecond
+
+// logEntry is an entry of admin log log.
+type logEntry struct {
+	log int
+	redis.XMessage
+}
+
+// id is the entry's LogID ("L:ms-n"), which AckAdminLog takes.
+func (e logEntry) id() string { return strconv.Itoa(e.log) + ":" + e.ID }
+
+// waker wakes the readers waiting for new entries.
+type waker struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// wait returns a channel closed at the next wake.
+func (w *waker) wait() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ch == nil {
+		w.ch = make(chan struct{})
+	}
+	return w.ch
+}
+
+// wake wakes every reader waiting; cheap when none is.
+func (w *waker) wake() {
+	w.mu.Lock()
+	if w.ch != nil {
+		close(w.ch)
+		w.ch = nil
+	}
+	w.mu.Unlock()
+}
+
+// roomLogs are the partitions' logs (the search indexer's: only they have
+// messages) and the legacy log; allLogs the team log too (the webhooks').
+var roomLogs, allLogs = func() ([]int, []int) {
+	var rooms, all []int
+	for i := range IndexPartitions {
+		rooms = append(rooms, i)
+	}
+	all = append(append(all, rooms...), teamLog, legacyLog)
+	return append(rooms, legacyLog), all
+}()
+
+// readLogs reads up to max entries of each of logs in group for consumer
+// (see above); a missing group is made, from start ("0": the whole log,
+// "$": what comes next), but for the legacy log.
+func (s *Store) readLogs(ctx context.Context, logs []int, group, start, consumer string, max int, wait, idle time.Duration) ([]logEntry, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		woken := s.wake.wait()
+		out, err := s.readLogsOnce(ctx, logs, group, start, consumer, max, idle)
+		if err != nil || len(out) > 0 || wait <= 0 {
+			return out, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, nil
+		}
+		t := time.NewTimer(min(left, logPoll))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-woken:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+func (s *Store) readLogsOnce(ctx context.Context, logs []int, group, start, consumer string, max int, idle time.Duration) ([]logEntry, error) {
+	claims := make([]*redis.XAutoClaimCmd, len(logs))
+	reads := make([]*redis.XStreamSliceCmd, len(logs))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, l := range logs {
+			key := s.logKey(l)
+			claims[i] = p.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: key, Group: group, Consumer: consumer,
+				MinIdle: idle, Start: "0-0", Count: int64(max)})
+			reads[i] = p.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: consumer,
+				Streams: []string{key, ">"}, Count: int64(max), Block: -1})
+		}
+		return nil
+	})
+	if err != nil && !isNoGroup(err) && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	var out []logEntry
+	var missing []int
+	for i, l := range logs {
+		msgs, _, err := claims[i].Result()
+		if isNoGroup(err) {
+			if l != legacyLog {
+				missing = append(missing, l)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range msgs {
+			out = append(out, logEntry{l, m})
+		}
+		res, err := reads[i].Result()
+		if err != nil && !errors.Is(err, redis.Nil) && !isNoGroup(err) {
+			return nil, err
+		}
+		for _, st := range res {
+			for _, m := range st.Messages {
+				out = append(out, logEntry{l, m})
+			}
+		}
+	}
+	if len(missing) > 0 {
+		if err := s.makeGroups(ctx, missing, group, start); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// makeGroups makes group on each of logs (MKSTREAM), from start, unless it
+// is there.
+func (s *Store) makeGroups(ctx context.Context, logs []int, group, start string) error {
+	cmds := make([]*redis.StatusCmd, len(logs))
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, l := range logs {
+			cmds[i] = p.XGroupCreateMkStream(ctx, s.logKey(l), group, start)
+		}
+		return nil
+	})
+	for _, c := range cmds {
+		if err := c.Err(); err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+			return err
+		}
+	}
+	return nil
+}
+
+// ackLogs acknowledges entries in group, by their LogIDs ("L:ms-n"), one
+// XACK per log, in one pipeline.
+func (s *Store) ackLogs(ctx context.Context, group string, ids []string) error {
+	byLog := map[int][]string{}
+	for _, id := range ids {
+		l, rest, ok := strings.Cut(id, ":")
+		n, err := strconv.Atoi(l)
+		if !ok || err != nil || n < 0 || n > legacyLog {
+			continue
+		}
+		byLog[n] = append(byLog[n], rest)
+	}
+	if len(byLog) == 0 {
+		return nil
+	}
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for l, ids := range byLog {
+			p.XAck(ctx, s.logKey(l), group, ids...)
+		}
+		return nil
+	})
+	return err
+}
+
+// pendingLogs counts the entries of logs read in group and not acked.
+func (s *Store) pendingLogs(ctx context.Context, logs []int, group string) (int64, error) {
+	cmds := make([]*redis.XPendingCmd, len(logs))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, l := range logs {
+			cmds[i] = p.XPending(ctx, s.logKey(l), group)
+		}
+		return nil
+	})
+	if err != nil && !isNoGroup(err) {
+		return 0, err
+	}
+	var n int64
+	for _, c := range cmds {
+		if p, err := c.Result(); err == nil {
+			n += p.Count
+		}
+	}
+	return n, nil
+}
+
+// eventsOfEntries decodes entries read in group; an undecodable one is
+// acked (nothing to deliver) and left out.
+func (s *Store) eventsOfEntries(ctx context.Context, group string, entries []logEntry) ([]chat.Event, error) {
+	evs := make([]chat.Event, 0, len(entries))
+	var bad []string
+	for _, e := range entries {
+		one, err := logEvents(e.log, []redis.XMessage{e.XMessage})
+		if err != nil || len(one) != 1 {
+			bad = append(bad, e.id())
+			continue
+		}
+		evs = append(evs, one[0])
+	}
+	if len(bad) > 0 {
+		if err := s.ackLogs(ctx, group, bad); err != nil {
+			return evs, fail("read admin log", err)
+		}
+	}
+	return evs, nil
+}
