@@ -152,6 +152,9 @@ func (s *Store) readLogsOnce(ctx context.Context, logs []int, group, start, cons
 		if err := s.makeGroups(ctx, missing, group, start); err != nil {
 			return out, err
 		}
+		// The new groups' entries (from "0": the whole log) come now.
+		more, err := s.readLogsOnce(ctx, missing, group, start, consumer, max, idle)
+		return append(out, more...), err
 	}
 	return out, nil
 }
