@@ -94,22 +94,21 @@ func TestKeySlot(t *testing.T) {
 // session's data model moves them here.
 var singleSlotScripts = []string{
 	"activity.lua", "adminsonline.lua", "apitokentouch.lua", "attclaim.lua", "attexpire.lua", "attput.lua",
+	"block.lua", "inbox.lua", "markread.lua",
 	"heartbeat.lua", "identity.lua", "messages.lua", "notifyack.lua", "notifymark.lua", "place.lua",
 	"placement.lua", "revoke.lua", "searchhit.lua", "secret.lua", "sent.lua", "typing.lua",
 	"visitorpage.lua", "visitorseen.lua", "visitsalt.lua", "webhookadd.lua", "webhookput.lua",
 }
 
 // roomSlotScripts are the room scripts that write only their room's keys
-// and the index follows in its partition (place.lua), except for the keys
-// of roomSlotExceptions: the admin log every event is appended to (and the
-// PUBLISH, legal from any slot), until events move to partitioned logs;
-// the search index's sets, partitioned in a later session; and the block
-// marker of a sender's address that send.lua checks (a global of its own,
-// with the other globals' hash tags). Without those keys each call must be
-// in one slot.
-var roomSlotScripts = []string{"create.lua", "delete.lua", "inbox.lua", "markread.lua", "send.lua"}
+// and the index and the events follow in its partition (place.lua), except
+// for the keys of roomSlotExceptions: the search index's sets, partitioned
+// in a later session; and the block marker of a sender's address that
+// send.lua checks (a global of its own, with the other globals' hash
+// tags). Without those keys each call must be in one slot.
+var roomSlotScripts = []string{"create.lua", "delete.lua", "fillvisitor.lua", "note.lua", "send.lua", "setvisitor.lua"}
 
-var roomSlotExceptions = map[string]bool{"parley:adminlog": true, "parley:search:rooms": true, "parley:search:t:TERM": true,
+var roomSlotExceptions = map[string]bool{"parley:search:rooms": true, "parley:search:t:TERM": true,
 	"parley:blocked:KEY": true, "parley:blocked: (no builder)": true}
 
 // TestClusterSlotAudit runs the store's flows against a real redis-server,
