@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/redisstore"
 )
@@ -383,4 +385,60 @@ func TestEventsOnCluster(t *testing.T) {
 	if evs, err := s.ReadAdminLog(ctx, "hooks", "w2", 100, 0, 0); err != nil || len(evs) != 0 {
 		t.Fatalf("after acking all: %d events, %v; want none pending", len(evs), err)
 	}
+}
+
+// TestLegacyAdminLogDrained: at the upgrade, what the one admin log of
+// before had not given its consumer groups yet (the webhooks', the
+// indexer's) is still read, once, and acked there; no group is made on it
+// anew.
+func TestLegacyAdminLogDrained(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		prefix := uniquePrefix()
+		s, c := mustStore(t, addr, redisstore.Options{Prefix: prefix})
+		legacy := prefix + "adminlog"
+		// The old log, its group, one entry read and one not.
+		if err := c.XGroupCreateMkStream(ctx, legacy, "hooks", "$").Err(); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"r_old1", "r_old2"} {
+			if err := c.XAdd(ctx, &redis.XAddArgs{Stream: legacy, Values: []any{"e", `{"type":"room.deleted","roomId":"` + id + `"}`}}).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "hooks", Consumer: "old", Streams: []string{legacy, ">"}, Count: 1, Block: -1}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.EnsureAdminLogGroup(ctx, "hooks"); err != nil {
+			t.Fatal(err)
+		}
+		// The old instance is gone: its entry is taken over after idle.
+		time.Sleep(1100 * time.Millisecond)
+		evs, err := s.ReadAdminLog(ctx, "hooks", "new", 10, 0, time.Second)
+		if err != nil || len(evs) != 2 {
+			t.Fatalf("read: %d events, %v; want the old log's 2", len(evs), err)
+		}
+		var ids []string
+		for _, ev := range evs {
+			ids = append(ids, ev.LogID)
+		}
+		if err := s.AckAdminLog(ctx, "hooks", ids...); err != nil {
+			t.Fatal(err)
+		}
+		if p, err := c.XPending(ctx, legacy, "hooks").Result(); err != nil || p.Count != 0 {
+			t.Fatalf("old log after the acks: %+v, %v; want nothing pending", p, err)
+		}
+		if evs, err := s.ReadAdminLog(ctx, "hooks", "new", 10, 0, 0); err != nil || len(evs) != 0 {
+			t.Fatalf("read again: %d events, %v; want none", len(evs), err)
+		}
+		// Without the old log, nothing is made there.
+		s2, c2 := mustStore(t, addr, redisstore.Options{})
+		if _, err := s2.ReadAdminLog(ctx, "hooks", "x", 10, 0, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if n := c2.Exists(ctx, strings.TrimSuffix(s2.LogKey(redisstore.TeamLog), ":{team}")).Val(); n != 0 {
+			t.Fatal("a read made the old log")
+		}
+	})
 }
