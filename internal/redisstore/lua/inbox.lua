@@ -35,11 +35,16 @@
 -- (lua/place.lua). Returns "n|event".
 local function emit(room, outbox, ev)
   local e = redis.call('HINCRBY', room, 'evn', 1) .. '|' .. ev
-  redis.call('RPUSH', outbox, e)
-  redis.call('LTRIM', outbox, -64, -1)
-  local t = redis.call('PTTL', room)
-  if t > 0 then
-    redis.call('PEXPIRE', outbox, t)
+  local len = redis.call('RPUSH', outbox, e)
+  if len > 64 then
+    redis.call('LTRIM', outbox, -64, -1)
+  elseif len == 1 then
+    -- A new outbox lives as long as the room (send.lua's refreshes
+    -- renew it with the room's other keys).
+    local t = redis.call('PTTL', room)
+    if t > 0 then
+      redis.call('PEXPIRE', outbox, t)
+    end
   end
   return e
 end
