@@ -56,7 +56,8 @@ const adminVectorTag = "v1."
 // millisecond base (the smallest of the non-zero positions), then one
 // field per log, "." before each: empty for the zero position, else the
 // offset from the base and, when not 0, "-" and the sequence number, all in
-// base 36. 17 logs within a day of each other take about 100 bytes.
+// base 36. 17 logs take about 100 bytes, up to 125 when their positions
+// span a day.
 func (v AdminVector) String() string {
 	var base uint64
 	for _, p := range v {

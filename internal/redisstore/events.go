@@ -13,7 +13,7 @@ import (
 // Room events on Cluster (docs/ARCHITECTURE.md, "Events, the admin log and
 // search on Cluster"): a room script numbers each event it makes (the room
 // hash's "evn"), keeps it in the room's capped outbox (keys.Outbox, the
-// room's slot) and returns it ("n|JSON"); the room's follow-up
+// room's slot: the newest 64) and returns it ("n|JSON"); the room's follow-up
 // (lua/place.lua, the partition's slot) appends it to the partition's log
 // (keys.PartLog) and publishes it with its place ("L:ms-n" before the
 // JSON), event n of a room only after n-1 (the partition records the last
@@ -29,9 +29,6 @@ const AdminLogs = IndexPartitions + 1
 
 // teamLog is the team log's number.
 const teamLog = IndexPartitions
-
-// outboxLen is how many events a room's outbox keeps (the scripts' LTRIM).
-const outboxLen = 64
 
 // legacyLog is the number the consumer groups give the admin log of before
 // the split (keys.LegacyAdminLog), which they drain (loggroups.go).
