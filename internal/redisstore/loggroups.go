@@ -22,6 +22,9 @@ import (
 // several slots is refused on Cluster, and one blocked connection per log
 // would hold 17). When nothing came, it waits for the bridge to hear a
 // logged event (waker) or for logPoll, whichever is first, up to wait.
+// Woken, it reads only the logs the bridge heard of since its last read
+// (one XREADGROUP each); every log, with the claims, when it is polled,
+// once a second (logFullEvery), and on a read that does not wait.
 //
 // The admin log of before the split (keys.LegacyAdminLog) is read too,
 // while it has a group of that name: what its readers had not taken at
@@ -33,6 +36,18 @@ import (
 // writes it has not heard yet).
 const logPoll = 250 * time.Millisecond
 
+// logCoalesce is how long a read woken by the bridge waits before it
+// reads, so that the events of a busy moment are read together: a read is
+// a pipeline of two commands per log (34), which must not run once per
+// event (at 1,000 events a second that would be 34,000 commands a second
+// per reader).
+const logCoalesce = 25 * time.Millisecond
+
+// logFullEvery is how often a reader reads every log, and claims what
+// other consumers held past their idle time (XAUTOCLAIM), whatever the
+// bridge says; in between it reads only the logs the bridge heard of.
+const logFullEvery = time.Second
+
 // logEntry is an entry of admin log log.
 type logEntry struct {
 	log int
@@ -42,10 +57,18 @@ type logEntry struct {
 // id is the entry's LogID ("L:ms-n"), which AckAdminLog takes.
 func (e logEntry) id() string { return strconv.Itoa(e.log) + ":" + e.ID }
 
-// waker wakes the readers waiting for new entries.
+// waker wakes the readers waiting for new entries, and tells each reader
+// which logs had news since its last read.
 type waker struct {
-	mu sync.Mutex
-	ch chan struct{}
+	mu      sync.Mutex
+	ch      chan struct{}
+	readers map[string]*logReader
+}
+
+// logReader is one reader's (group and consumer) view of the logs.
+type logReader struct {
+	dirty    uint64    // logs with news since its last read, by bit
+	lastFull time.Time // its last read of every log
 }
 
 // wait returns a channel closed at the next wake.
@@ -58,12 +81,52 @@ func (w *waker) wait() <-chan struct{} {
 	return w.ch
 }
 
-// wake wakes every reader waiting; cheap when none is.
-func (w *waker) wake() {
+// wake marks log as having news for every reader and wakes those waiting.
+func (w *waker) wake(log int) {
 	w.mu.Lock()
+	for _, r := range w.readers {
+		r.dirty |= 1 << log
+	}
 	if w.ch != nil {
 		close(w.ch)
 		w.ch = nil
+	}
+	w.mu.Unlock()
+}
+
+// take returns, and forgets, the logs with news for reader key, and
+// whether it is due a read of every log (full asks for one; else one is
+// due logFullEvery after the last).
+func (w *waker) take(key string, full bool) (uint64, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.readers == nil {
+		w.readers = map[string]*logReader{}
+	}
+	r := w.readers[key]
+	if r == nil {
+		r = &logReader{}
+		w.readers[key] = r
+	}
+	now := time.Now()
+	if full || now.Sub(r.lastFull) >= logFullEvery {
+		r.lastFull = now
+		full = true
+	}
+	d := r.dirty
+	r.dirty = 0
+	return d, full
+}
+
+// mark marks logs as having news for reader key again (a read that took
+// its count of them left more).
+func (w *waker) mark(key string, logs uint64) {
+	if logs == 0 {
+		return
+	}
+	w.mu.Lock()
+	if r := w.readers[key]; r != nil {
+		r.dirty |= logs
 	}
 	w.mu.Unlock()
 }
@@ -84,9 +147,28 @@ var roomLogs, allLogs = func() ([]int, []int) {
 // "$": what comes next), but for the legacy log.
 func (s *Store) readLogs(ctx context.Context, logs []int, group, start, consumer string, max int, wait, idle time.Duration) ([]logEntry, error) {
 	deadline := time.Now().Add(wait)
+	key := group + "\x00" + consumer
+	polled := false
 	for {
 		woken := s.wake.wait()
-		out, err := s.readLogsOnce(ctx, logs, group, start, consumer, max, idle)
+		// A read that does not wait (a search's catch-up) reads every log:
+		// it must find what was written before it, heard or not.
+		dirty, full := s.wake.take(key, polled || wait <= 0)
+		which := logs
+		if !full {
+			which = make([]int, 0, len(logs))
+			for _, l := range logs {
+				if dirty&(1<<l) != 0 {
+					which = append(which, l)
+				}
+			}
+		}
+		var out []logEntry
+		var err error
+		if len(which) > 0 {
+			out, err = s.readLogsOnce(ctx, which, group, start, consumer, max, idle, full)
+			s.wake.mark(key, fullLogs(out, max))
+		}
 		if err != nil || len(out) > 0 || wait <= 0 {
 			return out, err
 		}
@@ -100,20 +182,47 @@ func (s *Store) readLogs(ctx context.Context, logs []int, group, start, consumer
 			t.Stop()
 			return nil, ctx.Err()
 		case <-woken:
+			t.Stop()
+			t = time.NewTimer(min(time.Until(deadline), logCoalesce))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, ctx.Err()
+			case <-t.C:
+			}
+			polled = false
 		case <-t.C:
+			polled = true
 		}
 		t.Stop()
 	}
 }
 
-func (s *Store) readLogsOnce(ctx context.Context, logs []int, group, start, consumer string, max int, idle time.Duration) ([]logEntry, error) {
+// fullLogs are the logs of which out holds max entries or more: a read
+// that may have left more.
+func fullLogs(out []logEntry, max int) uint64 {
+	var n [legacyLog + 1]int
+	var bits uint64
+	for _, e := range out {
+		if n[e.log]++; n[e.log] >= max {
+			bits |= 1 << e.log
+		}
+	}
+	return bits
+}
+
+// readLogsOnce reads logs once: with claim, first the entries other
+// consumers held longer than idle.
+func (s *Store) readLogsOnce(ctx context.Context, logs []int, group, start, consumer string, max int, idle time.Duration, claim bool) ([]logEntry, error) {
 	claims := make([]*redis.XAutoClaimCmd, len(logs))
 	reads := make([]*redis.XStreamSliceCmd, len(logs))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, l := range logs {
 			key := s.logKey(l)
-			claims[i] = p.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: key, Group: group, Consumer: consumer,
-				MinIdle: idle, Start: "0-0", Count: int64(max)})
+			if claim {
+				claims[i] = p.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: key, Group: group, Consumer: consumer,
+					MinIdle: idle, Start: "0-0", Count: int64(max)})
+			}
 			reads[i] = p.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: consumer,
 				Streams: []string{key, ">"}, Count: int64(max), Block: -1})
 		}
@@ -125,21 +234,23 @@ func (s *Store) readLogsOnce(ctx context.Context, logs []int, group, start, cons
 	var out []logEntry
 	var missing []int
 	for i, l := range logs {
-		msgs, _, err := claims[i].Result()
+		if claim {
+			msgs, _, err := claims[i].Result()
+			if err != nil && !isNoGroup(err) {
+				return nil, err
+			}
+			for _, m := range msgs {
+				out = append(out, logEntry{l, m})
+			}
+		}
+		res, err := reads[i].Result()
 		if isNoGroup(err) {
 			if l != legacyLog {
 				missing = append(missing, l)
 			}
 			continue
 		}
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range msgs {
-			out = append(out, logEntry{l, m})
-		}
-		res, err := reads[i].Result()
-		if err != nil && !errors.Is(err, redis.Nil) && !isNoGroup(err) {
+		if err != nil && !errors.Is(err, redis.Nil) {
 			return nil, err
 		}
 		for _, st := range res {
@@ -153,7 +264,7 @@ func (s *Store) readLogsOnce(ctx context.Context, logs []int, group, start, cons
 			return out, err
 		}
 		// The new groups' entries (from "0": the whole log) come now.
-		more, err := s.readLogsOnce(ctx, missing, group, start, consumer, max, idle)
+		more, err := s.readLogsOnce(ctx, missing, group, start, consumer, max, idle, claim)
 		return append(out, more...), err
 	}
 	return out, nil
