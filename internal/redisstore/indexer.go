@@ -13,9 +13,9 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 )
 
-// The search indexer: a send stores its message and appends its event to
-// the admin log (lua/send.lua); the indexer reads the log in batches with a
-// consumer group and writes the messages' terms to the search index
+// The search indexer: a send stores its message and its follow-up appends
+// its event to the partition's admin log (lua/send.lua, lua/place.lua);
+// the indexer reads the logs in batches with a consumer group per log and writes the messages' terms to the search index
 // (lua/index.lua), one script per room of the batch, all in one pipeline.
 // Taking the index out of the send script halves what Redis does for a
 // send, and a batch writes a word a room repeats once, not once a message.

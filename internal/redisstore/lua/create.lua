@@ -1,7 +1,7 @@
--- Create a room: its hash (with the TTL), and publish the room event. It
--- writes only the room's keys (and the admin log, the search index's sets,
--- and the publish): the index follows in the room's partition
--- (lua/place.lua), with the placement returned. A verified identity's room
+-- Create a room: its hash (with the TTL), and its room event. It writes
+-- only the room's keys (and the search index's sets): the index and the
+-- event's log and publish follow in the room's partition (lua/place.lua),
+-- with the placement and the event returned. A verified identity's room
 -- names its identity hash; the identity's entry is claimed before, in its
 -- own slot (lua/identity.lua).
 --

@@ -1,6 +1,6 @@
 -- Delete every key of a room, and tell every instance. It writes only the
--- room's keys (and the admin log, the search index's sets, and the
--- publish): the Go side then tombstones the room in its index partition
+-- room's keys (and the search index's sets): the Go side then tombstones
+-- the room in its index partition, logging its last events and room.deleted
 -- (lua/place.lua) and frees its identity's entry (lua/identity.lua).
 --
 -- KEYS[1]  room hash

@@ -1,10 +1,10 @@
 -- Change where a room stands in the team's work — its status, its assignee
 -- or its labels — and move it between the indexes of the inbox views with
--- it, in one step, then publish the room event. The Go side decides what a
+-- it, in one step, with the room event. The Go side decides what a
 -- change means (an assignee exists, a label is defined); the script applies
--- it. It writes only the room's keys (and the admin log,
--- and the publish): the views follow in the room's index partition
--- (lua/place.lua), from the placement returned.
+-- it. It writes only the room's keys: the views, and the event's log and
+-- publish, follow in the room's index partition (lua/place.lua), from the
+-- placement and the event returned.
 --
 -- KEYS[1]  room hash
 -- KEYS[2]  the room's outbox (its newest events, for the follow-up)

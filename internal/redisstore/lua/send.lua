@@ -1,8 +1,8 @@
--- Append one message to a room and publish it, atomically. The Go side
--- decides what the message means (whose counter it bumps, whether a block
--- refuses it); the script only applies it in one step. It writes only the
--- room's keys (and the admin log, and the publish): where the room now
--- stands in the index is returned, for the follow-up (lua/place.lua).
+-- Append one message to a room, atomically. The Go side decides what the
+-- message means (whose counter it bumps, whether a block refuses it); the
+-- script only applies it in one step. It writes only the room's keys: where
+-- the room now stands in the index, and the message event, are returned
+-- for the follow-up (lua/place.lua), which logs and publishes the event.
 --
 -- KEYS[1]  room hash
 -- KEYS[2]  msgs list (element i holds seq firstSeq+i)
@@ -44,7 +44,7 @@
 --            'attachment_used', id})
 --
 -- The search index is not written here: the indexer reads the message from
--- the admin log (see docs/ARCHITECTURE.md, Search).
+-- the partition's admin log (see docs/ARCHITECTURE.md, Search).
 --
 -- Returns {status, seq, message JSON, placement, identity, keep, event};
 -- event is the message event ("n|JSON", for the follow-up: ok only); status is
