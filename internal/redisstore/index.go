@@ -444,7 +444,8 @@ func (s *Store) RunReconciler(ctx context.Context, log *slog.Logger) {
 }
 
 // ReconcileOnce runs one whole pass over every partition, synchronously,
-// and returns how many entries it repaired.
+// and returns how many index entries it repaired (the rooms whose events
+// it logged, closing a gap a lost follow-up left, are not counted).
 func (s *Store) ReconcileOnce(ctx context.Context) (int, error) {
 	var cur reconcileCursors
 	var done [IndexPartitions]bool
