@@ -1,10 +1,5 @@
 package chat
 
-import (
-	"strconv"
-	"strings"
-)
-
 // EventType names an event on the streams.
 type EventType string
 
@@ -65,8 +60,9 @@ type Event struct {
 	Seq int64 `json:"seq,omitempty"`
 	// AdminsOnline is set on EventPresence.
 	AdminsOnline bool `json:"adminsOnline,omitempty"`
-	// LogID is the event's entry id in the admin log ("ms-n"), set on the
-	// events admin streams resume by; "" on the others (typing, presence).
+	// LogID is the event's place in the admin logs ("L:ms-n": log L, entry
+	// ms-n; see AdminVector), set on the events admin streams resume by; ""
+	// on the others (typing, presence).
 	LogID string `json:"-"`
 	// TokenID or Username is set on EventAdminRevoked; Username on
 	// EventAgentRemoved.
@@ -134,15 +130,13 @@ func (ev Event) ForAdmin() bool {
 	return false
 }
 
-// ParseLogID splits an admin log entry id "ms-n" into its two numbers.
+// ParseLogID splits an admin log entry id "ms-n", or an event's LogID
+// "L:ms-n" (see AdminVector), into its two numbers.
 func ParseLogID(id string) (ms, n uint64, ok bool) {
-	a, b, found := strings.Cut(id, "-")
-	if !found || len(id) > 41 {
-		return 0, 0, false
+	if _, p, ok := ParseEventLogID(id); ok {
+		return p.MS, p.N, true
 	}
-	ms, err1 := strconv.ParseUint(a, 10, 64)
-	n, err2 := strconv.ParseUint(b, 10, 64)
-	return ms, n, err1 == nil && err2 == nil
+	return parseEntryID(id)
 }
 
 // LogIDAfter tells whether the admin log id a comes after b; a malformed id

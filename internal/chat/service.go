@@ -456,22 +456,27 @@ func (s *Service) AdminsOnline(ctx context.Context) (bool, error) {
 
 // errLogID is the answer to an admin stream's Last-Event-ID that is no admin
 // event id.
-var errLogID = invalid("Last-Event-ID must be an admin event id (ms-n)")
+var errLogID = invalid("Last-Event-ID must be an admin stream's event id")
 
-// AdminEventsAfter returns the next page of the admin log after the event
-// id a console last saw; ok is false when it cannot resume from there (see
-// Store.AdminEventsAfter) and must reload everything.
+// AdminEventsAfter returns the next page of the admin logs after the
+// vector id a console last saw; ok is false when it cannot resume from
+// there (see Store.AdminEventsAfter), or sent the "ms-n" id of a server
+// from before the logs were split, and must reload everything.
 func (s *Service) AdminEventsAfter(ctx context.Context, after string) ([]Event, bool, error) {
-	if _, _, ok := ParseLogID(after); !ok {
+	if IsLegacyLogID(after) {
+		return nil, false, nil
+	}
+	if _, ok := ParseAdminVector(after); !ok {
 		return nil, false, errLogID
 	}
 	return s.store.AdminEventsAfter(ctx, after, MaxLimit)
 }
 
 // ValidAdminResume checks an admin stream's Last-Event-ID before the
-// stream starts.
+// stream starts: a vector, or the "ms-n" of before the logs were split
+// (which resumes with reset).
 func ValidAdminResume(after string) error {
-	if _, _, ok := ParseLogID(after); !ok {
+	if _, ok := ParseAdminVector(after); !ok && !IsLegacyLogID(after) {
 		return errLogID
 	}
 	return nil

@@ -83,14 +83,15 @@ type RoomStore interface {
 	ListRooms(ctx context.Context, q RoomQuery) (RoomPage, error)
 	// Publish sends an event to every instance's hub.
 	Publish(ctx context.Context, ev Event) error
-	// AdminEventsAfter returns up to limit events of the admin log (every
-	// event admin streams show but typing, in publish order) that follow
-	// the entry id after, oldest first, each with its LogID. ok is false
-	// when after is not in the log: trimmed away, or the store came back
-	// with older data; a client cannot resume from it.
+	// AdminEventsAfter returns events of the admin logs (every event admin
+	// streams show but typing, each log in publish order) that follow the
+	// vector after (AdminVector's String), at most limit of each log, each
+	// with its LogID, every log's oldest first. ok is false when it cannot
+	// resume from after: a log trimmed past it, or the store came back
+	// with older data, or a vector of other logs.
 	AdminEventsAfter(ctx context.Context, after string, limit int) (evs []Event, ok bool, err error)
-	// AdminLogEnd returns the LogID of the newest entry of the admin log,
-	// "" when it is empty.
+	// AdminLogEnd returns the vector (AdminVector's String) of the newest
+	// entry of every admin log.
 	AdminLogEnd(ctx context.Context) (string, error)
 }
 

@@ -45,8 +45,10 @@ type Webhook struct {
 	CreatedAt time.Time `json:"createdAt"`
 	// Kind is WebhookKindSigned ("") or WebhookKindSlack.
 	Kind string `json:"kind,omitempty"`
-	// After is the admin log's last entry id when the endpoint was
-	// registered: it gets the events after it (no clock compared).
+	// After is where the admin logs ended when the endpoint was registered
+	// (an AdminVector; "ms-n", the one log's last entry id, for an endpoint
+	// registered before the logs were split, compared by time): it gets
+	// the events after it (AdminLogIDAfter).
 	After string `json:"after,omitempty"`
 	// Secret signs deliveries ("whsec_" + base64). PrevSecret, until
 	// PrevUntil, signs them too: the overlap of a rotation.
@@ -173,18 +175,19 @@ type WebhookStore interface {
 	RetryWebhookJob(ctx context.Context, j QueuedJob, delay time.Duration, reason string) error
 	BuryWebhookJob(ctx context.Context, j QueuedJob, reason string) error
 
-	// ReadAdminLog reads the admin log in the consumer group group: first
-	// entries another consumer read more than idle ago and never
-	// acknowledged, then new ones, waiting up to wait. Each event has its
-	// LogID.
+	// ReadAdminLog reads the admin logs in the consumer group group (one
+	// per log): first entries another consumer read more than idle ago and
+	// never acknowledged, then new ones, waiting up to wait. Each event has
+	// its LogID.
 	ReadAdminLog(ctx context.Context, group, consumer string, max int, wait, idle time.Duration) ([]Event, error)
-	// EnsureAdminLogGroup makes group on the admin log, at its end, unless
-	// it exists: events from then on are read in it.
+	// EnsureAdminLogGroup makes group on every admin log, at its end,
+	// unless it exists: events from then on are read in it.
 	EnsureAdminLogGroup(ctx context.Context, group string) error
-	// AdminLogEnd returns the id of the admin log's newest entry, "" when
-	// it is empty.
+	// AdminLogEnd returns the vector (AdminVector) of the admin logs'
+	// newest entries.
 	AdminLogEnd(ctx context.Context) (string, error)
-	// AckAdminLog acknowledges entries of the admin log in group.
+	// AckAdminLog acknowledges entries of the admin logs in group, by
+	// their events' LogIDs.
 	AckAdminLog(ctx context.Context, group string, ids ...string) error
 
 	// RoomFingerprint returns what the webhooks last saw of a room's

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -313,10 +314,12 @@ func sameHoursState(a, b chat.HoursState) bool {
 	return a.Open == b.Open && eq(a.NextOpen, b.NextOpen) && eq(a.ClosesAt, b.ClosesAt)
 }
 
-// adminEvents is the admins' stream of every room. Its events carry their
-// admin log ids: a console that reconnects with Last-Event-ID gets what it
-// missed from the log (subscribed first, then the log, then live, dropping
-// what the log gave), or reset when the log no longer holds its id.
+// adminEvents is the admins' stream of every room. Its events carry the
+// stream's place in the admin logs (a vector, chat.AdminVector): a console
+// that reconnects with Last-Event-ID gets what it missed from the logs
+// (subscribed first, then the logs, then live, dropping what the logs
+// gave), or reset when a log no longer holds its place, or when it sends
+// the "ms-n" id of a server from before the logs were split.
 func (s *Server) adminEvents(c *gin.Context) {
 	claims := adminClaims(c)
 	raw := bearer(c)
@@ -360,8 +363,14 @@ func (s *Server) adminEvents(c *gin.Context) {
 	if st.Event("ready", 0, readyData{Time: chat.Time{Time: time.Now()}}) != nil {
 		return
 	}
-	as := &adminStream{s: s, w: st, sub: sub, last: floor, ctx: st.Context()}
-	if after != "" {
+	as := &adminStream{s: s, w: st, sub: sub, ctx: st.Context()}
+	if !as.setLast(floor) {
+		// A legacy "ms-n" id: the console reloads.
+		if err := as.reset(as.ctx); err != nil {
+			st.Ended(err)
+			return
+		}
+	} else if after != "" {
 		if err := as.replay(as.ctx); err != nil {
 			st.Ended(err)
 			return
@@ -390,13 +399,32 @@ type adminStream struct {
 	// catchUps counts the replays since windowStart (catchUp).
 	catchUps    int
 	windowStart time.Time
-	// last is the log id of the newest event the client has: its
-	// Last-Event-ID, or the log's end read before subscribing ("" when the
-	// log was empty), then each logged event written. Live events up to it
-	// are left out: replayed already, or published before the stream
-	// subscribed (they reach the hub late only when this instance's bridge
-	// lags). A catch-up replays the log after it.
-	last string
+	// last is where the client is in every admin log: its Last-Event-ID,
+	// or the logs' ends read before subscribing, then moved by each logged
+	// event written. Live events it has are left out: replayed already, or
+	// published before the stream subscribed (they reach the hub late only
+	// when this instance's bridge lags). A catch-up replays the logs after
+	// it. Each logged event written carries it as its SSE id.
+	last chat.AdminVector
+}
+
+// setLast sets last from a vector id; false for any other.
+func (as *adminStream) setLast(id string) bool {
+	v, ok := chat.ParseAdminVector(id)
+	if ok {
+		as.last = v
+	}
+	return ok
+}
+
+// advance moves last to a logged event, and tells whether the client has
+// it not yet; ev's LogID becomes the stream's id after it.
+func (as *adminStream) advance(ev *chat.Event) bool {
+	if !as.last.Advance(ev.LogID) {
+		return false
+	}
+	ev.LogID = as.last.String()
+	return true
 }
 
 // replay writes the admin log after last, page by page, or reset when the
@@ -404,7 +432,7 @@ type adminStream struct {
 func (as *adminStream) replay(ctx context.Context) error {
 	for {
 		sctx, cancel := context.WithTimeout(ctx, streamStoreTimeout)
-		evs, ok, err := as.s.svc.AdminEventsAfter(sctx, as.last)
+		evs, ok, err := as.s.svc.AdminEventsAfter(sctx, as.last.String())
 		cancel()
 		if err != nil {
 			return err
@@ -413,14 +441,17 @@ func (as *adminStream) replay(ctx context.Context) error {
 			return as.reset(ctx)
 		}
 		for _, ev := range evs {
+			if !as.advance(&ev) {
+				continue
+			}
 			if err := adminAdd(as.w, ev); err != nil {
 				return err
 			}
-			as.last = ev.LogID
 		}
 		if err := as.w.Flush(); err != nil {
 			return err
 		}
+		// Up to MaxLimit of each log: one that gave fewer has no more.
 		if len(evs) < chat.MaxLimit {
 			return nil
 		}
@@ -438,7 +469,9 @@ func (as *adminStream) reset(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	as.last = end
+	if !as.setLast(end) {
+		return fmt.Errorf("admin stream: the logs' end %q is no vector", end)
+	}
 	if err := as.w.AddID(string(chat.EventReset), end, adminResetData{LastEventID: end}); err != nil {
 		return err
 	}
@@ -486,9 +519,6 @@ func (as *adminStream) catchUp() error {
 		return errTooSlow
 	}
 	as.s.metrics.streamBehind(stream.Admin)
-	if as.last == "" {
-		return as.reset(as.ctx) // the log was empty: start over
-	}
 	return as.replay(as.ctx)
 }
 
@@ -511,11 +541,8 @@ drain:
 }
 
 func (as *adminStream) add(ev chat.Event) error {
-	if ev.LogID != "" {
-		if as.last != "" && !chat.LogIDAfter(ev.LogID, as.last) {
-			return nil // replayed already
-		}
-		as.last = ev.LogID
+	if ev.LogID != "" && !as.advance(&ev) {
+		return nil // replayed already
 	}
 	return adminAdd(as.w, ev)
 }

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -95,11 +96,15 @@ func TestAgentsStore(t *testing.T) {
 
 		// The log holds each change once (the refused ones not at all), as
 		// it went out, and no password hash.
-		entries, err := rdb.XRange(ctx, prefix+"adminlog", "-", "+").Result()
+		entries, err := rdb.XRange(ctx, prefix+"adminlog:{team}", "-", "+").Result()
 		if err != nil || len(entries) != 6 {
-			t.Fatalf("admin log: got %d entries, %v; want 6 (2 added, 2 changed, 2 removed)", len(entries), err)
+			t.Fatalf("team log: got %d entries, %v; want 6 (2 added, 2 changed, 2 removed)", len(entries), err)
 		}
-		evs, ok, err := s.AdminEventsAfter(ctx, entries[0].ID, 10)
+		after := make(chat.AdminVector, redisstore.AdminLogs)
+		if !after.Advance(fmt.Sprintf("%d:%s", redisstore.TeamLog, entries[0].ID)) {
+			t.Fatal("the vector does not take the team log's entry")
+		}
+		evs, ok, err := s.AdminEventsAfter(ctx, after.String(), 10)
 		if err != nil || !ok || len(evs) != 5 || evs[0].Data().Agent == nil || evs[0].Data().Agent.Username != "ann" || evs[4].Type != chat.EventAgentRemoved || evs[4].Username != "ann" {
 			t.Fatalf("replayed after the first: got %d events %+v, ok %v, %v", len(evs), evs, ok, err)
 		}

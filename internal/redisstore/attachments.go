@@ -28,7 +28,7 @@ func (s *Store) PutAttachment(ctx context.Context, roomID string, a chat.Attachm
 		return chat.ErrRoomNotFound
 	}
 	// The sweep set is the partition's: the follow-up keeps it.
-	return s.followReply(ctx, "put attachment", roomID, []any{res}, 0)
+	return s.followReply(ctx, "put attachment", roomID, []any{res}, 0, roomEvents{})
 }
 
 // Attachment implements chat.AttachmentStore.
@@ -81,7 +81,7 @@ func (s *Store) ExpireAttachments(ctx context.Context, roomID string, now time.T
 	if res[0] == "gone" {
 		return true, nil, nil
 	}
-	if err := s.followReply(ctx, "expire attachments", roomID, res, 1); err != nil {
+	if err := s.followReply(ctx, "expire attachments", roomID, res, 1, roomEvents{}); err != nil {
 		return false, nil, err
 	}
 	ids := make([]string, 0, len(res)-2)

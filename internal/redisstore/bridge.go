@@ -94,6 +94,9 @@ func (s *Store) subscribeOnce(ctx context.Context, hub *chat.Hub, log *slog.Logg
 				log.Error("dropping malformed event", "err", err)
 				continue
 			}
+			if l, _, ok := chat.ParseEventLogID(ev.LogID); ok && l < AdminLogs {
+				s.wake.wake(l)
+			}
 			hub.Deliver(ev)
 		case *redis.Pong:
 		}

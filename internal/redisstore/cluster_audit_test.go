@@ -94,6 +94,7 @@ func TestKeySlot(t *testing.T) {
 // session's data model moves them here.
 var singleSlotScripts = []string{
 	"activity.lua", "adminsonline.lua", "apitokentouch.lua", "attclaim.lua", "attexpire.lua", "attput.lua",
+	"block.lua", "inbox.lua", "markread.lua",
 	"heartbeat.lua", "identity.lua", "messages.lua", "notifyack.lua", "notifymark.lua", "place.lua",
 	"placement.lua", "revoke.lua", "searchhit.lua", "secret.lua", "sent.lua", "typing.lua",
 	"visitorpage.lua", "visitorseen.lua", "visitsalt.lua", "webhookadd.lua", "webhookput.lua",
@@ -103,16 +104,11 @@ var singleSlotScripts = []string{
 	"mailenqueue.lua", "mailpromote.lua", "mailretry.lua", "mailsent.lua", "notifyclaim.lua",
 	"release.lua", "reserve.lua", "unsubscribeagent.lua", "updateadmin.lua", "visit.lua",
 	"webhookfailing.lua",
+	// The team's scripts, one slot now that their admin log is the team's
+	// (adminlog:{team}).
+	"addadmin.lua", "adminprofile.lua", "cannedadd.lua", "canneddelete.lua", "cannedupdate.lua",
+	"label.lua", "removeadmin.lua", "setagent.lua", "unlabel.lua",
 }
-
-// teamSlotScripts are the team's scripts (accounts, canned replies,
-// labels) whose keys all carry the {team} tag but for the admin log they
-// append to (teamSlotExceptions): one slot once that log is the team's
-// own (adminlog:{team}).
-var teamSlotScripts = []string{"addadmin.lua", "adminprofile.lua", "cannedadd.lua", "canneddelete.lua",
-	"cannedupdate.lua", "label.lua", "removeadmin.lua", "setagent.lua", "unlabel.lua"}
-
-var teamSlotExceptions = map[string]bool{"parley:adminlog": true}
 
 // singleSlotMulti are the transactions outside scripts that must stay in
 // one slot (go-redis's cluster client would split one over several slots
@@ -120,16 +116,14 @@ var teamSlotExceptions = map[string]bool{"parley:adminlog": true}
 var singleSlotMulti = []string{"DeleteWebhook"}
 
 // roomSlotScripts are the room scripts that write only their room's keys
-// and the index follows in its partition (place.lua), except for the keys
-// of roomSlotExceptions: the admin log every event is appended to (and the
-// PUBLISH, legal from any slot), until events move to partitioned logs;
-// the search index's sets, partitioned in a later session; and the block
-// marker of a sender's address that send.lua checks (a global of its own,
-// with the other globals' hash tags). Without those keys each call must be
-// in one slot.
-var roomSlotScripts = []string{"create.lua", "delete.lua", "inbox.lua", "markread.lua", "send.lua"}
+// and the index and the events follow in its partition (place.lua), except
+// for the keys of roomSlotExceptions: the search index's sets, partitioned
+// in a later session; and the block marker of a sender's address that
+// send.lua checks (a global of its own, with the other globals' hash
+// tags). Without those keys each call must be in one slot.
+var roomSlotScripts = []string{"create.lua", "delete.lua", "fillvisitor.lua", "note.lua", "send.lua", "setvisitor.lua"}
 
-var roomSlotExceptions = map[string]bool{"parley:adminlog": true, "parley:search:rooms": true, "parley:search:t:TERM": true,
+var roomSlotExceptions = map[string]bool{"parley:search:rooms": true, "parley:search:t:TERM": true,
 	"parley:blocked:KEY": true, "parley:blocked: (no builder)": true}
 
 // TestClusterSlotAudit runs the store's flows against a real redis-server,
@@ -170,15 +164,6 @@ func TestClusterSlotAudit(t *testing.T) {
 			t.Errorf("%s: the audit's flows no longer run it (keep it covered)", name)
 		case r.crossSlotRoom:
 			t.Errorf("%s: touches keys of several slots besides the admin log and the search sets (%s): the index's keys belong in the follow-up (place.lua)", name, strings.Join(r.keyList(), ", "))
-		}
-	}
-	for _, name := range teamSlotScripts {
-		r, ok := rep.scripts[name]
-		switch {
-		case !ok || r.calls == 0:
-			t.Errorf("%s: the audit's flows no longer run it (keep it covered)", name)
-		case r.crossSlotTeam:
-			t.Errorf("%s: touches keys of several slots besides the admin log (%s): give them the {team} tag", name, strings.Join(r.keyList(), ", "))
 		}
 	}
 	for _, name := range singleSlotMulti {
@@ -921,8 +906,6 @@ type scriptReport struct {
 	crossSlot bool
 	// crossSlotRoom: several slots even without roomSlotExceptions' keys.
 	crossSlotRoom bool
-	// crossSlotTeam: several slots even without teamSlotExceptions' keys.
-	crossSlotTeam bool
 	publishes     bool
 }
 
@@ -962,7 +945,7 @@ func buildReport(t *testing.T, rec *recorder, lines [][]string, names map[string
 	}
 	getkeysCache := map[string][]string{}
 	var cur *scriptReport
-	var curSlots, curRoomSlots, curTeamSlots map[int]bool
+	var curSlots, curRoomSlots map[int]bool
 	var curDeclared map[string]bool
 	finish := func() {
 		if cur != nil && len(curSlots) > 1 {
@@ -971,18 +954,12 @@ func buildReport(t *testing.T, rec *recorder, lines [][]string, names map[string
 		if cur != nil && len(curRoomSlots) > 1 {
 			cur.crossSlotRoom = true
 		}
-		if cur != nil && len(curTeamSlots) > 1 {
-			cur.crossSlotTeam = true
-		}
 		cur = nil
 	}
 	noteSlot := func(k string) {
 		curSlots[keySlot(k)] = true
 		if !roomSlotExceptions[pats.of(k)] {
 			curRoomSlots[keySlot(k)] = true
-		}
-		if !teamSlotExceptions[pats.of(k)] {
-			curTeamSlots[keySlot(k)] = true
 		}
 	}
 	for _, f := range lines {
@@ -1004,7 +981,7 @@ func buildReport(t *testing.T, rec *recorder, lines [][]string, names map[string
 			}
 			cur = rep.scripts[name]
 			cur.calls++
-			curSlots, curRoomSlots, curTeamSlots = map[int]bool{}, map[int]bool{}, map[int]bool{}
+			curSlots, curRoomSlots = map[int]bool{}, map[int]bool{}
 			curDeclared = map[string]bool{}
 			n, _ := strconv.Atoi(args[2])
 			for _, k := range args[3:min(3+n, len(args))] {

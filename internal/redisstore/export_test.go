@@ -48,7 +48,7 @@ func (s *Store) CurrentPlacement(t *testing.T, roomID string) ([8]string, bool) 
 // again: mode put, del or gone. It returns 1 applied, 0 refused.
 func (s *Store) ApplyPlacement(t *testing.T, mode, roomID string, p [8]string) int64 {
 	t.Helper()
-	n, err := s.place(t.Context(), mode, roomID, p)
+	n, err := s.place(t.Context(), mode, roomID, p, roomEvents{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,4 +81,37 @@ func (s *Store) IsNew(t *testing.T, roomID string) bool {
 		t.Fatal(err)
 	}
 	return ok
+}
+
+// LogKey is the key of admin log i (AdminLogs of them: the partitions',
+// then the team log).
+func (s *Store) LogKey(i int) string { return s.logKey(i) }
+
+// TeamLog is the team log's number.
+const TeamLog = teamLog
+
+// Outbox returns a room's outbox ("n|JSON" entries, oldest first).
+func (s *Store) Outbox(t *testing.T, roomID string) []string {
+	t.Helper()
+	out, err := s.rdb.LRange(t.Context(), s.keys.Outbox(roomID), 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// FollowEvent runs a room's follow-up carrying its outbox's event n alone,
+// as the follow-up of the write that made it would: a late, repeated or
+// early one.
+func (s *Store) FollowEvent(t *testing.T, roomID string, n int64) {
+	t.Helper()
+	for _, e := range s.Outbox(t, roomID) {
+		if eventNum(e) == n {
+			if _, err := s.place(t.Context(), placeLog, roomID, placement{}, roomEvents{list: []string{e}}); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+	t.Fatalf("room %s: no event %d in its outbox", roomID, n)
 }

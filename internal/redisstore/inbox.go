@@ -52,7 +52,7 @@ func (s *Store) cutoff() string {
 // inbox runs lua/inbox.lua, one change of a room's place in the inbox, and
 // its follow-up in the room's partition when the change was made.
 func (s *Store) inbox(ctx context.Context, roomID, mode, v1, v2 string) ([]any, error) {
-	res, err := inboxScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID), s.keys.AdminLog()},
+	res, err := inboxScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID), s.keys.Outbox(roomID)},
 		mode, v1, v2, roomID, s.keys.Events(), roomEventHead(roomID), AdminLogLen).Slice()
 	if err != nil {
 		return nil, err
@@ -60,15 +60,15 @@ func (s *Store) inbox(ctx context.Context, roomID, mode, v1, v2 string) ([]any, 
 	switch {
 	case len(res) == 2 && res[0] == "notdue":
 		// No longer snoozed: the follow-up takes it out of the snoozed set.
-		if err := s.followReply(ctx, mode, roomID, res, 1); err != nil {
+		if err := s.followReply(ctx, mode, roomID, res, 1, roomEvents{}); err != nil {
 			return nil, err
 		}
 		return res[:1], nil
-	case len(res) > 1:
-		if err := s.followReply(ctx, mode, roomID, res, 0); err != nil {
+	case len(res) > 2:
+		if err := s.followReply(ctx, mode, roomID, res, 0, eventsOf(res[1])); err != nil {
 			return nil, err
 		}
-		return res[1:], nil
+		return res[2:], nil
 	}
 	return res, nil
 }
@@ -212,7 +212,7 @@ func (s *Store) Wake(ctx context.Context, roomID string, now time.Time) (bool, e
 		return false, fail("wake", err)
 	}
 	if len(res) == 0 {
-		if err := s.follow(ctx, "wake", placeGone, roomID, placement{}); err != nil {
+		if err := s.follow(ctx, "wake", placeGone, roomID, placement{}, roomEvents{}); err != nil {
 			return false, err
 		}
 	}
@@ -343,20 +343,24 @@ func (s *Store) AddNote(ctx context.Context, n chat.Note) error {
 	if err != nil {
 		return err
 	}
-	keys := []string{s.keys.Room(n.RoomID), s.keys.Notes(n.RoomID), s.keys.AdminLog(), s.keys.Terms(n.RoomID), s.keys.SearchRooms()}
+	keys := []string{s.keys.Room(n.RoomID), s.keys.Notes(n.RoomID), s.keys.Outbox(n.RoomID), s.keys.Terms(n.RoomID), s.keys.SearchRooms()}
 	args := []any{b, chat.MaxNotes, s.keys.Events(), ev, AdminLogLen, n.RoomID, n.CreatedAt.Millis(), SearchGrace.Milliseconds()}
 	keys, args = s.withTerms(keys, args, chat.SearchTerms(n.Content))
-	pos, err := noteScript.Run(ctx, s.rdb, keys, args...).Int64()
+	res, err := noteScript.Run(ctx, s.rdb, keys, args...).Result()
 	if err != nil {
 		return fail("add note", err)
 	}
-	switch pos {
-	case 0:
+	switch res {
+	case int64(0):
 		return chat.ErrRoomNotFound
-	case -1:
+	case int64(-1):
 		return errNotesFull
 	}
-	return nil
+	reply, _ := res.([]any)
+	if len(reply) != 2 {
+		return fmt.Errorf("redisstore: add note: unexpected reply %v", res)
+	}
+	return s.logEvents(ctx, "add note", n.RoomID, eventsOf(reply[1]))
 }
 
 // Notes returns a room's notes, oldest first.

@@ -53,6 +53,7 @@ const (
 	placeGone  = "gone"
 	placeNew   = "new"
 	placeCheck = "check"
+	placeLog   = "log"
 )
 
 // partKeys are the follow-up's keys for partition p.
@@ -61,7 +62,7 @@ func (s *Store) partKeys(p int) []string {
 	return []string{s.keys.PartPlace(t), s.keys.PartRooms(t), s.keys.PartUnread(t),
 		s.keys.PartStatus(t, string(chat.StatusOpen)), s.keys.PartStatus(t, string(chat.StatusPending)),
 		s.keys.PartStatus(t, string(chat.StatusResolved)), s.keys.PartUnassigned(t), s.keys.PartSnoozed(t),
-		s.keys.PartSweep(t), s.keys.PartNew(t), s.keys.PartCounts(t)}
+		s.keys.PartSweep(t), s.keys.PartNew(t), s.keys.PartCounts(t), s.keys.PartLog(t), s.keys.PartLogged(t)}
 }
 
 // placeArgs are the follow-up's arguments.
@@ -76,27 +77,43 @@ func (s *Store) placeArgs(p int, mode, roomID string, pl placement) []any {
 }
 
 // place runs the follow-up of one room write, through the batcher (so
-// concurrent requests' follow-ups share round trips, as their sends do).
-// It returns 1 applied, 0 refused (older, or tombstoned), 2 agreed.
-func (s *Store) place(ctx context.Context, mode, roomID string, pl placement) (int64, error) {
+// concurrent requests' follow-ups share round trips, as their sends do),
+// with the events the write numbered (events.go): it logs and publishes
+// them in the room's order, and when the partition has not logged the
+// room's earlier ones yet, those first, from the room's outbox. It returns
+// 1 applied, 0 refused (older, or tombstoned), 2 agreed.
+func (s *Store) place(ctx context.Context, mode, roomID string, pl placement, ev roomEvents) (int64, error) {
 	p := PartitionOf(roomID)
-	n, err := s.batch.run(ctx, placeScript, s.partKeys(p), s.placeArgs(p, mode, roomID, pl)...).Int64()
+	args := s.placeArgs(p, mode, roomID, pl)
+	if !ev.none() {
+		args = s.withEvents(args, p, ev.flag(), ev.list)
+	}
+	res, err := s.batch.run(ctx, placeScript, s.partKeys(p), args...).Result()
 	if err != nil {
 		return 0, err
+	}
+	n, gap, err := placeReply(res)
+	if err != nil {
+		return 0, err
+	}
+	if gap >= 0 {
+		if err := s.fillGap(ctx, roomID, gap, ev.list); err != nil {
+			return 0, err
+		}
 	}
 	return n, nil
 }
 
 // follow runs the follow-up of a write the room already committed: if it
-// fails, the write is stored but not yet visible in the lists, so the
-// caller answers 503 and the client retries (the room step dedups, the
-// follow-up is applied again); the reconciler repairs it meanwhile if the
-// client never comes back.
-func (s *Store) follow(ctx context.Context, op, mode, roomID string, pl placement) error {
+// fails, the write is stored but not yet visible in the lists (nor its
+// events logged and published), so the caller answers 503 and the client
+// retries (the room step dedups, the follow-up is applied again); the
+// reconciler repairs it meanwhile if the client never comes back.
+func (s *Store) follow(ctx context.Context, op, mode, roomID string, pl placement, ev roomEvents) error {
 	if s.dropFollowUps.Load() {
 		return nil
 	}
-	if _, err := s.place(ctx, mode, roomID, pl); err != nil {
+	if _, err := s.place(ctx, mode, roomID, pl, ev); err != nil {
 		return fmt.Errorf("redisstore: %s: index: %w: %w", op, chat.ErrUnavailable, err)
 	}
 	return nil
@@ -104,7 +121,7 @@ func (s *Store) follow(ctx context.Context, op, mode, roomID string, pl placemen
 
 // followReply runs the follow-up of a room script whose reply carries a
 // placement at index i.
-func (s *Store) followReply(ctx context.Context, op, roomID string, res []any, i int) error {
+func (s *Store) followReply(ctx context.Context, op, roomID string, res []any, i int, ev roomEvents) error {
 	if i >= len(res) {
 		return fmt.Errorf("redisstore: %s: no placement in %v", op, res)
 	}
@@ -112,14 +129,23 @@ func (s *Store) followReply(ctx context.Context, op, roomID string, res []any, i
 	if !ok {
 		return fmt.Errorf("redisstore: %s: malformed placement %v", op, res[i])
 	}
-	return s.follow(ctx, op, placePut, roomID, pl)
+	return s.follow(ctx, op, placePut, roomID, pl, ev)
+}
+
+// logEvents runs the follow-up of a room write that changes nothing in the
+// index: its events only (mode log).
+func (s *Store) logEvents(ctx context.Context, op, roomID string, ev roomEvents) error {
+	if ev.none() {
+		return nil
+	}
+	return s.follow(ctx, op, placeLog, roomID, placement{}, ev)
 }
 
 // registerNew records a room about to be created in its partition, before
 // the room exists, so a crash between the create and its follow-up leaves
 // a trace the reconciler finds.
 func (s *Store) registerNew(ctx context.Context, roomID string) error {
-	if _, err := s.place(ctx, placeNew, roomID, placement{}); err != nil {
+	if _, err := s.place(ctx, placeNew, roomID, placement{}, roomEvents{}); err != nil {
 		return fail("create room", err)
 	}
 	return nil
@@ -418,7 +444,8 @@ func (s *Store) RunReconciler(ctx context.Context, log *slog.Logger) {
 }
 
 // ReconcileOnce runs one whole pass over every partition, synchronously,
-// and returns how many entries it repaired.
+// and returns how many index entries it repaired (the rooms whose events
+// it logged, closing a gap a lost follow-up left, are not counted).
 func (s *Store) ReconcileOnce(ctx context.Context) (int, error) {
 	var cur reconcileCursors
 	var done [IndexPartitions]bool
@@ -493,6 +520,7 @@ func (s *Store) reconcileStep(ctx context.Context, cur *reconcileCursors, slice 
 		if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, x := range prunes {
 				p.HDel(ctx, s.keys.PartPlace(indexTags[x.part]), x.id)
+				p.HDel(ctx, s.keys.PartLogged(indexTags[x.part]), x.id)
 			}
 			return nil
 		}); err != nil {
@@ -501,6 +529,11 @@ func (s *Store) reconcileStep(ctx context.Context, cur *reconcileCursors, slice 
 	}
 	n, err := s.placeRooms(ctx, cands, now)
 	if err != nil {
+		return n, wrapped, fail("reconcile", err)
+	}
+	// The events of those rooms: counted apart (a room whose follow-up was
+	// lost is repaired in both).
+	if _, err := s.logRooms(ctx, cands); err != nil {
 		return n, wrapped, fail("reconcile", err)
 	}
 	return n, wrapped, nil

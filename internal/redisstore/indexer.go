@@ -13,9 +13,9 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 )
 
-// The search indexer: a send stores its message and appends its event to
-// the admin log (lua/send.lua); the indexer reads the log in batches with a
-// consumer group and writes the messages' terms to the search index
+// The search indexer: a send stores its message and its follow-up appends
+// its event to the partition's admin log (lua/send.lua, lua/place.lua);
+// the indexer reads the logs in batches with a consumer group per log and writes the messages' terms to the search index
 // (lua/index.lua), one script per room of the batch, all in one pipeline.
 // Taking the index out of the send script halves what Redis does for a
 // send, and a batch writes a word a room repeats once, not once a message.
@@ -93,11 +93,11 @@ func (s *Store) CatchUpSearch(ctx context.Context) error {
 	}
 	deadline := time.Now().Add(catchUpWait)
 	for {
-		p, err := s.rdb.XPending(ctx, s.keys.AdminLog(), IndexGroup).Result()
+		pending, err := s.pendingLogs(ctx, roomLogs, IndexGroup)
 		if err != nil {
 			return fail("search catch-up", err)
 		}
-		if p.Count == 0 || time.Now().After(deadline) {
+		if pending == 0 || time.Now().After(deadline) {
 			return nil
 		}
 		select {
@@ -116,24 +116,26 @@ func (s *Store) indexConsumer() string { return "indexer-" + s.memberTag }
 func (s *Store) indexOnce(ctx context.Context, wait, idle time.Duration) (int, error) {
 	// A group made now starts at the log's beginning: a message sent before
 	// it existed is indexed all the same (again, at worst).
-	msgs, err := s.readGroup(ctx, s.keys.AdminLog(), IndexGroup, "0", s.indexConsumer(), indexBatch, wait, idle)
+	// The partitions' logs only: the team log has no messages.
+	entries, err := s.readLogs(ctx, roomLogs, IndexGroup, "0", s.indexConsumer(), indexBatch, wait, idle)
 	if err != nil {
 		return 0, fail("search indexer", err)
 	}
-	if len(msgs) == 0 {
+	if len(entries) == 0 {
 		return 0, nil
+	}
+	msgs := make([]redis.XMessage, len(entries))
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		msgs[i], ids[i] = e.XMessage, e.id()
 	}
 	if err := s.index(ctx, msgs); err != nil {
 		return 0, err
 	}
-	ids := make([]string, len(msgs))
-	for i, m := range msgs {
-		ids[i] = m.ID
-	}
 	if err := s.AckAdminLog(ctx, IndexGroup, ids...); err != nil {
 		return 0, err
 	}
-	return len(msgs), nil
+	return len(entries), nil
 }
 
 // indexedEvent is what the indexer reads of a message event.

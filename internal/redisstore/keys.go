@@ -256,9 +256,31 @@ func (k keys) Presence() string { return k.presence }
 // Events returns the pub/sub channel shared by every instance.
 func (k keys) Events() string { return k.events }
 
-// AdminLog returns the capped stream of the events admin streams show, in
-// publish order: what a console resumes from (Last-Event-ID).
-func (k keys) AdminLog() string { return k.adminLog }
+// AdminLog returns the team log: the capped stream of the team's events
+// (accounts, canned replies, labels, webhooks) admin streams show, in
+// publish order, in the team family's slot. The rooms' events are in their
+// partitions' logs (PartLog); a console resumes from all of them
+// (Last-Event-ID, a vector: adminlog.go).
+func (k keys) AdminLog() string { return k.adminLog + ":{team}" }
+
+// LegacyAdminLog returns the one admin log of before the partitioned logs:
+// read by the consumer groups until they have drained it (the upgrade).
+func (k keys) LegacyAdminLog() string { return k.adminLog }
+
+// PartLog returns a partition's admin log: the capped stream of its rooms'
+// events, appended (and published) by the follow-up (lua/place.lua), each
+// room's in the order the room numbered them.
+func (k keys) PartLog(tag string) string { return k.adminLog + ":{" + tag + "}" }
+
+// PartLogged returns the hash room id -> the number of the room's last
+// event the partition's log has (lua/place.lua logs event n only after
+// n-1).
+func (k keys) PartLogged(tag string) string { return k.rooms + ":{" + tag + "}:logged" }
+
+// Outbox returns a room's capped list of its newest events ("n|event
+// JSON"), numbered by the room hash's "evn": what a follow-up that finds a
+// gap, or the reconciler, reads the missing events from.
+func (k keys) Outbox(id string) string { return k.room + id + "}:outbox" }
 
 // RateLimit returns the sliding-window log of one limit key.
 func (k keys) RateLimit(key string) string { return k.rl + "{" + key + "}" }

@@ -47,7 +47,7 @@ func (s *Store) createRoom(ctx context.Context, r chat.Room, identityHash string
 			return chat.Room{}, holder, err
 		}
 	}
-	keys := []string{s.keys.Room(r.ID), s.keys.AdminLog()}
+	keys := []string{s.keys.Room(r.ID), s.keys.Outbox(r.ID)}
 	args := []any{r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS, s.keys.Events(), roomEventHead(r.ID), r.ClientKey, AdminLogLen,
 		identityHash, r.UserID}
 	// The search index's keys and arguments come last (lua/create.lua).
@@ -61,12 +61,17 @@ func (s *Store) createRoom(ctx context.Context, r chat.Room, identityHash string
 	if n, ok := res.(int64); ok && n == 0 {
 		return chat.Room{}, "", fmt.Errorf("redisstore: create room: id %s is taken", r.ID)
 	}
-	pl, ok := placementOf(res)
+	reply, _ := res.([]any)
+	if len(reply) != 2 {
+		return chat.Room{}, "", fmt.Errorf("redisstore: create room: unexpected reply %v", res)
+	}
+	pl, ok := placementOf(reply[0])
 	if !ok {
 		return chat.Room{}, "", fmt.Errorf("redisstore: create room: unexpected reply %v", res)
 	}
-	// Acked means stored and visible: the 201 waits for the index.
-	if err := s.follow(ctx, "create room", placePut, r.ID, pl); err != nil {
+	// Acked means stored and visible: the 201 waits for the index (and
+	// the room event's log).
+	if err := s.follow(ctx, "create room", placePut, r.ID, pl, eventsOf(reply[1])); err != nil {
 		return chat.Room{}, "", err
 	}
 	return chat.Room{
@@ -141,7 +146,7 @@ func (s *Store) IdentityRoom(ctx context.Context, identityHash string) (string, 
 // SetVisitorDetails overwrites a room's visitor name and email; see
 // lua/setvisitor.lua.
 func (s *Store) SetVisitorDetails(ctx context.Context, roomID, name, email string) (chat.Room, error) {
-	keys := []string{s.keys.Room(roomID), s.keys.AdminLog(), s.keys.Terms(roomID)}
+	keys := []string{s.keys.Room(roomID), s.keys.Outbox(roomID), s.keys.Terms(roomID)}
 	args := []any{name, email, s.keys.Events(), roomEventHead(roomID), AdminLogLen, SearchGrace.Milliseconds(), roomID}
 	keys, args = s.withTerms(keys, args, chat.VisitorTerms(name, email))
 	res, err := setVisitorScript.Run(ctx, s.rdb, keys, args...).Slice()
@@ -151,9 +156,15 @@ func (s *Store) SetVisitorDetails(ctx context.Context, roomID, name, email strin
 	if len(res) == 1 && res[0] == "blocked" {
 		return chat.Room{}, chat.ErrBlocked
 	}
-	r, ok := roomFromFlat(roomID, res)
+	if len(res) == 0 {
+		return chat.Room{}, chat.ErrRoomNotFound
+	}
+	r, ok := roomFromFlat(roomID, res[1:])
 	if !ok {
 		return chat.Room{}, chat.ErrRoomNotFound
+	}
+	if err := s.logEvents(ctx, "set visitor", roomID, eventsOf(res[0])); err != nil {
+		return chat.Room{}, err
 	}
 	return r, nil
 }
@@ -189,7 +200,7 @@ func (s *Store) Append(ctx context.Context, m chat.Message, opt chat.AppendOptio
 	}
 	keys := make([]string, 0, 9)
 	keys = append(keys, s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Senders(m.RoomID),
-		s.keys.AdminLog(), s.keys.Notes(m.RoomID), s.keys.Attachments(m.RoomID), s.keys.AttachmentsPending(m.RoomID))
+		s.keys.Outbox(m.RoomID), s.keys.Notes(m.RoomID), s.keys.Attachments(m.RoomID), s.keys.AttachmentsPending(m.RoomID))
 	// The client's block marker; without a client key it is not read.
 	keys = append(keys, s.keys.BlockedClient(opt.ClientKey))
 	checkClient := "0"
@@ -230,9 +241,16 @@ func (s *Store) Append(ctx context.Context, m chat.Message, opt chat.AppendOptio
 	default:
 		return chat.Message{}, false, fmt.Errorf("redisstore: append: unexpected reply %v", res)
 	}
-	// The follow-up: acked means stored and visible in the lists. A
-	// retried send (dup) applies it again, in case the first one failed.
-	if err := s.followReply(ctx, "append", m.RoomID, res, 3); err != nil {
+	// The follow-up: acked means stored, visible in the lists and its
+	// event logged. A retried send (dup) applies it again, in case the
+	// first one failed, and makes sure the room's events are logged.
+	var ev roomEvents
+	if status == "ok" && len(res) > 6 {
+		ev = eventsOf(res[6])
+	} else if status == "dup" && len(res) > 4 {
+		ev.upto, _ = res[4].(int64)
+	}
+	if err := s.followReply(ctx, "append", m.RoomID, res, 3, ev); err != nil {
 		return chat.Message{}, false, err
 	}
 	if status == "ok" && len(res) > 5 {
@@ -325,7 +343,7 @@ const readAll = math.MaxInt64
 // follows.
 func (s *Store) MarkRead(ctx context.Context, roomID string, reader chat.Sender, seq int64) (chat.Room, bool, error) {
 	f := readFieldsOf(reader)
-	keys := []string{s.keys.Room(roomID), s.keys.Senders(roomID), s.keys.AdminLog()}
+	keys := []string{s.keys.Room(roomID), s.keys.Senders(roomID), s.keys.Outbox(roomID)}
 	readHead, follows := "", "0"
 	if reader == chat.SenderAdmin {
 		follows = "1" // the unread view follows the admins' counter
@@ -343,12 +361,21 @@ func (s *Store) MarkRead(ctx context.Context, roomID string, reader chat.Sender,
 		return chat.Room{}, false, chat.ErrRoomNotFound
 	}
 	moved, _ := res[0].(int64)
-	r, ok := roomFromFlat(roomID, res[2:])
+	if len(res) < 3 {
+		return chat.Room{}, false, chat.ErrRoomNotFound
+	}
+	r, ok := roomFromFlat(roomID, res[3:])
 	if !ok {
 		return chat.Room{}, false, chat.ErrRoomNotFound
 	}
-	if moved == 1 && follows == "1" {
-		if err := s.followReply(ctx, "mark read", roomID, res, 1); err != nil {
+	if moved == 1 {
+		ev := eventsOf(res[2])
+		if follows == "1" {
+			err = s.followReply(ctx, "mark read", roomID, res, 1, ev)
+		} else {
+			err = s.logEvents(ctx, "mark read", roomID, ev)
+		}
+		if err != nil {
 			return chat.Room{}, false, err
 		}
 	}
@@ -375,14 +402,20 @@ func (s *Store) SetBlocked(ctx context.Context, roomID string, blocked bool, ipU
 	if !ipUntil.IsZero() {
 		until = strconv.FormatInt(ipUntil.UnixMilli(), 10)
 	}
-	res, err := blockScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID), s.keys.BlockedVisitor(roomID), s.keys.AdminLog()},
+	res, err := blockScript.Run(ctx, s.rdb, []string{s.keys.Room(roomID), s.keys.BlockedVisitor(roomID), s.keys.Outbox(roomID)},
 		flag, s.keys.Events(), roomEventHead(roomID), memory, until, AdminLogLen).Slice()
 	if err != nil {
 		return chat.Room{}, fail("set blocked", err)
 	}
-	r, ok := roomFromFlat(roomID, res)
+	if len(res) == 0 {
+		return chat.Room{}, chat.ErrRoomNotFound
+	}
+	r, ok := roomFromFlat(roomID, res[1:])
 	if !ok {
 		return chat.Room{}, chat.ErrRoomNotFound
+	}
+	if err := s.logEvents(ctx, "set blocked", roomID, eventsOf(res[0])); err != nil {
+		return chat.Room{}, err
 	}
 	return r, nil
 }
@@ -424,7 +457,7 @@ func (s *Store) ClientBlocked(ctx context.Context, key string) (bool, error) {
 // FillVisitor sets the visitor's name, email and page where they are still
 // empty and, when one was, publishes the room event, in one script.
 func (s *Store) FillVisitor(ctx context.Context, roomID string, in chat.NewRoom) (chat.Room, error) {
-	keys := []string{s.keys.Room(roomID), s.keys.AdminLog(), s.keys.Terms(roomID), s.keys.SearchRooms()}
+	keys := []string{s.keys.Room(roomID), s.keys.Outbox(roomID), s.keys.Terms(roomID), s.keys.SearchRooms()}
 	args := []any{in.Name, in.Email, in.Page, s.keys.Events(), roomEventHead(roomID), AdminLogLen}
 	nameTerms := chat.VisitorTerms(in.Name, "")
 	args = append(args, SearchGrace.Milliseconds(), len(nameTerms), roomID)
@@ -437,9 +470,15 @@ func (s *Store) FillVisitor(ctx context.Context, roomID string, in chat.NewRoom)
 	if len(res) == 1 && res[0] == "blocked" {
 		return chat.Room{}, chat.ErrBlocked
 	}
-	r, ok := roomFromFlat(roomID, res)
+	if len(res) == 0 {
+		return chat.Room{}, chat.ErrRoomNotFound
+	}
+	r, ok := roomFromFlat(roomID, res[1:])
 	if !ok {
 		return chat.Room{}, chat.ErrRoomNotFound
+	}
+	if err := s.logEvents(ctx, "fill visitor", roomID, eventsOf(res[0])); err != nil {
+		return chat.Room{}, err
 	}
 	return r, nil
 }
@@ -476,7 +515,7 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string, by chat.Sender) e
 	}
 	res, err := deleteScript.Run(ctx, s.rdb,
 		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Dedup(roomID), s.keys.Senders(roomID),
-			s.keys.AdminLog(), s.keys.Notes(roomID),
+			s.keys.Outbox(roomID), s.keys.Notes(roomID),
 			// the search index (lua/delete.lua)
 			s.keys.Terms(roomID), s.keys.SearchRooms(),
 			// the attachments and who the visitor is (lua/delete.lua)
@@ -494,17 +533,19 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string, by chat.Sender) e
 		// Stale index entries go all the same (unless the room is being
 		// created: lua/place.lua).
 		files := len(res) > 1 && res[1] == int64(1)
-		if err := s.follow(ctx, "delete room", placeGone, roomID, tombstone(files)); err != nil {
+		if err := s.follow(ctx, "delete room", placeGone, roomID, tombstone(files), roomEvents{}); err != nil {
 			return err
 		}
 		return chat.ErrRoomNotFound
-	case len(res) < 4:
+	case len(res) < 5:
 		return fmt.Errorf("redisstore: delete room: unexpected reply %v", res)
 	}
 	identity, _ := res[1].(string)
 	blocked, _ := res[2].(string)
 	files, _ := res[3].(int64)
-	if err := s.follow(ctx, "delete room", placeDel, roomID, tombstone(files == 1)); err != nil {
+	// The follow-up logs the room's events not logged yet and its
+	// room.deleted, the room gone.
+	if err := s.follow(ctx, "delete room", placeDel, roomID, tombstone(files == 1), eventsOf(res[4])); err != nil {
 		return err
 	}
 	// A blocked room's identity entry stays: it leads the user to the

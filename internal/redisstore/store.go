@@ -76,6 +76,10 @@ type Store struct {
 	// dropFollowUps is for tests only: follow-ups are skipped, as if the
 	// instance died between a room write and its follow-up (index.go).
 	dropFollowUps atomic.Bool
+
+	// wake wakes the admin logs' group readers when the bridge hears a
+	// logged event (loggroups.go).
+	wake waker
 }
 
 var _ chat.Store = (*Store)(nil)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -247,45 +246,33 @@ func (s *Store) BuryWebhookJob(ctx context.Context, j chat.QueuedJob, reason str
 // ReadAdminLog implements chat.WebhookStore. A group made here starts at
 // the log's end: events from before the first dispatcher ran are not
 // delivered.
+// ReadAdminLog implements chat.WebhookStore, over every admin log (and the
+// one of before the split while its group has entries: loggroups.go),
+// each event's LogID "L:ms-n". A group made here starts at its log's end:
+// events from before the first dispatcher ran are not delivered.
 func (s *Store) ReadAdminLog(ctx context.Context, group, consumer string, max int, wait, idle time.Duration) ([]chat.Event, error) {
-	msgs, err := s.readGroup(ctx, s.keys.AdminLog(), group, "$", consumer, max, wait, idle)
+	entries, err := s.readLogs(ctx, allLogs, group, "$", consumer, max, wait, idle)
 	if err != nil {
 		return nil, fail("read admin log", err)
 	}
-	evs := make([]chat.Event, 0, len(msgs))
-	var bad []string
-	for _, m := range msgs {
-		one, err := logEvents([]redis.XMessage{m})
-		if err != nil || len(one) != 1 {
-			bad = append(bad, m.ID) // undecodable: nothing to deliver
-			continue
-		}
-		evs = append(evs, one[0])
-	}
-	if len(bad) > 0 {
-		if err := s.AckAdminLog(ctx, group, bad...); err != nil {
-			return evs, err
-		}
-	}
-	return evs, nil
+	return s.eventsOfEntries(ctx, group, entries)
 }
 
-// EnsureAdminLogGroup makes group on the admin log (at its end) unless it
-// exists, so that events from now on are read by the group.
+// EnsureAdminLogGroup makes group on every admin log (at its end) unless
+// it exists, so that events from now on are read by the group.
 func (s *Store) EnsureAdminLogGroup(ctx context.Context, group string) error {
-	err := s.rdb.XGroupCreateMkStream(ctx, s.keys.AdminLog(), group, "$").Err()
-	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+	if err := s.makeGroups(ctx, allLogs[:AdminLogs], group, "$"); err != nil {
 		return fail("admin log group", err)
 	}
 	return nil
 }
 
-// AckAdminLog implements chat.WebhookStore.
+// AckAdminLog implements chat.WebhookStore: ids are LogIDs ("L:ms-n").
 func (s *Store) AckAdminLog(ctx context.Context, group string, ids ...string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	return failIf("ack admin log", s.rdb.XAck(ctx, s.keys.AdminLog(), group, ids...).Err())
+	return failIf("ack admin log", s.ackLogs(ctx, group, ids))
 }
 
 // RoomFingerprint implements chat.WebhookStore.

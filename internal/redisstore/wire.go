@@ -50,12 +50,17 @@ func encodeEvent(ev chat.Event) ([]byte, error) {
 }
 
 // decodeEvent decodes a published event. An event the scripts also put in
-// the admin log is published as its entry id followed by the JSON
-// ("1733090000000-0{…}"): the id becomes the event's LogID.
+// an admin log is published as its place followed by the JSON: the log's
+// number and entry id from a follow-up ("3:1733090000000-0{…}"), the entry
+// id alone from a team script, whose log is the team log
+// ("1733090000000-0{…}"); that becomes the event's LogID ("L:ms-n").
 func decodeEvent(payload string) (chat.Event, error) {
 	logID := ""
 	if i := strings.IndexByte(payload, '{'); i > 0 {
 		logID, payload = payload[:i], payload[i:]
+		if strings.IndexByte(logID, ':') < 0 {
+			logID = teamLogPrefix + logID
+		}
 	}
 	// The room hash, most of a message event, is read by decodeFlat rather
 	// than by encoding/json, which would scan it twice and copy each string.

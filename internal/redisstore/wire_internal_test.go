@@ -61,12 +61,12 @@ func TestDecodeFlatRefuses(t *testing.T) {
 // holds the marker text is not cut there.
 func TestDecodeEventCutsTheRoomHash(t *testing.T) {
 	msg := `{"id":"m1","roomId":"r_a","sender":"visitor","author":"","content":"see ,\"roomHash\":[\"x\"]} here","createdAt":"2026-12-02T10:00:00.000Z","seq":3}`
-	payload := `1-0` + messageEventHead("r_a") + msg + `,"roomHash":["name","Ana \"A\"","page","https:\/\/example.com\/","seq","3","createdAt","1764669600000","updatedAt","1764669600000"]}`
+	payload := `3:1-0` + messageEventHead("r_a") + msg + `,"roomHash":["name","Ana \"A\"","page","https:\/\/example.com\/","seq","3","createdAt","1764669600000","updatedAt","1764669600000"]}`
 	ev, err := decodeEvent(payload)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.Message == nil || ev.Message.Content != `see ,"roomHash":["x"]} here` || ev.Message.Seq != 3 || ev.LogID != "1-0" {
+	if ev.Message == nil || ev.Message.Content != `see ,"roomHash":["x"]} here` || ev.Message.Seq != 3 || ev.LogID != "3:1-0" {
 		t.Fatalf("got message %+v (log id %q)", ev.Message, ev.LogID)
 	}
 	if ev.Room == nil || ev.Room.VisitorName != `Ana "A"` || ev.Room.Page != "https://example.com/" {
@@ -153,9 +153,9 @@ func TestDecodeMessageEventFastPath(t *testing.T) {
 	m := chat.Message{ID: "m_1", RoomID: "r_1", Sender: chat.SenderAdmin, Author: "Ann", Content: `say "hi" \ bye`, CreatedAt: chat.TimeFromMillis(1733090000123)}
 	open, _ := messageOpen(m)
 	msg := open + "9}"
-	payload := "1733090000123-4" + messageEventHead("r_1") + msg + `,"roomHash":["name","Jo","updatedAt","1733090000123"]}`
+	payload := "7:1733090000123-4" + messageEventHead("r_1") + msg + `,"roomHash":["name","Jo","updatedAt","1733090000123"]}`
 	ev, err := decodeEvent(payload)
-	if err != nil || ev.Type != chat.EventMessage || ev.RoomID != "r_1" || ev.LogID != "1733090000123-4" || ev.Message == nil ||
+	if err != nil || ev.Type != chat.EventMessage || ev.RoomID != "r_1" || ev.LogID != "7:1733090000123-4" || ev.Message == nil ||
 		ev.Message.Seq != 9 || ev.Message.Content != m.Content || ev.Message.Raw != msg || ev.Room == nil || ev.Room.VisitorName != "Jo" {
 		t.Fatalf("decodeEvent = %+v (message %+v), %v", ev, ev.Message, err)
 	}

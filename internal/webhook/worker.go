@@ -134,7 +134,7 @@ func (s *Service) dispatchOne(ctx context.Context, ev chat.Event, hooks []chat.W
 	}
 	for _, o := range outs {
 		for _, w := range hooks {
-			if !w.Wants(o.typ) || (w.After != "" && !chat.LogIDAfter(ev.LogID, w.After)) {
+			if !w.Wants(o.typ) || (w.After != "" && !chat.AdminLogIDAfter(ev.LogID, w.After)) {
 				continue
 			}
 			id := ev.LogID + "." + w.ID + "." + o.typ

@@ -4,7 +4,7 @@
 --
 -- KEYS[1]  room hash
 -- KEYS[2]  the room's blocked marker
--- KEYS[3]  admin event log (a capped stream; the publish carries its entry id)
+-- KEYS[3]  the room's outbox (its newest events, for the follow-up)
 --
 -- ARGV[1]  blocked (0|1)
 -- ARGV[2]  events channel
@@ -12,9 +12,29 @@
 -- ARGV[4]  ttl of the marker (ms)
 -- ARGV[5]  end of the IP block made with this block (ms, '' = none: an IP
 --          block made before is kept)
--- ARGV[6]  admin log length kept (approximately)
+-- ARGV[6]  unused (was the admin log's length)
 --
--- Returns the flat room hash, or an empty array when the room does not exist.
+-- Returns {event, field, value, ...}: the room event ("n|JSON" for the
+-- follow-up) then the flat room hash, or an empty array when the room does not exist.
+
+-- The room's next event: numbered (the room hash's "evn") and kept in the
+-- room's capped outbox; the follow-up logs and publishes it
+-- (lua/place.lua). Returns "n|event".
+local function emit(room, outbox, ev)
+  local e = redis.call('HINCRBY', room, 'evn', 1) .. '|' .. ev
+  local len = redis.call('RPUSH', outbox, e)
+  if len > 64 then
+    redis.call('LTRIM', outbox, -64, -1)
+  elseif len == 1 then
+    -- A new outbox lives as long as the room (send.lua's refreshes
+    -- renew it with the room's other keys).
+    local t = redis.call('PTTL', room)
+    if t > 0 then
+      redis.call('PEXPIRE', outbox, t)
+    end
+  end
+  return e
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {}
 end
@@ -30,5 +50,5 @@ else
 end
 local hash = redis.call('HGETALL', KEYS[1])
 local ev = ARGV[3] .. cjson.encode(hash) .. '}'
-redis.call('PUBLISH', ARGV[2], redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'e', ev) .. ev)
+table.insert(hash, 1, emit(KEYS[1], KEYS[3], ev))
 return hash

@@ -1,12 +1,12 @@
--- Create a room: its hash (with the TTL), and publish the room event. It
--- writes only the room's keys (and the admin log, the search index's sets,
--- and the publish): the index follows in the room's partition
--- (lua/place.lua), with the placement returned. A verified identity's room
+-- Create a room: its hash (with the TTL), and its room event. It writes
+-- only the room's keys (and the search index's sets): the index and the
+-- event's log and publish follow in the room's partition (lua/place.lua),
+-- with the placement and the event returned. A verified identity's room
 -- names its identity hash; the identity's entry is claimed before, in its
 -- own slot (lua/identity.lua).
 --
 -- KEYS[1]  room hash
--- KEYS[2]  admin event log (a capped stream; the publish carries its entry id)
+-- KEYS[2]  the room's outbox (its newest events, for the follow-up)
 --
 -- ARGV[1]  room id
 -- ARGV[2]  visitor name
@@ -14,10 +14,10 @@
 -- ARGV[4]  page
 -- ARGV[5]  createdAt (ms)
 -- ARGV[6]  ttl (ms, 0 = none)
--- ARGV[7]  events channel
+-- ARGV[7]  events channel (unused: the follow-up publishes)
 -- ARGV[8]  room event JSON up to the room hash
 -- ARGV[9]  client key of the visitor's address (Go never sends it to a client)
--- ARGV[10] admin log length kept (approximately)
+-- ARGV[10] unused (was the admin log's length)
 -- ARGV[11] identity hash ('' = none)
 -- ARGV[12] the site's user id ('' = none; verified with ARGV[11], else only
 --          claimed)
@@ -29,9 +29,29 @@
 -- ARGV[13] ttl of the terms hash (ms, 0 = none): the room's and a grace
 -- ARGV[14..] the terms, in the order of KEYS[5..]
 --
--- Returns the placement {ver, score, unread, status, assignee, labels,
--- snoozedUntil, sweep} (see lua/place.lua), or 0 when the id is taken
+-- Returns {placement, event}: the placement {ver, score, unread, status,
+-- assignee, labels, snoozedUntil, sweep} (see lua/place.lua) and the room
+-- event ("n|JSON", for the follow-up), or 0 when the id is taken
 -- (nothing is stored).
+
+-- The room's next event: numbered (the room hash's "evn") and kept in the
+-- room's capped outbox; the follow-up logs and publishes it
+-- (lua/place.lua). Returns "n|event".
+local function emit(room, outbox, ev)
+  local e = redis.call('HINCRBY', room, 'evn', 1) .. '|' .. ev
+  local len = redis.call('RPUSH', outbox, e)
+  if len > 64 then
+    redis.call('LTRIM', outbox, -64, -1)
+  elseif len == 1 then
+    -- A new outbox lives as long as the room (send.lua's refreshes
+    -- renew it with the room's other keys).
+    local t = redis.call('PTTL', room)
+    if t > 0 then
+      redis.call('PEXPIRE', outbox, t)
+    end
+  end
+  return e
+end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
@@ -71,5 +91,4 @@ do
 end
 
 local ev = ARGV[8] .. cjson.encode(redis.call('HGETALL', KEYS[1])) .. '}'
-redis.call('PUBLISH', ARGV[7], redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[10], '*', 'e', ev) .. ev)
-return {'1', ARGV[5], '0', 'open', '', '', '', ''}
+return {{'1', ARGV[5], '0', 'open', '', '', '', ''}, emit(KEYS[1], KEYS[2], ev)}

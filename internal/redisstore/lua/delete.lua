@@ -1,13 +1,13 @@
 -- Delete every key of a room, and tell every instance. It writes only the
--- room's keys (and the admin log, the search index's sets, and the
--- publish): the Go side then tombstones the room in its index partition
+-- room's keys (and the search index's sets): the Go side then tombstones
+-- the room in its index partition, logging its last events and room.deleted
 -- (lua/place.lua) and frees its identity's entry (lua/identity.lua).
 --
 -- KEYS[1]  room hash
 -- KEYS[2]  msgs list
 -- KEYS[3]  dedup hash
 -- KEYS[4]  senders string
--- KEYS[5]  admin event log (a capped stream; the publish carries its entry id)
+-- KEYS[5]  the room's outbox (its newest events, for the follow-up)
 -- KEYS[6]  notes list
 -- KEYS[7]  terms hash of the room (term -> where its latest hit is)
 -- KEYS[8]  search rooms index
@@ -17,13 +17,16 @@
 -- KEYS[12] visitor info hash
 --
 -- ARGV[1]  room id
--- ARGV[2]  events channel
+-- ARGV[2]  events channel (unused: the follow-up publishes)
 -- ARGV[3]  room.deleted event JSON
 -- ARGV[4]  refuse when the room is blocked (0|1)
--- ARGV[5]  admin log length kept (approximately)
+-- ARGV[5]  unused (was the admin log's length)
 -- ARGV[6]  what every search term zset's key starts with (+ the term)
 --
--- Returns {1, identity hash ('' = none), blocked (0|1), had files (0|1)},
+-- Returns {1, identity hash ('' = none), blocked (0|1), had files (0|1),
+-- events}, events the outbox's ("n|JSON", the ones not logged yet among
+-- them) and the room.deleted event numbered after them, for the delete's
+-- follow-up, which logs them though the room is gone;
 -- {0, had files} when the room did not exist, or {-1} when it is blocked and ARGV[4]
 -- refuses that (nothing is removed). The room's blocked marker is not a
 -- key of the room: it stays.
@@ -31,8 +34,9 @@ if ARGV[4] == '1' and redis.call('HGET', KEYS[1], 'blocked') == '1' then
   return {-1}
 end
 local existed = redis.call('EXISTS', KEYS[1])
-local h = redis.call('HMGET', KEYS[1], 'identity', 'blocked')
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[6])
+local h = redis.call('HMGET', KEYS[1], 'identity', 'blocked', 'evn')
+local events = redis.call('LRANGE', KEYS[5], 0, -1)
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 
 -- Search index: the room leaves the zset of every term it has.
 do
@@ -50,9 +54,9 @@ redis.call('DEL', KEYS[9], KEYS[10], KEYS[11], KEYS[12])
 if existed == 0 then
   return {0, files}
 end
-redis.call('PUBLISH', ARGV[2], redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 'e', ARGV[3]) .. ARGV[3])
+events[#events + 1] = (tonumber(h[3] or '0') + 1) .. '|' .. ARGV[3]
 local blocked = '0'
 if h[2] == '1' then
   blocked = '1'
 end
-return {1, h[1] or '', blocked, files}
+return {1, h[1] or '', blocked, files, events}

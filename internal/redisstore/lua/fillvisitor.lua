@@ -4,14 +4,14 @@
 -- in details, so a blocked room refuses them.
 --
 -- KEYS[1]  room hash
--- KEYS[2]  admin event log (a capped stream; the publish carries its entry id)
+-- KEYS[2]  the room's outbox (its newest events, for the follow-up)
 --
 -- ARGV[1]  visitor name ('' = not given)
 -- ARGV[2]  visitor email ('' = not given)
 -- ARGV[3]  page ('' = not given)
 -- ARGV[4]  events channel
 -- ARGV[5]  room event JSON up to the room hash
--- ARGV[6]  admin log length kept (approximately)
+-- ARGV[6]  unused (was the admin log's length)
 --
 -- Search index (the block at the end; see docs/ARCHITECTURE.md, Search):
 -- KEYS[3]  terms hash of the room (term -> where its latest hit is)
@@ -22,8 +22,28 @@
 -- ARGV[9]  room id (the member of the search zsets)
 -- ARGV[10..] the terms, in the order of KEYS[5..]
 --
--- Returns the flat room hash, an empty array when the room does not exist,
+-- Returns {event, field, value, ...}: the room event ("n|JSON" for the
+-- follow-up, '' when nothing was filled) then the flat room hash, an empty array when the room does not exist,
 -- or {'blocked'} when the visitor is blocked (nothing is set).
+
+-- The room's next event: numbered (the room hash's "evn") and kept in the
+-- room's capped outbox; the follow-up logs and publishes it
+-- (lua/place.lua). Returns "n|event".
+local function emit(room, outbox, ev)
+  local e = redis.call('HINCRBY', room, 'evn', 1) .. '|' .. ev
+  local len = redis.call('RPUSH', outbox, e)
+  if len > 64 then
+    redis.call('LTRIM', outbox, -64, -1)
+  elseif len == 1 then
+    -- A new outbox lives as long as the room (send.lua's refreshes
+    -- renew it with the room's other keys).
+    local t = redis.call('PTTL', room)
+    if t > 0 then
+      redis.call('PEXPIRE', outbox, t)
+    end
+  end
+  return e
+end
 local blocked = redis.call('HGET', KEYS[1], 'blocked')
 if not blocked then
   return {}
@@ -67,8 +87,10 @@ if filled.name or filled.email then
   redis.call('ZADD', KEYS[K + 1], at, roomID)
 end
 local hash = redis.call('HGETALL', KEYS[1])
+local event = ''
 if changed then
   local ev = ARGV[5] .. cjson.encode(hash) .. '}'
-  redis.call('PUBLISH', ARGV[4], redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'e', ev) .. ev)
+  event = emit(KEYS[1], KEYS[2], ev)
 end
+table.insert(hash, 1, event)
 return hash

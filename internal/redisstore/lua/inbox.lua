@@ -1,13 +1,13 @@
 -- Change where a room stands in the team's work — its status, its assignee
 -- or its labels — and move it between the indexes of the inbox views with
--- it, in one step, then publish the room event. The Go side decides what a
+-- it, in one step, with the room event. The Go side decides what a
 -- change means (an assignee exists, a label is defined); the script applies
--- it. It writes only the room's keys (and the admin log,
--- and the publish): the views follow in the room's index partition
--- (lua/place.lua), from the placement returned.
+-- it. It writes only the room's keys: the views, and the event's log and
+-- publish, follow in the room's index partition (lua/place.lua), from the
+-- placement and the event returned.
 --
 -- KEYS[1]  room hash
--- KEYS[2]  admin event log (a capped stream; the publish carries its entry id)
+-- KEYS[2]  the room's outbox (its newest events, for the follow-up)
 --
 -- ARGV[1]  mode: status | assign | labels | unlabel | unassign | wake
 -- ARGV[2]  status: the status; assign: the username ('' = nobody); labels:
@@ -19,15 +19,35 @@
 -- ARGV[4]  room id
 -- ARGV[5]  events channel
 -- ARGV[6]  room event JSON up to the room hash
--- ARGV[7]  admin log length kept (approximately)
+-- ARGV[7]  unused (was the admin log's length)
 --
 -- Returns {placement, field, value, ...}: the placement {ver, score,
 -- unread, status, assignee, labels, snoozedUntil, sweep} (see
--- lua/place.lua; a change bumps ver) then the flat room hash; {} when the
+-- lua/place.lua; a change bumps ver), the room event ("n|JSON", for the
+-- follow-up), then the flat room hash; {} when the
 -- room does not exist; {'same'} when the change changes nothing (nothing
 -- is published); {'notdue'} when a wake finds the room not due yet, and
 -- {'notdue', placement} when it is no longer snoozed at all (the follow-up
 -- takes it out of the snoozed set).
+
+-- The room's next event: numbered (the room hash's "evn") and kept in the
+-- room's capped outbox; the follow-up logs and publishes it
+-- (lua/place.lua). Returns "n|event".
+local function emit(room, outbox, ev)
+  local e = redis.call('HINCRBY', room, 'evn', 1) .. '|' .. ev
+  local len = redis.call('RPUSH', outbox, e)
+  if len > 64 then
+    redis.call('LTRIM', outbox, -64, -1)
+  elseif len == 1 then
+    -- A new outbox lives as long as the room (send.lua's refreshes
+    -- renew it with the room's other keys).
+    local t = redis.call('PTTL', room)
+    if t > 0 then
+      redis.call('PEXPIRE', outbox, t)
+    end
+  end
+  return e
+end
 local room, id = KEYS[1], ARGV[4]
 local h = redis.call('HMGET', room, 'updatedAt', 'status', 'assignee', 'snoozedUntil', 'labels')
 if not h[1] then
@@ -102,6 +122,6 @@ redis.call('HINCRBY', room, 'ver', 1)
 
 local hash = redis.call('HGETALL', room)
 local ev = ARGV[6] .. cjson.encode(hash) .. '}'
-redis.call('PUBLISH', ARGV[5], redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'e', ev) .. ev)
+table.insert(hash, 1, emit(room, KEYS[2], ev))
 table.insert(hash, 1, placed())
 return hash

@@ -6,7 +6,7 @@
 --
 -- KEYS[1]  room hash
 -- KEYS[2]  senders string (byte seq-1: the first byte of that message's sender)
--- KEYS[3]  admin event log (a capped stream; the publish carries its entry id)
+-- KEYS[3]  the room's outbox (its newest events, for the follow-up)
 --
 -- ARGV[1]  the side's read mark field of the room hash
 -- ARGV[2]  the side's unread counter field of the room hash
@@ -17,14 +17,34 @@
 -- ARGV[6]  events channel
 -- ARGV[7]  room event JSON up to the room hash
 -- ARGV[8]  read event JSON up to the seq ('' = none; visitors only: not logged)
--- ARGV[9]  admin log length kept (approximately)
+-- ARGV[9]  unused (was the admin log's length)
 --
 -- ARGV[10] 1 when the counter is the one the unread view follows: a move
 --          then bumps the room's ver and the reply carries its placement
 --          for the follow-up (lua/place.lua)
 --
--- Returns 1 or 0 (did the mark move), the placement ('' when none), then
--- the flat room hash; an empty array when the room does not exist.
+-- Returns 1 or 0 (did the mark move), the placement ('' when none), the
+-- room event ("n|JSON" for the follow-up, '' when the mark did not move),
+-- then the flat room hash; an empty array when the room does not exist.
+
+-- The room's next event: numbered (the room hash's "evn") and kept in the
+-- room's capped outbox; the follow-up logs and publishes it
+-- (lua/place.lua). Returns "n|event".
+local function emit(room, outbox, ev)
+  local e = redis.call('HINCRBY', room, 'evn', 1) .. '|' .. ev
+  local len = redis.call('RPUSH', outbox, e)
+  if len > 64 then
+    redis.call('LTRIM', outbox, -64, -1)
+  elseif len == 1 then
+    -- A new outbox lives as long as the room (send.lua's refreshes
+    -- renew it with the room's other keys).
+    local t = redis.call('PTTL', room)
+    if t > 0 then
+      redis.call('PEXPIRE', outbox, t)
+    end
+  end
+  return e
+end
 local room = KEYS[1]
 local markField, counter, mark = ARGV[1], ARGV[2], ARGV[3]
 local h = redis.call('HMGET', room, 'seq', 'firstSeq', markField)
@@ -60,13 +80,15 @@ if ARGV[10] == '1' then
   place = {p[1] or '0', p[2] or '0', unread, p[4] or 'open', p[5] or '', p[6] or '', p[7] or '', ''}
 end
 local out = redis.call('HGETALL', room)
+local event = ''
 if moved == 1 then
   if ARGV[8] ~= '' then
     redis.call('PUBLISH', ARGV[6], ARGV[8] .. seq .. '}')
   end
   local ev = ARGV[7] .. cjson.encode(out) .. '}'
-  redis.call('PUBLISH', ARGV[6], redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[9], '*', 'e', ev) .. ev)
+  event = emit(room, KEYS[3], ev)
 end
+table.insert(out, 1, event)
 table.insert(out, 1, place)
 table.insert(out, 1, moved)
 return out

@@ -4,7 +4,7 @@
 --
 -- KEYS[1]  room hash
 -- KEYS[2]  notes list (note JSON, oldest first)
--- KEYS[3]  admin event log (a capped stream; the publish carries its entry id)
+-- KEYS[3]  the room's outbox (its newest events, for the follow-up)
 -- KEYS[4]  terms hash of the room (term -> where its latest hit is)
 -- KEYS[5]  search rooms index (zset: room id -> updatedAt)
 -- KEYS[6..] one search term zset per term of the note
@@ -13,15 +13,35 @@
 -- ARGV[2]  most notes a room may have
 -- ARGV[3]  events channel
 -- ARGV[4]  note event JSON
--- ARGV[5]  admin log length kept (approximately)
+-- ARGV[5]  unused (was the admin log's length)
 -- ARGV[6]  room id
 -- ARGV[7]  the note's time (ms): its terms' score
 -- ARGV[8]  how long the terms hash outlives the room (ms)
 -- ARGV[9..] the terms, in the order of KEYS[6..]
 --
--- Returns the note's position in the list (1-based: the search index's
--- "n<k>", so the list only grows), 0 when the room does not exist, -1 when
+-- Returns {position, event}: the note event ("n|JSON" for the follow-up)
+-- and the note's position in the list (1-based: the search index's
+-- "n<k>", so the list only grows), 0 (alone) when the room does not exist, -1 when
 -- it has the most notes already.
+
+-- The room's next event: numbered (the room hash's "evn") and kept in the
+-- room's capped outbox; the follow-up logs and publishes it
+-- (lua/place.lua). Returns "n|event".
+local function emit(room, outbox, ev)
+  local e = redis.call('HINCRBY', room, 'evn', 1) .. '|' .. ev
+  local len = redis.call('RPUSH', outbox, e)
+  if len > 64 then
+    redis.call('LTRIM', outbox, -64, -1)
+  elseif len == 1 then
+    -- A new outbox lives as long as the room (send.lua's refreshes
+    -- renew it with the room's other keys).
+    local t = redis.call('PTTL', room)
+    if t > 0 then
+      redis.call('PEXPIRE', outbox, t)
+    end
+  end
+  return e
+end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl == -2 then
   return 0
@@ -49,5 +69,4 @@ if #hset > 2 then
 end
 redis.call('ZADD', KEYS[5], 'NX', redis.call('HGET', KEYS[1], 'updatedAt'), ARGV[6])
 
-redis.call('PUBLISH', ARGV[3], redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'e', ARGV[4]) .. ARGV[4])
-return n
+return {n, emit(KEYS[1], KEYS[3], ARGV[4])}

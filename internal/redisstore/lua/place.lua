@@ -42,10 +42,65 @@
 -- ARGV[13] sweep: '' leave as is, '-' remove, '?N' add at N unless there,
 --          'N' set to N; for a tombstone, '0' makes the room due for the
 --          sweeper even when it was not in the sweep set
+-- KEYS[12] the partition's admin log (a capped stream)
+-- KEYS[13] the partition's logged numbers (room id -> its last event logged)
+-- ARGV[14] events channel
+-- ARGV[15] admin log length kept (approximately)
+-- ARGV[16] the log's name in a published event's id ("p03": "p03:ms-n{…}")
+-- ARGV[17] '1': the events before ARGV[18] are lost (trimmed from the
+--          room's outbox, or gone with it): log from ARGV[18] on anyway;
+--          '?N': the room has numbered N events (a retried send's check:
+--          fewer logged is a gap)
+-- ARGV[18..] the room's events, "n|event JSON", n consecutive
+--
+-- The events are sequenced whatever the placement's fate (they are the
+-- room's, numbered by its script): event n is appended to the log, and
+-- published with its entry id, only after n - 1; a repeat (n at most the
+-- logged number) is skipped; a gap stops the logging, and the reply says
+-- so: Go reads the missing events from the room's outbox and calls again.
 --
 -- Returns 1 when applied, 0 when refused (older, or tombstoned), 2 when the
--- partition already agreed (check).
+-- partition already agreed (check); {that, logged} when the events have a
+-- gap after logged.
 local place, id, mode = KEYS[1], ARGV[5], ARGV[4]
+local gap, probe = nil, nil
+if ARGV[17] and string.sub(ARGV[17], 1, 1) == '?' then
+  probe = tonumber(string.sub(ARGV[17], 2))
+end
+if #ARGV >= 18 or probe then
+  local logged = tonumber(redis.call('HGET', KEYS[13], id) or '0')
+  local last = logged
+  for i = 18, #ARGV do
+    local e = ARGV[i]
+    local bar = string.find(e, '|', 1, true)
+    local n = tonumber(string.sub(e, 1, bar - 1))
+    if n > last + 1 and not (ARGV[17] == '1' and i == 18) then
+      gap = last
+      break
+    end
+    if n > last then
+      local ev = string.sub(e, bar + 1)
+      local at = redis.call('XADD', KEYS[12], 'MAXLEN', '~', ARGV[15], '*', 'e', ev)
+      redis.call('PUBLISH', ARGV[14], ARGV[16] .. ':' .. at .. ev)
+      last = n
+    end
+  end
+  if not gap and probe and last < probe then
+    gap = last
+  end
+  if last ~= logged then
+    redis.call('HSET', KEYS[13], id, last)
+  end
+end
+local function done(r)
+  if gap then
+    return {r, gap}
+  end
+  return r
+end
+if mode == 'log' then
+  return done(1)
+end
 if mode == 'new' then
   if redis.call('HEXISTS', place, id) == 1 then
     return 0
@@ -55,10 +110,10 @@ if mode == 'new' then
 end
 local cur = redis.call('HGET', place, id)
 if cur and string.sub(cur, 1, 2) == 'D|' then
-  return 0
+  return done(0)
 end
 if mode == 'gone' and redis.call('ZSCORE', KEYS[10], id) then
-  return 0
+  return done(0)
 end
 local line = ''
 if mode == 'put' or mode == 'check' then
@@ -71,13 +126,13 @@ if cur then
     old[#old + 1] = f
   end
   if line ~= '' and tonumber(ARGV[6]) < tonumber(old[1]) then
-    return 0
+    return done(0)
   end
   if mode == 'check' and cur == line then
     local s = redis.call('ZSCORE', KEYS[2], id)
     if s and tonumber(s) == tonumber(ARGV[7]) and
         (string.sub(ARGV[13], 1, 1) ~= '?' or redis.call('ZSCORE', KEYS[9], id)) then
-      return 2
+      return done(2)
     end
   end
 end
@@ -132,7 +187,7 @@ if line == '' then
   if ARGV[13] == '0' or redis.call('ZSCORE', KEYS[9], id) then
     redis.call('ZADD', KEYS[9], 0, id)
   end
-  return 1
+  return done(1)
 end
 -- …into (or, where it stays, to the new score in) the new ones.
 for _, e in ipairs(after) do
@@ -152,4 +207,4 @@ elseif string.sub(sweep, 1, 1) == '?' then
 elseif sweep ~= '' then
   redis.call('ZADD', KEYS[9], sweep, id)
 end
-return 1
+return done(1)

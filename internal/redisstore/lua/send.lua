@@ -1,14 +1,14 @@
--- Append one message to a room and publish it, atomically. The Go side
--- decides what the message means (whose counter it bumps, whether a block
--- refuses it); the script only applies it in one step. It writes only the
--- room's keys (and the admin log, and the publish): where the room now
--- stands in the index is returned, for the follow-up (lua/place.lua).
+-- Append one message to a room, atomically. The Go side decides what the
+-- message means (whose counter it bumps, whether a block refuses it); the
+-- script only applies it in one step. It writes only the room's keys: where
+-- the room now stands in the index, and the message event, are returned
+-- for the follow-up (lua/place.lua), which logs and publishes the event.
 --
 -- KEYS[1]  room hash
 -- KEYS[2]  msgs list (element i holds seq firstSeq+i)
 -- KEYS[3]  dedup hash (clientId -> seq)
 -- KEYS[4]  senders string (byte seq-1: the first byte of that message's sender)
--- KEYS[5]  admin event log (a capped stream; the publish carries its entry id)
+-- KEYS[5]  the room's outbox (its newest events, for the follow-up)
 -- KEYS[6]  notes list (its TTL follows the room's)
 -- KEYS[7]  the room's attachments hash (id -> Attachment JSON)
 -- KEYS[8]  the room's pending attachments zset (id -> send-by, ms)
@@ -30,9 +30,9 @@
 --          slack old, by Redis's clock): the room lives at least ttl
 --          after its last message, at most ttl + slack, and most sends skip
 --          the PEXPIREs
--- ARGV[11] events channel
+-- ARGV[11] events channel (unused: the follow-up publishes)
 -- ARGV[12] message event JSON up to the message
--- ARGV[13] admin log length kept (approximately)
+-- ARGV[13] unused (was the admin log's length)
 -- ARGV[14] the agent who wrote an admin message ('' for the visitor): an
 --          unassigned room becomes theirs
 -- ARGV[15] that agent's display name
@@ -44,17 +44,39 @@
 --            'attachment_used', id})
 --
 -- The search index is not written here: the indexer reads the message from
--- the admin log (see docs/ARCHITECTURE.md, Search).
+-- the partition's admin log (see docs/ARCHITECTURE.md, Search).
 --
--- Returns {status, seq, message JSON, placement, identity, keep}; status is
+-- Returns {status, seq, message JSON, placement, identity, keep, event};
+-- event is the message event ("n|JSON", for the follow-up: ok only); status is
 -- ok, dup, notfound, blocked, attachment_unknown or attachment_used. The
 -- message JSON is returned for dup ('' when the original was trimmed away
 -- since); for ok the third element is the JSON array of the message's
 -- attachments. The placement (ok and dup: a retried send applies its
 -- follow-up again) is {ver, score, unread, status, assignee, labels,
--- snoozedUntil, sweep} (see lua/place.lua); a send bumps ver. identity is
+-- snoozedUntil, sweep} (see lua/place.lua); a send bumps ver. For dup,
+-- the fifth element is the room's event number, so the retried follow-up
+-- makes sure the events are logged. identity is
 -- the room's identity hash when its keys were refreshed ('' otherwise), keep
 -- their new TTL: the Go side refreshes the identity's entry, in its own slot.
+
+-- The room's next event: numbered (the room hash's "evn") and kept in the
+-- room's capped outbox; the follow-up logs and publishes it
+-- (lua/place.lua). Returns "n|event".
+local function emit(room, outbox, ev)
+  local e = redis.call('HINCRBY', room, 'evn', 1) .. '|' .. ev
+  local len = redis.call('RPUSH', outbox, e)
+  if len > 64 then
+    redis.call('LTRIM', outbox, -64, -1)
+  elseif len == 1 then
+    -- A new outbox lives as long as the room (send.lua's refreshes
+    -- renew it with the room's other keys).
+    local t = redis.call('PTTL', room)
+    if t > 0 then
+      redis.call('PEXPIRE', outbox, t)
+    end
+  end
+  return e
+end
 local room, msgs, dedup, senders = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local roomID, cid, msgOpen, sender, content, at = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local counter, refuseBlocked = ARGV[7], ARGV[8] == '1'
@@ -90,7 +112,7 @@ if cid ~= '' then
     if idx >= 0 then
       msg = redis.call('LINDEX', msgs, idx) or ''
     end
-    return {'dup', tonumber(old), msg, placed()}
+    return {'dup', tonumber(old), msg, placed(), tonumber(redis.call('HGET', room, 'evn') or '0')}
   end
 end
 
@@ -163,6 +185,7 @@ if refresh then
   redis.call('PEXPIRE', dedup, keep)
   redis.call('PEXPIRE', senders, keep)
   redis.call('PEXPIRE', KEYS[6], keep)
+  redis.call('PEXPIRE', KEYS[5], keep)
   -- The room's files live as long as it: the sweeper deletes their
   -- bytes when it is due (see docs/ARCHITECTURE.md, Attachments).
   if redis.call('EXISTS', attHash) == 1 then
@@ -195,5 +218,4 @@ redis.call('HINCRBY', room, 'ver', 1)
 
 local hash = redis.call('HGETALL', room)
 local ev = ARGV[12] .. msg .. ',"roomHash":' .. cjson.encode(hash) .. '}'
-redis.call('PUBLISH', ARGV[11], redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[13], '*', 'e', ev) .. ev)
-return {'ok', seq, attJSON, placed(), identity, keep}
+return {'ok', seq, attJSON, placed(), identity, keep, emit(room, KEYS[5], ev)}

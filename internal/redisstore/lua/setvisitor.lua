@@ -4,13 +4,13 @@
 -- visitor's other changes.
 --
 -- KEYS[1]  room hash
--- KEYS[2]  admin event log (a capped stream; the publish carries its entry id)
+-- KEYS[2]  the room's outbox (its newest events, for the follow-up)
 --
 -- ARGV[1]  visitor name
 -- ARGV[2]  visitor email
 -- ARGV[3]  events channel
 -- ARGV[4]  room event JSON up to the room hash
--- ARGV[5]  admin log length kept (approximately)
+-- ARGV[5]  unused (was the admin log's length)
 --
 -- Search index: the new details are found too (the old ones' terms stay
 -- until the room goes, as a message's do):
@@ -20,8 +20,28 @@
 -- ARGV[7]  room id (the member of the search zsets)
 -- ARGV[8..] the terms, in the order of KEYS[4..]
 --
--- Returns the flat room hash, an empty array when the room does not exist,
+-- Returns {event, field, value, ...}: the room event ("n|JSON" for the
+-- follow-up, '' when nothing changed) then the flat room hash, an empty array when the room does not exist,
 -- or {'blocked'} when the visitor is blocked (nothing is set).
+
+-- The room's next event: numbered (the room hash's "evn") and kept in the
+-- room's capped outbox; the follow-up logs and publishes it
+-- (lua/place.lua). Returns "n|event".
+local function emit(room, outbox, ev)
+  local e = redis.call('HINCRBY', room, 'evn', 1) .. '|' .. ev
+  local len = redis.call('RPUSH', outbox, e)
+  if len > 64 then
+    redis.call('LTRIM', outbox, -64, -1)
+  elseif len == 1 then
+    -- A new outbox lives as long as the room (send.lua's refreshes
+    -- renew it with the room's other keys).
+    local t = redis.call('PTTL', room)
+    if t > 0 then
+      redis.call('PEXPIRE', outbox, t)
+    end
+  end
+  return e
+end
 local blocked = redis.call('HGET', KEYS[1], 'blocked')
 if not blocked then
   return {}
@@ -31,7 +51,9 @@ if blocked == '1' then
 end
 local h = redis.call('HMGET', KEYS[1], 'name', 'email')
 if h[1] == ARGV[1] and h[2] == ARGV[2] then
-  return redis.call('HGETALL', KEYS[1])
+  local same = redis.call('HGETALL', KEYS[1])
+  table.insert(same, 1, '')
+  return same
 end
 redis.call('HSET', KEYS[1], 'name', ARGV[1], 'email', ARGV[2])
 local at = redis.call('HGET', KEYS[1], 'updatedAt')
@@ -50,5 +72,5 @@ if #hset > 2 then
 end
 local hash = redis.call('HGETALL', KEYS[1])
 local ev = ARGV[4] .. cjson.encode(hash) .. '}'
-redis.call('PUBLISH', ARGV[3], redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'e', ev) .. ev)
+table.insert(hash, 1, emit(KEYS[1], KEYS[2], ev))
 return hash
