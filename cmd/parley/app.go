@@ -118,10 +118,6 @@ func connectBackend(ctx context.Context, cfg config.Config, log *slog.Logger, ad
 		return nil, fmt.Errorf("PARLEY_REDIS_URL: %w", err)
 	}
 	b.closeDB = client.Close
-	if err := redisstore.CheckTopology(client); err != nil {
-		b.close()
-		return nil, fmt.Errorf("PARLEY_REDIS_URL: %w", err)
-	}
 	b.store = redisstore.New(client, redisstore.Options{Prefix: cfg.RedisPrefix, RoomTTL: cfg.RoomTTL, MaxMessages: cfg.MaxMessages})
 	if err := waitForRedis(ctx, b.store, log); err != nil {
 		b.close()

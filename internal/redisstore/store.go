@@ -5,14 +5,12 @@
 // parts in lua/*.lua; Lua does atomicity, the Go side gives the data its
 // meaning.
 //
-// Topology: a single Redis (redis://, rediss://) and Sentinel are fully
-// supported. Under Redis Cluster, each room's keys share one slot and the
-// room index is partitioned under hash tags of its own (index.go), but the
-// room scripts still append to the global admin log, and the admin and
-// other global scripts touch keys of several slots: Connect builds a
-// cluster client (redis-cluster://), but CheckTopology refuses it, and the
-// server calls CheckTopology rather than start with sends that would all
-// fail. cluster_audit_test.go lists which scripts are single-slot.
+// Topology: a single Redis (redis://, rediss://), Sentinel and Redis
+// Cluster (redis-cluster://) run the same code. Every script touches keys
+// of one slot: each room's keys share the room's hash tag, the room index,
+// its admin logs and search sets are partitioned under hash tags of their
+// own (index.go), and the team, queues, notifications and visits have a
+// tag per family (keys.go). cluster_audit_test.go enforces it.
 package redisstore
 
 import (
@@ -197,9 +195,6 @@ const (
 // only. Its options are go-redis's (redis.ParseClusterURL) except the
 // timeouts and retries, which are Parley's as for the other forms. Connect
 // does not dial; the first command does.
-//
-// A cluster client connects, but the store is not cluster-safe yet: check
-// it with CheckTopology before serving.
 func Connect(rawURL string) (redis.UniversalClient, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -312,20 +307,6 @@ func connectCluster(u *url.URL) (redis.UniversalClient, error) {
 	opt.PipelinePoolSize = -1 // as for one server: see Connect
 	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	return redis.NewClusterClient(opt), nil
-}
-
-// ErrClusterNotReady is CheckTopology's answer for a Redis Cluster client.
-var ErrClusterNotReady = errors.New("redisstore: Redis Cluster is not supported yet: Parley's scripts still write keys of several slots together (the room index, the admin accounts; docs/ARCHITECTURE.md, \"Redis Cluster\"); use one Redis, or Sentinel for failover")
-
-// CheckTopology tells whether the store can run on client: it returns
-// ErrClusterNotReady for a Redis Cluster client, whose sends and room
-// listings would all fail, and nil for one Redis or Sentinel. A server
-// calls it before serving.
-func CheckTopology(client redis.UniversalClient) error {
-	if _, ok := client.(*redis.ClusterClient); ok {
-		return ErrClusterNotReady
-	}
-	return nil
 }
 
 func tune(dial, read, write, pool *time.Duration, retries *int, minBackoff, maxBackoff *time.Duration, dialRetries *int) {
