@@ -343,9 +343,12 @@ func (s *Store) AddNote(ctx context.Context, n chat.Note) error {
 	if err != nil {
 		return err
 	}
-	keys := []string{s.keys.Room(n.RoomID), s.keys.Notes(n.RoomID), s.keys.AdminLog(), s.keys.Terms(n.RoomID), s.keys.SearchRooms()}
+	keys := []string{s.keys.Room(n.RoomID), s.keys.Notes(n.RoomID), s.keys.AdminLog(), s.keys.Terms(n.RoomID)}
 	args := []any{b, chat.MaxNotes, s.keys.Events(), ev, AdminLogLen, n.RoomID, n.CreatedAt.Millis(), SearchGrace.Milliseconds()}
-	keys, args = s.withTerms(keys, args, chat.SearchTerms(n.Content))
+	terms := chat.SearchTerms(n.Content)
+	for _, t := range terms {
+		args = append(args, t)
+	}
 	pos, err := noteScript.Run(ctx, s.rdb, keys, args...).Int64()
 	if err != nil {
 		return fail("add note", err)
@@ -356,7 +359,10 @@ func (s *Store) AddNote(ctx context.Context, n chat.Note) error {
 	case -1:
 		return errNotesFull
 	}
-	return nil
+	// The partition's search sets; the room's search rooms entry only if it
+	// has none (the sweeper's score is the room's updatedAt).
+	at := n.CreatedAt.Millis()
+	return s.searchFollow(ctx, "add note", n.RoomID, at, "NX", terms, at)
 }
 
 // Notes returns a room's notes, oldest first.

@@ -53,7 +53,7 @@ func TestIndexerIndexesInTheBackground(t *testing.T) {
 		}
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			n, _ := c.ZCard(ctx, prefix+"search:t:parcel").Result()
+			n := a.SearchTermCard(t, "parcel")
 			p, _ := c.XPending(ctx, prefix+"adminlog", redisstore.IndexGroup).Result()
 			if n == 20 && p != nil && p.Count == 0 {
 				break

@@ -351,8 +351,30 @@ func (k keys) SearchRooms() string { return k.prefix + "search:rooms" }
 func (k keys) Terms(id string) string { return k.room + id + "}:terms" }
 
 // SearchIndexed returns the marker that every room stored before the search
-// index existed has been indexed (BackfillSearch): "1".
+// index existed has been indexed (BackfillSearch): "1". Like SearchTerm and
+// SearchRooms, a key of before the partitions: MigrateSearch reads and
+// deletes them.
 func (k keys) SearchIndexed() string { return k.prefix + "search:indexed" }
+
+// The partitioned search index: each room's entries live in its index
+// partition (PartitionOf, indexTags), beside the partition's room index and
+// its tombstones (PartPlace), so one script over a partition's slot writes
+// them, refused for a deleted room.
+
+// SearchPartTerm returns a partition's sorted set room id → ms of the latest
+// activity with term.
+func (k keys) SearchPartTerm(tag, term string) string {
+	return k.prefix + "search:{" + tag + "}:t:" + term
+}
+
+// SearchPartRooms returns a partition's indexed rooms, scored by their
+// updatedAt (ms): what the sweeper takes expired rooms out of the index from.
+func (k keys) SearchPartRooms(tag string) string { return k.prefix + "search:{" + tag + "}:rooms" }
+
+// SearchMigrated returns the marker set once the global search keys of
+// before the partitions have been moved into them and deleted, and every
+// room stored before the search index existed indexed (MigrateSearch).
+func (k keys) SearchMigrated() string { return k.prefix + "search:migrated" }
 
 // Webhooks returns the hash of the registered webhook endpoints: id → JSON
 // (with their secrets).

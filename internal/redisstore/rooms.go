@@ -51,9 +51,12 @@ func (s *Store) createRoom(ctx context.Context, r chat.Room, identityHash string
 	args := []any{r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS, s.keys.Events(), roomEventHead(r.ID), r.ClientKey, AdminLogLen,
 		identityHash, r.UserID}
 	// The search index's keys and arguments come last (lua/create.lua).
-	keys = append(keys, s.keys.Terms(r.ID), s.keys.SearchRooms())
+	terms := chat.VisitorTerms(r.VisitorName, r.VisitorEmail)
+	keys = append(keys, s.keys.Terms(r.ID))
 	args = append(args, s.termsTTL())
-	keys, args = s.withTerms(keys, args, chat.VisitorTerms(r.VisitorName, r.VisitorEmail))
+	for _, t := range terms {
+		args = append(args, t)
+	}
 	res, err := createScript.Run(ctx, s.rdb, keys, args...).Result()
 	if err != nil {
 		return chat.Room{}, "", fail("create room", err)
@@ -67,6 +70,9 @@ func (s *Store) createRoom(ctx context.Context, r chat.Room, identityHash string
 	}
 	// Acked means stored and visible: the 201 waits for the index.
 	if err := s.follow(ctx, "create room", placePut, r.ID, pl); err != nil {
+		return chat.Room{}, "", err
+	}
+	if err := s.searchFollow(ctx, "create room", r.ID, created, "GT", terms, created); err != nil {
 		return chat.Room{}, "", err
 	}
 	return chat.Room{
@@ -143,7 +149,10 @@ func (s *Store) IdentityRoom(ctx context.Context, identityHash string) (string, 
 func (s *Store) SetVisitorDetails(ctx context.Context, roomID, name, email string) (chat.Room, error) {
 	keys := []string{s.keys.Room(roomID), s.keys.AdminLog(), s.keys.Terms(roomID)}
 	args := []any{name, email, s.keys.Events(), roomEventHead(roomID), AdminLogLen, SearchGrace.Milliseconds(), roomID}
-	keys, args = s.withTerms(keys, args, chat.VisitorTerms(name, email))
+	terms := chat.VisitorTerms(name, email)
+	for _, t := range terms {
+		args = append(args, t)
+	}
 	res, err := setVisitorScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return chat.Room{}, fail("set visitor", err)
@@ -151,9 +160,16 @@ func (s *Store) SetVisitorDetails(ctx context.Context, roomID, name, email strin
 	if len(res) == 1 && res[0] == "blocked" {
 		return chat.Room{}, chat.ErrBlocked
 	}
+	res, filled := searchFilled(res)
 	r, ok := roomFromFlat(roomID, res)
 	if !ok {
 		return chat.Room{}, chat.ErrRoomNotFound
+	}
+	if filled != "" {
+		at := r.UpdatedAt.Millis()
+		if err := s.searchFollow(ctx, "set visitor", roomID, at, "GT", terms, at); err != nil {
+			return chat.Room{}, err
+		}
 	}
 	return r, nil
 }
@@ -424,12 +440,17 @@ func (s *Store) ClientBlocked(ctx context.Context, key string) (bool, error) {
 // FillVisitor sets the visitor's name, email and page where they are still
 // empty and, when one was, publishes the room event, in one script.
 func (s *Store) FillVisitor(ctx context.Context, roomID string, in chat.NewRoom) (chat.Room, error) {
-	keys := []string{s.keys.Room(roomID), s.keys.AdminLog(), s.keys.Terms(roomID), s.keys.SearchRooms()}
+	keys := []string{s.keys.Room(roomID), s.keys.AdminLog(), s.keys.Terms(roomID)}
 	args := []any{in.Name, in.Email, in.Page, s.keys.Events(), roomEventHead(roomID), AdminLogLen}
 	nameTerms := chat.VisitorTerms(in.Name, "")
+	emailTerms := chat.VisitorTerms("", in.Email)
 	args = append(args, SearchGrace.Milliseconds(), len(nameTerms), roomID)
-	keys, args = s.withTerms(keys, args, nameTerms)
-	keys, args = s.withTerms(keys, args, chat.VisitorTerms("", in.Email))
+	for _, t := range nameTerms {
+		args = append(args, t)
+	}
+	for _, t := range emailTerms {
+		args = append(args, t)
+	}
 	res, err := fillVisitorScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return chat.Room{}, fail("fill visitor", err)
@@ -437,9 +458,22 @@ func (s *Store) FillVisitor(ctx context.Context, roomID string, in chat.NewRoom)
 	if len(res) == 1 && res[0] == "blocked" {
 		return chat.Room{}, chat.ErrBlocked
 	}
+	res, filled := searchFilled(res)
 	r, ok := roomFromFlat(roomID, res)
 	if !ok {
 		return chat.Room{}, chat.ErrRoomNotFound
+	}
+	// The partition's search sets, for the details the script indexed.
+	var terms []string
+	if strings.Contains(filled, "n") {
+		terms = append(terms, nameTerms...)
+	}
+	if strings.Contains(filled, "e") {
+		terms = append(terms, emailTerms...)
+	}
+	at := r.UpdatedAt.Millis()
+	if err := s.searchFollow(ctx, "fill visitor", roomID, at, "GT", terms, at); err != nil {
+		return chat.Room{}, err
 	}
 	return r, nil
 }
@@ -477,12 +511,12 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string, by chat.Sender) e
 	res, err := deleteScript.Run(ctx, s.rdb,
 		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Dedup(roomID), s.keys.Senders(roomID),
 			s.keys.AdminLog(), s.keys.Notes(roomID),
-			// the search index (lua/delete.lua)
-			s.keys.Terms(roomID), s.keys.SearchRooms(),
+			// the search index's terms hash (lua/delete.lua)
+			s.keys.Terms(roomID),
 			// the attachments and who the visitor is (lua/delete.lua)
 			s.keys.Attachments(roomID), s.keys.AttachmentsPending(roomID),
 			s.keys.VisitorPages(roomID), s.keys.VisitorInfo(roomID)},
-		roomID, s.keys.Events(), payload, refuseBlocked(by), AdminLogLen, s.keys.SearchTermPrefix()).Slice()
+		roomID, s.keys.Events(), payload, refuseBlocked(by), AdminLogLen).Slice()
 	if err != nil {
 		return fail("delete room", err)
 	}
@@ -497,6 +531,10 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string, by chat.Sender) e
 		if err := s.follow(ctx, "delete room", placeGone, roomID, tombstone(files)); err != nil {
 			return err
 		}
+		// What a lost step left in the partition's search sets goes too.
+		if err := s.searchDrop(ctx, "delete room", roomID, termsOf(res, 2)); err != nil {
+			return err
+		}
 		return chat.ErrRoomNotFound
 	case len(res) < 4:
 		return fmt.Errorf("redisstore: delete room: unexpected reply %v", res)
@@ -505,6 +543,11 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string, by chat.Sender) e
 	blocked, _ := res[2].(string)
 	files, _ := res[3].(int64)
 	if err := s.follow(ctx, "delete room", placeDel, roomID, tombstone(files == 1)); err != nil {
+		return err
+	}
+	// After the tombstone, which refuses a late indexer step: the room's
+	// terms leave its partition's search sets.
+	if err := s.searchDrop(ctx, "delete room", roomID, termsOf(res, 4)); err != nil {
 		return err
 	}
 	// A blocked room's identity entry stays: it leads the user to the

@@ -13,15 +13,16 @@
 -- ARGV[5]  admin log length kept (approximately)
 --
 -- Search index: the new details are found too (the old ones' terms stay
--- until the room goes, as a message's do):
+-- until the room goes, as a message's do); the partition's search sets
+-- follow (lua/searchput.lua):
 -- KEYS[3]  terms hash of the room (term -> where its latest hit is)
--- KEYS[4..] one search term zset per term of the name and email
 -- ARGV[6]  how long the terms hash outlives the room (ms)
--- ARGV[7]  room id (the member of the search zsets)
--- ARGV[8..] the terms, in the order of KEYS[4..]
+-- ARGV[7]  room id
+-- ARGV[8..] the terms of the name and email
 --
 -- Returns the flat room hash, an empty array when the room does not exist,
--- or {'blocked'} when the visitor is blocked (nothing is set).
+-- or {'blocked'} when the visitor is blocked (nothing is set). When the
+-- details changed, the hash is followed by the pair '_searchFilled', 'ne'.
 local blocked = redis.call('HGET', KEYS[1], 'blocked')
 if not blocked then
   return {}
@@ -34,12 +35,10 @@ if h[1] == ARGV[1] and h[2] == ARGV[2] then
   return redis.call('HGETALL', KEYS[1])
 end
 redis.call('HSET', KEYS[1], 'name', ARGV[1], 'email', ARGV[2])
-local at = redis.call('HGET', KEYS[1], 'updatedAt')
 local hset = {'HSET', KEYS[3]}
-for i = 4, #KEYS do
-  hset[#hset + 1] = ARGV[i + 4]
+for i = 8, #ARGV do
+  hset[#hset + 1] = ARGV[i]
   hset[#hset + 1] = 'v'
-  redis.call('ZADD', KEYS[i], at, ARGV[7])
 end
 if #hset > 2 then
   redis.call(unpack(hset))
@@ -51,4 +50,6 @@ end
 local hash = redis.call('HGETALL', KEYS[1])
 local ev = ARGV[4] .. cjson.encode(hash) .. '}'
 redis.call('PUBLISH', ARGV[3], redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'e', ev) .. ev)
+hash[#hash + 1] = '_searchFilled'
+hash[#hash + 1] = 'ne'
 return hash
