@@ -203,14 +203,24 @@ func (s *Store) Append(ctx context.Context, m chat.Message, opt chat.AppendOptio
 	if m.Sender == chat.SenderAdmin {
 		agent, agentName, reopen = m.Agent, m.Author, "0"
 	}
-	keys := make([]string, 0, 9)
+	keys := make([]string, 0, 8)
 	keys = append(keys, s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Senders(m.RoomID),
 		s.keys.AdminLog(), s.keys.Notes(m.RoomID), s.keys.Attachments(m.RoomID), s.keys.AttachmentsPending(m.RoomID))
-	// The client's block marker; without a client key it is not read.
-	keys = append(keys, s.keys.BlockedClient(opt.ClientKey))
+	// The client's block marker, in a slot of its own, is read just before
+	// the send script (which refuses the message after its own checks, as
+	// when it read the marker itself); without a client key it is not.
+	// Concurrent requests' reads and sends share round trips (batch.go).
+	// A message racing its sender's block by the time of that round trip
+	// may be stored (docs/ARCHITECTURE.md, Redis Cluster).
 	checkClient := "0"
 	if opt.ClientKey != "" {
-		checkClient = "1"
+		n, err := s.batch.do(ctx, "exists", s.keys.BlockedClient(opt.ClientKey)).Int64()
+		if err != nil {
+			return chat.Message{}, false, fail("append", err)
+		}
+		if n == 1 {
+			checkClient = "1"
+		}
 	}
 	args := make([]any, 0, 17+len(m.Attachments))
 	// A message of files only shows in the room list by its first file's
