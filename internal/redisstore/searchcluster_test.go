@@ -5,6 +5,8 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -296,6 +298,95 @@ func TestAppendRefusesBlockedClient(t *testing.T) {
 		}
 		if err := send(chat.SenderVisitor, key, "after the unblock"); err != nil {
 			t.Fatalf("after the unblock: %v", err)
+		}
+	})
+}
+
+// TestMigrateSearchFromGlobalKeys: the global search keys of before the
+// partitions (search:t:TERM, search:rooms, search:indexed) are moved into
+// the rooms' partitions at start by two instances at once and deleted; a
+// room deleted meanwhile (its partition's tombstone) is not copied; the
+// marker makes later starts skip it.
+func TestMigrateSearchFromGlobalKeys(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		prefix := uniquePrefix()
+		s, c := mustStore(t, addr, redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
+		s2, _ := mustStore(t, addr, redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
+		var rooms []chat.Room
+		for i := range 3 {
+			r := mustRoom(t, s, time.Now())
+			mustSend(t, s, r.ID, chat.SenderVisitor, "invoice "+strconv.Itoa(10+i)+" missing")
+			rooms = append(rooms, r)
+		}
+		if err := s.CatchUpSearch(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// The layout of before: every partition's search zset folded into
+		// its global twin, the partitions' deleted, the backfill's marker.
+		for _, k := range keysWithPrefix(t, c, prefix+"search:{") {
+			rest := k[len(prefix+"search:{"):]
+			_, name, _ := strings.Cut(rest, "}:")
+			global := prefix + "search:" + name // t:TERM or rooms
+			zs, err := c.ZRangeWithScores(ctx, k, 0, -1).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, z := range zs {
+				c.ZAdd(ctx, global, z)
+			}
+			c.Del(ctx, k)
+		}
+		c.Del(ctx, prefix+"search:migrated")
+		c.Set(ctx, prefix+"search:indexed", "1", 0)
+		if got, _ := searchPage(t, s, 10, "invoice"); len(got) != 0 {
+			t.Fatalf("before the migration: found %v; the test proves nothing", got)
+		}
+		// A room deleted by this version meanwhile: tombstoned, its terms
+		// hash gone, its old global entries left.
+		gone := rooms[2]
+		if err := s.DeleteRoom(ctx, gone.ID, chat.SenderAdmin); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := c.ZCard(ctx, prefix+"search:t:invoice").Result(); n != 3 {
+			t.Fatalf("old layout: %d rooms with invoice, want 3", n)
+		}
+
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, st := range []*redisstore.Store{s, s2} {
+			wg.Go(func() { _, errs[i] = st.MigrateSearch(ctx) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := searchPage(t, s, 10, "invoice", "missing")
+		if len(got) != 2 || slices.Contains(got, gone.ID) {
+			t.Errorf("after the migration: got %v, want the 2 live rooms", got)
+		}
+		if got, _ := searchPage(t, s, 10, "jan", "11"); !slices.Equal(got, []string{rooms[1].ID}) {
+			t.Errorf("name prefix and a number: got %v", got)
+		}
+		if s.SearchTermHas(t, "invoice", gone.ID) {
+			t.Error("the deleted room was copied into its partition")
+		}
+		for _, k := range keysWithPrefix(t, c, prefix+"search:") {
+			if !strings.HasPrefix(k, prefix+"search:{") && k != prefix+"search:migrated" {
+				t.Errorf("old key %s is left", k)
+			}
+		}
+		if v, _ := c.Get(ctx, prefix+"search:migrated").Result(); v != "1" {
+			t.Errorf("marker: got %q", v)
+		}
+		// Later starts do nothing, even with an old key back.
+		c.ZAdd(ctx, prefix+"search:t:invoice", redis.Z{Score: 1, Member: gone.ID})
+		if n, err := s.MigrateSearch(ctx); err != nil || n != 0 {
+			t.Errorf("second run: %d, %v", n, err)
+		}
+		if n, _ := c.Exists(ctx, prefix+"search:t:invoice").Result(); n != 1 {
+			t.Error("the second run touched the keys: the marker is not read")
 		}
 	})
 }
