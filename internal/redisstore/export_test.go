@@ -124,3 +124,17 @@ func (s *Store) SearchPut(t *testing.T, roomID string, at int64, terms ...string
 	}
 	return n
 }
+
+// SeedGlobalSearch writes an entry of the global search keys of before the
+// partitions (a term's zset and the search rooms), which BackfillSearch
+// moves into the room's partition.
+func (s *Store) SeedGlobalSearch(t *testing.T, roomID, term string) {
+	t.Helper()
+	now := float64(time.Now().UnixMilli())
+	if err := s.rdb.ZAdd(t.Context(), s.keys.SearchTerm(term), redis.Z{Score: now, Member: roomID}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.rdb.ZAdd(t.Context(), s.keys.SearchRooms(), redis.Z{Score: now, Member: roomID}).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
