@@ -49,10 +49,6 @@ func newKeys(prefix string) keys {
 // Room returns the hash of a room.
 func (k keys) Room(id string) string { return k.room + id + "}" }
 
-// RoomPrefix is Room without the id and the closing brace, for the script
-// that checks whether the room an identity's index names still exists.
-func (k keys) RoomPrefix() string { return k.room }
-
 // Msgs returns the list of a room's messages (JSON, ascending seq).
 func (k keys) Msgs(id string) string { return k.room + id + "}:msgs" }
 
@@ -329,20 +325,20 @@ func (k keys) CannedShortcuts() string { return k.prefix + "canned:shortcuts" }
 // term in a message, a note or its visitor's name or email (prefixes of
 // those included), scored by the latest of them (ms); the room's terms hash
 // says where that latest one is, so deleting the room finds every zset it
-// is in without a SCAN.
+// is in without a SCAN. The zsets are the partitions' (SearchPartTerm,
+// SearchPartRooms below); SearchTerm, SearchTermPrefix and SearchRooms
+// are the global keys of before them, which only the migration reads.
 
 // SearchTerm returns the sorted set room id → ms of the latest activity
-// with term.
+// with term, of before the partitions.
 func (k keys) SearchTerm(term string) string { return k.prefix + "search:t:" + term }
 
 // SearchTermPrefix returns what every SearchTerm key starts with: the
-// scripts that remove a room from the index build the keys of its terms
-// from it.
+// migration finds them with it.
 func (k keys) SearchTermPrefix() string { return k.prefix + "search:t:" }
 
-// SearchRooms returns the sorted set of indexed rooms, scored by the ms
-// their room expires after (its updatedAt, when sent with the room TTL):
-// what the sweeper takes expired rooms out of the index from.
+// SearchRooms returns the sorted set of indexed rooms of before the
+// partitions, scored by their updatedAt.
 func (k keys) SearchRooms() string { return k.prefix + "search:rooms" }
 
 // Terms returns the hash term → where a room's latest hit of it is ("m<seq>"
