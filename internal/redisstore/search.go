@@ -145,56 +145,11 @@ func (s *Store) Search(ctx context.Context, q chat.SearchQuery) (chat.SearchPage
 	if err := s.CatchUpSearch(ctx); err != nil && ctx.Err() != nil {
 		return chat.SearchPage{}, fail("search", ctx.Err())
 	}
-	// Each partition may hold the whole page, and walks its share of the
-	// bound of work.
-	budget := (searchBudget + IndexPartitions - 1) / IndexPartitions
-	calls := make([]scriptCall, IndexPartitions)
-	for p := range IndexPartitions {
-		t := indexTags[p]
-		keys := make([]string, 0, 1+len(q.Terms))
-		keys = append(keys, s.keys.PartPlace(t))
-		for _, term := range q.Terms {
-			keys = append(keys, s.keys.SearchPartTerm(t, term))
-		}
-		calls[p] = scriptCall{keys: keys, args: []any{q.Limit + 1, budget}}
-	}
-	cmds, err := s.runPipelined(ctx, searchScript, calls)
+	found, more, err := s.searchPartitions(ctx, q)
 	if err != nil {
 		return chat.SearchPage{}, fail("search", err)
 	}
-	var found []searchHitOf
-	for _, c := range cmds {
-		res, err := c.Slice()
-		if err != nil {
-			return chat.SearchPage{}, fail("search", err)
-		}
-		if len(res) < 2 {
-			return chat.SearchPage{}, fmt.Errorf("redisstore: search: unexpected reply %v", res)
-		}
-		rare, _ := res[0].(int64)
-		if stopped, _ := res[1].(int64); stopped == 1 {
-			page.More = true
-		}
-		term := q.Terms[0]
-		if rare >= 1 && int(rare) <= len(q.Terms) {
-			term = q.Terms[rare-1]
-		}
-		for i := 2; i+1 < len(res); i += 2 {
-			id, _ := res[i].(string)
-			raw, _ := res[i+1].(string)
-			sc, _ := strconv.ParseFloat(raw, 64)
-			found = append(found, searchHitOf{id: id, score: sc, term: term})
-		}
-	}
-	// Newest first, ties by id descending (as ZREVRANGE orders them).
-	sort.Slice(found, func(i, j int) bool {
-		a, b := found[i], found[j]
-		return a.score > b.score || a.score == b.score && a.id > b.id
-	})
-	if len(found) > q.Limit {
-		found = found[:q.Limit]
-		page.More = true
-	}
+	page.More = more
 	if len(found) == 0 {
 		return page, nil
 	}
@@ -224,6 +179,119 @@ func (s *Store) Search(ctx context.Context, q chat.SearchQuery) (chat.SearchPage
 		page.Results = append(page.Results, chat.SearchResult{Room: r, Match: searchMatch(r, hit, q.Terms)})
 	}
 	return page, nil
+}
+
+// searchWalk is where one partition's walk of a search stands.
+type searchWalk struct {
+	rare  int64   // the term walked (1-based), 0 before the first step
+	next  int64   // the rank in its zset to go on from
+	done  bool    // the zset's end was reached
+	last  float64 // the score of the last entry looked at
+	moved bool    // it looked at an entry at all
+}
+
+// searchPartitions walks every partition (lua/search.lua) for the rooms
+// with every term of q, newest first, as one walk of a global index would:
+// each step asks each partition for a share of the page only, and a next
+// step (one pipeline again) asks only the partitions whose walk stopped
+// above the page's last hit so far — one step for most searches, a few for
+// a sparse intersection — until the page is exact, every zset is walked,
+// or searchBudget entries were looked at (more is then true, as it is when
+// more rooms than q.Limit match). It returns up to q.Limit hits in order.
+func (s *Store) searchPartitions(ctx context.Context, q chat.SearchQuery) ([]searchHitOf, bool, error) {
+	want := q.Limit + 1
+	share := listShare(want)
+	walkN := int64(32)
+	if len(q.Terms) == 1 {
+		walkN = int64(share) // every entry is a hit
+	}
+	var walks [IndexPartitions]searchWalk
+	active := make([]int, IndexPartitions)
+	for p := range active {
+		active[p] = p
+	}
+	var found []searchHitOf
+	seen := map[string]bool{}
+	looked, more := int64(0), false
+	for len(active) > 0 {
+		calls := make([]scriptCall, len(active))
+		for i, p := range active {
+			t := indexTags[p]
+			keys := make([]string, 0, 1+len(q.Terms))
+			keys = append(keys, s.keys.PartPlace(t))
+			for _, term := range q.Terms {
+				keys = append(keys, s.keys.SearchPartTerm(t, term))
+			}
+			w := walks[p]
+			calls[i] = scriptCall{keys: keys, args: []any{share, walkN, w.next, w.rare}}
+		}
+		cmds, err := s.runPipelined(ctx, searchScript, calls)
+		if err != nil {
+			return nil, false, err
+		}
+		for i, c := range cmds {
+			res, err := c.Slice()
+			if err != nil {
+				return nil, false, err
+			}
+			if len(res) < 5 {
+				return nil, false, fmt.Errorf("unexpected reply %v", res)
+			}
+			w := &walks[active[i]]
+			w.rare, _ = res[0].(int64)
+			w.next, _ = res[1].(int64)
+			done, _ := res[2].(int64)
+			w.done = done == 1
+			n, _ := res[3].(int64)
+			looked += n
+			if raw, _ := res[4].(string); raw != "" {
+				w.last, _ = strconv.ParseFloat(raw, 64)
+				w.moved = true
+			}
+			term := q.Terms[0]
+			if w.rare >= 1 && int(w.rare) <= len(q.Terms) {
+				term = q.Terms[w.rare-1]
+			}
+			for j := 5; j+1 < len(res); j += 2 {
+				id, _ := res[j].(string)
+				raw, _ := res[j+1].(string)
+				if seen[id] {
+					continue // met again: a write moved the ranks between steps
+				}
+				seen[id] = true
+				sc, _ := strconv.ParseFloat(raw, 64)
+				found = append(found, searchHitOf{id: id, score: sc, term: term})
+			}
+		}
+		// Newest first, ties by id descending (as ZREVRANGE orders them).
+		sort.Slice(found, func(i, j int) bool {
+			a, b := found[i], found[j]
+			return a.score > b.score || a.score == b.score && a.id > b.id
+		})
+		// The page is exact once no partition's walk stopped above its
+		// last hit: what a partition has not looked at scores below that.
+		var next []int
+		for _, p := range active {
+			w := walks[p]
+			if w.done {
+				continue
+			}
+			if len(found) < want || !w.moved || w.last >= found[want-1].score {
+				next = append(next, p)
+			}
+		}
+		if len(next) > 0 && looked >= searchBudget {
+			more = true // the bound of work ended the walk before it knew
+			break
+		}
+		active = next
+		walkN = min(2*walkN, 256)
+	}
+	if len(found) > q.Limit {
+		found = found[:q.Limit]
+		more = true
+	}
+	return found, more, nil
 }
 
 // pipelineScripts runs fill's commands in one pipeline. Its scripts go as

@@ -390,3 +390,65 @@ func TestMigrateSearchFromGlobalKeys(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchMergesPartitions: when the newest hits all sit in one partition
+// (more of them than the share each partition gives at first), the search
+// asks that partition again until the page is exact, newest first, for one
+// word and for a sparse intersection of two.
+func TestSearchMergesPartitions(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		s, _ := mustStore(t, addr, redisstore.Options{RoomTTL: time.Hour})
+		idIn := func(inZero bool) string {
+			for {
+				id := chat.NewRoomID()
+				if (redisstore.PartitionOf(id) == 0) == inZero {
+					return id
+				}
+			}
+		}
+		base := time.Now().Add(-time.Hour)
+		type room struct {
+			id   string
+			rare bool
+		}
+		var all []room // oldest first
+		for i := range 80 {
+			// The 40 newest are all in partition 0.
+			id := idIn(i >= 40)
+			name := "Olga Common"
+			if i%5 == 0 {
+				name = "Olga Rarename"
+			}
+			at := base.Add(time.Duration(i) * time.Second)
+			if _, err := s.CreateRoom(ctx, chat.Room{ID: id, VisitorName: name, CreatedAt: chat.Time{Time: at}, UpdatedAt: chat.Time{Time: at}}); err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, room{id, i%5 == 0})
+		}
+		var newest, newestRare []string
+		for i := len(all) - 1; i >= 0; i-- {
+			newest = append(newest, all[i].id)
+			if all[i].rare {
+				newestRare = append(newestRare, all[i].id)
+			}
+		}
+		got, more := searchPage(t, s, 20, "olga")
+		if !slices.Equal(got, newest[:20]) || !more {
+			t.Errorf("one word: got %v (more %v), want the 20 newest %v", got, more, newest[:20])
+		}
+		got, more = searchPage(t, s, 50, "olga", "common")
+		if len(got) != 50 || !more {
+			t.Errorf("two words: got %d (more %v), want 50 and more", len(got), more)
+		}
+		got, more = searchPage(t, s, 12, "rarename", "olga")
+		if !slices.Equal(got, newestRare[:12]) || !more {
+			t.Errorf("sparse: got %v (more %v), want %v", got, more, newestRare[:12])
+		}
+		got, more = searchPage(t, s, 50, "olga", "rarename")
+		if !slices.Equal(got, newestRare) || more {
+			t.Errorf("sparse, all: got %d (more %v), want the 16", len(got), more)
+		}
+	})
+}
