@@ -127,12 +127,12 @@ type searchHitOf struct {
 	term  string // the rarest term in its partition: what its match shows
 }
 
-// Search finds the rooms with every term of q in exactly two round trips
-// (three the first time after Redis lost its scripts): lua/search.lua
-// walks every index partition (one pipeline, split per node on Cluster;
-// the hits merged newest first), then one pipeline reads each room found
-// and, with lua/searchhit.lua, the message, note or visitor detail it
-// matched.
+// Search finds the rooms with every term of q: lua/search.lua walks the
+// index partitions in steps (searchPartitions: one pipeline each, split
+// per node on Cluster; most searches take one), then one pipeline reads
+// each room found and, with lua/searchhit.lua, the message, note or
+// visitor detail it matched. A step after Redis lost its scripts takes one
+// round trip more.
 func (s *Store) Search(ctx context.Context, q chat.SearchQuery) (chat.SearchPage, error) {
 	page := chat.SearchPage{Results: []chat.SearchResult{}}
 	if len(q.Terms) == 0 {
