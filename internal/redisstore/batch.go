@@ -71,6 +71,22 @@ func (b *batcher) run(ctx context.Context, script *redis.Script, keys []string, 
 	return p.cmd
 }
 
+// do runs one plain command (args as for redis.NewCmd) through the queue,
+// as run does a script: a send's read of its sender's block marker shares
+// the round trip of other requests' calls.
+func (b *batcher) do(ctx context.Context, args ...any) *redis.Cmd {
+	p := &batched{ctx: ctx, cmd: redis.NewCmd(ctx, args...), done: make(chan struct{})}
+	b.mu.Lock()
+	b.queue = append(b.queue, p)
+	if b.active < maxFlushers {
+		b.active++
+		go b.flush()
+	}
+	b.mu.Unlock()
+	<-p.done
+	return p.cmd
+}
+
 // flush writes the queue out, a batch at a time, until it is empty.
 func (b *batcher) flush() {
 	for {

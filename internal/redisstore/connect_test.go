@@ -17,7 +17,7 @@ func TestConnectForms(t *testing.T) {
 		{"rediss://:secret@redis.example.com:6380/1", "client"},
 		{"redis-sentinel://:pw@s1:26379,s2:26379/mymaster", "client"},
 		{"rediss-sentinel://s1:26379/mymaster/2?sentinel_password=x", "client"},
-		{"redis-cluster://h1:6379,h2:6379", "cluster"}, 
+		{"redis-cluster://h1:6379,h2:6379", "cluster"},
 		{"rediss-cluster://u:p@h1:6379", "cluster"},
 		{"redis-sentinel://s1:26379", ""},              // no master name
 		{"redis-sentinel://s1:26379/m/notanumber", ""}, // bad db

@@ -115,3 +115,59 @@ func (s *Store) FollowEvent(t *testing.T, roomID string, n int64) {
 	}
 	t.Fatalf("room %s: no event %d in its outbox", roomID, n)
 }
+
+// SearchTermKey is the key of a term's zset in a room's partition.
+func (s *Store) SearchTermKey(roomID, term string) string {
+	return s.keys.SearchPartTerm(indexTags[PartitionOf(roomID)], term)
+}
+
+// SearchTermCard is how many rooms a term's zsets hold, over every
+// partition.
+func (s *Store) SearchTermCard(t *testing.T, term string) int64 {
+	t.Helper()
+	var n int64
+	for p := range IndexPartitions {
+		c, err := s.rdb.ZCard(t.Context(), s.keys.SearchPartTerm(indexTags[p], term)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += c
+	}
+	return n
+}
+
+// SearchTermHas tells whether a term's zset holds a room.
+func (s *Store) SearchTermHas(t *testing.T, term, roomID string) bool {
+	t.Helper()
+	_, err := s.rdb.ZScore(t.Context(), s.SearchTermKey(roomID, term), roomID).Result()
+	if err != nil && err != redis.Nil {
+		t.Fatal(err)
+	}
+	return err == nil
+}
+
+// SearchPut runs the partition's search step (lua/searchput.lua) for a
+// room, late or again: 1 applied, 0 refused (tombstoned).
+func (s *Store) SearchPut(t *testing.T, roomID string, at int64, terms ...string) int64 {
+	t.Helper()
+	c := s.searchPutCall(roomID, at, "GT", terms, func(int) int64 { return at })
+	n, err := searchPutScript.Run(t.Context(), s.rdb, c.keys, c.args...).Int64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// SeedGlobalSearch writes an entry of the global search keys of before the
+// partitions (a term's zset and the search rooms), which BackfillSearch
+// moves into the room's partition.
+func (s *Store) SeedGlobalSearch(t *testing.T, roomID, term string) {
+	t.Helper()
+	now := float64(time.Now().UnixMilli())
+	if err := s.rdb.ZAdd(t.Context(), s.keys.SearchTerm(term), redis.Z{Score: now, Member: roomID}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.rdb.ZAdd(t.Context(), s.keys.SearchRooms(), redis.Z{Score: now, Member: roomID}).Err(); err != nil {
+		t.Fatal(err)
+	}
+}

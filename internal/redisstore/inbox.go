@@ -343,9 +343,12 @@ func (s *Store) AddNote(ctx context.Context, n chat.Note) error {
 	if err != nil {
 		return err
 	}
-	keys := []string{s.keys.Room(n.RoomID), s.keys.Notes(n.RoomID), s.keys.Outbox(n.RoomID), s.keys.Terms(n.RoomID), s.keys.SearchRooms()}
+	keys := []string{s.keys.Room(n.RoomID), s.keys.Notes(n.RoomID), s.keys.Outbox(n.RoomID), s.keys.Terms(n.RoomID)}
 	args := []any{b, chat.MaxNotes, s.keys.Events(), ev, AdminLogLen, n.RoomID, n.CreatedAt.Millis(), SearchGrace.Milliseconds()}
-	keys, args = s.withTerms(keys, args, chat.SearchTerms(n.Content))
+	terms := chat.SearchTerms(n.Content)
+	for _, t := range terms {
+		args = append(args, t)
+	}
 	res, err := noteScript.Run(ctx, s.rdb, keys, args...).Result()
 	if err != nil {
 		return fail("add note", err)
@@ -360,7 +363,13 @@ func (s *Store) AddNote(ctx context.Context, n chat.Note) error {
 	if len(reply) != 2 {
 		return fmt.Errorf("redisstore: add note: unexpected reply %v", res)
 	}
-	return s.logEvents(ctx, "add note", n.RoomID, eventsOf(reply[1]))
+	if err := s.logEvents(ctx, "add note", n.RoomID, eventsOf(reply[1])); err != nil {
+		return err
+	}
+	// The partition's search sets; the room's search rooms entry only if it
+	// has none (the sweeper's score is the room's updatedAt).
+	at := n.CreatedAt.Millis()
+	return s.searchFollow(ctx, "add note", n.RoomID, at, "NX", terms, at)
 }
 
 // Notes returns a room's notes, oldest first.

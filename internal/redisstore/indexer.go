@@ -194,27 +194,46 @@ func (s *Store) index(ctx context.Context, entries []redis.XMessage) error {
 	if len(rooms) == 0 {
 		return nil
 	}
+	// Two steps, a pipeline each: the room's (lua/index.lua: the terms
+	// hash, only while the room exists), then, for the rooms that still
+	// exist, the partition's (lua/searchput.lua: the term zsets, refused
+	// for a room tombstoned meanwhile).
 	ttl := s.termsTTL()
-	var cmds []*redis.Cmd
-	err := s.pipelineScripts(ctx, indexScript, func(p redis.Pipeliner) {
-		cmds = cmds[:0]
-		for _, r := range rooms {
-			for start := 0; start == 0 || start < len(r.order); start += maxIndexTerms {
-				terms := r.order[start:min(start+maxIndexTerms, len(r.order))]
-				keys := make([]string, 0, 3+len(terms))
-				keys = append(keys, s.keys.Room(r.id), s.keys.Terms(r.id), s.keys.SearchRooms())
-				args := make([]any, 0, 3+3*len(terms))
-				args = append(args, r.id, r.latest, ttl)
-				for _, t := range terms {
-					h := r.hits[t]
-					keys = append(keys, s.keys.SearchTerm(t))
-					args = append(args, t, "m"+strconv.FormatInt(h.seq, 10), h.at)
-				}
-				cmds = append(cmds, indexScript.EvalSha(ctx, p, keys, args...))
+	type chunk struct {
+		r     *roomTerms
+		terms []string
+	}
+	var chunks []chunk
+	var roomCalls []scriptCall
+	for _, r := range rooms {
+		for start := 0; start == 0 || start < len(r.order); start += maxIndexTerms {
+			terms := r.order[start:min(start+maxIndexTerms, len(r.order))]
+			args := make([]any, 0, 1+2*len(terms))
+			args = append(args, ttl)
+			for _, t := range terms {
+				args = append(args, t, "m"+strconv.FormatInt(r.hits[t].seq, 10))
 			}
+			chunks = append(chunks, chunk{r, terms})
+			roomCalls = append(roomCalls, scriptCall{keys: []string{s.keys.Room(r.id), s.keys.Terms(r.id)}, args: args})
 		}
-	}, func() []*redis.Cmd { return cmds })
+	}
+	cmds, err := s.runPipelined(ctx, indexScript, roomCalls)
 	if err != nil {
+		return fail("search indexer", err)
+	}
+	var partCalls []scriptCall
+	for i, c := range cmds {
+		if n, _ := c.Int64(); n != 1 {
+			continue // the room is gone: nothing to index
+		}
+		ch := chunks[i]
+		partCalls = append(partCalls, s.searchPutCall(ch.r.id, ch.r.latest, "GT", ch.terms,
+			func(j int) int64 { return ch.r.hits[ch.terms[j]].at }))
+	}
+	if len(partCalls) == 0 {
+		return nil
+	}
+	if _, err := s.runPipelined(ctx, searchPutScript, partCalls); err != nil {
 		return fail("search indexer", err)
 	}
 	return nil

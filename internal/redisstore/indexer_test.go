@@ -53,7 +53,7 @@ func TestIndexerIndexesInTheBackground(t *testing.T) {
 		}
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			n, _ := c.ZCard(ctx, prefix+"search:t:parcel").Result()
+			n := a.SearchTermCard(t, "parcel")
 			// Every partition's log acked (a store's own logs, as every
 			// prefix has them).
 			pending := int64(0)

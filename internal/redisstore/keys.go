@@ -54,10 +54,6 @@ func newKeys(prefix string) keys {
 // Room returns the hash of a room.
 func (k keys) Room(id string) string { return k.room + id + "}" }
 
-// RoomPrefix is Room without the id and the closing brace, for the script
-// that checks whether the room an identity's index names still exists.
-func (k keys) RoomPrefix() string { return k.room }
-
 // Msgs returns the list of a room's messages (JSON, ascending seq).
 func (k keys) Msgs(id string) string { return k.room + id + "}:msgs" }
 
@@ -363,20 +359,20 @@ func (k keys) CannedShortcuts() string { return k.team + "canned:shortcuts" }
 // term in a message, a note or its visitor's name or email (prefixes of
 // those included), scored by the latest of them (ms); the room's terms hash
 // says where that latest one is, so deleting the room finds every zset it
-// is in without a SCAN.
+// is in without a SCAN. The zsets are the partitions' (SearchPartTerm,
+// SearchPartRooms below); SearchTerm, SearchTermPrefix and SearchRooms
+// are the global keys of before them, which only the migration reads.
 
 // SearchTerm returns the sorted set room id → ms of the latest activity
-// with term.
+// with term, of before the partitions.
 func (k keys) SearchTerm(term string) string { return k.prefix + "search:t:" + term }
 
 // SearchTermPrefix returns what every SearchTerm key starts with: the
-// scripts that remove a room from the index build the keys of its terms
-// from it.
+// migration finds them with it.
 func (k keys) SearchTermPrefix() string { return k.prefix + "search:t:" }
 
-// SearchRooms returns the sorted set of indexed rooms, scored by the ms
-// their room expires after (its updatedAt, when sent with the room TTL):
-// what the sweeper takes expired rooms out of the index from.
+// SearchRooms returns the sorted set of indexed rooms of before the
+// partitions, scored by their updatedAt.
 func (k keys) SearchRooms() string { return k.prefix + "search:rooms" }
 
 // Terms returns the hash term → where a room's latest hit of it is ("m<seq>"
@@ -385,8 +381,30 @@ func (k keys) SearchRooms() string { return k.prefix + "search:rooms" }
 func (k keys) Terms(id string) string { return k.room + id + "}:terms" }
 
 // SearchIndexed returns the marker that every room stored before the search
-// index existed has been indexed (BackfillSearch): "1".
+// index existed has been indexed (BackfillSearch): "1". Like SearchTerm and
+// SearchRooms, a key of before the partitions: MigrateSearch reads and
+// deletes them.
 func (k keys) SearchIndexed() string { return k.prefix + "search:indexed" }
+
+// The partitioned search index: each room's entries live in its index
+// partition (PartitionOf, indexTags), beside the partition's room index and
+// its tombstones (PartPlace), so one script over a partition's slot writes
+// them, refused for a deleted room.
+
+// SearchPartTerm returns a partition's sorted set room id → ms of the latest
+// activity with term.
+func (k keys) SearchPartTerm(tag, term string) string {
+	return k.prefix + "search:{" + tag + "}:t:" + term
+}
+
+// SearchPartRooms returns a partition's indexed rooms, scored by their
+// updatedAt (ms): what the sweeper takes expired rooms out of the index from.
+func (k keys) SearchPartRooms(tag string) string { return k.prefix + "search:{" + tag + "}:rooms" }
+
+// SearchMigrated returns the marker set once the global search keys of
+// before the partitions have been moved into them and deleted, and every
+// room stored before the search index existed indexed (MigrateSearch).
+func (k keys) SearchMigrated() string { return k.prefix + "search:migrated" }
 
 // Webhooks returns the hash of the registered webhook endpoints: id → JSON
 // (with their secrets).

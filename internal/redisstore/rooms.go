@@ -51,9 +51,12 @@ func (s *Store) createRoom(ctx context.Context, r chat.Room, identityHash string
 	args := []any{r.ID, r.VisitorName, r.VisitorEmail, r.Page, created, s.ttlMS, s.keys.Events(), roomEventHead(r.ID), r.ClientKey, AdminLogLen,
 		identityHash, r.UserID}
 	// The search index's keys and arguments come last (lua/create.lua).
-	keys = append(keys, s.keys.Terms(r.ID), s.keys.SearchRooms())
+	terms := chat.VisitorTerms(r.VisitorName, r.VisitorEmail)
+	keys = append(keys, s.keys.Terms(r.ID))
 	args = append(args, s.termsTTL())
-	keys, args = s.withTerms(keys, args, chat.VisitorTerms(r.VisitorName, r.VisitorEmail))
+	for _, t := range terms {
+		args = append(args, t)
+	}
 	res, err := createScript.Run(ctx, s.rdb, keys, args...).Result()
 	if err != nil {
 		return chat.Room{}, "", fail("create room", err)
@@ -72,6 +75,9 @@ func (s *Store) createRoom(ctx context.Context, r chat.Room, identityHash string
 	// Acked means stored and visible: the 201 waits for the index (and
 	// the room event's log).
 	if err := s.follow(ctx, "create room", placePut, r.ID, pl, eventsOf(reply[1])); err != nil {
+		return chat.Room{}, "", err
+	}
+	if err := s.searchFollow(ctx, "create room", r.ID, created, "GT", terms, created); err != nil {
 		return chat.Room{}, "", err
 	}
 	return chat.Room{
@@ -148,7 +154,10 @@ func (s *Store) IdentityRoom(ctx context.Context, identityHash string) (string, 
 func (s *Store) SetVisitorDetails(ctx context.Context, roomID, name, email string) (chat.Room, error) {
 	keys := []string{s.keys.Room(roomID), s.keys.Outbox(roomID), s.keys.Terms(roomID)}
 	args := []any{name, email, s.keys.Events(), roomEventHead(roomID), AdminLogLen, SearchGrace.Milliseconds(), roomID}
-	keys, args = s.withTerms(keys, args, chat.VisitorTerms(name, email))
+	terms := chat.VisitorTerms(name, email)
+	for _, t := range terms {
+		args = append(args, t)
+	}
 	res, err := setVisitorScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return chat.Room{}, fail("set visitor", err)
@@ -159,12 +168,20 @@ func (s *Store) SetVisitorDetails(ctx context.Context, roomID, name, email strin
 	if len(res) == 0 {
 		return chat.Room{}, chat.ErrRoomNotFound
 	}
-	r, ok := roomFromFlat(roomID, res[1:])
+	events := eventsOf(res[0])
+	res, filled := searchFilled(res[1:])
+	r, ok := roomFromFlat(roomID, res)
 	if !ok {
 		return chat.Room{}, chat.ErrRoomNotFound
 	}
-	if err := s.logEvents(ctx, "set visitor", roomID, eventsOf(res[0])); err != nil {
+	if err := s.logEvents(ctx, "set visitor", roomID, events); err != nil {
 		return chat.Room{}, err
+	}
+	if filled != "" {
+		at := r.UpdatedAt.Millis()
+		if err := s.searchFollow(ctx, "set visitor", roomID, at, "GT", terms, at); err != nil {
+			return chat.Room{}, err
+		}
 	}
 	return r, nil
 }
@@ -198,14 +215,24 @@ func (s *Store) Append(ctx context.Context, m chat.Message, opt chat.AppendOptio
 	if m.Sender == chat.SenderAdmin {
 		agent, agentName, reopen = m.Agent, m.Author, "0"
 	}
-	keys := make([]string, 0, 9)
+	keys := make([]string, 0, 8)
 	keys = append(keys, s.keys.Room(m.RoomID), s.keys.Msgs(m.RoomID), s.keys.Dedup(m.RoomID), s.keys.Senders(m.RoomID),
 		s.keys.Outbox(m.RoomID), s.keys.Notes(m.RoomID), s.keys.Attachments(m.RoomID), s.keys.AttachmentsPending(m.RoomID))
-	// The client's block marker; without a client key it is not read.
-	keys = append(keys, s.keys.BlockedClient(opt.ClientKey))
+	// The client's block marker, in a slot of its own, is read just before
+	// the send script (which refuses the message after its own checks, as
+	// when it read the marker itself); without a client key it is not.
+	// Concurrent requests' reads and sends share round trips (batch.go).
+	// A message racing its sender's block by the time of that round trip
+	// may be stored (docs/ARCHITECTURE.md, Redis Cluster).
 	checkClient := "0"
 	if opt.ClientKey != "" {
-		checkClient = "1"
+		n, err := s.batch.do(ctx, "exists", s.keys.BlockedClient(opt.ClientKey)).Int64()
+		if err != nil {
+			return chat.Message{}, false, fail("append", err)
+		}
+		if n == 1 {
+			checkClient = "1"
+		}
 	}
 	args := make([]any, 0, 17+len(m.Attachments))
 	// A message of files only shows in the room list by its first file's
@@ -457,12 +484,17 @@ func (s *Store) ClientBlocked(ctx context.Context, key string) (bool, error) {
 // FillVisitor sets the visitor's name, email and page where they are still
 // empty and, when one was, publishes the room event, in one script.
 func (s *Store) FillVisitor(ctx context.Context, roomID string, in chat.NewRoom) (chat.Room, error) {
-	keys := []string{s.keys.Room(roomID), s.keys.Outbox(roomID), s.keys.Terms(roomID), s.keys.SearchRooms()}
+	keys := []string{s.keys.Room(roomID), s.keys.Outbox(roomID), s.keys.Terms(roomID)}
 	args := []any{in.Name, in.Email, in.Page, s.keys.Events(), roomEventHead(roomID), AdminLogLen}
 	nameTerms := chat.VisitorTerms(in.Name, "")
+	emailTerms := chat.VisitorTerms("", in.Email)
 	args = append(args, SearchGrace.Milliseconds(), len(nameTerms), roomID)
-	keys, args = s.withTerms(keys, args, nameTerms)
-	keys, args = s.withTerms(keys, args, chat.VisitorTerms("", in.Email))
+	for _, t := range nameTerms {
+		args = append(args, t)
+	}
+	for _, t := range emailTerms {
+		args = append(args, t)
+	}
 	res, err := fillVisitorScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return chat.Room{}, fail("fill visitor", err)
@@ -473,11 +505,25 @@ func (s *Store) FillVisitor(ctx context.Context, roomID string, in chat.NewRoom)
 	if len(res) == 0 {
 		return chat.Room{}, chat.ErrRoomNotFound
 	}
-	r, ok := roomFromFlat(roomID, res[1:])
+	events := eventsOf(res[0])
+	res, filled := searchFilled(res[1:])
+	r, ok := roomFromFlat(roomID, res)
 	if !ok {
 		return chat.Room{}, chat.ErrRoomNotFound
 	}
-	if err := s.logEvents(ctx, "fill visitor", roomID, eventsOf(res[0])); err != nil {
+	if err := s.logEvents(ctx, "fill visitor", roomID, events); err != nil {
+		return chat.Room{}, err
+	}
+	// The partition's search sets, for the details the script indexed.
+	var terms []string
+	if strings.Contains(filled, "n") {
+		terms = append(terms, nameTerms...)
+	}
+	if strings.Contains(filled, "e") {
+		terms = append(terms, emailTerms...)
+	}
+	at := r.UpdatedAt.Millis()
+	if err := s.searchFollow(ctx, "fill visitor", roomID, at, "GT", terms, at); err != nil {
 		return chat.Room{}, err
 	}
 	return r, nil
@@ -516,12 +562,12 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string, by chat.Sender) e
 	res, err := deleteScript.Run(ctx, s.rdb,
 		[]string{s.keys.Room(roomID), s.keys.Msgs(roomID), s.keys.Dedup(roomID), s.keys.Senders(roomID),
 			s.keys.Outbox(roomID), s.keys.Notes(roomID),
-			// the search index (lua/delete.lua)
-			s.keys.Terms(roomID), s.keys.SearchRooms(),
+			// the search index's terms hash (lua/delete.lua)
+			s.keys.Terms(roomID),
 			// the attachments and who the visitor is (lua/delete.lua)
 			s.keys.Attachments(roomID), s.keys.AttachmentsPending(roomID),
 			s.keys.VisitorPages(roomID), s.keys.VisitorInfo(roomID)},
-		roomID, s.keys.Events(), payload, refuseBlocked(by), AdminLogLen, s.keys.SearchTermPrefix()).Slice()
+		roomID, s.keys.Events(), payload, refuseBlocked(by), AdminLogLen).Slice()
 	if err != nil {
 		return fail("delete room", err)
 	}
@@ -536,6 +582,10 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string, by chat.Sender) e
 		if err := s.follow(ctx, "delete room", placeGone, roomID, tombstone(files), roomEvents{}); err != nil {
 			return err
 		}
+		// What a lost step left in the partition's search sets goes too.
+		if err := s.searchDrop(ctx, "delete room", roomID, termsOf(res, 2)); err != nil {
+			return err
+		}
 		return chat.ErrRoomNotFound
 	case len(res) < 5:
 		return fmt.Errorf("redisstore: delete room: unexpected reply %v", res)
@@ -546,6 +596,11 @@ func (s *Store) DeleteRoom(ctx context.Context, roomID string, by chat.Sender) e
 	// The follow-up logs the room's events not logged yet and its
 	// room.deleted, the room gone.
 	if err := s.follow(ctx, "delete room", placeDel, roomID, tombstone(files == 1), eventsOf(res[4])); err != nil {
+		return err
+	}
+	// After the tombstone, which refuses a late indexer step: the room's
+	// terms leave its partition's search sets.
+	if err := s.searchDrop(ctx, "delete room", roomID, termsOf(res, 5)); err != nil {
 		return err
 	}
 	// A blocked room's identity entry stays: it leads the user to the

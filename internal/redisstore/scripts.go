@@ -262,6 +262,22 @@ var (
 	searchBackfillScript = redis.NewScript(searchBackfillSrc)
 )
 
+// The search index's partition steps (search.go): each in one partition's
+// slot, after the room's step wrote the room's terms hash.
+var (
+	//go:embed lua/searchput.lua
+	searchPutSrc    string
+	searchPutScript = redis.NewScript(searchPutSrc)
+
+	//go:embed lua/searchdrop.lua
+	searchDropSrc    string
+	searchDropScript = redis.NewScript(searchDropSrc)
+
+	//go:embed lua/searchcopy.lua
+	searchCopySrc    string
+	searchCopyScript = redis.NewScript(searchCopySrc)
+)
+
 // The attachments' scripts (attachments.go).
 var (
 	//go:embed lua/attput.lua

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -39,20 +41,98 @@ func (s *Store) termsTTL() int64 {
 	return s.ttlMS + SearchGrace.Milliseconds()
 }
 
-// withTerms appends the zset key of each term to keys and the term to args,
-// as the index blocks of the scripts take them.
-func (s *Store) withTerms(keys []string, args []any, terms []string) ([]string, []any) {
-	for _, t := range terms {
-		keys = append(keys, s.keys.SearchTerm(t))
-		args = append(args, t)
+// searchPutCall is the partition's step (lua/searchput.lua) indexing terms
+// of one room, each scored by at(i), with the room's search rooms entry
+// scored roomAt (how: GT or NX). It is refused for a tombstoned room.
+func (s *Store) searchPutCall(roomID string, roomAt int64, how string, terms []string, at func(i int) int64) scriptCall {
+	t := indexTags[PartitionOf(roomID)]
+	keys := make([]string, 0, 2+len(terms))
+	keys = append(keys, s.keys.PartPlace(t), s.keys.SearchPartRooms(t))
+	args := make([]any, 0, 3+len(terms))
+	args = append(args, roomID, roomAt, how)
+	for i, term := range terms {
+		keys = append(keys, s.keys.SearchPartTerm(t, term))
+		args = append(args, at(i))
 	}
-	return keys, args
+	return scriptCall{keys: keys, args: args}
 }
 
-// Search finds the rooms with every term of q in exactly two round trips
-// (three the first time after Redis lost its scripts): lua/search.lua
-// walks the index, then one pipeline reads each room found and, with
-// lua/searchhit.lua, the message, note or visitor detail it matched.
+// searchFollow runs the partition's step of a room script that wrote terms
+// of the room's terms hash, all scored at, through the batcher (as the
+// index's follow-ups). Like those, a failure answers 503 unavailable: what
+// the room script stored is there, not yet found by a search, and the
+// client's retry indexes it again.
+func (s *Store) searchFollow(ctx context.Context, op, roomID string, roomAt int64, how string, terms []string, at int64) error {
+	if len(terms) == 0 || s.dropFollowUps.Load() {
+		return nil
+	}
+	c := s.searchPutCall(roomID, roomAt, how, terms, func(int) int64 { return at })
+	if err := s.batch.run(ctx, searchPutScript, c.keys, c.args...).Err(); err != nil {
+		return fmt.Errorf("redisstore: %s: search: %w: %w", op, chat.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// searchDrop takes a room out of its partition's search sets (the terms its
+// terms hash named: lua/searchdrop.lua), after its tombstone, then deletes
+// the terms hash, which was kept until then so that a retry finds them.
+func (s *Store) searchDrop(ctx context.Context, op, roomID string, terms []string) error {
+	if len(terms) == 0 {
+		return nil
+	}
+	t := indexTags[PartitionOf(roomID)]
+	keys := make([]string, 0, 1+len(terms))
+	keys = append(keys, s.keys.SearchPartRooms(t))
+	for _, term := range terms {
+		keys = append(keys, s.keys.SearchPartTerm(t, term))
+	}
+	if err := s.batch.run(ctx, searchDropScript, keys, roomID).Err(); err != nil {
+		return fmt.Errorf("redisstore: %s: search: %w: %w", op, chat.ErrUnavailable, err)
+	}
+	if err := s.rdb.Del(ctx, s.keys.Terms(roomID)).Err(); err != nil {
+		return fmt.Errorf("redisstore: %s: search: %w: %w", op, chat.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// termsOf reads the terms a room script returned from index i on.
+func termsOf(res []any, i int) []string {
+	if i >= len(res) {
+		return nil
+	}
+	out := make([]string, 0, len(res)-i)
+	for _, v := range res[i:] {
+		if t, ok := v.(string); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// searchFilled reads the "_searchFilled" pair fillvisitor.lua and
+// setvisitor.lua end their reply with ('n' name, 'e' email) and returns the
+// reply without it.
+func searchFilled(res []any) ([]any, string) {
+	if n := len(res); n >= 2 && res[n-2] == "_searchFilled" {
+		f, _ := res[n-1].(string)
+		return res[:n-2], f
+	}
+	return res, ""
+}
+
+// searchHitOf is one room a partition's search found.
+type searchHitOf struct {
+	id    string
+	score float64
+	term  string // the rarest term in its partition: what its match shows
+}
+
+// Search finds the rooms with every term of q: lua/search.lua walks the
+// index partitions in steps (searchPartitions: one pipeline each, split
+// per node on Cluster; most searches take one), then one pipeline reads
+// each room found and, with lua/searchhit.lua, the message, note or
+// visitor detail it matched. A step after Redis lost its scripts takes one
+// round trip more.
 func (s *Store) Search(ctx context.Context, q chat.SearchQuery) (chat.SearchPage, error) {
 	page := chat.SearchPage{Results: []chat.SearchResult{}}
 	if len(q.Terms) == 0 {
@@ -65,54 +145,33 @@ func (s *Store) Search(ctx context.Context, q chat.SearchQuery) (chat.SearchPage
 	if err := s.CatchUpSearch(ctx); err != nil && ctx.Err() != nil {
 		return chat.SearchPage{}, fail("search", ctx.Err())
 	}
-	keys := make([]string, len(q.Terms))
-	for i, t := range q.Terms {
-		keys[i] = s.keys.SearchTerm(t)
-	}
-	res, err := searchScript.Run(ctx, s.rdb, keys, q.Limit+1, searchBudget, s.keys.RoomPrefix()).Slice()
+	found, more, err := s.searchPartitions(ctx, q)
 	if err != nil {
 		return chat.SearchPage{}, fail("search", err)
 	}
-	if len(res) < 2 {
-		return chat.SearchPage{}, fmt.Errorf("redisstore: search: unexpected reply %v", res)
-	}
-	rare, _ := res[0].(int64)
-	stopped, _ := res[1].(int64)
-	page.More = stopped == 1
-	entries := res[2:]
-	if len(entries)/2 > q.Limit {
-		entries = entries[:2*q.Limit]
-		page.More = true
-	}
-	if len(entries) == 0 {
+	page.More = more
+	if len(found) == 0 {
 		return page, nil
 	}
-	term := q.Terms[0]
-	if rare >= 1 && int(rare) <= len(q.Terms) {
-		term = q.Terms[rare-1]
-	}
-	ids := make([]string, 0, len(entries)/2)
-	for i := 0; i < len(entries); i += 2 {
-		id, _ := entries[i].(string)
-		ids = append(ids, id)
-	}
-	rooms := make([]*redis.StringSliceCmd, len(ids))
-	hits := make([]*redis.Cmd, len(ids))
+	rooms := make([]*redis.StringSliceCmd, len(found))
+	hits := make([]*redis.Cmd, len(found))
 	err = s.pipelineScripts(ctx, searchHitScript, func(p redis.Pipeliner) {
-		for i, id := range ids {
+		for i, f := range found {
+			id := f.id
 			rooms[i] = hmgetRoom(ctx, s.keys.Room(id))
 			_ = p.Process(ctx, rooms[i])
 			hits[i] = searchHitScript.EvalSha(ctx, p,
-				[]string{s.keys.Terms(id), s.keys.Msgs(id), s.keys.Notes(id), s.keys.Room(id)}, term)
+				[]string{s.keys.Terms(id), s.keys.Msgs(id), s.keys.Notes(id), s.keys.Room(id)}, f.term)
 		}
 	}, func() []*redis.Cmd { return hits })
 	if err != nil {
 		return chat.SearchPage{}, fail("search", err)
 	}
-	page.Results = make([]chat.SearchResult, 0, len(ids))
-	for i, id := range ids {
-		// A room deleted since the walk is skipped.
-		r, ok := roomFromValues(id, rooms[i].Val())
+	page.Results = make([]chat.SearchResult, 0, len(found))
+	for i, f := range found {
+		// A room deleted since the walk, or expired and not yet swept, is
+		// skipped.
+		r, ok := roomFromValues(f.id, rooms[i].Val())
 		if !ok {
 			continue
 		}
@@ -120,6 +179,119 @@ func (s *Store) Search(ctx context.Context, q chat.SearchQuery) (chat.SearchPage
 		page.Results = append(page.Results, chat.SearchResult{Room: r, Match: searchMatch(r, hit, q.Terms)})
 	}
 	return page, nil
+}
+
+// searchWalk is where one partition's walk of a search stands.
+type searchWalk struct {
+	rare  int64   // the term walked (1-based), 0 before the first step
+	next  int64   // the rank in its zset to go on from
+	done  bool    // the zset's end was reached
+	last  float64 // the score of the last entry looked at
+	moved bool    // it looked at an entry at all
+}
+
+// searchPartitions walks every partition (lua/search.lua) for the rooms
+// with every term of q, newest first, as one walk of a global index would:
+// each step asks each partition for a share of the page only, and a next
+// step (one pipeline again) asks only the partitions whose walk stopped
+// above the page's last hit so far — one step for most searches, a few for
+// a sparse intersection — until the page is exact, every zset is walked,
+// or searchBudget entries were looked at (more is then true, as it is when
+// more rooms than q.Limit match). It returns up to q.Limit hits in order.
+func (s *Store) searchPartitions(ctx context.Context, q chat.SearchQuery) ([]searchHitOf, bool, error) {
+	want := q.Limit + 1
+	share := listShare(want)
+	walkN := int64(32)
+	if len(q.Terms) == 1 {
+		walkN = int64(share) // every entry is a hit
+	}
+	var walks [IndexPartitions]searchWalk
+	active := make([]int, IndexPartitions)
+	for p := range active {
+		active[p] = p
+	}
+	var found []searchHitOf
+	seen := map[string]bool{}
+	looked, more := int64(0), false
+	for len(active) > 0 {
+		calls := make([]scriptCall, len(active))
+		for i, p := range active {
+			t := indexTags[p]
+			keys := make([]string, 0, 1+len(q.Terms))
+			keys = append(keys, s.keys.PartPlace(t))
+			for _, term := range q.Terms {
+				keys = append(keys, s.keys.SearchPartTerm(t, term))
+			}
+			w := walks[p]
+			calls[i] = scriptCall{keys: keys, args: []any{share, walkN, w.next, w.rare}}
+		}
+		cmds, err := s.runPipelined(ctx, searchScript, calls)
+		if err != nil {
+			return nil, false, err
+		}
+		for i, c := range cmds {
+			res, err := c.Slice()
+			if err != nil {
+				return nil, false, err
+			}
+			if len(res) < 5 {
+				return nil, false, fmt.Errorf("unexpected reply %v", res)
+			}
+			w := &walks[active[i]]
+			w.rare, _ = res[0].(int64)
+			w.next, _ = res[1].(int64)
+			done, _ := res[2].(int64)
+			w.done = done == 1
+			n, _ := res[3].(int64)
+			looked += n
+			if raw, _ := res[4].(string); raw != "" {
+				w.last, _ = strconv.ParseFloat(raw, 64)
+				w.moved = true
+			}
+			term := q.Terms[0]
+			if w.rare >= 1 && int(w.rare) <= len(q.Terms) {
+				term = q.Terms[w.rare-1]
+			}
+			for j := 5; j+1 < len(res); j += 2 {
+				id, _ := res[j].(string)
+				raw, _ := res[j+1].(string)
+				if seen[id] {
+					continue // met again: a write moved the ranks between steps
+				}
+				seen[id] = true
+				sc, _ := strconv.ParseFloat(raw, 64)
+				found = append(found, searchHitOf{id: id, score: sc, term: term})
+			}
+		}
+		// Newest first, ties by id descending (as ZREVRANGE orders them).
+		sort.Slice(found, func(i, j int) bool {
+			a, b := found[i], found[j]
+			return a.score > b.score || a.score == b.score && a.id > b.id
+		})
+		// The page is exact once no partition's walk stopped above its
+		// last hit: what a partition has not looked at scores below that.
+		var next []int
+		for _, p := range active {
+			w := walks[p]
+			if w.done {
+				continue
+			}
+			if len(found) < want || !w.moved || w.last >= found[want-1].score {
+				next = append(next, p)
+			}
+		}
+		if len(next) > 0 && looked >= searchBudget {
+			more = true // the bound of work ended the walk before it knew
+			break
+		}
+		active = next
+		walkN = min(2*walkN, 256)
+	}
+	if len(found) > q.Limit {
+		found = found[:q.Limit]
+		more = true
+	}
+	return found, more, nil
 }
 
 // pipelineScripts runs fill's commands in one pipeline. Its scripts go as
@@ -210,46 +382,116 @@ func searchMatch(r chat.Room, hit []string, terms []string) chat.SearchMatch {
 }
 
 // SweepSearch takes up to max rooms that expired by now out of the search
-// index (every room of SearchRooms scored before now minus the room TTL
-// whose hash is gone), and returns how many it took out. Rooms still there
-// are scored again by when they expire. Without a room TTL it does
-// nothing. Every step is an idempotent script: instances may sweep at once.
+// index (every room of a partition's search rooms scored before now minus
+// the room TTL whose hash is gone), and returns how many it took out. Rooms
+// still there are scored again by when they expire. Without a room TTL it
+// does nothing. Every step is idempotent: instances may sweep at once.
 func (s *Store) SweepSearch(ctx context.Context, now time.Time, max int) (int, error) {
 	removed, _, err := s.sweepSearch(ctx, now, max)
 	return removed, err
 }
 
-// sweepSearch is SweepSearch that also tells how many rooms it looked at.
-func (s *Store) sweepSearch(ctx context.Context, now time.Time, max int) (removed, seen int, err error) {
+// sweepSearch is SweepSearch that also tells whether a partition had more
+// expired rooms than this sweep took.
+// A room is swept in four steps, each a pipeline over the rooms found:
+// its own (lua/searchsweep.lua: still there, or gone with the terms its
+// terms hash names), its tombstone (lua/place.lua "gone", so a late
+// indexer step cannot index it again), its partition's (lua/searchdrop.lua),
+// then its terms hash deleted. A step that fails leaves the room to the
+// next sweep.
+func (s *Store) sweepSearch(ctx context.Context, now time.Time, max int) (removed int, more bool, err error) {
 	if s.ttlMS <= 0 {
-		return 0, 0, nil
+		return 0, false, nil
 	}
 	cutoff := now.UnixMilli() - s.ttlMS
-	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.keys.SearchRooms(), ByScore: true,
-		Start: "-inf", Stop: "(" + strconv.FormatInt(cutoff, 10), Count: int64(max)}).Result()
-	if err != nil {
-		return 0, 0, fail("sweep search", err)
+	stop := "(" + strconv.FormatInt(cutoff, 10)
+	share := int64((max + IndexPartitions - 1) / IndexPartitions)
+	found := make([]*redis.StringSliceCmd, IndexPartitions)
+	if err := s.forEachPartition(ctx, func(p redis.Pipeliner, part int) {
+		found[part] = p.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.keys.SearchPartRooms(indexTags[part]), ByScore: true,
+			Start: "-inf", Stop: stop, Count: share})
+	}); err != nil {
+		return 0, false, fail("sweep search", err)
+	}
+	var ids []string
+	for _, c := range found {
+		ids = append(ids, c.Val()...)
+		more = more || int64(len(c.Val())) == share
 	}
 	if len(ids) == 0 {
-		return 0, 0, nil
+		return 0, false, nil
 	}
-	cmds := make([]*redis.Cmd, len(ids))
-	err = s.pipelineScripts(ctx, searchSweepScript, func(p redis.Pipeliner) {
-		for i, id := range ids {
-			cmds[i] = searchSweepScript.EvalSha(ctx, p,
-				[]string{s.keys.Room(id), s.keys.Terms(id), s.keys.SearchRooms()},
-				id, s.keys.SearchTermPrefix(), cutoff, SearchGrace.Milliseconds())
-		}
-	}, func() []*redis.Cmd { return cmds })
+	calls := make([]scriptCall, len(ids))
+	for i, id := range ids {
+		calls[i] = scriptCall{keys: []string{s.keys.Room(id), s.keys.Terms(id)}, args: []any{SearchGrace.Milliseconds()}}
+	}
+	cmds, err := s.runPipelined(ctx, searchSweepScript, calls)
 	if err != nil {
-		return 0, 0, fail("sweep search", err)
+		return 0, false, fail("sweep search", err)
 	}
-	for _, c := range cmds {
-		if n, _ := c.Int64(); n == 1 {
-			removed++
+	type goneRoom struct {
+		id    string
+		terms []string
+	}
+	var gone []goneRoom
+	var places []scriptCall
+	var drops []scriptCall
+	rescore := map[string]int64{}
+	for i, c := range cmds {
+		res, err := c.Slice()
+		if err != nil || len(res) == 0 {
+			return 0, false, fail("sweep search", fmt.Errorf("unexpected reply %v: %w", res, err))
+		}
+		id := ids[i]
+		if n, _ := res[0].(int64); n == 0 {
+			pttl := int64(24 * time.Hour / time.Millisecond)
+			if len(res) > 1 {
+				if v, _ := res[1].(int64); v > 0 {
+					pttl = v
+				}
+			}
+			rescore[id] = cutoff + pttl
+			continue
+		}
+		g := goneRoom{id: id, terms: termsOf(res, 1)}
+		gone = append(gone, g)
+		p := PartitionOf(id)
+		places = append(places, scriptCall{keys: s.partKeys(p), args: s.placeArgs(p, placeGone, id, tombstone(false))})
+		t := indexTags[p]
+		keys := []string{s.keys.SearchPartRooms(t)}
+		for _, term := range g.terms {
+			keys = append(keys, s.keys.SearchPartTerm(t, term))
+		}
+		drops = append(drops, scriptCall{keys: keys, args: []any{id}})
+	}
+	if len(rescore) > 0 {
+		if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for id, at := range rescore {
+				p.ZAddXX(ctx, s.keys.SearchPartRooms(indexTags[PartitionOf(id)]), redis.Z{Score: float64(at), Member: id})
+			}
+			return nil
+		}); err != nil {
+			return 0, false, fail("sweep search", err)
 		}
 	}
-	return removed, len(ids), nil
+	if len(gone) == 0 {
+		return 0, more, nil
+	}
+	if _, err := s.runPipelined(ctx, placeScript, places); err != nil {
+		return 0, false, fail("sweep search", err)
+	}
+	if _, err := s.runPipelined(ctx, searchDropScript, drops); err != nil {
+		return 0, false, fail("sweep search", err)
+	}
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, g := range gone {
+			p.Del(ctx, s.keys.Terms(g.id))
+		}
+		return nil
+	}); err != nil {
+		return 0, false, fail("sweep search", err)
+	}
+	return len(gone), more, nil
 }
 
 // RunSearchSweeper sweeps the search index (SweepSearch) every interval
@@ -267,14 +509,14 @@ func (s *Store) RunSearchSweeper(ctx context.Context, every time.Duration, log *
 		case <-t.C:
 		}
 		for ctx.Err() == nil {
-			_, seen, err := s.sweepSearch(ctx, time.Now(), sweepBatch)
+			_, more, err := s.sweepSearch(ctx, time.Now(), sweepBatch)
 			if err != nil {
 				if ctx.Err() == nil {
 					log.Warn("search sweep failed", "err", err)
 				}
 				break
 			}
-			if seen < sweepBatch {
+			if !more {
 				break
 			}
 		}
@@ -283,7 +525,8 @@ func (s *Store) RunSearchSweeper(ctx context.Context, every time.Duration, log *
 
 // IndexRoom indexes a room stored before the search index existed: its
 // visitor's name and email and the messages it still has (one read, then
-// lua/searchbackfill.lua, which keeps what the room scripts indexed since).
+// lua/searchbackfill.lua in the room's slot, which keeps what the room
+// scripts indexed since, then lua/searchput.lua in its partition's).
 // Returns chat.ErrRoomNotFound.
 func (s *Store) IndexRoom(ctx context.Context, id string) error {
 	var vals *redis.SliceCmd
@@ -325,53 +568,133 @@ func (s *Store) IndexRoom(ctx context.Context, id string) error {
 			put(t, "m"+strconv.FormatInt(m.Seq, 10), m.CreatedAt.Millis())
 		}
 	}
-	keys := make([]string, 0, 3+len(order))
-	keys = append(keys, s.keys.Room(id), s.keys.Terms(id), s.keys.SearchRooms())
-	args := make([]any, 0, 2+3*len(order))
-	args = append(args, id, SearchGrace.Milliseconds())
+	args := make([]any, 0, 1+2*len(order))
+	args = append(args, SearchGrace.Milliseconds())
 	for _, t := range order {
-		keys = append(keys, s.keys.SearchTerm(t))
-		args = append(args, t, hits[t].where, hits[t].at)
+		args = append(args, t, hits[t].where)
 	}
-	n, err := searchBackfillScript.Run(ctx, s.rdb, keys, args...).Int64()
+	at, err := searchBackfillScript.Run(ctx, s.rdb, []string{s.keys.Room(id), s.keys.Terms(id)}, args...).Int64()
 	if err != nil {
 		return fail("index room", err)
 	}
-	if n == 0 {
+	if at == 0 {
 		return chat.ErrRoomNotFound
+	}
+	// The partition's step, refused if the room was deleted meanwhile.
+	for start := 0; start < len(order); start += maxIndexTerms {
+		terms := order[start:min(start+maxIndexTerms, len(order))]
+		c := s.searchPutCall(id, at, "GT", terms, func(i int) int64 { return hits[terms[i]].at })
+		if err := searchPutScript.Run(ctx, s.rdb, c.keys, c.args...).Err(); err != nil {
+			return fail("index room", err)
+		}
 	}
 	return nil
 }
 
-// BackfillSearch indexes every room of the room index once (IndexRoom),
-// oldest first, then sets SearchIndexed so that later starts skip it; it
-// returns how many rooms it indexed. Rooms are read by score, so one that
-// moves while the walk goes on is met again rather than missed. Several
-// instances may run it at once: it is idempotent.
+// BackfillSearch brings the search index to the partitions once, then sets
+// SearchMigrated so that later starts skip it (MigrateSearch is its other
+// name); it returns how many rooms it indexed. First every entry of the
+// global search keys of before the partitions (SearchTerm, SearchRooms) is
+// copied into the room's partition (lua/searchcopy.lua: ZADD GT, refused
+// for a room the partition has a tombstone for) and the global key
+// deleted; then, unless SearchIndexed says the rooms stored before the
+// search index existed were indexed, every room of the room index is
+// (IndexRoom), oldest first. Rooms are read by score, so one that moves
+// while the walk goes on is met again rather than missed. Idempotent:
+// several instances may run it at once, beside live traffic, and one
+// stopped half way is run again by the next start.
 func (s *Store) BackfillSearch(ctx context.Context) (int, error) {
-	done, err := s.rdb.Get(ctx, s.keys.SearchIndexed()).Result()
+	done, err := s.rdb.Get(ctx, s.keys.SearchMigrated()).Result()
 	if err != nil && !isNil(err) {
 		return 0, fail("backfill search", err)
 	}
 	if done == "1" {
 		return 0, nil
 	}
-	n := 0
-	// The partitions, and the global index of before them while it has
-	// not been moved yet (MigrateIndex).
-	indexes := []string{s.keys.Rooms()}
-	for p := range IndexPartitions {
-		indexes = append(indexes, s.keys.PartRooms(indexTags[p]))
+	indexed, err := s.rdb.Get(ctx, s.keys.SearchIndexed()).Result()
+	if err != nil && !isNil(err) {
+		return 0, fail("backfill search", err)
 	}
-	for _, index := range indexes {
-		if err := s.backfillIndex(ctx, index, &n); err != nil {
-			return n, err
+	if err := s.copyGlobalSearch(ctx); err != nil {
+		return 0, err
+	}
+	n := 0
+	if indexed != "1" {
+		// The partitions, and the global index of before them while it
+		// has not been moved yet (MigrateIndex).
+		indexes := []string{s.keys.Rooms()}
+		for p := range IndexPartitions {
+			indexes = append(indexes, s.keys.PartRooms(indexTags[p]))
+		}
+		for _, index := range indexes {
+			if err := s.backfillIndex(ctx, index, &n); err != nil {
+				return n, err
+			}
 		}
 	}
-	if err := s.rdb.Set(ctx, s.keys.SearchIndexed(), "1", 0).Err(); err != nil {
+	if err := s.rdb.Set(ctx, s.keys.SearchMigrated(), "1", 0).Err(); err != nil {
+		return n, fail("backfill search", err)
+	}
+	if err := s.rdb.Del(ctx, s.keys.SearchIndexed()).Err(); err != nil {
 		return n, fail("backfill search", err)
 	}
 	return n, nil
+}
+
+// MigrateSearch is BackfillSearch: the move of the search index into the
+// partitions, with the backfill of rooms older than the index.
+func (s *Store) MigrateSearch(ctx context.Context) (int, error) { return s.BackfillSearch(ctx) }
+
+// copyGlobalSearch copies every global search zset of before the
+// partitions into the partitions, a page at a time, and deletes it (the
+// search rooms last, so a crash before leaves the sweeper's entries).
+func (s *Store) copyGlobalSearch(ctx context.Context) error {
+	keys, err := s.scanKeys(ctx, s.keys.SearchTermPrefix()+"*")
+	if err != nil {
+		return fail("migrate search", err)
+	}
+	keys = append(keys, s.keys.SearchRooms())
+	for _, k := range keys {
+		term, isTerm := strings.CutPrefix(k, s.keys.SearchTermPrefix())
+		target := func(tag string) string {
+			if isTerm {
+				return s.keys.SearchPartTerm(tag, term)
+			}
+			return s.keys.SearchPartRooms(tag)
+		}
+		const page = 1000
+		for start := int64(0); ; start += page {
+			zs, err := s.rdb.ZRangeWithScores(ctx, k, start, start+page-1).Result()
+			if err != nil {
+				return fail("migrate search", err)
+			}
+			var byPart [IndexPartitions][]any
+			for _, z := range zs {
+				id, _ := z.Member.(string)
+				p := PartitionOf(id)
+				byPart[p] = append(byPart[p], id, int64(z.Score))
+			}
+			var calls []scriptCall
+			for p, args := range byPart {
+				if len(args) > 0 {
+					t := indexTags[p]
+					calls = append(calls, scriptCall{keys: []string{s.keys.PartPlace(t), target(t)}, args: args})
+				}
+			}
+			if len(calls) > 0 {
+				if _, err := s.runPipelined(ctx, searchCopyScript, calls); err != nil {
+					return fail("migrate search", err)
+				}
+			}
+			if len(zs) < page {
+				break
+			}
+		}
+		if err := s.rdb.Unlink(ctx, k).Err(); err != nil {
+			return fail("migrate search", err)
+		}
+	}
+	return nil
 }
 
 // backfillIndex is BackfillSearch over one room index.

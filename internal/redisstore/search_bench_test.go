@@ -289,14 +289,15 @@ func (f *searchFill) room(ctx context.Context, s *Store, p redis.Pipeliner, i in
 	p.RPush(ctx, s.keys.Msgs(id), msgs...)
 	p.ZAdd(ctx, s.keys.Rooms(), redis.Z{Score: float64(at), Member: id})
 	fields := make([]any, 0, 2*len(where))
+	tag := indexTags[PartitionOf(id)]
 	f.mu.Lock()
 	for t, w := range where {
 		fields = append(fields, t, w)
-		p.ZAdd(ctx, s.keys.SearchTerm(t), redis.Z{Score: float64(score[t]), Member: id})
+		p.ZAdd(ctx, s.keys.SearchPartTerm(tag, t), redis.Z{Score: float64(score[t]), Member: id})
 		f.terms[t] = true
 	}
 	f.messages += 10
 	f.mu.Unlock()
 	p.HSet(ctx, s.keys.Terms(id), fields...)
-	p.ZAdd(ctx, s.keys.SearchRooms(), redis.Z{Score: float64(at), Member: id})
+	p.ZAdd(ctx, s.keys.SearchPartRooms(tag), redis.Z{Score: float64(at), Member: id})
 }

@@ -121,6 +121,32 @@ func BenchmarkAppend(b *testing.B) {
 				}
 			})
 		})
+		// A visitor's send carries its client key, whose block marker is
+		// checked (a global key, read before the send script).
+		visitor := chat.AppendOptions{ClientKey: "192.0.2.1"}
+		b.Run("serial/clientKey", func(b *testing.B) {
+			b.ReportAllocs()
+			defer redisUsec(b, addr)()
+			for i := 0; b.Loop(); i++ {
+				if _, _, err := s.Append(ctx, benchMsg(ids[i%len(ids)], time.Now()), visitor); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("parallel/clientKey", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			var n atomic.Int64
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := int(n.Add(1))
+					if _, _, err := s.Append(ctx, benchMsg(ids[i%len(ids)], time.Now()), visitor); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
 	})
 }
 

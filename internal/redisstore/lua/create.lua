@@ -1,7 +1,8 @@
--- Create a room: its hash (with the TTL), and its room event. It writes
--- only the room's keys (and the search index's sets): the index and the
--- event's log and publish follow in the room's partition (lua/place.lua),
--- with the placement and the event returned. A verified identity's room
+-- Create a room: its hash (with the TTL), its terms hash and its room
+-- event. It writes only the room's keys: the index, the event's log and
+-- publish (lua/place.lua) and the search index's sets (lua/searchput.lua)
+-- follow in the room's partition, with the placement and the event
+-- returned. A verified identity's room
 -- names its identity hash; the identity's entry is claimed before, in its
 -- own slot (lua/identity.lua).
 --
@@ -24,10 +25,8 @@
 --
 -- Search index (the block at the end; see docs/ARCHITECTURE.md, Search):
 -- KEYS[3]  terms hash of the room (term -> where its latest hit is)
--- KEYS[4]  search rooms index (zset: room id -> updatedAt)
--- KEYS[5..] one search term zset per term of the visitor's name and email
 -- ARGV[13] ttl of the terms hash (ms, 0 = none): the room's and a grace
--- ARGV[14..] the terms, in the order of KEYS[5..]
+-- ARGV[14..] the terms of the visitor's name and email
 --
 -- Returns {placement, event}: the placement {ver, score, unread, status,
 -- assignee, labels, snoozedUntil, sweep} (see lua/place.lua) and the room
@@ -76,10 +75,9 @@ end
 do
   local K, A = 3, 13
   local hset = {'HSET', KEYS[K]}
-  for i = K + 2, #KEYS do
-    hset[#hset + 1] = ARGV[A + i - K - 1]
+  for i = A + 1, #ARGV do
+    hset[#hset + 1] = ARGV[i]
     hset[#hset + 1] = 'v'
-    redis.call('ZADD', KEYS[i], ARGV[5], ARGV[1])
   end
   if #hset > 2 then
     redis.call(unpack(hset))
@@ -87,7 +85,6 @@ do
       redis.call('PEXPIRE', KEYS[K], ARGV[A])
     end
   end
-  redis.call('ZADD', KEYS[K + 1], ARGV[5], ARGV[1])
 end
 
 local ev = ARGV[8] .. cjson.encode(redis.call('HGETALL', KEYS[1])) .. '}'

@@ -1,7 +1,9 @@
 -- Delete every key of a room, and tell every instance. It writes only the
--- room's keys (and the search index's sets): the Go side then tombstones
--- the room in its index partition, logging its last events and room.deleted
--- (lua/place.lua) and frees its identity's entry (lua/identity.lua).
+-- room's keys: the Go side then tombstones the room in its index
+-- partition, logging its last events and room.deleted (lua/place.lua),
+-- takes its terms out of the partition's search sets (lua/searchdrop.lua),
+-- deletes its terms hash (kept until then, so a failed step is done again
+-- by a retry) and frees its identity's entry (lua/identity.lua).
 --
 -- KEYS[1]  room hash
 -- KEYS[2]  msgs list
@@ -9,26 +11,25 @@
 -- KEYS[4]  senders string
 -- KEYS[5]  the room's outbox (its newest events, for the follow-up)
 -- KEYS[6]  notes list
--- KEYS[7]  terms hash of the room (term -> where its latest hit is)
--- KEYS[8]  search rooms index
--- KEYS[9]  the room's attachments hash
--- KEYS[10] the room's pending attachments zset
--- KEYS[11] visitor pages list
--- KEYS[12] visitor info hash
+-- KEYS[7]  terms hash of the room (term -> where its latest hit is): read
+-- KEYS[8]  the room's attachments hash
+-- KEYS[9]  the room's pending attachments zset
+-- KEYS[10] visitor pages list
+-- KEYS[11] visitor info hash
 --
 -- ARGV[1]  room id
 -- ARGV[2]  events channel (unused: the follow-up publishes)
 -- ARGV[3]  room.deleted event JSON
 -- ARGV[4]  refuse when the room is blocked (0|1)
 -- ARGV[5]  unused (was the admin log's length)
--- ARGV[6]  what every search term zset's key starts with (+ the term)
 --
 -- Returns {1, identity hash ('' = none), blocked (0|1), had files (0|1),
--- events}, events the outbox's ("n|JSON", the ones not logged yet among
--- them) and the room.deleted event numbered after them, for the delete's
--- follow-up, which logs them though the room is gone;
--- {0, had files} when the room did not exist, or {-1} when it is blocked and ARGV[4]
--- refuses that (nothing is removed). The room's blocked marker is not a
+-- events, terms...}, events the outbox's ("n|JSON", the ones not logged
+-- yet among them) and the room.deleted event numbered after them, for the
+-- delete's follow-up, which logs them though the room is gone; {0, had
+-- files, terms...} when the room did not exist, or {-1} when it is blocked
+-- and ARGV[4] refuses that (nothing is removed); terms are the fields of
+-- its terms hash. The room's blocked marker is not a
 -- key of the room: it stays.
 if ARGV[4] == '1' and redis.call('HGET', KEYS[1], 'blocked') == '1' then
   return {-1}
@@ -38,25 +39,23 @@ local h = redis.call('HMGET', KEYS[1], 'identity', 'blocked', 'evn')
 local events = redis.call('LRANGE', KEYS[5], 0, -1)
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 
--- Search index: the room leaves the zset of every term it has.
-do
-  local K, A = 7, 6
-  local terms = redis.call('HKEYS', KEYS[K])
+-- Search index: the terms the room is in, for the partition's step.
+local terms = redis.call('HKEYS', KEYS[7])
+local function withTerms(out)
   for i = 1, #terms do
-    redis.call('ZREM', ARGV[A] .. terms[i], ARGV[1])
+    out[#out + 1] = terms[i]
   end
-  redis.call('DEL', KEYS[K])
-  redis.call('ZREM', KEYS[K + 1], ARGV[1])
+  return out
 end
 
-local files = redis.call('EXISTS', KEYS[9])
-redis.call('DEL', KEYS[9], KEYS[10], KEYS[11], KEYS[12])
+local files = redis.call('EXISTS', KEYS[8])
+redis.call('DEL', KEYS[8], KEYS[9], KEYS[10], KEYS[11])
 if existed == 0 then
-  return {0, files}
+  return withTerms({0, files})
 end
 events[#events + 1] = (tonumber(h[3] or '0') + 1) .. '|' .. ARGV[3]
 local blocked = '0'
 if h[2] == '1' then
   blocked = '1'
 end
-return {1, h[1] or '', blocked, files, events}
+return withTerms({1, h[1] or '', blocked, files, events})

@@ -15,16 +15,17 @@
 --
 -- Search index (the block at the end; see docs/ARCHITECTURE.md, Search):
 -- KEYS[3]  terms hash of the room (term -> where its latest hit is)
--- KEYS[4]  search rooms index (zset: room id -> updatedAt)
--- KEYS[5..] one search term zset per term of the name, then of the email
 -- ARGV[7]  how long the terms hash outlives the room (ms)
--- ARGV[8]  how many of KEYS[5..] are the name's (the rest are the email's)
--- ARGV[9]  room id (the member of the search zsets)
--- ARGV[10..] the terms, in the order of KEYS[5..]
+-- ARGV[8]  how many of ARGV[10..] are the name's (the rest are the email's)
+-- ARGV[9]  room id
+-- ARGV[10..] the terms of the name, then of the email
 --
 -- Returns {event, field, value, ...}: the room event ("n|JSON" for the
 -- follow-up, '' when nothing was filled) then the flat room hash, an empty array when the room does not exist,
--- or {'blocked'} when the visitor is blocked (nothing is set).
+-- or {'blocked'} when the visitor is blocked (nothing is set). When it
+-- indexed a detail filled in now, the hash is followed by the pair
+-- '_searchFilled', 'n', 'e' or 'ne' (name, email): the partition's search
+-- sets follow for those (lua/searchput.lua).
 
 -- The room's next event: numbered (the room hash's "evn") and kept in the
 -- room's capped outbox; the follow-up logs and publishes it
@@ -67,14 +68,11 @@ end
 if filled.name or filled.email then
   local K, A = 3, 7
   local grace, names, roomID = tonumber(ARGV[A]), tonumber(ARGV[A + 1]), ARGV[A + 2]
-  local at = redis.call('HGET', KEYS[1], 'updatedAt')
   local hset = {'HSET', KEYS[K]}
-  for i = K + 2, #KEYS do
-    local j = i - K - 1 -- 1-based among the terms
+  for j = 1, #ARGV - A - 2 do -- 1-based among the terms
     if (j <= names and filled.name) or (j > names and filled.email) then
       hset[#hset + 1] = ARGV[A + 2 + j]
       hset[#hset + 1] = 'v'
-      redis.call('ZADD', KEYS[i], at, roomID)
     end
   end
   if #hset > 2 then
@@ -84,7 +82,6 @@ if filled.name or filled.email then
       redis.call('PEXPIRE', KEYS[K], pttl + grace)
     end
   end
-  redis.call('ZADD', KEYS[K + 1], at, roomID)
 end
 local hash = redis.call('HGETALL', KEYS[1])
 local event = ''
@@ -93,4 +90,8 @@ if changed then
   event = emit(KEYS[1], KEYS[2], ev)
 end
 table.insert(hash, 1, event)
+if filled.name or filled.email then
+  hash[#hash + 1] = '_searchFilled'
+  hash[#hash + 1] = (filled.name and 'n' or '') .. (filled.email and 'e' or '')
+end
 return hash

@@ -1,13 +1,12 @@
--- Store an agent's private note in a room, index its words for search, and
--- publish it to the admin streams only. The notes list lives as long as the
+-- Store an agent's private note in a room, point its words at it in the
+-- room's terms hash (the partition's search sets follow: lua/searchput.lua),
+-- and publish it to the admin streams only. The notes list lives as long as the
 -- room: it takes the room's remaining TTL (and every send refreshes both).
 --
 -- KEYS[1]  room hash
 -- KEYS[2]  notes list (note JSON, oldest first)
 -- KEYS[3]  the room's outbox (its newest events, for the follow-up)
 -- KEYS[4]  terms hash of the room (term -> where its latest hit is)
--- KEYS[5]  search rooms index (zset: room id -> updatedAt)
--- KEYS[6..] one search term zset per term of the note
 --
 -- ARGV[1]  note JSON
 -- ARGV[2]  most notes a room may have
@@ -17,7 +16,7 @@
 -- ARGV[6]  room id
 -- ARGV[7]  the note's time (ms): its terms' score
 -- ARGV[8]  how long the terms hash outlives the room (ms)
--- ARGV[9..] the terms, in the order of KEYS[6..]
+-- ARGV[9..] the terms of the note
 --
 -- Returns {position, event}: the note event ("n|JSON" for the follow-up)
 -- and the note's position in the list (1-based: the search index's
@@ -56,10 +55,9 @@ end
 
 -- Search index: the note's terms point at it.
 local hset = {'HSET', KEYS[4]}
-for i = 6, #KEYS do
-  hset[#hset + 1] = ARGV[i + 3]
+for i = 9, #ARGV do
+  hset[#hset + 1] = ARGV[i]
   hset[#hset + 1] = 'n' .. n
-  redis.call('ZADD', KEYS[i], ARGV[7], ARGV[6])
 end
 if #hset > 2 then
   redis.call(unpack(hset))
@@ -67,6 +65,5 @@ if #hset > 2 then
     redis.call('PEXPIRE', KEYS[4], ttl + tonumber(ARGV[8]))
   end
 end
-redis.call('ZADD', KEYS[5], 'NX', redis.call('HGET', KEYS[1], 'updatedAt'), ARGV[6])
 
 return {n, emit(KEYS[1], KEYS[3], ARGV[4])}

@@ -1,36 +1,25 @@
--- Take one room out of the search index if it expired; the sweeper runs it
--- for each room of the search rooms index whose score is past the room TTL.
--- Idempotent, so any number of instances may sweep at once.
+-- The room's step of sweeping one room out of the search index; the sweeper
+-- runs it for each room of a partition's search rooms whose score is past
+-- the room TTL. Idempotent, so any number of instances may sweep at once.
 --
 -- KEYS[1]  room hash
 -- KEYS[2]  terms hash of the room (term -> where its latest hit is)
--- KEYS[3]  search rooms index (zset: room id -> updatedAt)
 --
--- ARGV[1]  room id
--- ARGV[2]  what every search term zset's key starts with (+ the term)
--- ARGV[3]  now minus the room TTL (ms): the score a room expiring now has
--- ARGV[4]  how long the terms hash outlives the room (ms)
+-- ARGV[1]  how long the terms hash outlives the room (ms)
 --
--- Returns 1 when the room was gone and left the index, 0 when it is still
--- there (it is scored again by when it expires, its terms kept beyond it).
+-- Returns {0, pttl} when the room is still there (its TTL was refreshed by
+-- something that did not update the index, or it never expires: pttl -1;
+-- its terms hash is given the room's TTL and the grace again), or {1, the
+-- terms of its terms hash...} when it is gone: the Go side tombstones it,
+-- takes those terms out of the partition (searchdrop.lua), then deletes the
+-- terms hash, so a step that fails is done again by the next sweep.
 local pttl = redis.call('PTTL', KEYS[1])
 if pttl ~= -2 then
-  -- Still there: its TTL was refreshed by something that did not update the
-  -- index, or it never expires. Look again when it would expire.
-  local at = tonumber(ARGV[3])
   if pttl > 0 then
-    at = at + pttl
-    redis.call('PEXPIRE', KEYS[2], pttl + tonumber(ARGV[4]))
-  else
-    at = at + 24 * 3600 * 1000
+    redis.call('PEXPIRE', KEYS[2], pttl + tonumber(ARGV[1]))
   end
-  redis.call('ZADD', KEYS[3], at, ARGV[1])
-  return 0
+  return {0, pttl}
 end
-local terms = redis.call('HKEYS', KEYS[2])
-for i = 1, #terms do
-  redis.call('ZREM', ARGV[2] .. terms[i], ARGV[1])
-end
-redis.call('DEL', KEYS[2])
-redis.call('ZREM', KEYS[3], ARGV[1])
-return 1
+local out = redis.call('HKEYS', KEYS[2])
+table.insert(out, 1, 1)
+return out

@@ -12,8 +12,6 @@
 -- KEYS[6]  notes list (its TTL follows the room's)
 -- KEYS[7]  the room's attachments hash (id -> Attachment JSON)
 -- KEYS[8]  the room's pending attachments zset (id -> send-by, ms)
--- KEYS[9]  the blocked marker of the sender's client key (a visitor's
---          address; see ARGV[17])
 --
 -- ARGV[1]  room id
 -- ARGV[2]  clientId ('' = none)
@@ -37,7 +35,10 @@
 --          unassigned room becomes theirs
 -- ARGV[15] that agent's display name
 -- ARGV[16] reopen a pending or resolved room (0|1: a visitor message)
--- ARGV[17] refuse the message when KEYS[9] exists (0|1)
+-- ARGV[17] refuse the message: the sender's client key (a visitor's
+--          address) is blocked (0|1). Its marker is a global key of its
+--          own slot, read by Go just before, in the same batch as other
+--          requests' calls (Store.Append)
 -- ARGV[18..] the ids of the attachments the message carries: each must
 --            be in the hash and still pending (not sent, not expired),
 --            else nothing is stored ({'attachment_unknown'|
@@ -100,7 +101,7 @@ end
 if refuseBlocked and h[4] == '1' then
   return {'blocked'}
 end
-if ARGV[17] == '1' and redis.call('EXISTS', KEYS[9]) == 1 then
+if ARGV[17] == '1' then
   return {'blocked'}
 end
 local first = tonumber(h[2] or '1')

@@ -13,16 +13,17 @@
 -- ARGV[5]  unused (was the admin log's length)
 --
 -- Search index: the new details are found too (the old ones' terms stay
--- until the room goes, as a message's do):
+-- until the room goes, as a message's do); the partition's search sets
+-- follow (lua/searchput.lua):
 -- KEYS[3]  terms hash of the room (term -> where its latest hit is)
--- KEYS[4..] one search term zset per term of the name and email
 -- ARGV[6]  how long the terms hash outlives the room (ms)
--- ARGV[7]  room id (the member of the search zsets)
--- ARGV[8..] the terms, in the order of KEYS[4..]
+-- ARGV[7]  room id
+-- ARGV[8..] the terms of the name and email
 --
 -- Returns {event, field, value, ...}: the room event ("n|JSON" for the
 -- follow-up, '' when nothing changed) then the flat room hash, an empty array when the room does not exist,
--- or {'blocked'} when the visitor is blocked (nothing is set).
+-- or {'blocked'} when the visitor is blocked (nothing is set). When the
+-- details changed, the hash is followed by the pair '_searchFilled', 'ne'.
 
 -- The room's next event: numbered (the room hash's "evn") and kept in the
 -- room's capped outbox; the follow-up logs and publishes it
@@ -56,12 +57,10 @@ if h[1] == ARGV[1] and h[2] == ARGV[2] then
   return same
 end
 redis.call('HSET', KEYS[1], 'name', ARGV[1], 'email', ARGV[2])
-local at = redis.call('HGET', KEYS[1], 'updatedAt')
 local hset = {'HSET', KEYS[3]}
-for i = 4, #KEYS do
-  hset[#hset + 1] = ARGV[i + 4]
+for i = 8, #ARGV do
+  hset[#hset + 1] = ARGV[i]
   hset[#hset + 1] = 'v'
-  redis.call('ZADD', KEYS[i], at, ARGV[7])
 end
 if #hset > 2 then
   redis.call(unpack(hset))
@@ -73,4 +72,6 @@ end
 local hash = redis.call('HGETALL', KEYS[1])
 local ev = ARGV[4] .. cjson.encode(hash) .. '}'
 table.insert(hash, 1, emit(KEYS[1], KEYS[2], ev))
+hash[#hash + 1] = '_searchFilled'
+hash[#hash + 1] = 'ne'
 return hash
