@@ -444,9 +444,10 @@ func (s *Store) sweepSearch(ctx context.Context, now time.Time, max int) (remove
 		}
 		id := ids[i]
 		if n, _ := res[0].(int64); n == 0 {
+			// Looked at again when it expires; one without a TTL in a day.
 			pttl := int64(24 * time.Hour / time.Millisecond)
 			if len(res) > 1 {
-				if v, _ := res[1].(int64); v > 0 {
+				if v, _ := res[1].(int64); v >= 0 { // 0: it expires now
 					pttl = v
 				}
 			}
