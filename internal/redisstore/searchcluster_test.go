@@ -132,10 +132,8 @@ func TestSearchPartitionsOnCluster(t *testing.T) {
 
 // TestSearchOnCluster: search through the store's writes on a real cluster
 // (rooms in several partitions on 3 primaries, messages, notes, visitor
-// details filled in later, a delete, paging). Skipped while the room
-// scripts still append to the global admin log (refused on Cluster: the
-// events' session moves it into the partitions); TestSearchFlows runs the
-// same flows on a single Redis meanwhile.
+// details filled in later, a delete, paging); TestSearchFlows runs the
+// same flows on a single Redis.
 func TestSearchOnCluster(t *testing.T) {
 	cl := sharedCluster(t)
 	c, err := redisstore.Connect(cl.URL())
@@ -175,9 +173,6 @@ func searchFlows(t *testing.T, s *redisstore.Store, where func(key string)) {
 		at := start.Add(time.Duration(i) * time.Millisecond)
 		r, err := s.CreateRoom(ctx, chat.Room{ID: chat.NewRoomID(), VisitorName: "Olga " + strconv.Itoa(i),
 			CreatedAt: chat.Time{Time: at}, UpdatedAt: chat.Time{Time: at}})
-		if i == 0 && err != nil && slotError(err.Error()) {
-			t.Skipf("the room scripts are not cluster-safe yet (the admin log): %v", err)
-		}
 		if err != nil {
 			t.Fatal(err)
 		}
