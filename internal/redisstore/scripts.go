@@ -6,16 +6,24 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+//go:embed lua/lib/emit.lua
+var emitLib string
+
+// withEmit puts lua/lib/emit.lua (the room's next event, numbered into its
+// outbox) before a script that makes a room's events: Redis scripts have
+// no includes.
+func withEmit(src string) string { return emitLib + src }
+
 // The scripts run with EVALSHA and fall back to EVAL when Redis has not seen
 // them (after a restart, or on a fresh server).
 var (
 	//go:embed lua/create.lua
 	createSrc    string
-	createScript = redis.NewScript(createSrc)
+	createScript = redis.NewScript(withEmit(createSrc))
 
 	//go:embed lua/send.lua
 	sendSrc    string
-	sendScript = redis.NewScript(sendSrc)
+	sendScript = redis.NewScript(withEmit(sendSrc))
 
 	//go:embed lua/index.lua
 	indexSrc    string
@@ -31,19 +39,19 @@ var (
 
 	//go:embed lua/markread.lua
 	markReadSrc    string
-	markReadScript = redis.NewScript(markReadSrc)
+	markReadScript = redis.NewScript(withEmit(markReadSrc))
 
 	//go:embed lua/block.lua
 	blockSrc    string
-	blockScript = redis.NewScript(blockSrc)
+	blockScript = redis.NewScript(withEmit(blockSrc))
 
 	//go:embed lua/fillvisitor.lua
 	fillVisitorSrc    string
-	fillVisitorScript = redis.NewScript(fillVisitorSrc)
+	fillVisitorScript = redis.NewScript(withEmit(fillVisitorSrc))
 
 	//go:embed lua/setvisitor.lua
 	setVisitorSrc    string
-	setVisitorScript = redis.NewScript(setVisitorSrc)
+	setVisitorScript = redis.NewScript(withEmit(setVisitorSrc))
 
 	//go:embed lua/visitorpage.lua
 	visitorPageSrc    string
@@ -188,11 +196,11 @@ var (
 var (
 	//go:embed lua/inbox.lua
 	inboxSrc    string
-	inboxScript = redis.NewScript(inboxSrc)
+	inboxScript = redis.NewScript(withEmit(inboxSrc))
 
 	//go:embed lua/note.lua
 	noteSrc    string
-	noteScript = redis.NewScript(noteSrc)
+	noteScript = redis.NewScript(withEmit(noteSrc))
 
 	//go:embed lua/activity.lua
 	activitySrc    string

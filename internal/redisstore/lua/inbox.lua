@@ -30,24 +30,8 @@
 -- {'notdue', placement} when it is no longer snoozed at all (the follow-up
 -- takes it out of the snoozed set).
 
--- The room's next event: numbered (the room hash's "evn") and kept in the
--- room's capped outbox; the follow-up logs and publishes it
--- (lua/place.lua). Returns "n|event".
-local function emit(room, outbox, ev)
-  local e = redis.call('HINCRBY', room, 'evn', 1) .. '|' .. ev
-  local len = redis.call('RPUSH', outbox, e)
-  if len > 64 then
-    redis.call('LTRIM', outbox, -64, -1)
-  elseif len == 1 then
-    -- A new outbox lives as long as the room (send.lua's refreshes
-    -- renew it with the room's other keys).
-    local t = redis.call('PTTL', room)
-    if t > 0 then
-      redis.call('PEXPIRE', outbox, t)
-    end
-  end
-  return e
-end
+-- emit (the room's next event into its outbox) is lua/lib/emit.lua, put
+-- before this script by scripts.go.
 local room, id = KEYS[1], ARGV[4]
 local h = redis.call('HMGET', room, 'updatedAt', 'status', 'assignee', 'snoozedUntil', 'labels')
 if not h[1] then

@@ -27,24 +27,8 @@
 -- room event ("n|JSON" for the follow-up, '' when the mark did not move),
 -- then the flat room hash; an empty array when the room does not exist.
 
--- The room's next event: numbered (the room hash's "evn") and kept in the
--- room's capped outbox; the follow-up logs and publishes it
--- (lua/place.lua). Returns "n|event".
-local function emit(room, outbox, ev)
-  local e = redis.call('HINCRBY', room, 'evn', 1) .. '|' .. ev
-  local len = redis.call('RPUSH', outbox, e)
-  if len > 64 then
-    redis.call('LTRIM', outbox, -64, -1)
-  elseif len == 1 then
-    -- A new outbox lives as long as the room (send.lua's refreshes
-    -- renew it with the room's other keys).
-    local t = redis.call('PTTL', room)
-    if t > 0 then
-      redis.call('PEXPIRE', outbox, t)
-    end
-  end
-  return e
-end
+-- emit (the room's next event into its outbox) is lua/lib/emit.lua, put
+-- before this script by scripts.go.
 local room = KEYS[1]
 local markField, counter, mark = ARGV[1], ARGV[2], ARGV[3]
 local h = redis.call('HMGET', room, 'seq', 'firstSeq', markField)
