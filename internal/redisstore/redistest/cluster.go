@@ -327,11 +327,15 @@ func (c *Cluster) PrimaryFor(ctx context.Context, key string) (string, error) {
 }
 
 // KillPrimaryFor kills the process of the master that serves key's slot,
-// as a crash would, and returns its address. It first waits (WAIT 1) until
-// the master's replica has every write the master acknowledged, so the
-// promoted replica has the same data: a test of what a failover loses
-// must kill without it (KillPrimaryNow). Its replica takes over once the
-// cluster marks it failed (WaitHealthy waits for that).
+// as a crash would, and returns its address. It first pauses the master's
+// writes (CLIENT PAUSE WRITE: a write sent from then on waits, unanswered,
+// and fails when the process dies) and waits until its replica's offset
+// reaches the master's, so the promoted replica has every write the master
+// acknowledged, even under load: a test of what a failover loses must kill
+// without it (KillPrimaryNow). (WAIT 1 from a connection of its own would
+// not do: WAIT waits only for that connection's writes, so it returns at
+// once.) Its replica takes over once the cluster marks it failed
+// (WaitHealthy waits for that).
 func (c *Cluster) KillPrimaryFor(tb testing.TB, key string) string {
 	tb.Helper()
 	return c.killPrimary(tb, key, true)
@@ -353,9 +357,8 @@ func (c *Cluster) killPrimary(tb testing.TB, key string, replicated bool) string
 		tb.Fatalf("find the primary of %q: %v", key, err)
 	}
 	if replicated {
-		n, err := nodeDo(ctx, addr, "WAIT", 1, 5000)
-		if err != nil || n.(int64) < 1 {
-			tb.Fatalf("WAIT for the replica of %s: %v replicas acknowledged, %v", addr, n, err)
+		if err := pauseAndSync(ctx, addr); err != nil {
+			tb.Fatalf("sync the replica of %s before the kill: %v", addr, err)
 		}
 	}
 	c.mu.Lock()
@@ -368,6 +371,72 @@ func (c *Cluster) killPrimary(tb testing.TB, key string, replicated bool) string
 	}
 	tb.Fatalf("primary %s of %q is not one of this cluster's processes", addr, key)
 	return ""
+}
+
+// pauseAndSync pauses the writes of the master at addr (for 30 s: it is
+// killed long before) and waits until one of its replicas has processed the
+// master's whole replication stream.
+func pauseAndSync(ctx context.Context, addr string) error {
+	if _, err := nodeDo(ctx, addr, "CLIENT", "PAUSE", 30000, "WRITE"); err != nil {
+		return err
+	}
+	v, err := nodeDo(ctx, addr, "INFO", "replication")
+	if err != nil {
+		return err
+	}
+	info := v.(string)
+	want, err := infoInt(info, "master_repl_offset")
+	if err != nil {
+		return err
+	}
+	var replicas []string
+	for line := range strings.SplitSeq(info, "\n") {
+		// slave0:ip=127.0.0.1,port=7001,state=online,offset=…,lag=…
+		if !strings.HasPrefix(line, "slave") || !strings.Contains(line, ":ip=") {
+			continue
+		}
+		var ip, port string
+		for f := range strings.SplitSeq(strings.TrimSpace(line[strings.Index(line, ":")+1:]), ",") {
+			k, val, _ := strings.Cut(f, "=")
+			switch k {
+			case "ip":
+				ip = val
+			case "port":
+				port = val
+			}
+		}
+		replicas = append(replicas, net.JoinHostPort(ip, port))
+	}
+	if len(replicas) == 0 {
+		return errors.New("it has no replica")
+	}
+	var got int64
+	for {
+		for _, r := range replicas {
+			v, err := nodeDo(ctx, r, "INFO", "replication")
+			if err != nil {
+				continue
+			}
+			if got, err = infoInt(v.(string), "slave_repl_offset"); err == nil && got >= want {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("replica offset %d, master's %d: %w", got, want, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// infoInt reads the integer field name of an INFO answer.
+func infoInt(info, name string) (int64, error) {
+	for line := range strings.SplitSeq(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("INFO has no %s", name)
 }
 
 // WaitHealthy waits (at most 20 s, or until ctx ends) until every node that
