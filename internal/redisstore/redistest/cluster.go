@@ -373,6 +373,75 @@ func (c *Cluster) killPrimary(tb testing.TB, key string, replicated bool) string
 	return ""
 }
 
+// StallReplicaOf stops the process of a replica of the master that serves
+// key's slot (SIGSTOP) and drops its replication link on the master (CLIENT
+// KILL TYPE replica), for d; then the replica goes on (SIGCONT). It returns
+// at once. The writes the master acknowledges meanwhile reach no replica
+// (with the link up they would wait in the replica's socket buffer and be
+// applied when it goes on), so a KillPrimaryNow within d loses them, as a
+// crash with a lagging replica would. d must stay well under the node
+// timeout (2 s), or the cluster marks the replica failed too and nothing is
+// promoted.
+func (c *Cluster) StallReplicaOf(tb testing.TB, key string, d time.Duration) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	addr, err := c.PrimaryFor(ctx, key)
+	if err != nil {
+		tb.Fatalf("find the primary of %q: %v", key, err)
+	}
+	replicas, err := replicasOf(ctx, addr)
+	if err != nil || len(replicas) == 0 {
+		tb.Fatalf("the replicas of %s: %v (%v)", addr, replicas, err)
+	}
+	var p *os.Process
+	c.mu.Lock()
+	for _, n := range c.nodes {
+		if n.addr() == replicas[0] && n.cmd != nil {
+			p = n.cmd.Process
+		}
+	}
+	c.mu.Unlock()
+	if p == nil {
+		tb.Fatalf("replica %s of %s is not one of this cluster's processes", replicas[0], addr)
+	}
+	if err := stopProcess(p); err != nil {
+		tb.Fatalf("stop replica %s: %v", replicas[0], err)
+	}
+	time.AfterFunc(d, func() { _ = continueProcess(p) })
+	if _, err := nodeDo(ctx, addr, "CLIENT", "KILL", "TYPE", "replica"); err != nil {
+		tb.Fatalf("drop the replication link of %s: %v", addr, err)
+	}
+}
+
+// replicasOf returns the addresses of the replicas the master at addr
+// lists in INFO replication.
+func replicasOf(ctx context.Context, addr string) ([]string, error) {
+	v, err := nodeDo(ctx, addr, "INFO", "replication")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for line := range strings.SplitSeq(v.(string), "\n") {
+		// slave0:ip=127.0.0.1,port=7001,state=online,offset=…,lag=…
+		if !strings.HasPrefix(line, "slave") || !strings.Contains(line, ":ip=") {
+			continue
+		}
+		var ip, port string
+		for f := range strings.SplitSeq(strings.TrimSpace(line[strings.Index(line, ":")+1:]), ",") {
+			k, val, _ := strings.Cut(f, "=")
+			switch k {
+			case "ip":
+				ip = val
+			case "port":
+				port = val
+			}
+		}
+		out = append(out, net.JoinHostPort(ip, port))
+	}
+	return out, nil
+}
+
 // pauseAndSync pauses the writes of the master at addr (for 30 s: it is
 // killed long before) and waits until one of its replicas has processed the
 // master's whole replication stream.
@@ -389,23 +458,9 @@ func pauseAndSync(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
-	var replicas []string
-	for line := range strings.SplitSeq(info, "\n") {
-		// slave0:ip=127.0.0.1,port=7001,state=online,offset=…,lag=…
-		if !strings.HasPrefix(line, "slave") || !strings.Contains(line, ":ip=") {
-			continue
-		}
-		var ip, port string
-		for f := range strings.SplitSeq(strings.TrimSpace(line[strings.Index(line, ":")+1:]), ",") {
-			k, val, _ := strings.Cut(f, "=")
-			switch k {
-			case "ip":
-				ip = val
-			case "port":
-				port = val
-			}
-		}
-		replicas = append(replicas, net.JoinHostPort(ip, port))
+	replicas, err := replicasOf(ctx, addr)
+	if err != nil {
+		return err
 	}
 	if len(replicas) == 0 {
 		return errors.New("it has no replica")
