@@ -327,11 +327,15 @@ func (c *Cluster) PrimaryFor(ctx context.Context, key string) (string, error) {
 }
 
 // KillPrimaryFor kills the process of the master that serves key's slot,
-// as a crash would, and returns its address. It first waits (WAIT 1) until
-// the master's replica has every write the master acknowledged, so the
-// promoted replica has the same data: a test of what a failover loses
-// must kill without it (KillPrimaryNow). Its replica takes over once the
-// cluster marks it failed (WaitHealthy waits for that).
+// as a crash would, and returns its address. It first pauses the master's
+// writes (CLIENT PAUSE WRITE: a write sent from then on waits, unanswered,
+// and fails when the process dies) and waits until its replica's offset
+// reaches the master's, so the promoted replica has every write the master
+// acknowledged, even under load: a test of what a failover loses must kill
+// without it (KillPrimaryNow). (WAIT 1 from a connection of its own would
+// not do: WAIT waits only for that connection's writes, so it returns at
+// once.) Its replica takes over once the cluster marks it failed
+// (WaitHealthy waits for that).
 func (c *Cluster) KillPrimaryFor(tb testing.TB, key string) string {
 	tb.Helper()
 	return c.killPrimary(tb, key, true)
@@ -353,9 +357,8 @@ func (c *Cluster) killPrimary(tb testing.TB, key string, replicated bool) string
 		tb.Fatalf("find the primary of %q: %v", key, err)
 	}
 	if replicated {
-		n, err := nodeDo(ctx, addr, "WAIT", 1, 5000)
-		if err != nil || n.(int64) < 1 {
-			tb.Fatalf("WAIT for the replica of %s: %v replicas acknowledged, %v", addr, n, err)
+		if err := pauseAndSync(ctx, addr); err != nil {
+			tb.Fatalf("sync the replica of %s before the kill: %v", addr, err)
 		}
 	}
 	c.mu.Lock()
@@ -368,6 +371,127 @@ func (c *Cluster) killPrimary(tb testing.TB, key string, replicated bool) string
 	}
 	tb.Fatalf("primary %s of %q is not one of this cluster's processes", addr, key)
 	return ""
+}
+
+// StallReplicaOf stops the process of a replica of the master that serves
+// key's slot (SIGSTOP) and drops its replication link on the master (CLIENT
+// KILL TYPE replica), for d; then the replica goes on (SIGCONT). It returns
+// at once. The writes the master acknowledges meanwhile reach no replica
+// (with the link up they would wait in the replica's socket buffer and be
+// applied when it goes on), so a KillPrimaryNow within d loses them, as a
+// crash with a lagging replica would. d must stay well under the node
+// timeout (2 s), or the cluster marks the replica failed too and nothing is
+// promoted.
+func (c *Cluster) StallReplicaOf(tb testing.TB, key string, d time.Duration) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	addr, err := c.PrimaryFor(ctx, key)
+	if err != nil {
+		tb.Fatalf("find the primary of %q: %v", key, err)
+	}
+	replicas, err := replicasOf(ctx, addr)
+	if err != nil || len(replicas) == 0 {
+		tb.Fatalf("the replicas of %s: %v (%v)", addr, replicas, err)
+	}
+	var p *os.Process
+	c.mu.Lock()
+	for _, n := range c.nodes {
+		if n.addr() == replicas[0] && n.cmd != nil {
+			p = n.cmd.Process
+		}
+	}
+	c.mu.Unlock()
+	if p == nil {
+		tb.Fatalf("replica %s of %s is not one of this cluster's processes", replicas[0], addr)
+	}
+	if err := stopProcess(p); err != nil {
+		tb.Fatalf("stop replica %s: %v", replicas[0], err)
+	}
+	time.AfterFunc(d, func() { _ = continueProcess(p) })
+	if _, err := nodeDo(ctx, addr, "CLIENT", "KILL", "TYPE", "replica"); err != nil {
+		tb.Fatalf("drop the replication link of %s: %v", addr, err)
+	}
+}
+
+// replicasOf returns the addresses of the replicas the master at addr
+// lists in INFO replication.
+func replicasOf(ctx context.Context, addr string) ([]string, error) {
+	v, err := nodeDo(ctx, addr, "INFO", "replication")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for line := range strings.SplitSeq(v.(string), "\n") {
+		// slave0:ip=127.0.0.1,port=7001,state=online,offset=…,lag=…
+		if !strings.HasPrefix(line, "slave") || !strings.Contains(line, ":ip=") {
+			continue
+		}
+		var ip, port string
+		for f := range strings.SplitSeq(strings.TrimSpace(line[strings.Index(line, ":")+1:]), ",") {
+			k, val, _ := strings.Cut(f, "=")
+			switch k {
+			case "ip":
+				ip = val
+			case "port":
+				port = val
+			}
+		}
+		out = append(out, net.JoinHostPort(ip, port))
+	}
+	return out, nil
+}
+
+// pauseAndSync pauses the writes of the master at addr (for 30 s: it is
+// killed long before) and waits until one of its replicas has processed the
+// master's whole replication stream.
+func pauseAndSync(ctx context.Context, addr string) error {
+	if _, err := nodeDo(ctx, addr, "CLIENT", "PAUSE", 30000, "WRITE"); err != nil {
+		return err
+	}
+	v, err := nodeDo(ctx, addr, "INFO", "replication")
+	if err != nil {
+		return err
+	}
+	info := v.(string)
+	want, err := infoInt(info, "master_repl_offset")
+	if err != nil {
+		return err
+	}
+	replicas, err := replicasOf(ctx, addr)
+	if err != nil {
+		return err
+	}
+	if len(replicas) == 0 {
+		return errors.New("it has no replica")
+	}
+	var got int64
+	for {
+		for _, r := range replicas {
+			v, err := nodeDo(ctx, r, "INFO", "replication")
+			if err != nil {
+				continue
+			}
+			if got, err = infoInt(v.(string), "slave_repl_offset"); err == nil && got >= want {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("replica offset %d, master's %d: %w", got, want, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// infoInt reads the integer field name of an INFO answer.
+func infoInt(info, name string) (int64, error) {
+	for line := range strings.SplitSeq(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("INFO has no %s", name)
 }
 
 // WaitHealthy waits (at most 20 s, or until ctx ends) until every node that
