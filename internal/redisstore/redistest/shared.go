@@ -3,10 +3,13 @@ package redistest
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // One real cluster per test binary: SharedCluster starts it (about 2 s) on
@@ -87,3 +90,67 @@ func URL(addr string) string {
 
 // IsCluster tells whether an addr ForEachWithCluster gives is the cluster's.
 func IsCluster(addr string) bool { return strings.HasPrefix(addr, "redis-cluster://") }
+
+// Keys lists the keys matching pattern (SCAN, sorted) on the Redis at addr,
+// a host:port or a cluster's URL: on a cluster, over every primary.
+func Keys(tb testing.TB, addr, pattern string) []string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	scan := func(ctx context.Context, c redis.Cmdable) ([]string, error) {
+		var out []string
+		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			out = append(out, iter.Val())
+		}
+		return out, iter.Err()
+	}
+	var out []string
+	var err error
+	if IsCluster(addr) {
+		cc := clusterClient(addr)
+		defer cc.Close()
+		var mu sync.Mutex
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			keys, err := scan(ctx, m)
+			mu.Lock()
+			out = append(out, keys...)
+			mu.Unlock()
+			return err
+		})
+	} else {
+		c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true})
+		defer c.Close()
+		out, err = scan(ctx, c)
+	}
+	if err != nil {
+		tb.Fatalf("SCAN %s: %v", pattern, err)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// NodeFor returns the host:port that serves key at addr: addr itself, or on
+// a cluster (its URL) the primary of key's slot, for a test that talks RESP
+// to it directly.
+func NodeFor(tb testing.TB, addr, key string) string {
+	tb.Helper()
+	if !IsCluster(addr) {
+		return addr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cc := clusterClient(addr)
+	defer cc.Close()
+	m, err := cc.MasterForKey(ctx, key)
+	if err != nil {
+		tb.Fatalf("the primary of %q: %v", key, err)
+	}
+	return m.Options().Addr
+}
+
+func clusterClient(url string) *redis.ClusterClient {
+	return redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs:    strings.Split(strings.TrimPrefix(url, "redis-cluster://"), ","),
+		Protocol: 2, DisableIdentity: true})
+}
