@@ -237,11 +237,15 @@ func TestUnavailable(t *testing.T) {
 	}()
 
 	// A refused dial provably ran nothing (store_unavailable); a command sent
-	// and never answered may have run (store_timeout).
+	// and never answered may have run (store_timeout). The same through a
+	// cluster client with that one seed, which must first load the slot map
+	// from it: bounded by the same timeouts, with the same codes.
 	for name, tt := range map[string]struct {
 		addr string
 		code chat.Code
-	}{"refused": {refused, chat.CodeUnavailable}, "silent": {silent.Addr().String(), chat.CodeTimeout}} {
+	}{"refused": {refused, chat.CodeUnavailable}, "silent": {silent.Addr().String(), chat.CodeTimeout},
+		"cluster refused": {"redis-cluster://" + refused, chat.CodeUnavailable},
+		"cluster silent":  {"redis-cluster://" + silent.Addr().String(), chat.CodeTimeout}} {
 		addr := tt.addr
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
