@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"fmt"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -280,4 +281,33 @@ func TestUnavailable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPublishKeepsOrder: the events one instance publishes from Go
+// (typing, presence, the team's) reach the bridge in the order published.
+// On a cluster PUBLISH is keyless, so go-redis would send each to a random
+// node, which forwards it over the cluster bus to the node of the bridge's
+// subscription: two events sent one after the other to two nodes could
+// arrive swapped (a visitor left showing "offline" while an admin is
+// online). They go to the channel's node, where the bridge subscribes.
+func TestPublishKeepsOrder(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		s, _ := mustStore(t, addr, redisstore.Options{})
+		hub := startBridge(t, s)
+		admin := hub.SubscribeAdmin()
+		defer admin.Close()
+		const n = 60 // within the hub's buffer (64)
+		for i := range n {
+			if err := s.Publish(ctx, chat.Event{Type: chat.EventRoomDeleted, RoomID: fmt.Sprintf("r_order%03d", i)}); err != nil {
+				t.Fatalf("publish %d: %v", i, err)
+			}
+		}
+		for i := range n {
+			if ev := nextEvent(t, admin); ev.Type != chat.EventRoomDeleted || ev.RoomID != fmt.Sprintf("r_order%03d", i) {
+				t.Fatalf("event %d: got %s %s, want room.deleted r_order%03d", i, ev.Type, ev.RoomID, i)
+			}
+		}
+	})
 }
