@@ -284,7 +284,8 @@ func TestUnavailable(t *testing.T) {
 }
 
 // TestPublishKeepsOrder: the events one instance publishes from Go
-// (typing, presence, the team's) reach the bridge in the order published.
+// (presence, a visitor's info, the hours) reach the bridge in the order
+// published.
 // On a cluster PUBLISH is keyless, so go-redis would send each to a random
 // node, which forwards it over the cluster bus to the node of the bridge's
 // subscription: two events sent one after the other to two nodes could
