@@ -227,16 +227,13 @@ func mapValues(m map[string]string) []string {
 // (a test may SCAN, a request never).
 func (e *env) allValues() map[string]string {
 	e.t.Helper()
-	client, err := redisstore.Connect("redis://" + e.addr)
+	client, err := redisstore.Connect(redistest.URL(e.addr))
 	if err != nil {
 		e.t.Fatalf("connect: %v", err)
 	}
 	defer client.Close()
 	ctx := context.Background()
-	keys, err := client.Keys(ctx, e.prefix+"*").Result()
-	if err != nil {
-		e.t.Fatalf("KEYS: %v", err)
-	}
+	keys := redistest.Keys(e.t, e.addr, e.prefix+"*")
 	out := map[string]string{}
 	for _, k := range keys {
 		typ, err := client.Type(ctx, k).Result()

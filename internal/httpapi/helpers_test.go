@@ -139,7 +139,7 @@ func newEnv(t testing.TB, addr string, cfg envConfig) *env {
 	if cfg.HubBuffer == 0 {
 		cfg.HubBuffer = 256
 	}
-	client, err := redisstore.Connect("redis://" + addr)
+	client, err := redisstore.Connect(redistest.URL(addr))
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
@@ -280,6 +280,15 @@ func (b *syncBuffer) String() string {
 func forEachRedis(t *testing.T, fn func(t *testing.T, addr string)) {
 	t.Helper()
 	redistest.ForEach(t, fn)
+}
+
+// forEachRedisCluster is forEachRedis and, where redis-cli is installed, the
+// test binary's shared real cluster (redistest.SharedCluster): addr is then
+// its redis-cluster:// URL (newEnv connects to either). The cluster is
+// shared: an env gets its own prefix unless given one.
+func forEachRedisCluster(t *testing.T, fn func(t *testing.T, addr string)) {
+	t.Helper()
+	redistest.ForEachWithCluster(t, fn)
 }
 
 // req describes one request.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/redisstore/redistest"
 )
 
 // identitySecret is the site's PARLEY_IDENTITY_SECRET in these tests.
@@ -75,11 +76,12 @@ func (e *env) adminRoom(id string) chat.Room {
 }
 
 // rawDo sends one command to the env's Redis (embedded or real, without
-// go-redis, which belongs to the store) and returns the first line of its
-// reply, such as ":1" or "+OK".
+// go-redis, which belongs to the store; on the cluster, to the primary of
+// its key, args[1]) and returns the first line of its reply, such as ":1"
+// or "+OK".
 func (e *env) rawDo(args ...string) string {
 	e.t.Helper()
-	c, err := net.DialTimeout("tcp", e.addr, time.Second)
+	c, err := net.DialTimeout("tcp", redistest.NodeFor(e.t, e.addr, args[1]), time.Second)
 	if err != nil {
 		e.t.Fatal(err)
 	}

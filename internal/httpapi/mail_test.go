@@ -14,6 +14,7 @@ import (
 	"github.com/parley-chat/parley/internal/mail"
 	"github.com/parley-chat/parley/internal/mail/mailtest"
 	"github.com/parley-chat/parley/internal/redisstore"
+	"github.com/parley-chat/parley/internal/redisstore/redistest"
 )
 
 // mailEnv is an instance with email on: a composer and a queue whose
@@ -84,7 +85,7 @@ func forgeMailToken(tok string) string {
 // exists tells whether the key (without the env's prefix) is in Redis.
 func (e *env) exists(key string) bool {
 	e.t.Helper()
-	client, err := redisstore.Connect("redis://" + e.addr)
+	client, err := redisstore.Connect(redistest.URL(e.addr))
 	if err != nil {
 		e.t.Fatalf("connect: %v", err)
 	}
@@ -99,7 +100,7 @@ func (e *env) exists(key string) bool {
 // adminField reads one field of the test admin's hash.
 func (e *env) adminField(field string) string {
 	e.t.Helper()
-	client, err := redisstore.Connect("redis://" + e.addr)
+	client, err := redisstore.Connect(redistest.URL(e.addr))
 	if err != nil {
 		e.t.Fatalf("connect: %v", err)
 	}

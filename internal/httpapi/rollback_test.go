@@ -152,7 +152,7 @@ func TestRollbackResetsStreams(t *testing.T) {
 // does not hold gets reset; a malformed one 400; none behaves as v1.
 func TestAdminStreamResume(t *testing.T) {
 	t.Parallel()
-	forEachRedis(t, func(t *testing.T, addr string) {
+	forEachRedisCluster(t, func(t *testing.T, addr string) {
 		e := newEnv(t, addr, envConfig{})
 		e.waitSubscribed()
 		at := e.adminToken()
@@ -251,10 +251,17 @@ func TestAdminStreamResume(t *testing.T) {
 
 // TestAdminStreamCatchesUpAfterABurst: an admin stream whose buffer fills
 // in a burst does not end: it reads what it missed from the admin log, so
-// every message sent meanwhile reaches the console, and it is counted.
+// every message sent meanwhile reaches the console, and it is counted. On
+// the embedded server and on the cluster, where the partitions' logs it
+// reads are on three primaries.
 func TestAdminStreamCatchesUpAfterABurst(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, redistest.StartEmbedded(t), envConfig{HubBuffer: 2})
+	t.Run("embedded", func(t *testing.T) { testAdminStreamCatchesUp(t, redistest.StartEmbedded(t)) })
+	t.Run("cluster", func(t *testing.T) { testAdminStreamCatchesUp(t, redistest.SharedCluster(t).URL()) })
+}
+
+func testAdminStreamCatchesUp(t *testing.T, addr string) {
+	e := newEnv(t, addr, envConfig{HubBuffer: 2})
 	room, tok := e.mustRoom(nil)
 	s := e.adminStream(e.adminToken()).ignore("ready", "room", "room.deleted", "presence", "read")
 	behind := func() bool {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/redisstore"
+	"github.com/parley-chat/parley/internal/redisstore/redistest"
 )
 
 type searchAnswer struct {
@@ -46,17 +47,14 @@ func (a searchAnswer) ids() []string {
 // room terms keys) that still hold roomID; a test may SCAN, a request never.
 func (e *env) searchKeysWith(roomID string) []string {
 	e.t.Helper()
-	client, err := redisstore.Connect("redis://" + e.addr)
+	client, err := redisstore.Connect(redistest.URL(e.addr))
 	if err != nil {
 		e.t.Fatalf("connect: %v", err)
 	}
 	defer client.Close()
 	ctx := context.Background()
 	var out []string
-	keys, err := client.Keys(ctx, e.prefix+"search:*").Result()
-	if err != nil {
-		e.t.Fatalf("KEYS: %v", err)
-	}
+	keys := redistest.Keys(e.t, e.addr, e.prefix+"search:*")
 	for _, k := range keys {
 		if _, err := client.ZScore(ctx, k, roomID).Result(); err == nil {
 			out = append(out, strings.TrimPrefix(k, e.prefix))
@@ -234,7 +232,7 @@ func TestSearchExpiry(t *testing.T) {
 
 		// The room's keys run out as its TTL would make them (its terms
 		// hash outlives it by the grace).
-		client, err := redisstore.Connect("redis://" + e.addr)
+		client, err := redisstore.Connect(redistest.URL(e.addr))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -111,7 +111,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 
 func TestVisitorStream(t *testing.T) {
 	t.Parallel()
-	forEachRedis(t, func(t *testing.T, addr string) {
+	forEachRedisCluster(t, func(t *testing.T, addr string) {
 		forEachStreamMode(t, func(t *testing.T, noHijack bool) { testVisitorStream(t, addr, noHijack) })
 	})
 }
@@ -202,7 +202,7 @@ func TestVisitorStreamPresenceOnConnect(t *testing.T) {
 
 func TestAdminStream(t *testing.T) {
 	t.Parallel()
-	forEachRedis(t, func(t *testing.T, addr string) {
+	forEachRedisCluster(t, func(t *testing.T, addr string) {
 		e := newEnv(t, addr, envConfig{})
 		at := e.adminToken()
 		s := e.adminStream(at)
@@ -307,7 +307,7 @@ func TestStreamAuth(t *testing.T) {
 
 func TestStreamResume(t *testing.T) {
 	t.Parallel()
-	forEachRedis(t, func(t *testing.T, addr string) {
+	forEachRedisCluster(t, func(t *testing.T, addr string) {
 		forEachStreamMode(t, func(t *testing.T, noHijack bool) { testStreamResume(t, addr, noHijack) })
 	})
 }
@@ -390,7 +390,7 @@ func testStreamResume(t *testing.T, addr string, noHijack bool) {
 // between them in both directions.
 func TestTwoInstances(t *testing.T) {
 	t.Parallel()
-	forEachRedis(t, func(t *testing.T, addr string) {
+	forEachRedisCluster(t, func(t *testing.T, addr string) {
 		prefix, secret := uniquePrefix(), []byte("0123456789abcdef0123456789abcdef")
 		a := newEnv(t, addr, envConfig{Prefix: prefix, Secret: secret})
 		b := newEnv(t, addr, envConfig{Prefix: prefix, Secret: secret})
@@ -434,7 +434,7 @@ func TestTwoInstances(t *testing.T) {
 // once each, in seq order.
 func TestStreamsDeliverEveryReply(t *testing.T) {
 	t.Parallel()
-	forEachRedis(t, func(t *testing.T, addr string) {
+	forEachRedisCluster(t, func(t *testing.T, addr string) {
 		e := newEnv(t, addr, envConfig{})
 		rooms, replies := 50, 20
 		if strings.HasSuffix(t.Name(), "/embedded") && raceEnabled {

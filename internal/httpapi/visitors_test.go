@@ -9,6 +9,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/redisstore"
+	"github.com/parley-chat/parley/internal/redisstore/redistest"
 )
 
 // TestVisitorsTodayNotInflatable posts 100 views from one IP and user agent,
@@ -54,7 +55,7 @@ func TestVisitorsTodayNotInflatable(t *testing.T) {
 		}
 
 		// The day's salt is stored with a TTL of about two days.
-		client, err := redisstore.Connect("redis://" + addr)
+		client, err := redisstore.Connect(redistest.URL(addr))
 		if err != nil {
 			t.Fatal(err)
 		}

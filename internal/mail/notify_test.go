@@ -116,7 +116,7 @@ func settle(t *testing.T, in *instance, srv *mailtest.Server, want int) {
 // loses nothing: after the lease another instance's notifier takes the
 // room, and the agent gets the mail once.
 func TestNotifierCrashBeforeEnqueue(t *testing.T) {
-	redistest.ForEach(t, func(t *testing.T, addr string) {
+	redistest.ForEachWithCluster(t, func(t *testing.T, addr string) {
 		a, b, srv := mailSetup(t, addr)
 		room := waitingRoom(t, a)
 		claims, err := a.store.ClaimNotify(context.Background(), chat.NotifyAgents, time.Now(), 10, testLease)
@@ -143,7 +143,7 @@ func TestNotifierCrashBeforeEnqueue(t *testing.T) {
 // again, and the same mail id dedupes in the queue, so the agent gets it
 // once.
 func TestNotifierCrashAfterEnqueue(t *testing.T) {
-	redistest.ForEach(t, func(t *testing.T, addr string) {
+	redistest.ForEachWithCluster(t, func(t *testing.T, addr string) {
 		a, b, srv := mailSetup(t, addr)
 		room := waitingRoom(t, a)
 		newNotifier(t, a, crashingStore{NotifyStore: a.store}).Poll(context.Background())
@@ -166,7 +166,7 @@ func TestNotifierCrashAfterEnqueue(t *testing.T) {
 // claim was acknowledged gets the agents a second mail: the new due time
 // survives the ack.
 func TestNotifierRescheduleDuringClaim(t *testing.T) {
-	redistest.ForEach(t, func(t *testing.T, addr string) {
+	redistest.ForEachWithCluster(t, func(t *testing.T, addr string) {
 		a, b, srv := mailSetup(t, addr)
 		room := waitingRoom(t, a)
 		svc := chat.NewService(a.store, chat.Config{})

@@ -48,7 +48,7 @@ func testPrefix() string {
 
 func newInstance(t *testing.T, addr, prefix string, sender mail.Sender, cfg mail.QueueConfig) *instance {
 	t.Helper()
-	client, err := redisstore.Connect("redis://" + addr)
+	client, err := redisstore.Connect(redistest.URL(addr))
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
@@ -116,7 +116,7 @@ func messageIDs(t *testing.T, got []mailtest.Received) map[string]int {
 }
 
 func TestQueueEnqueueIsIdempotent(t *testing.T) {
-	redistest.ForEach(t, func(t *testing.T, addr string) {
+	redistest.ForEachWithCluster(t, func(t *testing.T, addr string) {
 		srv := mailtest.Start(t, mailtest.Options{})
 		in := newInstance(t, addr, testPrefix(), mustSender(t, srv, mail.STARTTLSOpportunistic), mail.QueueConfig{})
 		ctx := context.Background()
@@ -144,7 +144,7 @@ func TestQueueEnqueueIsIdempotent(t *testing.T) {
 }
 
 func TestQueueEnqueueWithSMTPDown(t *testing.T) {
-	redistest.ForEach(t, func(t *testing.T, addr string) {
+	redistest.ForEachWithCluster(t, func(t *testing.T, addr string) {
 		// Nothing listens on this port: enqueuing must not care.
 		down, _ := mail.NewSMTPSender(mail.SMTPConfig{Host: "127.0.0.1", Port: 1, Timeout: time.Second})
 		in := newInstance(t, addr, testPrefix(), down, mail.QueueConfig{Backoff: []time.Duration{time.Hour}})
@@ -164,7 +164,7 @@ func TestQueueEnqueueWithSMTPDown(t *testing.T) {
 }
 
 func TestQueueTwoInstancesSendEachMailOnce(t *testing.T) {
-	redistest.ForEach(t, func(t *testing.T, addr string) {
+	redistest.ForEachWithCluster(t, func(t *testing.T, addr string) {
 		srv := mailtest.Start(t, mailtest.Options{})
 		prefix := testPrefix()
 		a := newInstance(t, addr, prefix, mustSender(t, srv, mail.STARTTLSOpportunistic), mail.QueueConfig{Consumer: "a", Batch: 2})
@@ -212,7 +212,7 @@ func TestQueueTwoInstancesSendEachMailOnce(t *testing.T) {
 }
 
 func TestQueueRetriesAfterServerWasDown(t *testing.T) {
-	redistest.ForEach(t, func(t *testing.T, addr string) {
+	redistest.ForEachWithCluster(t, func(t *testing.T, addr string) {
 		srv := mailtest.Start(t, mailtest.Options{})
 		srv.Refuse(2, 421)
 		in := newInstance(t, addr, testPrefix(), mustSender(t, srv, mail.STARTTLSOpportunistic),
@@ -239,7 +239,7 @@ func TestQueueRetriesAfterServerWasDown(t *testing.T) {
 }
 
 func TestQueueDeadLetter(t *testing.T) {
-	redistest.ForEach(t, func(t *testing.T, addr string) {
+	redistest.ForEachWithCluster(t, func(t *testing.T, addr string) {
 		t.Run("after N temporary failures", func(t *testing.T) {
 			srv := mailtest.Start(t, mailtest.Options{})
 			srv.Refuse(100, 451)
@@ -287,7 +287,7 @@ func TestQueueDeadLetter(t *testing.T) {
 }
 
 func TestQueueCrashMidSendIsRetriedByAnotherInstance(t *testing.T) {
-	redistest.ForEach(t, func(t *testing.T, addr string) {
+	redistest.ForEachWithCluster(t, func(t *testing.T, addr string) {
 		srv := mailtest.Start(t, mailtest.Options{})
 		prefix := testPrefix()
 		release := srv.Hang()
@@ -351,7 +351,7 @@ func TestQueueSurvivesARedisRestart(t *testing.T) {
 }
 
 func TestQueueRunStopsWithItsContext(t *testing.T) {
-	redistest.ForEach(t, func(t *testing.T, addr string) {
+	redistest.ForEachWithCluster(t, func(t *testing.T, addr string) {
 		srv := mailtest.Start(t, mailtest.Options{})
 		// The default poll: Run is blocked in XREADGROUP when it is stopped.
 		in := newInstance(t, addr, testPrefix(), mustSender(t, srv, mail.STARTTLSOpportunistic), mail.QueueConfig{Poll: time.Second})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"reflect"
@@ -237,11 +238,15 @@ func TestUnavailable(t *testing.T) {
 	}()
 
 	// A refused dial provably ran nothing (store_unavailable); a command sent
-	// and never answered may have run (store_timeout).
+	// and never answered may have run (store_timeout). The same through a
+	// cluster client with that one seed, which must first load the slot map
+	// from it: bounded by the same timeouts, with the same codes.
 	for name, tt := range map[string]struct {
 		addr string
 		code chat.Code
-	}{"refused": {refused, chat.CodeUnavailable}, "silent": {silent.Addr().String(), chat.CodeTimeout}} {
+	}{"refused": {refused, chat.CodeUnavailable}, "silent": {silent.Addr().String(), chat.CodeTimeout},
+		"cluster refused": {"redis-cluster://" + refused, chat.CodeUnavailable},
+		"cluster silent":  {"redis-cluster://" + silent.Addr().String(), chat.CodeTimeout}} {
 		addr := tt.addr
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -276,4 +281,34 @@ func TestUnavailable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPublishKeepsOrder: the events one instance publishes from Go
+// (presence, a visitor's info, the hours) reach the bridge in the order
+// published.
+// On a cluster PUBLISH is keyless, so go-redis would send each to a random
+// node, which forwards it over the cluster bus to the node of the bridge's
+// subscription: two events sent one after the other to two nodes could
+// arrive swapped (a visitor left showing "offline" while an admin is
+// online). They go to the channel's node, where the bridge subscribes.
+func TestPublishKeepsOrder(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		s, _ := mustStore(t, addr, redisstore.Options{})
+		hub := startBridge(t, s)
+		admin := hub.SubscribeAdmin()
+		defer admin.Close()
+		const n = 60 // within the hub's buffer (64)
+		for i := range n {
+			if err := s.Publish(ctx, chat.Event{Type: chat.EventRoomDeleted, RoomID: fmt.Sprintf("r_order%03d", i)}); err != nil {
+				t.Fatalf("publish %d: %v", i, err)
+			}
+		}
+		for i := range n {
+			if ev := nextEvent(t, admin); ev.Type != chat.EventRoomDeleted || ev.RoomID != fmt.Sprintf("r_order%03d", i) {
+				t.Fatalf("event %d: got %s %s, want room.deleted r_order%03d", i, ev.Type, ev.RoomID, i)
+			}
+		}
+	})
 }

@@ -3,9 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,49 +14,15 @@ import (
 	"github.com/parley-chat/parley/internal/redisstore/redistest"
 )
 
-// One real cluster serves the package's cluster tests: it starts (about
-// 2 s) on first use and stops in TestMain.
-var shared struct {
-	once sync.Once
-	c    *redistest.Cluster
-	dir  string
-	err  error
-}
-
+// One real cluster serves the package's cluster tests and forEach's
+// "cluster" subtests: it starts (about 2 s) on first use and stops in
+// TestMain (redistest.SharedCluster).
 func sharedCluster(t *testing.T) *redistest.Cluster {
 	t.Helper()
-	if !redistest.ClusterInstalled() {
-		t.Skip("redis-server or redis-cli not installed")
-	}
-	shared.once.Do(func() {
-		shared.dir, shared.err = os.MkdirTemp("", "parley-cluster-")
-		if shared.err == nil {
-			start := time.Now()
-			shared.c, shared.err = redistest.NewCluster(shared.dir)
-			if shared.err == nil {
-				t.Logf("shared cluster started in %v", time.Since(start).Round(time.Millisecond))
-			}
-		}
-	})
-	if shared.err != nil {
-		t.Fatalf("start the shared cluster: %v", shared.err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := shared.c.WaitHealthy(ctx); err != nil {
-		t.Fatalf("shared cluster: %v", err)
-	}
-	return shared.c
+	return redistest.SharedCluster(t)
 }
 
-func stopSharedCluster() {
-	if shared.c != nil {
-		shared.c.Close()
-	}
-	if shared.dir != "" {
-		_ = os.RemoveAll(shared.dir)
-	}
-}
+func stopSharedCluster() { redistest.StopSharedCluster() }
 
 // TestConnectClusterURL: the cluster forms give a cluster client with every
 // seed, the credentials, TLS for rediss-cluster, and Parley's timeouts (no

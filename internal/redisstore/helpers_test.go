@@ -7,7 +7,9 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,8 +27,18 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// forEach runs fn against every Redis the machine has.
+// forEach runs fn against every Redis the machine has: a fresh embedded
+// server, a fresh redis-server, and the package's shared cluster (addr is
+// then its redis-cluster:// URL: connect with mustClient or mustStore, and
+// keep to a unique prefix).
 func forEach(t *testing.T, fn func(t *testing.T, addr string)) {
+	t.Helper()
+	redistest.ForEachWithCluster(t, fn)
+}
+
+// forEachStandalone is forEach without the cluster, for a test that is
+// inherently single-node: say why where it is used.
+func forEachStandalone(t *testing.T, fn func(t *testing.T, addr string)) {
 	t.Helper()
 	redistest.ForEach(t, fn)
 }
@@ -40,7 +52,7 @@ func uniquePrefix() string {
 
 func mustClient(tb testing.TB, addr string) redis.UniversalClient {
 	tb.Helper()
-	c, err := redisstore.Connect("redis://" + addr)
+	c, err := redisstore.Connect(redistest.URL(addr))
 	if err != nil {
 		tb.Fatalf("connect: %v", err)
 	}
@@ -99,18 +111,38 @@ func mustGetRoom(tb testing.TB, s *redisstore.Store, id string) chat.Room {
 	return r
 }
 
-// keysWithPrefix lists every key under prefix (SCAN: tests only).
+// keysWithPrefix lists every key under prefix (SCAN: tests only), sorted;
+// on a cluster it scans every primary.
 func keysWithPrefix(tb testing.TB, c redis.UniversalClient, prefix string) []string {
 	tb.Helper()
-	var out []string
-	iter := c.Scan(context.Background(), 0, prefix+"*", 1000).Iterator()
-	for iter.Next(context.Background()) {
-		out = append(out, iter.Val())
+	ctx := context.Background()
+	scan := func(ctx context.Context, n redis.Cmdable) ([]string, error) {
+		var out []string
+		iter := n.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			out = append(out, iter.Val())
+		}
+		return out, iter.Err()
 	}
-	if err := iter.Err(); err != nil {
+	var out []string
+	var err error
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		var mu sync.Mutex
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			keys, err := scan(ctx, m)
+			mu.Lock()
+			out = append(out, keys...)
+			mu.Unlock()
+			return err
+		})
+	} else {
+		out, err = scan(ctx, c)
+	}
+	if err != nil {
 		tb.Fatalf("scan: %v", err)
 	}
-	return out
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // roomKeys is keysWithPrefix without the admin logs (the partitions' and

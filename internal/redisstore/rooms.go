@@ -636,13 +636,20 @@ func (s *Store) refreshIdentity(ctx context.Context, identityHash, roomID string
 	return nil
 }
 
-// Publish sends ev to every instance's bridge.
+// Publish sends ev to every instance's bridge. On Cluster it goes to the
+// primary of the channel's slot, where the bridges subscribe (a cluster
+// client's PubSub connects to its first channel's node): PUBLISH is keyless,
+// and go-redis would send each to a random node, which forwards it over the
+// cluster bus, so two events one instance publishes in a row could arrive
+// swapped (TestPublishKeepsOrder).
 func (s *Store) Publish(ctx context.Context, ev chat.Event) error {
 	payload, err := encodeEvent(ev)
 	if err != nil {
 		return err
 	}
-	if err := s.rdb.Publish(ctx, s.keys.Events(), payload).Err(); err != nil {
+	cmd := redis.NewIntCmd(ctx, "publish", s.keys.Events(), payload)
+	cmd.SetFirstKeyPos(1) // routed by the channel, as a key
+	if err := s.rdb.Process(ctx, cmd); err != nil {
 		return fail("publish", err)
 	}
 	return nil

@@ -250,14 +250,24 @@ func (r *Real) MustDo(args ...string) string {
 }
 
 // Subscribers returns how many pub/sub subscriptions the server at addr
-// holds on channel, as PUBSUB NUMSUB counts them.
+// holds on channel, as PUBSUB NUMSUB counts them; for a cluster's URL
+// (ForEachWithCluster), the sum over its nodes, each of which counts the
+// subscriptions made to it.
 func Subscribers(tb testing.TB, addr, channel string) int64 {
 	tb.Helper()
-	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true})
-	defer c.Close()
-	subs, err := c.PubSubNumSub(context.Background(), channel).Result()
-	if err != nil {
-		tb.Fatalf("PUBSUB NUMSUB %s: %v", channel, err)
+	addrs := []string{addr}
+	if IsCluster(addr) {
+		addrs = strings.Split(strings.TrimPrefix(addr, "redis-cluster://"), ",")
 	}
-	return subs[channel]
+	var n int64
+	for _, a := range addrs {
+		c := redis.NewClient(&redis.Options{Addr: a, Protocol: 2, DisableIdentity: true})
+		subs, err := c.PubSubNumSub(context.Background(), channel).Result()
+		_ = c.Close()
+		if err != nil {
+			tb.Fatalf("PUBSUB NUMSUB %s on %s: %v", channel, a, err)
+		}
+		n += subs[channel]
+	}
+	return n
 }
