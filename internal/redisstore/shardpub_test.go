@@ -1,0 +1,239 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/redisstore"
+	"github.com/parley-chat/parley/internal/redisstore/redistest"
+)
+
+// shardChannel is partition p's shard channel under prefix (keys.go
+// PartEvents).
+func shardChannel(prefix string, p int) string {
+	return prefix + "events:{" + redisstore.IndexTag(p) + "}"
+}
+
+// shardSubscribers is PUBSUB SHARDNUMSUB of channel on the primary that
+// serves its slot.
+func shardSubscribers(t *testing.T, c redis.UniversalClient, channel string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	node, err := c.(*redis.ClusterClient).MasterForKey(ctx, channel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.PubSubShardNumSub(ctx, channel).Result()
+	if err != nil {
+		t.Fatalf("PUBSUB SHARDNUMSUB %s on %s: %v", channel, node.Options().Addr, err)
+	}
+	return n[channel]
+}
+
+// roomsInEveryPartition creates rooms until each of the 16 partitions has
+// one, and returns them by partition.
+func roomsInEveryPartition(t *testing.T, s *redisstore.Store) map[int]string {
+	t.Helper()
+	rooms := map[int]string{}
+	for i := 0; len(rooms) < redisstore.IndexPartitions; i++ {
+		if i == 1000 {
+			t.Fatalf("1000 rooms cover %d partitions", len(rooms))
+		}
+		id := chat.NewRoomID()
+		p := redisstore.PartitionOf(id)
+		if _, ok := rooms[p]; ok {
+			continue
+		}
+		now := time.Now()
+		if _, err := s.CreateRoom(context.Background(), chat.Room{ID: id, VisitorName: "Jane",
+			CreatedAt: chat.Time{Time: now}, UpdatedAt: chat.Time{Time: now}}); err != nil {
+			t.Fatalf("create room on the cluster: %v", err)
+		}
+		rooms[p] = id
+	}
+	return rooms
+}
+
+// waitRoomEvents reads sub until it has seen an event of each of rooms.
+func waitRoomEvents(t *testing.T, sub *chat.Subscription, rooms map[int]string) {
+	t.Helper()
+	want := map[string]int{}
+	for p, id := range rooms {
+		want[id] = p
+	}
+	for len(want) > 0 {
+		ev := nextEvent(t, sub)
+		if ev.LogID == "" {
+			continue
+		}
+		if p, ok := want[ev.RoomID]; ok {
+			if l, _, ok := chat.ParseEventLogID(ev.LogID); !ok || l != p {
+				t.Fatalf("room %s of partition %d: event logged as %q", ev.RoomID, p, ev.LogID)
+			}
+			delete(want, ev.RoomID)
+		}
+	}
+}
+
+// TestShardedPubSubOnCluster: on a real cluster the rooms' events go by
+// SPUBLISH on their partitions' shard channels, on every primary, and the
+// bridge hears them all: it holds one shard subscription per channel, on
+// the primary of the channel's slot, while a plain subscriber of the one
+// channel sees none of them (they are not broadcast over the cluster bus).
+// The team's and the other events stay on the one channel, which the bridge
+// hears as well.
+func TestShardedPubSubOnCluster(t *testing.T) {
+	cl := sharedCluster(t)
+	c, err := redisstore.Connect(cl.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	prefix := uniquePrefix()
+	s := redisstore.New(c, redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
+
+	plain := c.Subscribe(ctx, prefix+"events")
+	defer plain.Close()
+	if _, err := plain.Receive(ctx); err != nil {
+		t.Fatalf("plain subscribe: %v", err)
+	}
+	hub := startBridge(t, s)
+	admin := hub.SubscribeAdmin()
+	defer admin.Close()
+
+	nodes := map[string]bool{}
+	for p := range redisstore.IndexPartitions {
+		ch := shardChannel(prefix, p)
+		if n := shardSubscribers(t, c, ch); n != 1 {
+			t.Errorf("PUBSUB SHARDNUMSUB %s: %d, want 1 (the bridge)", ch, n)
+		}
+		addr, err := cl.PrimaryFor(ctx, ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes[addr] = true
+	}
+	if len(nodes) != 3 {
+		t.Errorf("the 16 shard channels are on %d primaries, want 3", len(nodes))
+	}
+
+	rooms := roomsInEveryPartition(t, s)
+	waitRoomEvents(t, admin, rooms)
+	for _, id := range rooms {
+		mustSend(t, s, id, chat.SenderVisitor, "hello")
+	}
+	got := map[string]bool{}
+	for len(got) < len(rooms) {
+		if ev := nextEvent(t, admin); ev.Type == chat.EventMessage {
+			got[ev.RoomID] = true
+		}
+	}
+
+	// The one channel still carries the rest, to the bridge and to a plain
+	// subscriber; nothing of the rooms' came before.
+	if err := s.Publish(ctx, chat.Event{Type: chat.EventTyping, RoomID: rooms[0], Sender: chat.SenderVisitor}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, admin); ev.Type != chat.EventTyping {
+		t.Fatalf("bridge: got %+v, want the typing event of the one channel", ev)
+	}
+	msg, err := plain.ReceiveTimeout(ctx, 5*time.Second)
+	if err != nil {
+		t.Fatalf("plain subscriber: %v", err)
+	}
+	m, ok := msg.(*redis.Message)
+	if !ok {
+		t.Fatalf("plain subscriber: got %T %v", msg, msg)
+	}
+	if ev, err := redisstore.DecodeEvent(m.Payload); err != nil || ev.Type != chat.EventTyping {
+		t.Fatalf("plain subscriber: first message %.200q (%v), want the typing event: the rooms' events were published on the one channel", m.Payload, err)
+	}
+}
+
+// TestShardedBridgeFailover: the primary serving a partition's shard
+// channel dies; the bridge reports itself down, regroups on the promoted
+// replica by itself, counts a new generation (streams resume), and the
+// partition's events flow again. Its own cluster: it kills a node.
+func TestShardedBridgeFailover(t *testing.T) {
+	cl := redistest.StartCluster(t)
+	c, err := redisstore.Connect(cl.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	prefix := uniquePrefix()
+	s := redisstore.New(c, redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
+	hub := startBridge(t, s)
+	admin := hub.SubscribeAdmin()
+	defer admin.Close()
+
+	rooms := roomsInEveryPartition(t, s)
+	waitRoomEvents(t, admin, rooms)
+	gen := s.Generation()
+
+	const p = 5
+	ch := shardChannel(prefix, p)
+	killed := cl.KillPrimaryFor(t, ch)
+	down := false
+	deadline := time.Now().Add(30 * time.Second)
+	for s.Generation() == gen || !s.Subscribed() {
+		if !s.Subscribed() {
+			down = true
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the bridge did not subscribe again within 30 s of killing %s (generation %d, subscribed %v)",
+				killed, s.Generation(), s.Subscribed())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !down {
+		t.Errorf("the bridge never reported itself down after killing %s", killed)
+	}
+	addr, err := cl.PrimaryFor(ctx, ch)
+	if err != nil || addr == killed {
+		t.Fatalf("the channel's primary after the failover: %q, %v (killed %s)", addr, err, killed)
+	}
+	if n := shardSubscribers(t, c, ch); n != 1 {
+		t.Errorf("PUBSUB SHARDNUMSUB %s on the promoted %s: %d, want 1", ch, addr, n)
+	}
+
+	// A send to the partition's room: the client may meet the failover
+	// once (503, retried as a client would with its clientId).
+	m := newMessage(rooms[p], chat.SenderVisitor, "after the failover", time.Now())
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		_, _, err = s.Append(ctx, m, chat.AppendOptions{ClientID: "c-failover"})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, chat.ErrUnavailable) || time.Now().After(deadline) {
+			t.Fatalf("send after the failover: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for {
+		ev := nextEvent(t, admin)
+		if ev.Type == chat.EventMessage && ev.RoomID == rooms[p] && ev.Message.Content == "after the failover" {
+			break
+		}
+	}
+	// Every other partition too, on the primaries that did not change.
+	for q, id := range rooms {
+		if q != p {
+			mustSend(t, s, id, chat.SenderVisitor, "again")
+		}
+	}
+	got := map[string]bool{}
+	for len(got) < len(rooms)-1 {
+		if ev := nextEvent(t, admin); ev.Type == chat.EventMessage && ev.Message.Content == "again" {
+			got[ev.RoomID] = true
+		}
+	}
+}
