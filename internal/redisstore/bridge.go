@@ -67,10 +67,11 @@ func (s *Store) subscribeOnce(ctx context.Context, hub *chat.Hub, log *slog.Logg
 		return s.subscribeShards(ctx, cc, hub, log)
 	}
 	ps := s.rdb.Subscribe(ctx, s.keys.Events())
-	return s.receive(ctx, ps, 1, hub, log, func() {
+	return s.receive(ctx, ps, 1, hub, log, func() error {
 		s.generation.Add(1)
 		s.subscribed.Store(true)
 		log.Info("redis pub/sub subscribed", "channel", s.keys.Events())
+		return nil
 	})
 }
 
@@ -120,7 +121,7 @@ func (s *Store) subscribeShards(ctx context.Context, cc *redis.ClusterClient, hu
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	need := int32(1 + len(indexTags))
+	need := int32(1 + len(groups))
 	var confirmed atomic.Int32
 	up := func() {
 		if confirmed.Add(1) == need {
@@ -131,13 +132,13 @@ func (s *Store) subscribeShards(ctx context.Context, cc *redis.ClusterClient, hu
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, len(groups)+1)
-	hold := func(ps *redis.PubSub, want int) {
+	hold := func(ps *redis.PubSub, want int, ready func() error) {
 		wg.Go(func() {
-			errs <- s.receive(ctx, ps, want, hub, log, up)
+			errs <- s.receive(ctx, ps, want, hub, log, ready)
 			cancel() // one down: all down, and regroup
 		})
 	}
-	hold(cc.Subscribe(ctx, s.keys.Events()), 1)
+	hold(cc.Subscribe(ctx, s.keys.Events()), 1, func() error { up(); return nil })
 	var err error
 	for _, g := range groups {
 		ps := g.node.SSubscribe(ctx)
@@ -151,7 +152,19 @@ func (s *Store) subscribeShards(ctx context.Context, cc *redis.ClusterClient, hu
 			cancel()
 			break
 		}
-		hold(ps, len(g.channels))
+		hold(ps, len(g.channels), func() error {
+			// A replica takes SSUBSCRIBE for its primary's slots too, and a
+			// stale slot map can send the bridge to a primary just demoted:
+			// there it would hear only what the cluster bus relays, and
+			// could miss events silently. Once subscribed, the node must
+			// still be a primary: from then on a demotion, or a slot moving
+			// away, ends the subscriptions with sunsubscribe.
+			if err := isPrimary(ctx, g.node); err != nil {
+				return err
+			}
+			up()
+			return nil
+		})
 	}
 	wg.Wait()
 	close(errs)
@@ -163,12 +176,29 @@ func (s *Store) subscribeShards(ctx context.Context, cc *redis.ClusterClient, hu
 	return err
 }
 
+// errNotPrimary: a shard subscription landed on a node that is not a
+// primary (a stale slot map); the bridge regroups.
+var errNotPrimary = errors.New("redis pub/sub: shard channels subscribed on a node that is not a primary")
+
+// isPrimary tells whether node is a primary now (ROLE).
+func isPrimary(ctx context.Context, node *redis.Client) error {
+	role, err := node.Do(ctx, "ROLE").Slice()
+	if err != nil {
+		return err
+	}
+	if len(role) == 0 || role[0] != "master" {
+		return fmt.Errorf("%w: %s is %v", errNotPrimary, node.Options().Addr, role[0:min(1, len(role))])
+	}
+	return nil
+}
+
 // receive holds one PubSub until it fails or ctx ends, handing its events
-// to hub. up is called once for each confirmed subscription; want is how
-// many this PubSub makes: until then a quiet connection is a failure, after
-// it a ping checks it. A subscription Redis ends by itself (sunsubscribe,
-// unsubscribe: a slot moved) ends it too.
-func (s *Store) receive(ctx context.Context, ps *redis.PubSub, want int, hub *chat.Hub, log *slog.Logger, up func()) error {
+// to hub. want is how many subscriptions this PubSub makes; once all are
+// confirmed, ready is called (its error ends the PubSub). Until then a
+// quiet connection is a failure, after it a ping checks it. A subscription
+// Redis ends by itself (sunsubscribe, unsubscribe: a slot moved) ends it
+// too.
+func (s *Store) receive(ctx context.Context, ps *redis.PubSub, want int, hub *chat.Hub, log *slog.Logger, ready func() error) error {
 	defer ps.Close()
 	// Closing the PubSub is what interrupts a blocked receive when ctx ends.
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
@@ -197,7 +227,11 @@ func (s *Store) receive(ctx context.Context, ps *redis.PubSub, want int, hub *ch
 			switch m.Kind {
 			case "subscribe", "ssubscribe":
 				got++
-				up()
+				if got == want {
+					if err := ready(); err != nil {
+						return err
+					}
+				}
 			case "unsubscribe", "sunsubscribe":
 				return fmt.Errorf("%w: %s %s", errShardMoved, m.Kind, m.Channel)
 			}

@@ -3,6 +3,9 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,6 +81,30 @@ func waitRoomEvents(t *testing.T, sub *chat.Subscription, rooms map[int]string) 
 			delete(want, ev.RoomID)
 		}
 	}
+}
+
+// startBridgeLogged is startBridge with the bridge's log in the test's.
+func startBridgeLogged(t *testing.T, s *redisstore.Store) *chat.Hub {
+	t.Helper()
+	hub := chat.NewHub(64)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	go func() { done <- s.Run(ctx, hub, log) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run: got %v, want nil after ctx ends", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("run did not return after ctx ended")
+		}
+		hub.Close()
+	})
+	waitFor(t, "the bridge to subscribe", s.Subscribed)
+	return hub
 }
 
 // TestShardedPubSubOnCluster: on a real cluster the rooms' events go by
@@ -170,7 +197,7 @@ func TestShardedBridgeFailover(t *testing.T) {
 	ctx := context.Background()
 	prefix := uniquePrefix()
 	s := redisstore.New(c, redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
-	hub := startBridge(t, s)
+	hub := startBridgeLogged(t, s)
 	admin := hub.SubscribeAdmin()
 	defer admin.Close()
 
@@ -234,6 +261,76 @@ func TestShardedBridgeFailover(t *testing.T) {
 	for len(got) < len(rooms)-1 {
 		if ev := nextEvent(t, admin); ev.Type == chat.EventMessage && ev.Message.Content == "again" {
 			got[ev.RoomID] = true
+		}
+	}
+
+	// A manual failover: the primary stays up, the connection too, but its
+	// slots move to its replica, and Redis ends their shard subscriptions
+	// there (sunsubscribe). The bridge regroups on the new primary.
+	cc := c.(*redis.ClusterClient)
+	var replica *redis.Client
+	var primary string
+	var mu sync.Mutex
+	_ = cc.ForEachSlave(ctx, func(ctx context.Context, r *redis.Client) error {
+		role, err := r.Do(ctx, "ROLE").Slice()
+		if err != nil || len(role) < 3 {
+			return nil
+		}
+		host, _ := role[1].(string)
+		port, _ := role[2].(int64)
+		mu.Lock()
+		defer mu.Unlock()
+		if replica == nil {
+			replica, primary = r, fmt.Sprintf("%s:%d", host, port)
+		}
+		return nil
+	})
+	if replica == nil {
+		t.Fatal("no replica left to fail over to")
+	}
+	q := -1
+	for i := range redisstore.IndexPartitions {
+		if addr, err := cl.PrimaryFor(ctx, shardChannel(prefix, i)); err == nil && addr == primary {
+			q = i
+			break
+		}
+	}
+	if q < 0 {
+		t.Fatalf("no partition's channel is on %s, the primary of %s", primary, replica.Options().Addr)
+	}
+	gen = s.Generation()
+	if err := replica.Do(ctx, "CLUSTER", "FAILOVER").Err(); err != nil {
+		t.Fatalf("CLUSTER FAILOVER on %s: %v", replica.Options().Addr, err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for s.Generation() == gen || !s.Subscribed() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the bridge did not subscribe again within 30 s of the manual failover to %s", replica.Options().Addr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if addr, _ := cl.PrimaryFor(ctx, shardChannel(prefix, q)); addr != replica.Options().Addr {
+		t.Fatalf("partition %d's channel on %s after the manual failover, want %s", q, addr, replica.Options().Addr)
+	}
+	if n := shardSubscribers(t, c, shardChannel(prefix, q)); n != 1 {
+		t.Errorf("PUBSUB SHARDNUMSUB on the new primary %s: %d, want 1", replica.Options().Addr, n)
+	}
+	m = newMessage(rooms[q], chat.SenderVisitor, "after the manual failover", time.Now())
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		_, _, err = s.Append(ctx, m, chat.AppendOptions{ClientID: "c-manual"})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, chat.ErrUnavailable) || time.Now().After(deadline) {
+			t.Fatalf("send after the manual failover: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for {
+		ev := nextEvent(t, admin)
+		if ev.Type == chat.EventMessage && ev.RoomID == rooms[q] && ev.Message.Content == "after the manual failover" {
+			break
 		}
 	}
 }
