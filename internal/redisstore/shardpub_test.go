@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -332,5 +334,95 @@ func TestShardedBridgeFailover(t *testing.T) {
 		if ev.Type == chat.EventMessage && ev.RoomID == rooms[q] && ev.Message.Content == "after the manual failover" {
 			break
 		}
+	}
+}
+
+// BenchmarkClusterPublish compares PUBLISH and SPUBLISH of a 1 KB event on
+// a local 3+3 cluster with one subscriber, as the bridge's cost model
+// (docs/SCALING.md): per event, the cluster bus messages every node sent
+// (CLUSTER INFO) and the CPU of all six nodes together (INFO cpu).
+func BenchmarkClusterPublish(b *testing.B) {
+	cl := redistest.StartCluster(b)
+	c, err := redisstore.Connect(cl.URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	cc := c.(*redis.ClusterClient)
+	ctx := context.Background()
+	payload := string(make([]byte, 1024))
+	const ch = "bench:events:{p00aj}"
+	nodes := map[string]*redis.Client{}
+	for _, addr := range cl.Addrs() {
+		n := redis.NewClient(&redis.Options{Addr: addr})
+		defer n.Close()
+		nodes[addr] = n
+	}
+	// totals is the bus messages sent and the CPU seconds of every node.
+	totals := func() (msgs, cpu float64) {
+		for _, n := range nodes {
+			info := n.ClusterInfo(ctx).Val()
+			for _, line := range strings.Split(info, "\r\n") {
+				if v, ok := strings.CutPrefix(line, "cluster_stats_messages_sent:"); ok {
+					f, _ := strconv.ParseFloat(v, 64)
+					msgs += f
+				}
+			}
+			for _, line := range strings.Split(n.Info(ctx, "cpu").Val(), "\r\n") {
+				for _, k := range []string{"used_cpu_sys:", "used_cpu_user:"} {
+					if v, ok := strings.CutPrefix(line, k); ok {
+						f, _ := strconv.ParseFloat(v, 64)
+						cpu += f
+					}
+				}
+			}
+		}
+		return msgs, cpu
+	}
+	for _, mode := range []string{"PUBLISH", "SPUBLISH"} {
+		b.Run(mode, func(b *testing.B) {
+			var ps *redis.PubSub
+			if mode == "PUBLISH" {
+				ps = cc.Subscribe(ctx, ch)
+			} else {
+				ps = cc.SSubscribe(ctx, ch)
+			}
+			defer ps.Close()
+			if _, err := ps.Receive(ctx); err != nil {
+				b.Fatal(err)
+			}
+			got := make(chan int, 1)
+			go func() {
+				n := 0
+				for range ps.Channel() {
+					n++
+					if n == b.N {
+						break
+					}
+				}
+				got <- n
+			}()
+			msgs0, cpu0 := totals()
+			b.ResetTimer()
+			for i := 0; i < b.N; {
+				pipe := cc.Pipeline()
+				for j := 0; j < 100 && i < b.N; j++ {
+					pipe.Do(ctx, mode, ch, payload)
+					i++
+				}
+				if _, err := pipe.Exec(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			select {
+			case <-got:
+			case <-time.After(30 * time.Second):
+				b.Fatal("the subscriber did not get every event")
+			}
+			b.StopTimer()
+			msgs1, cpu1 := totals()
+			b.ReportMetric((msgs1-msgs0)/float64(b.N), "bus-msgs/op")
+			b.ReportMetric((cpu1-cpu0)*1e6/float64(b.N), "redis-cpu-µs/op")
+		})
 	}
 }
