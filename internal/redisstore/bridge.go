@@ -3,7 +3,10 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,7 +25,8 @@ const (
 )
 
 // Run is the pub/sub bridge: the one subscription of this process to the
-// events channel. It decodes every event and hands it to hub.Deliver. When
+// events channel (on Cluster, also to the partitions' shard channels, one
+// connection per primary: subscribeShards). It decodes every event and hands it to hub.Deliver. When
 // Redis goes away it subscribes again by itself, with backoff, for as long as
 // ctx lasts; it returns nil when ctx ends.
 //
@@ -56,20 +60,157 @@ func (s *Store) Run(ctx context.Context, hub *chat.Hub, log *slog.Logger) error 
 
 // subscribeOnce holds one subscription until it fails or ctx ends. A fresh
 // PubSub per attempt, rather than go-redis's own silent reconnection, lets
-// the bridge know exactly when it is subscribed.
+// the bridge know exactly when it is subscribed. On Cluster it holds the
+// shard subscriptions too (subscribeShards).
 func (s *Store) subscribeOnce(ctx context.Context, hub *chat.Hub, log *slog.Logger) error {
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok && s.sharded {
+		return s.subscribeShards(ctx, cc, hub, log)
+	}
 	ps := s.rdb.Subscribe(ctx, s.keys.Events())
+	return s.receive(ctx, ps, 1, hub, log, func() error {
+		s.generation.Add(1)
+		s.subscribed.Store(true)
+		log.Info("redis pub/sub subscribed", "channel", s.keys.Events())
+		return nil
+	})
+}
+
+// errShardMoved ends a shard subscription Redis ended: its slot moved (a
+// failover, a migration), so the bridge regroups the channels.
+var errShardMoved = errors.New("redis pub/sub: a shard channel's slot moved")
+
+// subscribeShards is the bridge on Cluster: the plain SUBSCRIBE of the one
+// channel (the team's events, typing, activity, presence, read marks:
+// published in slots of their own) and the partitions' shard channels
+// (PartEvents, the rooms' events), grouped by the primary that serves
+// their slot, one PubSub (one connection) per primary. go-redis's cluster
+// PubSub holds one connection, to the primary of its first channel's slot,
+// so one SSubscribe of all 16 would not spread; and SSUBSCRIBE takes the
+// channels of one slot per command, so each channel has its own.
+//
+// The bridge is up once every channel is confirmed, and down as soon as any
+// subscription ends (a lost connection, a MOVED reply to SSUBSCRIBE, or
+// the sunsubscribe Redis sends when a slot moves): then all of them are
+// closed and the next attempt regroups from the slot map, reloaded.
+// Every instance subscribes to all 16 partitions: an instance serving any
+// admin stream needs them all, and a room event reaches each instance once
+// either way (docs/ARCHITECTURE.md, "Sharded pub/sub").
+func (s *Store) subscribeShards(ctx context.Context, cc *redis.ClusterClient, hub *chat.Hub, log *slog.Logger) error {
+	type group struct {
+		node     *redis.Client
+		channels []string
+	}
+	var groups []*group
+	byAddr := map[string]*group{}
+	for _, tag := range indexTags {
+		ch := s.keys.PartEvents(tag)
+		node, err := cc.MasterForKey(ctx, ch)
+		if err != nil {
+			cc.ReloadState(ctx)
+			return err
+		}
+		addr := node.Options().Addr
+		g := byAddr[addr]
+		if g == nil {
+			g = &group{node: node}
+			byAddr[addr] = g
+			groups = append(groups, g)
+		}
+		g.channels = append(g.channels, ch)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	need := int32(1 + len(groups))
+	var confirmed atomic.Int32
+	up := func() {
+		if confirmed.Add(1) == need {
+			s.generation.Add(1)
+			s.subscribed.Store(true)
+			log.Info("redis pub/sub subscribed", "channel", s.keys.Events(), "shards", len(groups))
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(groups)+1)
+	hold := func(ps *redis.PubSub, want int, ready func() error) {
+		wg.Go(func() {
+			errs <- s.receive(ctx, ps, want, hub, log, ready)
+			cancel() // one down: all down, and regroup
+		})
+	}
+	hold(cc.Subscribe(ctx, s.keys.Events()), 1, func() error { up(); return nil })
+	var err error
+	for _, g := range groups {
+		ps := g.node.SSubscribe(ctx)
+		for _, ch := range g.channels {
+			if err = ps.SSubscribe(ctx, ch); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			_ = ps.Close()
+			cancel()
+			break
+		}
+		hold(ps, len(g.channels), func() error {
+			// A replica takes SSUBSCRIBE for its primary's slots too, and a
+			// stale slot map can send the bridge to a primary just demoted:
+			// there it would hear only what the cluster bus relays, and
+			// could miss events silently. Once subscribed, the node must
+			// still be a primary: from then on a demotion, or a slot moving
+			// away, ends the subscriptions with sunsubscribe.
+			if err := isPrimary(ctx, g.node); err != nil {
+				return err
+			}
+			up()
+			return nil
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err == nil {
+		err = <-errs // the first to end says why
+	}
+	// The next attempt groups from a fresh slot map.
+	cc.ReloadState(context.WithoutCancel(ctx))
+	return err
+}
+
+// errNotPrimary: a shard subscription landed on a node that is not a
+// primary (a stale slot map); the bridge regroups.
+var errNotPrimary = errors.New("redis pub/sub: shard channels subscribed on a node that is not a primary")
+
+// isPrimary tells whether node is a primary now (ROLE).
+func isPrimary(ctx context.Context, node *redis.Client) error {
+	role, err := node.Do(ctx, "ROLE").Slice()
+	if err != nil {
+		return err
+	}
+	if len(role) == 0 || role[0] != "master" {
+		return fmt.Errorf("%w: %s is %v", errNotPrimary, node.Options().Addr, role[0:min(1, len(role))])
+	}
+	return nil
+}
+
+// receive holds one PubSub until it fails or ctx ends, handing its events
+// to hub. want is how many subscriptions this PubSub makes; once all are
+// confirmed, ready is called (its error ends the PubSub). Until then a
+// quiet connection is a failure, after it a ping checks it. A subscription
+// Redis ends by itself (sunsubscribe, unsubscribe: a slot moved) ends it
+// too.
+func (s *Store) receive(ctx context.Context, ps *redis.PubSub, want int, hub *chat.Hub, log *slog.Logger, ready func() error) error {
 	defer ps.Close()
 	// Closing the PubSub is what interrupts a blocked receive when ctx ends.
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
 	defer stop()
 
 	pinged := false
+	got := 0
 	for {
 		msg, err := ps.ReceiveTimeout(ctx, bridgeIdle)
 		if err != nil {
 			var nerr interface{ Timeout() bool }
-			if errors.As(err, &nerr) && nerr.Timeout() && !pinged && s.subscribed.Load() {
+			if errors.As(err, &nerr) && nerr.Timeout() && !pinged && got >= want {
 				// Quiet channel: check the connection with a ping, whose
 				// pong must arrive within the next wait.
 				if err := ps.Ping(ctx); err != nil {
@@ -83,10 +224,16 @@ func (s *Store) subscribeOnce(ctx context.Context, hub *chat.Hub, log *slog.Logg
 		pinged = false
 		switch m := msg.(type) {
 		case *redis.Subscription:
-			if m.Kind == "subscribe" {
-				s.generation.Add(1)
-				s.subscribed.Store(true)
-				log.Info("redis pub/sub subscribed", "channel", m.Channel)
+			switch m.Kind {
+			case "subscribe", "ssubscribe":
+				got++
+				if got == want {
+					if err := ready(); err != nil {
+						return err
+					}
+				}
+			case "unsubscribe", "sunsubscribe":
+				return fmt.Errorf("%w: %s %s", errShardMoved, m.Kind, m.Channel)
 			}
 		case *redis.Message:
 			ev, err := decodeEvent(m.Payload)

@@ -95,9 +95,15 @@ func eventNum(e string) int64 {
 }
 
 // withEvents appends the follow-up's event arguments (lua/place.lua
-// ARGV[14..]) to args.
+// ARGV[14..]) to args. On Cluster the events go on the partition's shard
+// channel (SPUBLISH, legal in the script: the channel is in the
+// partition's slot); elsewhere on the one channel.
 func (s *Store) withEvents(args []any, p int, flag string, evs []string) []any {
-	args = append(args, s.keys.Events(), AdminLogLen, strconv.Itoa(p), flag)
+	channel, publish := s.keys.Events(), "PUBLISH"
+	if s.sharded {
+		channel, publish = s.keys.PartEvents(indexTags[p]), "SPUBLISH"
+	}
+	args = append(args, channel, AdminLogLen, strconv.Itoa(p), flag, publish)
 	for _, e := range evs {
 		args = append(args, e)
 	}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/internal/chat"
 )
 
 // KeyPatterns gives the external tests (the slot audit) each key builder's
@@ -171,3 +173,7 @@ func (s *Store) SeedGlobalSearch(t *testing.T, roomID, term string) {
 		t.Fatal(err)
 	}
 }
+
+// DecodeEvent reads an event as the bridge does, for the tests that
+// subscribe by themselves.
+func DecodeEvent(payload string) (chat.Event, error) { return decodeEvent(payload) }

@@ -252,6 +252,12 @@ func (k keys) Presence() string { return k.presence }
 // Events returns the pub/sub channel shared by every instance.
 func (k keys) Events() string { return k.events }
 
+// PartEvents returns a partition's shard channel on Redis Cluster: the
+// follow-up (lua/place.lua) SPUBLISHes the partition's room events there,
+// in the partition's slot, and the bridge SSUBSCRIBEs it on the slot's
+// primary (bridge.go). A single Redis and Sentinel use Events for all.
+func (k keys) PartEvents(tag string) string { return k.events + ":{" + tag + "}" }
+
 // AdminLog returns the team log: the capped stream of the team's events
 // (accounts, canned replies, labels, webhooks) admin streams show, in
 // publish order, in the team family's slot. The rooms' events are in their

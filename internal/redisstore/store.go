@@ -68,6 +68,10 @@ type Store struct {
 	subscribed atomic.Bool
 	generation atomic.Uint64
 
+	// sharded: the client is a ClusterClient, so the rooms' events go on
+	// the partitions' shard channels (SPUBLISH, SSUBSCRIBE: bridge.go).
+	sharded bool
+
 	// batch carries the sends of concurrent requests to Redis together.
 	batch *batcher
 
@@ -93,7 +97,9 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	}
 	var tag [6]byte
 	_, _ = rand.Read(tag[:])
+	_, sharded := client.(*redis.ClusterClient)
 	return &Store{
+		sharded:   sharded,
 		rdb:       client,
 		keys:      newKeys(opts.Prefix),
 		ttlMS:     opts.RoomTTL.Milliseconds(),

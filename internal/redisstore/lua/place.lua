@@ -44,14 +44,16 @@
 --          sweeper even when it was not in the sweep set
 -- KEYS[12] the partition's admin log (a capped stream)
 -- KEYS[13] the partition's logged numbers (room id -> its last event logged)
--- ARGV[14] events channel
+-- ARGV[14] events channel (on Cluster the partition's shard channel, in
+--          this slot)
 -- ARGV[15] admin log length kept (approximately)
 -- ARGV[16] the log's name in a published event's id ("p03": "p03:ms-n{…}")
--- ARGV[17] '1': the events before ARGV[18] are lost (trimmed from the
---          room's outbox, or gone with it): log from ARGV[18] on anyway;
+-- ARGV[17] '1': the events before ARGV[19] are lost (trimmed from the
+--          room's outbox, or gone with it): log from ARGV[19] on anyway;
 --          '?N': the room has numbered N events (a retried send's check:
 --          fewer logged is a gap)
--- ARGV[18..] the room's events, "n|event JSON", n consecutive
+-- ARGV[18] how to publish: PUBLISH (one channel) | SPUBLISH (Cluster)
+-- ARGV[19..] the room's events, "n|event JSON", n consecutive
 --
 -- The events are sequenced whatever the placement's fate (they are the
 -- room's, numbered by its script): event n is appended to the log, and
@@ -67,21 +69,22 @@ local gap, probe = nil, nil
 if ARGV[17] and string.sub(ARGV[17], 1, 1) == '?' then
   probe = tonumber(string.sub(ARGV[17], 2))
 end
-if #ARGV >= 18 or probe then
+if #ARGV >= 19 or probe then
   local logged = tonumber(redis.call('HGET', KEYS[13], id) or '0')
   local last = logged
-  for i = 18, #ARGV do
+  local publish = ARGV[18] == 'SPUBLISH' and 'SPUBLISH' or 'PUBLISH'
+  for i = 19, #ARGV do
     local e = ARGV[i]
     local bar = string.find(e, '|', 1, true)
     local n = tonumber(string.sub(e, 1, bar - 1))
-    if n > last + 1 and not (ARGV[17] == '1' and i == 18) then
+    if n > last + 1 and not (ARGV[17] == '1' and i == 19) then
       gap = last
       break
     end
     if n > last then
       local ev = string.sub(e, bar + 1)
       local at = redis.call('XADD', KEYS[12], 'MAXLEN', '~', ARGV[15], '*', 'e', ev)
-      redis.call('PUBLISH', ARGV[14], ARGV[16] .. ':' .. at .. ev)
+      redis.call(publish, ARGV[14], ARGV[16] .. ':' .. at .. ev)
       last = n
     end
   end
