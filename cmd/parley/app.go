@@ -123,6 +123,10 @@ func connectBackend(ctx context.Context, cfg config.Config, log *slog.Logger, ad
 		b.close()
 		return nil, err
 	}
+	if err := b.store.CheckCluster(ctx); err != nil {
+		b.close()
+		return nil, fmt.Errorf("PARLEY_REDIS_URL: %w", err)
+	}
 	if err := migrateGlobals(ctx, b.store, log); err != nil {
 		b.close()
 		return nil, err

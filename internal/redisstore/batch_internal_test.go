@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -46,3 +47,20 @@ type proto string
 
 func (e proto) Error() string { return string(e) }
 func (proto) RedisError()     {}
+
+// TestVersionAtLeast: the cluster check's reading of INFO's redis_version.
+func TestVersionAtLeast(t *testing.T) {
+	for _, tt := range []struct {
+		version string
+		ok      bool
+	}{{"7.0.15", true}, {"7.2.4", true}, {"8.0.0", true}, {"10.1", true}, {"6.2.14", false}, {"5.0.7", false}, {"", false}, {"x.y", false}} {
+		major, _, _ := strings.Cut(tt.version, ".")
+		if got := versionAtLeast(major, 7); got != tt.ok {
+			t.Errorf("versionAtLeast(%q) = %v, want %v", tt.version, got, tt.ok)
+		}
+	}
+	info := "# Server\r\nredis_version:6.2.14\r\nredis_git_sha1:0\r\n"
+	if v := infoText(info, "redis_version"); v != "6.2.14" {
+		t.Errorf("infoText(redis_version) = %q, want 6.2.14", v)
+	}
+}

@@ -162,3 +162,26 @@ func TestConnectCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckCluster: the local cluster's primaries (Redis 7) pass the
+// version check a server makes before serving; one Redis is not checked.
+func TestCheckCluster(t *testing.T) {
+	cl := sharedCluster(t)
+	c, err := redisstore.Connect(cl.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	if err := redisstore.New(c, redisstore.Options{Prefix: uniquePrefix()}).CheckCluster(ctx); err != nil {
+		t.Errorf("CheckCluster on the local cluster: %v, want nil", err)
+	}
+	one, err := redisstore.Connect("redis://127.0.0.1:1") // never dialed: nothing to check
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer one.Close()
+	if err := redisstore.New(one, redisstore.Options{}).CheckCluster(ctx); err != nil {
+		t.Errorf("CheckCluster on one Redis: %v, want nil without a command", err)
+	}
+}

@@ -138,13 +138,8 @@ func (s *Store) Ready(ctx context.Context) error {
 
 // infoField reads one integer field of an INFO reply; 0 when absent.
 func infoField(info, name string) int64 {
-	for line := range strings.SplitSeq(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			return n
-		}
-	}
-	return 0
+	n, _ := strconv.ParseInt(infoText(info, name), 10, 64)
+	return n
 }
 
 // EvictionPolicy returns Redis's maxmemory-policy, or "" when the server does
@@ -157,6 +152,49 @@ func (s *Store) EvictionPolicy(ctx context.Context) string {
 		return ""
 	}
 	return v["maxmemory-policy"]
+}
+
+// ErrClusterTooOld is CheckCluster's answer for a cluster node older than
+// Redis 7.0, which has no sharded pub/sub (SPUBLISH, SSUBSCRIBE): the
+// rooms' events could not be published nor heard.
+var ErrClusterTooOld = errors.New("redisstore: Redis Cluster needs Redis 7.0 or later (sharded pub/sub)")
+
+// CheckCluster tells whether every primary of a Redis Cluster runs Redis
+// 7.0 or later (ErrClusterTooOld, naming the node and its version, when
+// one does not); on one Redis or Sentinel it does nothing. A server calls
+// it once Redis answers, before serving.
+func (s *Store) CheckCluster(ctx context.Context) error {
+	cc, ok := s.rdb.(*redis.ClusterClient)
+	if !ok {
+		return nil
+	}
+	return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		info, err := c.Info(ctx, "server").Result()
+		if err != nil {
+			return fail("check cluster", err)
+		}
+		v := infoText(info, "redis_version")
+		if major, _, _ := strings.Cut(v, "."); !versionAtLeast(major, 7) {
+			return fmt.Errorf("%w: %s runs Redis %s", ErrClusterTooOld, c.Options().Addr, v)
+		}
+		return nil
+	})
+}
+
+// infoText reads one field of an INFO reply as text; "" when absent.
+func infoText(info, name string) string {
+	for line := range strings.SplitSeq(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// versionAtLeast tells whether a version's major number is at least min.
+func versionAtLeast(major string, min int) bool {
+	n, err := strconv.Atoi(major)
+	return err == nil && n >= min
 }
 
 // SetDriverLog sends the Redis driver's own log lines (a failed dial, a
