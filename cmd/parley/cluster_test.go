@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -18,51 +16,11 @@ import (
 // ctx is done. It never drops an event: the reader waits for the test.
 func openStream(tb testing.TB, ctx context.Context, app *testApp, path, token, lastID string) <-chan sseEvent {
 	tb.Helper()
-	req, err := http.NewRequestWithContext(ctx, "GET", app.URL+path, nil)
-	if err != nil {
-		tb.Fatal(err)
+	events, status := dialStream(ctx, app, path, token, lastID)
+	if status != 200 {
+		tb.Fatalf("stream %s: got %d, want 200 (0: no answer)", path, status)
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if lastID != "" {
-		req.Header.Set("Last-Event-ID", lastID)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatalf("stream %s: %v", path, err)
-	}
-	if res.StatusCode != 200 {
-		res.Body.Close()
-		tb.Fatalf("stream %s: got %d, want 200", path, res.StatusCode)
-	}
-	out := make(chan sseEvent, 256)
-	go func() {
-		defer res.Body.Close()
-		defer close(out)
-		sc := bufio.NewScanner(res.Body)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		var ev sseEvent
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "":
-				if ev.Event != "" {
-					select {
-					case out <- ev:
-					case <-ctx.Done():
-						return
-					}
-				}
-				ev = sseEvent{}
-			case strings.HasPrefix(line, "event: "):
-				ev.Event = line[len("event: "):]
-			case strings.HasPrefix(line, "id: "):
-				ev.ID = line[len("id: "):]
-			case strings.HasPrefix(line, "data: "):
-				ev.Data = line[len("data: "):]
-			}
-		}
-	}()
-	return out
+	return events
 }
 
 // streamMessage is the part of a message event the cluster tests check.

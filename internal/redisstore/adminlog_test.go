@@ -287,14 +287,9 @@ func TestOutboxCapped(t *testing.T) {
 // issue 17 removes, so the rooms are written as create.lua leaves them.)
 func TestEventsOnCluster(t *testing.T) {
 	cl := sharedCluster(t)
-	c, err := redisstore.Connect(cl.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	ctx := context.Background()
 	prefix := uniquePrefix()
-	s := redisstore.New(c, redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
+	s, c := mustStore(t, cl.URL(), redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
 	hub := startBridge(t, s)
 	sub := hub.SubscribeAdmin()
 	defer sub.Close()

@@ -18,14 +18,9 @@ import (
 // append to the team's admin log (adminlog:{team}) included.
 func TestGlobalFamiliesOnCluster(t *testing.T) {
 	cl := sharedCluster(t)
-	c, err := redisstore.Connect(cl.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	ctx := context.Background()
 	prefix := uniquePrefix()
-	s := redisstore.New(c, redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
+	s, _ := mustStore(t, cl.URL(), redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
 	now := time.Now()
 	must := func(what string, err error) {
 		t.Helper()
@@ -40,7 +35,7 @@ func TestGlobalFamiliesOnCluster(t *testing.T) {
 	hash := []byte("$2a$10$abcdefghijklmnopqrstuuM6cSx1x8cBqQK1tqk6RYd4c7H4y1i6")
 	ann := chat.Admin{Username: "ann", DisplayName: "Ann", Role: chat.RoleOwner, PasswordHash: hash, Email: "ann@example.com"}
 	must("AddAdmin", s.AddAdmin(ctx, ann))
-	_, err = s.SetAgent(ctx, "ann", chat.AgentChange{})
+	_, err := s.SetAgent(ctx, "ann", chat.AgentChange{})
 	must("SetAgent", err)
 	must("SetAdminProfile", s.SetAdminProfile(ctx, "ann", chat.AdminProfile{Username: "ann", DisplayName: "Ann", Email: "ann@example.com", Notify: chat.NotifyAlways}))
 	admins, err := s.Admins(ctx)

@@ -365,14 +365,9 @@ func TestMigrateIndexFromGlobalKeys(t *testing.T) {
 // refuses them until the events move: see docs/ARCHITECTURE.md.)
 func TestIndexOnCluster(t *testing.T) {
 	cl := sharedCluster(t)
-	c, err := redisstore.Connect(cl.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	ctx := context.Background()
 	prefix := uniquePrefix()
-	s := redisstore.New(c, redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
+	s, c := mustStore(t, cl.URL(), redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
 	now := time.Now().UnixMilli()
 	// Rooms as create.lua leaves them, written in their own slots, each
 	// registered as being created first (and aged past the grace).

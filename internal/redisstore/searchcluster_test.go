@@ -39,14 +39,9 @@ func searchPage(t *testing.T, s *redisstore.Store, limit int, words ...string) (
 // refused for it; an expired room is swept.
 func TestSearchPartitionsOnCluster(t *testing.T) {
 	cl := sharedCluster(t)
-	c, err := redisstore.Connect(cl.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	ctx := context.Background()
 	prefix := uniquePrefix()
-	s := redisstore.New(c, redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
+	s, c := mustStore(t, cl.URL(), redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
 	now := time.Now().UnixMilli()
 	var rooms []string // oldest first
 	nodes := map[string]bool{}
@@ -136,12 +131,7 @@ func TestSearchPartitionsOnCluster(t *testing.T) {
 // same flows on a single Redis.
 func TestSearchOnCluster(t *testing.T) {
 	cl := sharedCluster(t)
-	c, err := redisstore.Connect(cl.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	s := redisstore.New(c, redisstore.Options{Prefix: uniquePrefix(), RoomTTL: time.Hour})
+	s, _ := mustStore(t, cl.URL(), redisstore.Options{RoomTTL: time.Hour})
 	nodes := map[string]bool{}
 	searchFlows(t, s, func(key string) {
 		addr, _ := cl.PrimaryFor(context.Background(), key)

@@ -118,14 +118,9 @@ func startBridgeLogged(t *testing.T, s *redisstore.Store) *chat.Hub {
 // hears as well.
 func TestShardedPubSubOnCluster(t *testing.T) {
 	cl := sharedCluster(t)
-	c, err := redisstore.Connect(cl.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	ctx := context.Background()
 	prefix := uniquePrefix()
-	s := redisstore.New(c, redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
+	s, c := mustStore(t, cl.URL(), redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
 
 	plain := c.Subscribe(ctx, prefix+"events")
 	defer plain.Close()
@@ -191,14 +186,9 @@ func TestShardedPubSubOnCluster(t *testing.T) {
 // partition's events flow again. Its own cluster: it kills a node.
 func TestShardedBridgeFailover(t *testing.T) {
 	cl := redistest.StartCluster(t)
-	c, err := redisstore.Connect(cl.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	ctx := context.Background()
 	prefix := uniquePrefix()
-	s := redisstore.New(c, redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
+	s, c := mustStore(t, cl.URL(), redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
 	hub := startBridgeLogged(t, s)
 	admin := hub.SubscribeAdmin()
 	defer admin.Close()
@@ -235,24 +225,7 @@ func TestShardedBridgeFailover(t *testing.T) {
 
 	// A send to the partition's room: the client may meet the failover
 	// once (503, retried as a client would with its clientId).
-	m := newMessage(rooms[p], chat.SenderVisitor, "after the failover", time.Now())
-	deadline = time.Now().Add(10 * time.Second)
-	for {
-		_, _, err = s.Append(ctx, m, chat.AppendOptions{ClientID: "c-failover"})
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, chat.ErrUnavailable) || time.Now().After(deadline) {
-			t.Fatalf("send after the failover: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	for {
-		ev := nextEvent(t, admin)
-		if ev.Type == chat.EventMessage && ev.RoomID == rooms[p] && ev.Message.Content == "after the failover" {
-			break
-		}
-	}
+	sendThroughFailover(t, s, admin, rooms[p], "after the failover", "c-failover")
 	// Every other partition too, on the primaries that did not change.
 	for q, id := range rooms {
 		if q != p {
@@ -317,22 +290,30 @@ func TestShardedBridgeFailover(t *testing.T) {
 	if n := shardSubscribers(t, c, shardChannel(prefix, q)); n != 1 {
 		t.Errorf("PUBSUB SHARDNUMSUB on the new primary %s: %d, want 1", replica.Options().Addr, n)
 	}
-	m = newMessage(rooms[q], chat.SenderVisitor, "after the manual failover", time.Now())
-	deadline = time.Now().Add(10 * time.Second)
+	sendThroughFailover(t, s, admin, rooms[q], "after the manual failover", "c-manual")
+}
+
+// sendThroughFailover sends a message to a room as a client would across a
+// failover (a 503 retried with the same clientId, for up to 10 s) and
+// waits until the bridge's subscriber hears it.
+func sendThroughFailover(t *testing.T, s *redisstore.Store, admin *chat.Subscription, roomID, content, clientID string) {
+	t.Helper()
+	m := newMessage(roomID, chat.SenderVisitor, content, time.Now())
+	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, _, err = s.Append(ctx, m, chat.AppendOptions{ClientID: "c-manual"})
+		_, _, err := s.Append(context.Background(), m, chat.AppendOptions{ClientID: clientID})
 		if err == nil {
 			break
 		}
 		if !errors.Is(err, chat.ErrUnavailable) || time.Now().After(deadline) {
-			t.Fatalf("send after the manual failover: %v", err)
+			t.Fatalf("send %s: %v", content, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	for {
 		ev := nextEvent(t, admin)
-		if ev.Type == chat.EventMessage && ev.RoomID == rooms[q] && ev.Message.Content == "after the manual failover" {
-			break
+		if ev.Type == chat.EventMessage && ev.RoomID == roomID && ev.Message.Content == content {
+			return
 		}
 	}
 }

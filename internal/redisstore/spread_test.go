@@ -82,13 +82,8 @@ func TestClusterLoadSpread(t *testing.T) {
 		t.Skip("redis-server or redis-cli not installed")
 	}
 	cl := redistest.StartCluster(t) // its own: nothing else runs on it
-	c, err := redisstore.Connect(cl.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	ctx := context.Background()
-	s := redisstore.New(c, redisstore.Options{Prefix: "parley:", RoomTTL: time.Hour})
+	s, _ := mustStore(t, cl.URL(), redisstore.Options{Prefix: "parley:", RoomTTL: time.Hour})
 	primaries := cl.Primaries()
 	if len(primaries) != 3 {
 		t.Fatalf("primaries: %v", primaries)
