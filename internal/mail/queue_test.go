@@ -156,8 +156,11 @@ func TestQueueEnqueueWithSMTPDown(t *testing.T) {
 				t.Fatalf("Enqueue with SMTP down: %v", err)
 			}
 		}
-		waitFor(t, "five failed attempts", 5*time.Second, func() bool { return in.c.failed.Load() == 5 })
-		if st := mustStats(t, in.store); st.Retrying != 5 || st.Dead != 0 {
+		// The attempt is counted before its retry is recorded: wait for both.
+		waitFor(t, "five failed attempts, five retrying", 5*time.Second, func() bool {
+			return in.c.failed.Load() == 5 && mustStats(t, in.store).Retrying == 5
+		})
+		if st := mustStats(t, in.store); st.Retrying != 5 || st.Dead != 0 || st.Waiting != 0 {
 			t.Errorf("stats: got %+v, want 5 retrying", st)
 		}
 	})
