@@ -13,6 +13,9 @@ type Hub struct {
 	rooms  map[string]map[*Subscription]struct{}
 	admins map[*Subscription]struct{}
 	closed bool
+	// down: the event bridge is down (BridgeDown until BridgeUp), and a
+	// new subscription is born ended.
+	down bool
 	// roomBuffer and adminBuffer are the channel sizes of room (visitor)
 	// and admin subscriptions. A room subscription sees a handful of events
 	// a minute and there are thousands of them, so its buffer is small; an
@@ -22,6 +25,29 @@ type Hub struct {
 	onAdmins func(n int)
 	// onRevoked is handed every EventAdminRevoked.
 	onRevoked func(ev Event)
+	// demand, when set, is told what the subscriptions need (SetDemand).
+	demand Demand
+}
+
+// Demand is the event bridge's side of the hub, for a bridge that hears
+// only what this process's subscriptions need (on Redis Cluster, the
+// shard channels of their rooms' partitions, all of them for an admin
+// subscription). The hub calls it under its lock: it must not call the
+// hub, nor block.
+type Demand interface {
+	// Want is told of a subscription made, for roomID ("" for an admin
+	// subscription). It returns a channel that closes once the
+	// subscription's events reach the hub, or nil when they already do.
+	Want(roomID string) <-chan struct{}
+	// Unwant is told of a subscription ended.
+	Unwant(roomID string)
+}
+
+// SetDemand registers d, before any subscription is made.
+func (h *Hub) SetDemand(d Demand) {
+	h.mu.Lock()
+	h.demand = d
+	h.mu.Unlock()
 }
 
 // Default buffers of NewHubBuffers (a chat.Event is 136 bytes: 2.2 KB per
@@ -79,6 +105,7 @@ type Subscription struct {
 	agent  string // the admin's username, when the subscriber said (SubscribeAdminAs)
 	ch     chan Event
 	done   chan struct{}
+	ready  <-chan struct{} // nil: ready from the start (see Ready)
 	once   sync.Once
 	// dropped is set when the hub drops the subscription for being too
 	// slow (a full buffer), not when its owner closes it.
@@ -113,6 +140,21 @@ func (s *Subscription) drop() {
 		return
 	}
 	s.Close()
+}
+
+// closedChan is a channel closed from the start.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// Ready is closed once the subscription hears every event it is for: at
+// once, unless the bridge subscribes on demand (Demand) and had to
+// subscribe for it. A stream waits for it before it reads the store, as it
+// subscribes before it reads, so that nothing stored meanwhile escapes it;
+// one that waits too long, or sees Done first, gives up.
+func (s *Subscription) Ready() <-chan struct{} {
+	if s.ready == nil {
+		return closedChan
+	}
+	return s.ready
 }
 
 // Events delivers the subscription's events.
@@ -168,7 +210,7 @@ func (h *Hub) add(roomID string, agent ...string) *Subscription {
 		s.agent = agent[0]
 	}
 	h.mu.Lock()
-	if h.closed {
+	if h.closed || h.down {
 		h.mu.Unlock()
 		s.once.Do(func() { close(s.done) })
 		return s
@@ -184,6 +226,9 @@ func (h *Hub) add(roomID string, agent ...string) *Subscription {
 			h.rooms[roomID] = set
 		}
 		set[s] = struct{}{}
+	}
+	if h.demand != nil {
+		s.ready = h.demand.Want(roomID)
 	}
 	h.mu.Unlock()
 	if n >= 0 && notify != nil {
@@ -210,15 +255,26 @@ func (h *Hub) detach(s *Subscription) int {
 			return -1
 		}
 		delete(h.admins, s)
+		h.unwant(s)
 		return len(h.admins)
 	}
 	if set := h.rooms[s.roomID]; set != nil {
-		delete(set, s)
+		if _, ok := set[s]; ok {
+			delete(set, s)
+			h.unwant(s)
+		}
 		if len(set) == 0 {
 			delete(h.rooms, s.roomID)
 		}
 	}
 	return -1
+}
+
+// unwant tells the demand that s, attached until now, ended. h.mu is held.
+func (h *Hub) unwant(s *Subscription) {
+	if h.demand != nil {
+		h.demand.Unwant(s.roomID)
+	}
 }
 
 // Deliver hands ev to every local subscription that shows it.
@@ -295,13 +351,40 @@ func (h *Hub) Counts() (rooms, admins int) {
 }
 
 // Close ends every subscription; later subscriptions end at once.
-func (h *Hub) Close() {
+func (h *Hub) Close() { h.endAll(true) }
+
+// BridgeDown tells the hub that the event bridge lost its subscription:
+// events are being published that no subscription will hear. Every
+// subscription ends now, and every one made before BridgeUp is born ended,
+// so that each stream resumes from the stored events rather than carry on
+// with a hole in what it delivered: a stream still open when the bridge
+// delivers again would take the events after the hole and move its resume
+// point past it, and the hole's events would be skipped for good. So the
+// bridge calls BridgeDown as soon as a subscription fails, and BridgeUp
+// before it hands on any event of the new one.
+func (h *Hub) BridgeDown() { h.endAll(false) }
+
+// BridgeUp tells the hub that the event bridge holds its subscription
+// again: subscriptions made from now on hear every event.
+func (h *Hub) BridgeUp() {
+	h.mu.Lock()
+	h.down = false
+	h.mu.Unlock()
+}
+
+// endAll ends every subscription, and marks the hub closed (for good) or
+// down (until BridgeUp).
+func (h *Hub) endAll(closing bool) {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		return
 	}
-	h.closed = true
+	if closing {
+		h.closed = true
+	} else {
+		h.down = true
+	}
 	var all []*Subscription
 	for s := range h.admins {
 		all = append(all, s)
@@ -311,6 +394,10 @@ func (h *Hub) Close() {
 			all = append(all, s)
 		}
 	}
+	for _, s := range all {
+		h.unwant(s)
+	}
+	hadAdmins := len(h.admins) > 0
 	h.admins = make(map[*Subscription]struct{})
 	h.rooms = make(map[string]map[*Subscription]struct{})
 	notify := h.onAdmins
@@ -318,7 +405,7 @@ func (h *Hub) Close() {
 	for _, s := range all {
 		s.once.Do(func() { close(s.done) })
 	}
-	if notify != nil {
+	if notify != nil && (closing || hadAdmins) {
 		notify(0)
 	}
 }

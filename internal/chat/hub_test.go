@@ -303,3 +303,58 @@ func TestHubAgents(t *testing.T) {
 		t.Fatalf("after every stream closed: got %v, want none", got)
 	}
 }
+
+// TestHubBridgeDown: a loss of the event bridge ends every subscription
+// open across it, and those made while it is down are born ended, so that
+// no stream delivers the events after the hole and moves its resume point
+// past the events it never got; once the bridge is up, new subscriptions
+// hear every event.
+func TestHubBridgeDown(t *testing.T) {
+	h := NewHub(8)
+	defer h.Close()
+	var counts []int
+	h.OnAdminCount(func(n int) { counts = append(counts, n) })
+	room, adm := h.SubscribeRoom("r_a"), h.SubscribeAdmin()
+	h.Deliver(Event{Type: EventMessage, RoomID: "r_a", Message: &Message{Seq: 1}})
+
+	h.BridgeDown()
+	for _, s := range []*Subscription{room, adm} {
+		select {
+		case <-s.Done():
+		default:
+			t.Fatal("a subscription open across the bridge's loss is still open")
+		}
+		if s.Dropped() {
+			t.Error("ended by the bridge's loss, the subscription says it was dropped as too slow")
+		}
+		if got := recv(t, s); got.Message == nil || got.Message.Seq != 1 {
+			t.Errorf("the event delivered before the loss: got %+v, want seq 1 still buffered", got)
+		}
+	}
+	if len(counts) == 0 || counts[len(counts)-1] != 0 {
+		t.Errorf("admin counts told %v, want the last 0", counts)
+	}
+	// Made while down: born ended, and hears nothing.
+	early := h.SubscribeAdmin()
+	select {
+	case <-early.Done():
+	default:
+		t.Fatal("a subscription made while the bridge is down is open")
+	}
+	h.Deliver(Event{Type: EventMessage, RoomID: "r_a", Message: &Message{Seq: 2}})
+	for _, s := range []*Subscription{room, adm, early} {
+		none(t, s)
+	}
+	if r, a := h.Counts(); r != 0 || a != 0 {
+		t.Errorf("counts while down: %d rooms, %d admins; want none", r, a)
+	}
+
+	h.BridgeUp()
+	late := h.SubscribeAdmin()
+	h.Deliver(Event{Type: EventMessage, RoomID: "r_a", Message: &Message{Seq: 3}})
+	if got := recv(t, late); got.Message == nil || got.Message.Seq != 3 {
+		t.Errorf("after BridgeUp: got %+v, want seq 3", got)
+	}
+	none(t, early)
+	room.Close() // closing an ended subscription again is harmless
+}

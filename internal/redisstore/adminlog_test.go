@@ -269,7 +269,7 @@ func TestOutboxCapped(t *testing.T) {
 			mustSend(t, s, r.ID, chat.SenderVisitor, fmt.Sprintf("m%d", i))
 		}
 		out := s.Outbox(t, r.ID)
-		if len(out) != 64 || !strings.HasPrefix(out[0], "8|") || !strings.HasPrefix(out[63], "71|") {
+		if len(out) != 64 || !strings.HasPrefix(out[0], "8:") || !strings.HasPrefix(out[63], "71:") {
 			t.Fatalf("outbox: %d entries, first %.10q, last %.10q; want 64, events 8..71", len(out), out[0], out[len(out)-1])
 		}
 		if d := c.PTTL(ctx, prefix+"room:{"+r.ID+"}:outbox").Val(); d <= 0 || d > time.Hour+time.Minute {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -31,14 +30,16 @@ const (
 // ctx lasts; it returns nil when ctx ends.
 //
 // Events published while the subscription was down are lost to it. Streams
-// resume from the stored messages, so callers should end the streams that
-// were open across an outage: see Subscribed and Generation.
+// resume from the stored messages, so the streams open across an outage
+// must end before the bridge delivers again: the bridge tells the hub
+// (BridgeDown, BridgeUp), which ends their subscriptions, and callers that
+// open streams refuse new ones while it is down (Subscribed, Generation).
 func (s *Store) Run(ctx context.Context, hub *chat.Hub, log *slog.Logger) error {
 	backoff := bridgeMinBackoff
 	for {
 		gen := s.generation.Load()
 		err := s.subscribeOnce(ctx, hub, log)
-		s.subscribed.Store(false)
+		s.lost(hub)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -68,11 +69,25 @@ func (s *Store) subscribeOnce(ctx context.Context, hub *chat.Hub, log *slog.Logg
 	}
 	ps := s.rdb.Subscribe(ctx, s.keys.Events())
 	return s.receive(ctx, ps, 1, hub, log, func() error {
-		s.generation.Add(1)
-		s.subscribed.Store(true)
+		s.up(hub)
 		log.Info("redis pub/sub subscribed", "channel", s.keys.Events())
 		return nil
 	})
+}
+
+// up marks the bridge subscribed, before it hands on the first event of
+// the subscription.
+func (s *Store) up(hub *chat.Hub) {
+	s.generation.Add(1)
+	s.subscribed.Store(true)
+	hub.BridgeUp()
+}
+
+// lost marks the bridge down as soon as a subscription failed: the hub
+// ends every subscription, before any event of the next one arrives.
+func (s *Store) lost(hub *chat.Hub) {
+	s.subscribed.Store(false)
+	hub.BridgeDown()
 }
 
 // errShardMoved ends a shard subscription Redis ended: its slot moved (a
@@ -121,12 +136,18 @@ func (s *Store) subscribeShards(ctx context.Context, cc *redis.ClusterClient, hu
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	need := int32(1 + len(groups))
-	var confirmed atomic.Int32
+	// Up once every subscription is confirmed, unless one failed first:
+	// then this attempt is over (a late confirmation must not mark it up).
+	var (
+		mu        sync.Mutex
+		confirmed int
+		failed    bool
+	)
 	up := func() {
-		if confirmed.Add(1) == need {
-			s.generation.Add(1)
-			s.subscribed.Store(true)
+		mu.Lock()
+		defer mu.Unlock()
+		if confirmed++; confirmed == 1+len(groups) && !failed {
+			s.up(hub)
 			log.Info("redis pub/sub subscribed", "channel", s.keys.Events(), "shards", len(groups))
 		}
 	}
@@ -135,7 +156,13 @@ func (s *Store) subscribeShards(ctx context.Context, cc *redis.ClusterClient, hu
 	hold := func(ps *redis.PubSub, want int, ready func() error) {
 		wg.Go(func() {
 			errs <- s.receive(ctx, ps, want, hub, log, ready)
-			cancel() // one down: all down, and regroup
+			// One down: all down at once (the others may still deliver
+			// until they notice, to no subscription), and regroup.
+			mu.Lock()
+			failed = true
+			s.lost(hub)
+			mu.Unlock()
+			cancel()
 		})
 	}
 	hold(cc.Subscribe(ctx, s.keys.Events()), 1, func() error { up(); return nil })

@@ -40,6 +40,20 @@ func startBridge(t *testing.T, s *redisstore.Store) *chat.Hub {
 	return hub
 }
 
+// resubscribed checks that the subscription open across a loss of the
+// bridge was ended by it, before the bridge subscribed again (its stream
+// resumes from the stored events), and returns a new one.
+func resubscribed(t *testing.T, hub *chat.Hub, old *chat.Subscription) *chat.Subscription {
+	t.Helper()
+	select {
+	case <-old.Done():
+	default:
+		t.Fatal("a subscription open across the bridge's loss is still open after it subscribed again; want it ended")
+	}
+	old.Close()
+	return hub.SubscribeAdmin()
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -187,7 +201,7 @@ func TestBridgeSurvivesRedisRestart(t *testing.T) {
 	s, _ := mustStore(t, real.Addr(), redisstore.Options{})
 	hub := startBridge(t, s)
 	admin := hub.SubscribeAdmin()
-	defer admin.Close()
+	defer func() { admin.Close() }()
 	gen := s.Generation()
 
 	real.Stop()
@@ -201,6 +215,7 @@ func TestBridgeSurvivesRedisRestart(t *testing.T) {
 	if s.Generation() == gen {
 		t.Fatalf("got the same generation %d after resubscribing, want a new one", gen)
 	}
+	admin = resubscribed(t, hub, admin)
 
 	r := mustRoom(t, s, time.Now()) // the pool recovered by itself
 	if ev := nextEvent(t, admin); ev.Type != chat.EventRoom || ev.RoomID != r.ID {

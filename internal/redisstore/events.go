@@ -13,14 +13,17 @@ import (
 // Room events on Cluster (docs/ARCHITECTURE.md, "Events, the admin log and
 // search on Cluster"): a room script numbers each event it makes (the room
 // hash's "evn"), keeps it in the room's capped outbox (keys.Outbox, the
-// room's slot: the newest 64) and returns it ("n|JSON"); the room's follow-up
+// room's slot: the newest 64) and returns it ("n:t|JSON", t its stamp:
+// lua/lib/emit.lua); the room's follow-up
 // (lua/place.lua, the partition's slot) appends it to the partition's log
 // (keys.PartLog) and publishes it with its place ("L:ms-n" before the
 // JSON), event n of a room only after n-1 (the partition records the last
-// number per room: keys.PartLogged). A repeat is skipped; a gap (a
-// concurrent write of the room whose follow-up came later, or was lost) is
-// filled from the outbox first (fillGap); the reconciler closes gaps a dead
-// instance left (logRooms). The team's events stay in their scripts, in
+// number and stamp per room: keys.PartLogged). A repeat is skipped; a gap
+// (a concurrent write of the room whose follow-up came later, or was lost)
+// is filled from the outbox first (fillGap); the reconciler closes gaps a
+// dead instance left (logRooms). A room whose last writes a failover lost
+// numbers its next events again from where it went back, stamped later:
+// fillGap logs them as its new line. The team's events stay in their scripts, in
 // the team log (keys.AdminLog).
 
 // AdminLogs is how many admin logs there are: one per index partition
@@ -45,26 +48,30 @@ func (s *Store) logKey(i int) string {
 	return s.keys.PartLog(indexTags[i])
 }
 
-// roomEvents are the events a follow-up carries: "n|JSON", n consecutive,
-// oldest first; upto > 0 (a retried send, whose events were numbered by
-// the first try) asks the follow-up to check that the partition has logged
-// the room's events up to that number.
+// roomEvents are the events a follow-up carries: "n:t|JSON", n
+// consecutive, oldest first; upto > 0 (a retried send, whose events were
+// numbered by the first try) asks the follow-up to check that the
+// partition has logged the room's events up to that number, the last
+// stamped uptoAt (0: unknown).
 type roomEvents struct {
-	list []string
-	upto int64
+	list         []string
+	upto, uptoAt int64
 }
 
 func (e roomEvents) none() bool { return len(e.list) == 0 && e.upto <= 0 }
 
 // flag is place.lua's ARGV[17].
 func (e roomEvents) flag() string {
+	if e.upto > 0 && e.uptoAt > 0 {
+		return "?" + strconv.FormatInt(e.upto, 10) + ":" + strconv.FormatInt(e.uptoAt, 10)
+	}
 	if e.upto > 0 {
 		return "?" + strconv.FormatInt(e.upto, 10)
 	}
 	return ""
 }
 
-// eventsOf reads the events of a script's reply: one "n|JSON" string ("" =
+// eventsOf reads the events of a script's reply: one "n:t|JSON" string ("" =
 // none), or an array of them.
 func eventsOf(v any) roomEvents {
 	switch v := v.(type) {
@@ -84,14 +91,31 @@ func eventsOf(v any) roomEvents {
 	return roomEvents{}
 }
 
-// eventNum is the number of an "n|JSON" event, 0 when malformed.
+// eventNum is the number of an "n:t|JSON" (or "n|JSON") event, 0 when
+// malformed.
 func eventNum(e string) int64 {
-	n, _, ok := strings.Cut(e, "|")
+	head, _, ok := strings.Cut(e, "|")
 	if !ok {
 		return 0
 	}
-	v, _ := strconv.ParseInt(n, 10, 64)
-	return v
+	n, _ := parseStamped(head)
+	return n
+}
+
+// eventStamp is the stamp of an "n:t|JSON" event, 0 when it has none.
+func eventStamp(e string) int64 {
+	head, _, _ := strings.Cut(e, "|")
+	_, t := parseStamped(head)
+	return t
+}
+
+// parseStamped reads "n:t" (or "n": t is 0, unknown), the number and stamp
+// of a room's event as the outbox and the partition record them.
+func parseStamped(v string) (n, t int64) {
+	num, stamp, _ := strings.Cut(v, ":")
+	n, _ = strconv.ParseInt(num, 10, 64)
+	t, _ = strconv.ParseInt(stamp, 10, 64)
+	return n, t
 }
 
 // withEvents appends the follow-up's event arguments (lua/place.lua
@@ -110,23 +134,23 @@ func (s *Store) withEvents(args []any, p int, flag string, evs []string) []any {
 	return args
 }
 
-// placeReply reads place.lua's reply: its result, and the number of the
-// room's last logged event when the events it was given had a gap after
-// it (-1: no gap).
-func placeReply(res any) (int64, int64, error) {
+// placeReply reads place.lua's reply: its result, and when the events it
+// was given had a gap (or the room's new line after a rollback), what the
+// partition records of the room's logged events ("n:t"; "" = no gap).
+func placeReply(res any) (int64, string, error) {
 	switch v := res.(type) {
 	case int64:
-		return v, -1, nil
+		return v, "", nil
 	case []any:
-		if len(v) == 2 {
+		if len(v) == 3 {
 			n, ok1 := v[0].(int64)
-			gap, ok2 := v[1].(int64)
-			if ok1 && ok2 {
-				return n, gap, nil
+			rec, ok2 := v[2].(string)
+			if ok1 && ok2 && rec != "" {
+				return n, rec, nil
 			}
 		}
 	}
-	return 0, 0, fmt.Errorf("redisstore: follow-up: unexpected reply %v", res)
+	return 0, "", fmt.Errorf("redisstore: follow-up: unexpected reply %v", res)
 }
 
 // maxGapRounds bounds fillGap: each round logs everything the outbox has
@@ -134,41 +158,68 @@ func placeReply(res any) (int64, int64, error) {
 // the room raced it.
 const maxGapRounds = 4
 
-// fillGap logs a room's events after logged, the partition's number of its
-// last logged event: from the room's outbox, and given (the events of the
-// follow-up that found the gap, which a deleted room's outbox no longer
-// has), in their order. Events lost (trimmed from the outbox, or gone with
-// the room) are skipped: the first event there is logged after the gap.
-func (s *Store) fillGap(ctx context.Context, roomID string, logged int64, given []string) error {
+// fillGap logs a room's events after rec, what its partition records of
+// the last one logged ("n:t"): from the room's outbox, and given (the
+// events of the follow-up that found the gap, which a deleted room's
+// outbox no longer has), in their order. Events lost (trimmed from the
+// outbox, or gone with the room) are skipped: the first event there is
+// logged after the gap. When the outbox has events numbered at most n but
+// stamped after t, a failover rolled the room back: those are its new line
+// of events, logged after what the partition has (place.lua's 'R').
+func (s *Store) fillGap(ctx context.Context, roomID, rec string, given []string) error {
 	p := PartitionOf(roomID)
 	for range maxGapRounds {
 		out, err := s.rdb.LRange(ctx, s.keys.Outbox(roomID), 0, -1).Result()
 		if err != nil {
 			return err
 		}
-		entries := mergeEvents(logged, out, given)
+		entries, flag := gapEvents(rec, out, given)
 		if len(entries) == 0 {
 			return nil // nothing left to log: the room is gone
-		}
-		flag := ""
-		if eventNum(entries[0]) > logged+1 {
-			flag = "1" // the events before are lost
 		}
 		args := s.withEvents(s.placeArgs(p, placeLog, roomID, placement{}), p, flag, entries)
 		res, err := s.batch.run(ctx, placeScript, s.partKeys(p), args...).Result()
 		if err != nil {
 			return err
 		}
-		_, gap, err := placeReply(res)
+		_, next, err := placeReply(res)
 		if err != nil {
 			return err
 		}
-		if gap < 0 {
+		if next == "" {
 			return nil
 		}
-		logged = gap
+		rec = next
 	}
 	return fmt.Errorf("redisstore: room %s: its events keep a gap", roomID)
+}
+
+// gapEvents is what fillGap logs after rec (the partition's "n:t") from
+// lists of a room's events, and place.lua's flag for it: the room's new
+// line when it was rolled back (events numbered at most n, stamped after
+// t: "R"+rec), else the events after n ("1" when the first is not n+1).
+func gapEvents(rec string, lists ...[]string) ([]string, string) {
+	logged, at := parseStamped(rec)
+	if at > 0 {
+		var newer []string
+		rolledBack := false
+		for _, l := range lists {
+			for _, e := range l {
+				if eventStamp(e) > at {
+					newer = append(newer, e)
+					rolledBack = rolledBack || eventNum(e) <= logged
+				}
+			}
+		}
+		if rolledBack {
+			return mergeEvents(0, newer), "R" + rec
+		}
+	}
+	entries := mergeEvents(logged, lists...)
+	if len(entries) > 0 && eventNum(entries[0]) > logged+1 {
+		return entries, "1" // the events before are lost
+	}
+	return entries, ""
 }
 
 // mergeEvents is the events of lists numbered after logged, by number,
@@ -200,18 +251,18 @@ func mergeEvents(logged int64, lists ...[]string) []string {
 }
 
 // logRooms closes the event gaps of the reconciler's candidates: a room
-// whose number ("evn") is ahead of what its partition logged has its
-// missing events logged from its outbox. It returns how many rooms it
-// repaired.
+// whose number ("evn") is ahead of what its partition logged, or whose
+// stamp ("evt") is later (a failover rolled it back), has its missing
+// events logged from its outbox. It returns how many rooms it repaired.
 func (s *Store) logRooms(ctx context.Context, cands []candidate) (int, error) {
 	if len(cands) == 0 {
 		return 0, nil
 	}
-	nums := make([]*redis.StringCmd, len(cands))
+	nums := make([]*redis.SliceCmd, len(cands))
 	logged := make([]*redis.StringCmd, len(cands))
 	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, c := range cands {
-			nums[i] = p.HGet(ctx, s.keys.Room(c.id), "evn")
+			nums[i] = p.HMGet(ctx, s.keys.Room(c.id), "evn", "evt")
 			logged[i] = p.HGet(ctx, s.keys.PartLogged(indexTags[c.part]), c.id)
 		}
 		return nil
@@ -220,12 +271,22 @@ func (s *Store) logRooms(ctx context.Context, cands []candidate) (int, error) {
 	}
 	repaired := 0
 	for i, c := range cands {
-		n, _ := strconv.ParseInt(nums[i].Val(), 10, 64)
-		done, _ := strconv.ParseInt(logged[i].Val(), 10, 64)
-		if n <= done {
+		var n, at int64
+		if v := nums[i].Val(); len(v) == 2 {
+			en, _ := v[0].(string)
+			et, _ := v[1].(string)
+			n, _ = strconv.ParseInt(en, 10, 64)
+			at, _ = strconv.ParseInt(et, 10, 64)
+		}
+		rec := logged[i].Val()
+		done, doneAt := parseStamped(rec)
+		if n <= done && (doneAt == 0 || at <= doneAt) {
 			continue
 		}
-		if err := s.fillGap(ctx, c.id, done, nil); err != nil {
+		if rec == "" {
+			rec = "0"
+		}
+		if err := s.fillGap(ctx, c.id, rec, nil); err != nil {
 			return repaired, err
 		}
 		repaired++

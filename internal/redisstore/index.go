@@ -92,12 +92,12 @@ func (s *Store) place(ctx context.Context, mode, roomID string, pl placement, ev
 	if err != nil {
 		return 0, err
 	}
-	n, gap, err := placeReply(res)
+	n, rec, err := placeReply(res)
 	if err != nil {
 		return 0, err
 	}
-	if gap >= 0 {
-		if err := s.fillGap(ctx, roomID, gap, ev.list); err != nil {
+	if rec != "" {
+		if err := s.fillGap(ctx, roomID, rec, ev.list); err != nil {
 			return 0, err
 		}
 	}

@@ -274,13 +274,14 @@ func (k keys) LegacyAdminLog() string { return k.adminLog }
 // room's in the order the room numbered them.
 func (k keys) PartLog(tag string) string { return k.adminLog + ":{" + tag + "}" }
 
-// PartLogged returns the hash room id -> the number of the room's last
-// event the partition's log has (lua/place.lua logs event n only after
-// n-1).
+// PartLogged returns the hash room id -> "n:t", the number and stamp of
+// the room's last event the partition's log has (lua/place.lua logs event
+// n only after n-1).
 func (k keys) PartLogged(tag string) string { return k.rooms + ":{" + tag + "}:logged" }
 
-// Outbox returns a room's capped list of its newest events ("n|event
-// JSON"), numbered by the room hash's "evn": what a follow-up that finds a
+// Outbox returns a room's capped list of its newest events ("n:t|event
+// JSON"), numbered by the room hash's "evn" and stamped by its "evt"
+// (lua/lib/emit.lua): what a follow-up that finds a
 // gap, or the reconciler, reads the missing events from.
 func (k keys) Outbox(id string) string { return k.room + id + "}:outbox" }
 

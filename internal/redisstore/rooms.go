@@ -276,6 +276,9 @@ func (s *Store) Append(ctx context.Context, m chat.Message, opt chat.AppendOptio
 		ev = eventsOf(res[6])
 	} else if status == "dup" && len(res) > 4 {
 		ev.upto, _ = res[4].(int64)
+		if len(res) > 5 {
+			ev.uptoAt, _ = res[5].(int64)
+		}
 	}
 	if err := s.followReply(ctx, "append", m.RoomID, res, 3, ev); err != nil {
 		return chat.Message{}, false, err

@@ -9,9 +9,9 @@ import (
 //go:embed lua/lib/emit.lua
 var emitLib string
 
-// withEmit puts lua/lib/emit.lua (the room's next event, numbered into its
-// outbox) before a script that makes a room's events: Redis scripts have
-// no includes.
+// withEmit puts lua/lib/emit.lua (the room's next event, numbered and
+// stamped into its outbox; its next version) before a script that makes a
+// room's events or bumps its version: Redis scripts have no includes.
 func withEmit(src string) string { return emitLib + src }
 
 // The scripts run with EVALSHA and fall back to EVAL when Redis has not seen
@@ -63,7 +63,7 @@ var (
 
 	//go:embed lua/delete.lua
 	deleteSrc    string
-	deleteScript = redis.NewScript(deleteSrc)
+	deleteScript = redis.NewScript(withEmit(deleteSrc))
 
 	//go:embed lua/list.lua
 	listSrc    string
@@ -225,7 +225,7 @@ var (
 
 	//go:embed lua/placement.lua
 	placementSrc    string
-	placementScript = redis.NewScript(placementSrc)
+	placementScript = redis.NewScript(withEmit(placementSrc))
 
 	//go:embed lua/identity.lua
 	identitySrc    string
@@ -290,7 +290,7 @@ var (
 var (
 	//go:embed lua/attput.lua
 	attPutSrc    string
-	attPutScript = redis.NewScript(attPutSrc)
+	attPutScript = redis.NewScript(withEmit(attPutSrc))
 
 	//go:embed lua/attclaim.lua
 	attClaimSrc    string
@@ -298,7 +298,7 @@ var (
 
 	//go:embed lua/attexpire.lua
 	attExpireSrc    string
-	attExpireScript = redis.NewScript(attExpireSrc)
+	attExpireScript = redis.NewScript(withEmit(attExpireSrc))
 )
 
 // The API tokens (apitokens.go).

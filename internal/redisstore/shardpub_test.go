@@ -191,7 +191,7 @@ func TestShardedBridgeFailover(t *testing.T) {
 	s, c := mustStore(t, cl.URL(), redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
 	hub := startBridgeLogged(t, s)
 	admin := hub.SubscribeAdmin()
-	defer admin.Close()
+	defer func() { admin.Close() }()
 
 	rooms := roomsInEveryPartition(t, s)
 	waitRoomEvents(t, admin, rooms)
@@ -215,6 +215,7 @@ func TestShardedBridgeFailover(t *testing.T) {
 	if !down {
 		t.Errorf("the bridge never reported itself down after killing %s", killed)
 	}
+	admin = resubscribed(t, hub, admin)
 	addr, err := cl.PrimaryFor(ctx, ch)
 	if err != nil || addr == killed {
 		t.Fatalf("the channel's primary after the failover: %q, %v (killed %s)", addr, err, killed)
@@ -284,6 +285,7 @@ func TestShardedBridgeFailover(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	admin = resubscribed(t, hub, admin)
 	if addr, _ := cl.PrimaryFor(ctx, shardChannel(prefix, q)); addr != replica.Options().Addr {
 		t.Fatalf("partition %d's channel on %s after the manual failover, want %s", q, addr, replica.Options().Addr)
 	}

@@ -14,6 +14,8 @@
 -- caller's to delete); the placement {ver, score, unread, status, assignee,
 -- labels, snoozedUntil, sweep} bumps ver, and its sweep is the next time,
 -- or '-' when the room has no files left.
+-- bumpVer is in lua/lib/emit.lua, put before this script by scripts.go.
+
 local room = KEYS[1]
 if redis.call('EXISTS', room) == 0 then
   return {'gone'}
@@ -38,7 +40,7 @@ local sweep = '-'
 if nextSweep then
   sweep = string.format('%.0f', nextSweep)
 end
-redis.call('HINCRBY', room, 'ver', 1)
+bumpVer(room)
 local p = redis.call('HMGET', room, 'ver', 'updatedAt', 'unread', 'status', 'assignee', 'labels', 'snoozedUntil')
 local unread = '0'
 if tonumber(p[3] or '0') > 0 then

@@ -16,6 +16,8 @@
 -- snoozedUntil, sweep} (a put bumps ver; sweep: when the sweeper should
 -- look at the room next, its earliest pending attachment or its expiry), or
 -- 0 when the room is gone (nothing stored).
+-- bumpVer is in lua/lib/emit.lua, put before this script by scripts.go.
+
 local room = KEYS[1]
 if redis.call('EXISTS', room) == 0 then
   return 0
@@ -35,7 +37,7 @@ local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
 if first[2] and (not nextSweep or tonumber(first[2]) < nextSweep) then
   nextSweep = tonumber(first[2])
 end
-redis.call('HINCRBY', room, 'ver', 1)
+bumpVer(room)
 local p = redis.call('HMGET', room, 'ver', 'updatedAt', 'unread', 'status', 'assignee', 'labels', 'snoozedUntil')
 local unread = '0'
 if tonumber(p[3] or '0') > 0 then

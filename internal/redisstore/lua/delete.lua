@@ -24,7 +24,7 @@
 -- ARGV[5]  unused (was the admin log's length)
 --
 -- Returns {1, identity hash ('' = none), blocked (0|1), had files (0|1),
--- events, terms...}, events the outbox's ("n|JSON", the ones not logged
+-- events, terms...}, events the outbox's ("n:t|JSON", the ones not logged
 -- yet among them) and the room.deleted event numbered after them, for the
 -- delete's follow-up, which logs them though the room is gone; {0, had
 -- files, terms...} when the room did not exist, or {-1} when it is blocked
@@ -35,8 +35,10 @@ if ARGV[4] == '1' and redis.call('HGET', KEYS[1], 'blocked') == '1' then
   return {-1}
 end
 local existed = redis.call('EXISTS', KEYS[1])
-local h = redis.call('HMGET', KEYS[1], 'identity', 'blocked', 'evn')
+local h = redis.call('HMGET', KEYS[1], 'identity', 'blocked')
 local events = redis.call('LRANGE', KEYS[5], 0, -1)
+-- nextEvent is in lua/lib/emit.lua, put before this script by scripts.go.
+local deleted = nextEvent(KEYS[1]) .. '|' .. ARGV[3]
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 
 -- Search index: the terms the room is in, for the partition's step.
@@ -53,7 +55,7 @@ redis.call('DEL', KEYS[8], KEYS[9], KEYS[10], KEYS[11])
 if existed == 0 then
   return withTerms({0, files})
 end
-events[#events + 1] = (tonumber(h[3] or '0') + 1) .. '|' .. ARGV[3]
+events[#events + 1] = deleted
 local blocked = '0'
 if h[2] == '1' then
   blocked = '1'

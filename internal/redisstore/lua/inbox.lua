@@ -23,7 +23,7 @@
 --
 -- Returns {placement, field, value, ...}: the placement {ver, score,
 -- unread, status, assignee, labels, snoozedUntil, sweep} (see
--- lua/place.lua; a change bumps ver), the room event ("n|JSON", for the
+-- lua/place.lua; a change bumps ver), the room event ("n:t|JSON", for the
 -- follow-up), then the flat room hash; {} when the
 -- room does not exist; {'same'} when the change changes nothing (nothing
 -- is published); {'notdue'} when a wake finds the room not due yet, and
@@ -102,7 +102,7 @@ else
   redis.call('HSET', room, 'labels', l)
 end
 
-redis.call('HINCRBY', room, 'ver', 1)
+bumpVer(room)
 
 local hash = redis.call('HGETALL', room)
 local ev = ARGV[6] .. cjson.encode(hash) .. '}'

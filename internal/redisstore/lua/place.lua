@@ -43,41 +43,70 @@
 --          'N' set to N; for a tombstone, '0' makes the room due for the
 --          sweeper even when it was not in the sweep set
 -- KEYS[12] the partition's admin log (a capped stream)
--- KEYS[13] the partition's logged numbers (room id -> its last event logged)
+-- KEYS[13] the partition's logged events (room id -> "n:t", the number and
+--          stamp of the room's last event logged; "n" when its stamp is
+--          unknown: logged before events had one)
 -- ARGV[14] events channel (on Cluster the partition's shard channel, in
 --          this slot)
 -- ARGV[15] admin log length kept (approximately)
 -- ARGV[16] the log's name in a published event's id ("p03": "p03:ms-n{…}")
 -- ARGV[17] '1': the events before ARGV[19] are lost (trimmed from the
 --          room's outbox, or gone with it): log from ARGV[19] on anyway;
---          '?N': the room has numbered N events (a retried send's check:
---          fewer logged is a gap)
+--          'Rn:t': the room was rolled back (see below): if the partition
+--          still records "n:t" for it, log from ARGV[19] on as the room's
+--          new line of events; '?N:T' (or '?N'): the room has numbered N
+--          events, the last stamped T (a retried send's check: fewer
+--          logged, or an older stamp, is a gap)
 -- ARGV[18] how to publish: PUBLISH (one channel) | SPUBLISH (Cluster)
--- ARGV[19..] the room's events, "n|event JSON", n consecutive
+-- ARGV[19..] the room's events, "n:t|event JSON" ("n|…" from before
+--          stamps), n consecutive
 --
 -- The events are sequenced whatever the placement's fate (they are the
 -- room's, numbered by its script): event n is appended to the log, and
 -- published with its entry id, only after n - 1; a repeat (n at most the
--- logged number) is skipped; a gap stops the logging, and the reply says
--- so: Go reads the missing events from the room's outbox and calls again.
+-- logged number, and a stamp no later than the logged one's) is skipped;
+-- a gap stops the logging, and the reply says so: Go reads the missing
+-- events from the room's outbox and calls again. An event numbered at most
+-- the logged number but stamped later is no repeat: a failover lost the
+-- room's last writes (Redis replicates asynchronously), its numbers went
+-- back, and its new events reuse them. That stops the logging too, as a
+-- gap: Go finds the room's new line in its outbox (the events stamped
+-- after the logged one) and logs it with 'R'.
 --
 -- Returns 1 when applied, 0 when refused (older, or tombstoned), 2 when the
--- partition already agreed (check); {that, logged} when the events have a
--- gap after logged.
+-- partition already agreed (check); {that, logged, "n:t"} when the events
+-- have a gap after the logged number (the third: what the partition
+-- records).
 local place, id, mode = KEYS[1], ARGV[5], ARGV[4]
-local gap, probe = nil, nil
-if ARGV[17] and string.sub(ARGV[17], 1, 1) == '?' then
-  probe = tonumber(string.sub(ARGV[17], 2))
+local gap, probe, probeT = nil, nil, nil
+local flag = ARGV[17] or ''
+
+-- "n:t" or "n" -> n, t (nil when unknown).
+local function stamped(s)
+  local c = string.find(s, ':', 1, true)
+  if not c then
+    return tonumber(s), nil
+  end
+  return tonumber(string.sub(s, 1, c - 1)), tonumber(string.sub(s, c + 1))
 end
+
+if string.sub(flag, 1, 1) == '?' then
+  probe, probeT = stamped(string.sub(flag, 2))
+end
+local rec = '0'
 if #ARGV >= 19 or probe then
-  local logged = tonumber(redis.call('HGET', KEYS[13], id) or '0')
-  local last = logged
+  rec = redis.call('HGET', KEYS[13], id) or '0'
+  local logged, loggedT = stamped(rec)
+  local last, lastT = logged, loggedT
   local publish = ARGV[18] == 'SPUBLISH' and 'SPUBLISH' or 'PUBLISH'
   for i = 19, #ARGV do
     local e = ARGV[i]
     local bar = string.find(e, '|', 1, true)
-    local n = tonumber(string.sub(e, 1, bar - 1))
-    if n > last + 1 and not (ARGV[17] == '1' and i == 19) then
+    local n, t = stamped(string.sub(e, 1, bar - 1))
+    if i == 19 and flag == 'R' .. rec then
+      last, lastT = n - 1, nil
+    end
+    if n > last + 1 and not (flag == '1' and i == 19) then
       gap = last
       break
     end
@@ -85,19 +114,26 @@ if #ARGV >= 19 or probe then
       local ev = string.sub(e, bar + 1)
       local at = redis.call('XADD', KEYS[12], 'MAXLEN', '~', ARGV[15], '*', 'e', ev)
       redis.call(publish, ARGV[14], ARGV[16] .. ':' .. at .. ev)
-      last = n
+      last, lastT = n, t
+    elseif t and lastT and t > lastT then
+      gap = last -- the room was rolled back: Go finds its new line
+      break
     end
   end
-  if not gap and probe and last < probe then
+  if not gap and probe and (last < probe or probeT and lastT and probeT > lastT) then
     gap = last
   end
-  if last ~= logged then
-    redis.call('HSET', KEYS[13], id, last)
+  if last ~= logged or lastT ~= loggedT then
+    rec = tostring(last)
+    if lastT then
+      rec = rec .. ':' .. string.format('%.0f', lastT)
+    end
+    redis.call('HSET', KEYS[13], id, rec)
   end
 end
 local function done(r)
   if gap then
-    return {r, gap}
+    return {r, gap, rec}
   end
   return r
 end

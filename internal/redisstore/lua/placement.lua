@@ -12,6 +12,8 @@
 -- unread, status, assignee, labels, snoozedUntil, sweep}; sweep is '?N'
 -- (N: when the sweeper should look at its files, set only if the room is
 -- not in the sweep set: the sweeper's own lease stays) or '' without files.
+-- bumpVer is in lua/lib/emit.lua, put before this script by scripts.go.
+
 local room = KEYS[1]
 local p = redis.call('HMGET', room, 'ver', 'updatedAt', 'unread', 'status', 'assignee', 'labels', 'snoozedUntil')
 if not p[2] then
@@ -20,9 +22,9 @@ end
 if not p[4] then
   redis.call('HSET', room, 'status', 'open')
   p[4] = 'open'
-  p[1] = redis.call('HINCRBY', room, 'ver', 1)
+  p[1] = bumpVer(room)
 elseif not p[1] then
-  p[1] = redis.call('HINCRBY', room, 'ver', 1)
+  p[1] = bumpVer(room)
 end
 local sweep = ''
 if redis.call('EXISTS', KEYS[2]) == 1 then

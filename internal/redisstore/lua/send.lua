@@ -48,15 +48,15 @@
 -- the partition's admin log (see docs/ARCHITECTURE.md, Search).
 --
 -- Returns {status, seq, message JSON, placement, identity, keep, event};
--- event is the message event ("n|JSON", for the follow-up: ok only); status is
+-- event is the message event ("n:t|JSON", for the follow-up: ok only); status is
 -- ok, dup, notfound, blocked, attachment_unknown or attachment_used. The
 -- message JSON is returned for dup ('' when the original was trimmed away
 -- since); for ok the third element is the JSON array of the message's
 -- attachments. The placement (ok and dup: a retried send applies its
 -- follow-up again) is {ver, score, unread, status, assignee, labels,
 -- snoozedUntil, sweep} (see lua/place.lua); a send bumps ver. For dup,
--- the fifth element is the room's event number, so the retried follow-up
--- makes sure the events are logged. identity is
+-- the fifth and sixth elements are the room's event number and stamp, so
+-- the retried follow-up makes sure the events are logged. identity is
 -- the room's identity hash when its keys were refreshed ('' otherwise), keep
 -- their new TTL: the Go side refreshes the identity's entry, in its own slot.
 
@@ -97,7 +97,8 @@ if cid ~= '' then
     if idx >= 0 then
       msg = redis.call('LINDEX', msgs, idx) or ''
     end
-    return {'dup', tonumber(old), msg, placed(), tonumber(redis.call('HGET', room, 'evn') or '0')}
+    local ev = redis.call('HMGET', room, 'evn', 'evt')
+    return {'dup', tonumber(old), msg, placed(), tonumber(ev[1] or '0'), tonumber(ev[2] or '0')}
   end
 end
 
@@ -199,7 +200,7 @@ end
 if ARGV[14] ~= '' and assignee == '' then
   redis.call('HSET', room, 'assignee', ARGV[14], 'assigneeName', ARGV[15])
 end
-redis.call('HINCRBY', room, 'ver', 1)
+bumpVer(room)
 
 local hash = redis.call('HGETALL', room)
 local ev = ARGV[12] .. msg .. ',"roomHash":' .. cjson.encode(hash) .. '}'

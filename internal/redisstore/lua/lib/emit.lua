@@ -1,12 +1,30 @@
 -- Put before the scripts that make a room's events (scripts.go
--- withEmit): create, send, markread, block, fillvisitor, setvisitor, inbox
--- and note.
+-- withEmit): create, send, markread, block, fillvisitor, setvisitor, inbox,
+-- note and delete.
 --
--- The room's next event: numbered (the room hash's "evn") and kept in the
--- room's capped outbox; the follow-up logs and publishes it
--- (lua/place.lua). Returns "n|event".
+-- A room's events are numbered (the room hash's "evn") and stamped (its
+-- "evt": the Redis clock in ms, never below the stamp before it), so that
+-- event n of the room is "n:t|event". The number orders the events; the
+-- stamp tells a new event from an old one under the same number: when a
+-- failover loses the room's last writes, its numbers go back, and its next
+-- events reuse numbers its partition has logged already, with later stamps
+-- (lua/place.lua).
+
+-- The room's next event number and stamp, recorded in the room hash.
+local function nextEvent(room)
+  local c = redis.call('HMGET', room, 'evn', 'evt')
+  local now = redis.call('TIME')
+  local t = math.max(tonumber(c[2] or '0'), tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000))
+  local n = tonumber(c[1] or '0') + 1
+  redis.call('HSET', room, 'evn', n, 'evt', string.format('%.0f', t))
+  return n .. ':' .. string.format('%.0f', t)
+end
+
+-- The room's next event: numbered, stamped and kept in the room's capped
+-- outbox; the follow-up logs and publishes it (lua/place.lua). Returns
+-- "n:t|event".
 local function emit(room, outbox, ev)
-  local e = redis.call('HINCRBY', room, 'evn', 1) .. '|' .. ev
+  local e = nextEvent(room) .. '|' .. ev
   local len = redis.call('RPUSH', outbox, e)
   if len > 64 then
     redis.call('LTRIM', outbox, -64, -1)
@@ -19,4 +37,18 @@ local function emit(room, outbox, ev)
     end
   end
   return e
+end
+
+-- The room's next version (its hash's "ver", which its partition's
+-- placements compare: lua/place.lua refuses an older one): one more than
+-- the last, and never below the Redis clock in ms, so that a room whose
+-- last writes a failover lost still passes the versions its partition
+-- recorded before the loss. Returns it as a string.
+local function bumpVer(room)
+  local now = redis.call('TIME')
+  local v = math.max(tonumber(redis.call('HGET', room, 'ver') or '0') + 1,
+    tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000))
+  local s = string.format('%.0f', v)
+  redis.call('HSET', room, 'ver', s)
+  return s
 end
