@@ -44,6 +44,37 @@ func (s *Server) openStream(c *gin.Context, kind, key string) (*stream.Stream, e
 }
 
 // startStream commits the response as an event stream that owns sub.
+// streamReadyTimeout bounds the wait for a new subscription to hear its
+// events (awaitReady).
+const streamReadyTimeout = 3 * time.Second
+
+// awaitReady waits until sub hears every event it is for: at once, unless
+// the bridge subscribes on demand (Redis Cluster: its partition's shard
+// channel, all of them for an admin stream) and had to subscribe for it.
+// A stream reads the store only after, so that nothing stored meanwhile
+// escapes it. A subscription that ended meanwhile (the bridge went down),
+// or takes longer than streamReadyTimeout, is ErrBridgeDown: the client
+// retries.
+func awaitReady(ctx context.Context, sub *chat.Subscription) error {
+	t := time.NewTimer(streamReadyTimeout)
+	defer t.Stop()
+	select {
+	case <-sub.Ready():
+		select {
+		case <-sub.Done():
+			return stream.ErrBridgeDown
+		default:
+			return nil
+		}
+	case <-sub.Done():
+		return stream.ErrBridgeDown
+	case <-t.C:
+		return stream.ErrBridgeDown
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 func startStream(c *gin.Context, st *stream.Stream, sub *chat.Subscription) {
 	// gin only records the status: it is what the access log and metrics
 	// see, also of a stream written on the hijacked connection.
@@ -129,6 +160,11 @@ func (s *Server) visitorEvents(c *gin.Context) {
 	}
 	defer st.Release()
 	sub := s.hub.SubscribeRoom(roomID)
+	if err := awaitReady(c.Request.Context(), sub); err != nil {
+		sub.Close()
+		s.fail(c, err)
+		return
+	}
 	room, online, hours, err := s.streamSetup(c.Request.Context(), roomID)
 	holds := true
 	if err == nil {
@@ -356,6 +392,11 @@ func (s *Server) adminEvents(c *gin.Context) {
 		floor = end
 	}
 	sub := s.hub.SubscribeAdminAs(claims.Username)
+	if err := awaitReady(c.Request.Context(), sub); err != nil {
+		sub.Close()
+		s.fail(c, err)
+		return
+	}
 	// Behind on a burst, the stream reads what it missed from the admin log
 	// instead of ending (deliverQueued).
 	sub.KeepWhenBehind()

@@ -23,7 +23,7 @@ func TestAdminLog(t *testing.T) {
 		ctx := context.Background()
 		s, _ := mustStore(t, addr, redisstore.Options{})
 		hub := startBridge(t, s)
-		sub := hub.SubscribeAdmin()
+		sub := subscribeAdmin(t, hub)
 		defer sub.Close()
 		end, err := s.AdminLogEnd(ctx)
 		v, ok := chat.ParseAdminVector(end)
@@ -89,7 +89,7 @@ func TestAdminLogResumeAcrossPartitions(t *testing.T) {
 		ctx := context.Background()
 		s, _ := mustStore(t, addr, redisstore.Options{})
 		hub := startBridge(t, s)
-		sub := hub.SubscribeAdmin()
+		sub := subscribeAdmin(t, hub)
 		defer sub.Close()
 		start, err := s.AdminLogEnd(ctx)
 		if err != nil {
@@ -291,7 +291,7 @@ func TestEventsOnCluster(t *testing.T) {
 	prefix := uniquePrefix()
 	s, c := mustStore(t, cl.URL(), redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
 	hub := startBridge(t, s)
-	sub := hub.SubscribeAdmin()
+	sub := subscribeAdmin(t, hub)
 	defer sub.Close()
 	if err := s.EnsureAdminLogGroup(ctx, "hooks"); err != nil {
 		t.Fatal(err)

@@ -24,7 +24,7 @@ func TestAgentsStore(t *testing.T) {
 		prefix := uniquePrefix()
 		s, rdb := mustStore(t, addr, redisstore.Options{Prefix: prefix})
 		hub := startBridge(t, s)
-		sub := hub.SubscribeAdmin()
+		sub := subscribeAdmin(t, hub)
 		defer sub.Close()
 
 		if err := s.AddAdmin(ctx, chat.Admin{Username: "olga", DisplayName: "Olga", PasswordHash: []byte("hash-olga")}); err != nil {

@@ -35,6 +35,9 @@ const (
 // (BridgeDown, BridgeUp), which ends their subscriptions, and callers that
 // open streams refuse new ones while it is down (Subscribed, Generation).
 func (s *Store) Run(ctx context.Context, hub *chat.Hub, log *slog.Logger) error {
+	if s.demand != nil {
+		hub.SetDemand(s.demand)
+	}
 	backoff := bridgeMinBackoff
 	for {
 		gen := s.generation.Load()
@@ -68,7 +71,10 @@ func (s *Store) subscribeOnce(ctx context.Context, hub *chat.Hub, log *slog.Logg
 		return s.subscribeShards(ctx, cc, hub, log)
 	}
 	ps := s.rdb.Subscribe(ctx, s.keys.Events())
-	return s.receive(ctx, ps, 1, hub, log, func() error {
+	return s.receive(ctx, ps, hub, log, func(kind, channel string) error {
+		if kind != "subscribe" {
+			return fmt.Errorf("redis pub/sub: %s %s", kind, channel)
+		}
 		s.up(hub)
 		log.Info("redis pub/sub subscribed", "channel", s.keys.Events())
 		return nil
@@ -88,6 +94,9 @@ func (s *Store) up(hub *chat.Hub) {
 func (s *Store) lost(hub *chat.Hub) {
 	s.subscribed.Store(false)
 	hub.BridgeDown()
+	if s.demand != nil {
+		s.demand.reset()
+	}
 }
 
 // errShardMoved ends a shard subscription Redis ended: its slot moved (a
@@ -96,111 +105,277 @@ var errShardMoved = errors.New("redis pub/sub: a shard channel's slot moved")
 
 // subscribeShards is the bridge on Cluster: the plain SUBSCRIBE of the one
 // channel (the team's events, typing, activity, presence, read marks:
-// published in slots of their own) and the partitions' shard channels
-// (PartEvents, the rooms' events), grouped by the primary that serves
-// their slot, one PubSub (one connection) per primary. go-redis's cluster
-// PubSub holds one connection, to the primary of its first channel's slot,
-// so one SSubscribe of all 16 would not spread; and SSUBSCRIBE takes the
-// channels of one slot per command, so each channel has its own.
+// published in slots of their own), and the partitions' shard channels
+// (PartEvents, the rooms' events) on demand: those this process's
+// subscriptions need (shardDemand: all 16 while an admin stream is open,
+// else its visitor streams' rooms' partitions), each on a connection to
+// the primary that serves its slot, one PubSub per primary. go-redis's
+// cluster PubSub holds one connection, to the primary of its first
+// channel's slot, so one SSubscribe of all 16 would not spread; and
+// SSUBSCRIBE takes the channels of one slot per command, so each channel
+// has its own.
 //
-// The bridge is up once every channel is confirmed, and down as soon as any
-// subscription ends (a lost connection, a MOVED reply to SSUBSCRIBE, or
-// the sunsubscribe Redis sends when a slot moves): then all of them are
-// closed and the next attempt regroups from the slot map, reloaded.
-// Every instance subscribes to all 16 partitions: an instance serving any
-// admin stream needs them all, and a room event reaches each instance once
-// either way (docs/ARCHITECTURE.md, "Sharded pub/sub").
+// The bridge is up once the plain channel is confirmed: every
+// subscription was ended when the last one failed (Hub.BridgeDown), so
+// none wants a partition yet. Then each new subscription that needs a
+// partition not yet confirmed waits for it (Subscription.Ready) while
+// shardBridge.follow subscribes; a partition no one wants stays for
+// shardLinger, then is unsubscribed. The bridge is down as soon as any of
+// its subscriptions ends (a lost connection, a MOVED reply to SSUBSCRIBE,
+// or the sunsubscribe Redis sends when a slot moves): then all of them
+// are closed, and the next attempt regroups from the slot map, reloaded.
 func (s *Store) subscribeShards(ctx context.Context, cc *redis.ClusterClient, hub *chat.Hub, log *slog.Logger) error {
-	type group struct {
-		node     *redis.Client
-		channels []string
-	}
-	var groups []*group
-	byAddr := map[string]*group{}
-	for _, tag := range indexTags {
-		ch := s.keys.PartEvents(tag)
-		node, err := cc.MasterForKey(ctx, ch)
-		if err != nil {
-			cc.ReloadState(ctx)
-			return err
-		}
-		addr := node.Options().Addr
-		g := byAddr[addr]
-		if g == nil {
-			g = &group{node: node}
-			byAddr[addr] = g
-			groups = append(groups, g)
-		}
-		g.channels = append(g.channels, ch)
-	}
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Up once every subscription is confirmed, unless one failed first:
-	// then this attempt is over (a late confirmation must not mark it up).
-	var (
-		mu        sync.Mutex
-		confirmed int
-		failed    bool
-	)
-	up := func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if confirmed++; confirmed == 1+len(groups) && !failed {
+	b := &shardBridge{
+		s: s, cc: cc, hub: hub, log: log, cancel: cancel,
+		groups: map[string]*shardGroup{}, parts: map[string]int{}, leaving: map[string]bool{},
+		errs: make(chan error, 1),
+	}
+	for p, tag := range indexTags {
+		b.parts[s.keys.PartEvents(tag)] = p
+	}
+	b.hold(ctx, cc.Subscribe(ctx, s.keys.Events()), func(kind, channel string) error {
+		if kind != "subscribe" {
+			return fmt.Errorf("%w: %s %s", errShardMoved, kind, channel)
+		}
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if !b.failed {
 			s.up(hub)
-			log.Info("redis pub/sub subscribed", "channel", s.keys.Events(), "shards", len(groups))
+			log.Info("redis pub/sub subscribed", "channel", s.keys.Events(), "shards", "on demand")
+		}
+		return nil
+	})
+	if err := b.follow(ctx); err != nil {
+		b.fail(err)
+	}
+	b.wg.Wait()
+	// The next attempt groups from a fresh slot map.
+	cc.ReloadState(context.WithoutCancel(ctx))
+	select {
+	case err := <-b.errs:
+		return err
+	default:
+		return ctx.Err()
+	}
+}
+
+// shardBridge is one attempt of subscribeShards.
+type shardBridge struct {
+	s      *Store
+	cc     *redis.ClusterClient
+	hub    *chat.Hub
+	log    *slog.Logger
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errs   chan error     // the first failure
+	parts  map[string]int // shard channel -> partition
+
+	mu      sync.Mutex
+	failed  bool
+	groups  map[string]*shardGroup // by primary address
+	of      [IndexPartitions]*shardGroup
+	leaving map[string]bool // channels unsubscribed on purpose, until Redis confirms
+}
+
+// shardGroup is the PubSub of one primary's shard channels.
+type shardGroup struct {
+	node    *redis.Client
+	ps      *redis.PubSub
+	checked bool // the node answered ROLE master since the first confirmation
+}
+
+// fail ends the attempt on its first failure: the bridge is down at once
+// (the other subscriptions may still deliver until they notice, to no
+// subscription), and every PubSub closes.
+func (b *shardBridge) fail(err error) {
+	b.mu.Lock()
+	if !b.failed {
+		b.failed = true
+		b.s.lost(b.hub)
+		select {
+		case b.errs <- err:
+		default:
 		}
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, len(groups)+1)
-	hold := func(ps *redis.PubSub, want int, ready func() error) {
-		wg.Go(func() {
-			errs <- s.receive(ctx, ps, want, hub, log, ready)
-			// One down: all down at once (the others may still deliver
-			// until they notice, to no subscription), and regroup.
-			mu.Lock()
-			failed = true
-			s.lost(hub)
-			mu.Unlock()
-			cancel()
-		})
-	}
-	hold(cc.Subscribe(ctx, s.keys.Events()), 1, func() error { up(); return nil })
-	var err error
-	for _, g := range groups {
-		ps := g.node.SSubscribe(ctx)
-		for _, ch := range g.channels {
-			if err = ps.SSubscribe(ctx, ch); err != nil {
-				break
+	b.mu.Unlock()
+	b.cancel()
+}
+
+// hold receives on ps until it fails; confirm is told of each
+// subscription message.
+func (b *shardBridge) hold(ctx context.Context, ps *redis.PubSub, confirm func(kind, channel string) error) {
+	b.wg.Go(func() {
+		err := b.s.receive(ctx, ps, b.hub, b.log, confirm)
+		if err == nil {
+			err = ctx.Err()
+		}
+		b.fail(err)
+	})
+}
+
+// shardRetry is how soon follow tries again a partition whose primary
+// could not be reached (a failover under way: its replica is not promoted
+// yet, or the slot map is stale).
+const shardRetry = 200 * time.Millisecond
+
+// errShardUnreachable: a partition's primary could not be reached to
+// subscribe there; the subscriptions waiting for it keep waiting (their
+// streams give up after streamReadyTimeout), the others go on.
+var errShardUnreachable = errors.New("redis pub/sub: a shard channel's primary is unreachable")
+
+// follow subscribes and unsubscribes the shard channels as the demand
+// changes, until ctx ends (nil) or a subscription fails.
+func (b *shardBridge) follow(ctx context.Context) error {
+	d := b.s.demand
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var requested uint32
+	var idle [IndexPartitions]time.Time // since when a requested partition is unwanted
+	for {
+		wanted, now := d.plan(), time.Now()
+		retry := false
+		for p := range IndexPartitions {
+			bit := uint32(1) << p
+			switch {
+			case wanted&bit != 0:
+				idle[p] = time.Time{}
+				if requested&bit == 0 {
+					err := b.subscribe(ctx, p)
+					if errors.Is(err, errShardUnreachable) {
+						retry = true
+						continue
+					}
+					if err != nil {
+						return err
+					}
+					requested |= bit
+				}
+			case requested&bit != 0:
+				if idle[p].IsZero() {
+					idle[p] = now
+				} else if now.Sub(idle[p]) >= d.linger {
+					if err := b.unsubscribe(ctx, p); err != nil {
+						return err
+					}
+					requested &^= bit
+					idle[p] = time.Time{}
+				}
 			}
 		}
-		if err != nil {
-			_ = ps.Close()
-			cancel()
-			break
+		var again <-chan time.Time
+		if retry {
+			again = time.After(shardRetry)
 		}
-		hold(ps, len(g.channels), func() error {
-			// A replica takes SSUBSCRIBE for its primary's slots too, and a
-			// stale slot map can send the bridge to a primary just demoted:
-			// there it would hear only what the cluster bus relays, and
-			// could miss events silently. Once subscribed, the node must
-			// still be a primary: from then on a demotion, or a slot moving
-			// away, ends the subscriptions with sunsubscribe.
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.kick:
+		case <-tick.C:
+		case <-again:
+		}
+	}
+}
+
+// subscribe asks for partition p's shard channel, on its primary's PubSub
+// (made for it when the primary has none yet). A primary that cannot be
+// reached (no primary for the slot, or no connection to a new one) is
+// errShardUnreachable, after reloading the slot map: the other partitions
+// go on.
+func (b *shardBridge) subscribe(ctx context.Context, p int) error {
+	ch := b.s.keys.PartEvents(indexTags[p])
+	node, err := b.cc.MasterForKey(ctx, ch)
+	if err != nil {
+		b.cc.ReloadState(ctx)
+		return fmt.Errorf("%w: %v", errShardUnreachable, err)
+	}
+	addr := node.Options().Addr
+	b.mu.Lock()
+	g := b.groups[addr]
+	fresh := g == nil
+	if fresh {
+		g = &shardGroup{node: node, ps: node.SSubscribe(ctx)}
+		b.groups[addr] = g
+	}
+	b.of[p] = g
+	b.mu.Unlock()
+	if err := g.ps.SSubscribe(ctx, ch); err != nil {
+		if !fresh {
+			return err // its connection failed: its receive fails too
+		}
+		_ = g.ps.Close()
+		b.mu.Lock()
+		delete(b.groups, addr)
+		b.of[p] = nil
+		b.mu.Unlock()
+		b.cc.ReloadState(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		b.log.Debug("redis pub/sub: a shard's primary is unreachable; retrying", "channel", ch, "node", addr, "err", err)
+		return fmt.Errorf("%w: %v", errShardUnreachable, err)
+	}
+	if fresh {
+		b.hold(ctx, g.ps, func(kind, channel string) error { return b.confirm(ctx, g, kind, channel) })
+	}
+	return nil
+}
+
+// unsubscribe gives up partition p's shard channel: no subscription
+// wants it any more.
+func (b *shardBridge) unsubscribe(ctx context.Context, p int) error {
+	ch := b.s.keys.PartEvents(indexTags[p])
+	b.s.demand.left(p)
+	b.mu.Lock()
+	g := b.of[p]
+	b.of[p] = nil
+	b.leaving[ch] = true
+	b.mu.Unlock()
+	if g == nil {
+		return nil
+	}
+	return g.ps.SUnsubscribe(ctx, ch)
+}
+
+// confirm handles a subscription message of group g: a confirmed channel
+// lets its waiting subscriptions go, once the node is known to be a
+// primary; a channel Redis ended that the bridge did not give up means
+// its slot moved.
+func (b *shardBridge) confirm(ctx context.Context, g *shardGroup, kind, channel string) error {
+	switch kind {
+	case "ssubscribe":
+		b.mu.Lock()
+		checked := g.checked
+		b.mu.Unlock()
+		if !checked {
+			// A replica takes SSUBSCRIBE for its primary's slots too, and
+			// a stale slot map can send the bridge to a primary just
+			// demoted: there it would hear only what the cluster bus
+			// relays, and could miss events silently. Once subscribed,
+			// the node must still be a primary: from then on a demotion,
+			// or a slot moving away, ends the subscriptions with
+			// sunsubscribe.
 			if err := isPrimary(ctx, g.node); err != nil {
 				return err
 			}
-			up()
+		}
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		g.checked = true
+		if p, ok := b.parts[channel]; ok && !b.failed && b.of[p] == g {
+			b.s.demand.confirmed(p)
+		}
+		return nil
+	case "sunsubscribe":
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.leaving[channel] {
+			delete(b.leaving, channel)
 			return nil
-		})
+		}
 	}
-	wg.Wait()
-	close(errs)
-	if err == nil {
-		err = <-errs // the first to end says why
-	}
-	// The next attempt groups from a fresh slot map.
-	cc.ReloadState(context.WithoutCancel(ctx))
-	return err
+	return fmt.Errorf("%w: %s %s", errShardMoved, kind, channel)
 }
 
 // errNotPrimary: a shard subscription landed on a node that is not a
@@ -220,12 +395,11 @@ func isPrimary(ctx context.Context, node *redis.Client) error {
 }
 
 // receive holds one PubSub until it fails or ctx ends, handing its events
-// to hub. want is how many subscriptions this PubSub makes; once all are
-// confirmed, ready is called (its error ends the PubSub). Until then a
-// quiet connection is a failure, after it a ping checks it. A subscription
-// Redis ends by itself (sunsubscribe, unsubscribe: a slot moved) ends it
-// too.
-func (s *Store) receive(ctx context.Context, ps *redis.PubSub, want int, hub *chat.Hub, log *slog.Logger, ready func() error) error {
+// to hub. confirm is told of every subscription message (subscribe,
+// ssubscribe, and the unsubscribes Redis sends when a slot moves); its
+// error ends the PubSub. Until the first confirmation a quiet connection
+// is a failure, after it a ping checks it.
+func (s *Store) receive(ctx context.Context, ps *redis.PubSub, hub *chat.Hub, log *slog.Logger, confirm func(kind, channel string) error) error {
 	defer ps.Close()
 	// Closing the PubSub is what interrupts a blocked receive when ctx ends.
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
@@ -237,7 +411,7 @@ func (s *Store) receive(ctx context.Context, ps *redis.PubSub, want int, hub *ch
 		msg, err := ps.ReceiveTimeout(ctx, bridgeIdle)
 		if err != nil {
 			var nerr interface{ Timeout() bool }
-			if errors.As(err, &nerr) && nerr.Timeout() && !pinged && got >= want {
+			if errors.As(err, &nerr) && nerr.Timeout() && !pinged && got > 0 {
 				// Quiet channel: check the connection with a ping, whose
 				// pong must arrive within the next wait.
 				if err := ps.Ping(ctx); err != nil {
@@ -251,16 +425,11 @@ func (s *Store) receive(ctx context.Context, ps *redis.PubSub, want int, hub *ch
 		pinged = false
 		switch m := msg.(type) {
 		case *redis.Subscription:
-			switch m.Kind {
-			case "subscribe", "ssubscribe":
+			if m.Kind == "subscribe" || m.Kind == "ssubscribe" {
 				got++
-				if got == want {
-					if err := ready(); err != nil {
-						return err
-					}
-				}
-			case "unsubscribe", "sunsubscribe":
-				return fmt.Errorf("%w: %s %s", errShardMoved, m.Kind, m.Channel)
+			}
+			if err := confirm(m.Kind, m.Channel); err != nil {
+				return err
 			}
 		case *redis.Message:
 			ev, err := decodeEvent(m.Payload)

@@ -51,7 +51,7 @@ func resubscribed(t *testing.T, hub *chat.Hub, old *chat.Subscription) *chat.Sub
 		t.Fatal("a subscription open across the bridge's loss is still open after it subscribed again; want it ended")
 	}
 	old.Close()
-	return hub.SubscribeAdmin()
+	return subscribeAdmin(t, hub)
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -84,14 +84,14 @@ func TestBridgeDelivers(t *testing.T) {
 		ctx := context.Background()
 		s, _ := mustStore(t, addr, redisstore.Options{})
 		hub := startBridge(t, s)
-		admin := hub.SubscribeAdmin()
+		admin := subscribeAdmin(t, hub)
 		defer admin.Close()
 		r := mustRoom(t, s, time.Now())
 		if ev := nextEvent(t, admin); ev.Type != chat.EventRoom || ev.Room == nil || ev.Room.ID != r.ID ||
 			ev.Room.VisitorName != "Jane" || !ev.Room.CreatedAt.Equal(r.CreatedAt.Time) {
 			t.Fatalf("got %+v, want the new room's event", ev)
 		}
-		visitor := hub.SubscribeRoom(r.ID)
+		visitor := subscribeRoom(t, hub, r.ID)
 		defer visitor.Close()
 
 		m := mustSend(t, s, r.ID, chat.SenderVisitor, `say "hi" \ <there>`)
@@ -200,7 +200,7 @@ func TestBridgeSurvivesRedisRestart(t *testing.T) {
 	real := redistest.StartReal(t)
 	s, _ := mustStore(t, real.Addr(), redisstore.Options{})
 	hub := startBridge(t, s)
-	admin := hub.SubscribeAdmin()
+	admin := subscribeAdmin(t, hub)
 	defer func() { admin.Close() }()
 	gen := s.Generation()
 
@@ -312,7 +312,7 @@ func TestPublishKeepsOrder(t *testing.T) {
 		ctx := context.Background()
 		s, _ := mustStore(t, addr, redisstore.Options{})
 		hub := startBridge(t, s)
-		admin := hub.SubscribeAdmin()
+		admin := subscribeAdmin(t, hub)
 		defer admin.Close()
 		const n = 60 // within the hub's buffer (64)
 		for i := range n {
@@ -326,4 +326,33 @@ func TestPublishKeepsOrder(t *testing.T) {
 			}
 		}
 	})
+}
+
+// subscribeAdmin subscribes to the admin events and waits until the
+// subscription hears them all (on Cluster the bridge subscribes to the
+// partitions' shard channels on demand), as an admin stream does.
+func subscribeAdmin(t *testing.T, hub *chat.Hub) *chat.Subscription {
+	t.Helper()
+	return ready(t, hub.SubscribeAdmin())
+}
+
+// subscribeRoom is subscribeAdmin for a visitor's room.
+func subscribeRoom(t *testing.T, hub *chat.Hub, roomID string) *chat.Subscription {
+	t.Helper()
+	return ready(t, hub.SubscribeRoom(roomID))
+}
+
+func ready(t *testing.T, sub *chat.Subscription) *chat.Subscription {
+	t.Helper()
+	select {
+	case <-sub.Ready():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the subscription is not ready within 5 s")
+	}
+	select {
+	case <-sub.Done():
+		t.Fatal("the subscription ended before it was ready")
+	default:
+	}
+	return sub
 }

@@ -177,3 +177,7 @@ func (s *Store) SeedGlobalSearch(t *testing.T, roomID, term string) {
 // DecodeEvent reads an event as the bridge does, for the tests that
 // subscribe by themselves.
 func DecodeEvent(payload string) (chat.Event, error) { return decodeEvent(payload) }
+
+// SetShardLinger sets how long the bridge keeps a partition's shard
+// channel no subscription wants; call it before Run.
+func (s *Store) SetShardLinger(d time.Duration) { s.demand.linger = d }

@@ -100,7 +100,7 @@ func TestEventsAfterRollback(t *testing.T) {
 		prefix := uniquePrefix()
 		s, c := mustStore(t, addr, redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
 		hub := startBridge(t, s)
-		admin := hub.SubscribeAdmin()
+		admin := subscribeAdmin(t, hub)
 		defer admin.Close()
 		r := mustRoom(t, s, time.Now())
 		other := mustRoom(t, s, time.Now())

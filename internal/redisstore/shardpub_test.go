@@ -128,7 +128,7 @@ func TestShardedPubSubOnCluster(t *testing.T) {
 		t.Fatalf("plain subscribe: %v", err)
 	}
 	hub := startBridge(t, s)
-	admin := hub.SubscribeAdmin()
+	admin := subscribeAdmin(t, hub)
 	defer admin.Close()
 
 	nodes := map[string]bool{}
@@ -190,7 +190,7 @@ func TestShardedBridgeFailover(t *testing.T) {
 	prefix := uniquePrefix()
 	s, c := mustStore(t, cl.URL(), redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
 	hub := startBridgeLogged(t, s)
-	admin := hub.SubscribeAdmin()
+	admin := subscribeAdmin(t, hub)
 	defer func() { admin.Close() }()
 
 	rooms := roomsInEveryPartition(t, s)
@@ -408,4 +408,82 @@ func BenchmarkClusterPublish(b *testing.B) {
 			b.ReportMetric((cpu1-cpu0)*1e6/float64(b.N), "redis-cpu-µs/op")
 		})
 	}
+}
+
+// TestShardSubscriptionsOnDemand: an instance subscribes to the shard
+// channels its streams need, and no others: none with no stream; a
+// visitor's room's partition for a visitor stream (which hears its room's
+// messages from the moment it is ready); all 16 for an admin stream; and
+// once they close, none again after the linger.
+func TestShardSubscriptionsOnDemand(t *testing.T) {
+	cl := sharedCluster(t)
+	prefix := uniquePrefix()
+	s, c := mustStore(t, cl.URL(), redisstore.Options{Prefix: prefix, RoomTTL: time.Hour})
+	s.SetShardLinger(300 * time.Millisecond)
+	hub := startBridge(t, s)
+	rooms := roomsInEveryPartition(t, s)
+	counts := func() []int64 {
+		out := make([]int64, redisstore.IndexPartitions)
+		for p := range out {
+			out[p] = shardSubscribers(t, c, shardChannel(prefix, p))
+		}
+		return out
+	}
+	expect := func(what string, want func(p int) int64) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			got, ok := counts(), true
+			for p, n := range got {
+				ok = ok && n == want(p)
+			}
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: PUBSUB SHARDNUMSUB per partition %v", what, got)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	expect("no stream", func(int) int64 { return 0 })
+
+	const p = 7
+	visitor := subscribeRoom(t, hub, rooms[p])
+	expect("a visitor stream of partition 7", func(q int) int64 {
+		if q == p {
+			return 1
+		}
+		return 0
+	})
+	m := mustSend(t, s, rooms[p], chat.SenderVisitor, "hello")
+	for {
+		if ev := nextEvent(t, visitor); ev.Type == chat.EventMessage && ev.Message.Seq == m.Seq {
+			break
+		}
+	}
+
+	admin := subscribeAdmin(t, hub)
+	expect("an admin stream", func(int) int64 { return 1 })
+	for q, id := range rooms {
+		if q != p {
+			mustSend(t, s, id, chat.SenderVisitor, "hi")
+		}
+	}
+	got := map[string]bool{}
+	for len(got) < len(rooms)-1 {
+		if ev := nextEvent(t, admin); ev.Type == chat.EventMessage && ev.Message.Content == "hi" {
+			got[ev.RoomID] = true
+		}
+	}
+
+	admin.Close()
+	expect("the admin stream closed", func(q int) int64 {
+		if q == p {
+			return 1
+		}
+		return 0
+	})
+	visitor.Close()
+	expect("every stream closed", func(int) int64 { return 0 })
 }

@@ -71,6 +71,9 @@ type Store struct {
 	// sharded: the client is a ClusterClient, so the rooms' events go on
 	// the partitions' shard channels (SPUBLISH, SSUBSCRIBE: bridge.go).
 	sharded bool
+	// demand: what the hub's subscriptions need of the shard channels
+	// (sharded only; the bridge subscribes on demand).
+	demand *shardDemand
 
 	// batch carries the sends of concurrent requests to Redis together.
 	batch *batcher
@@ -98,8 +101,13 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	var tag [6]byte
 	_, _ = rand.Read(tag[:])
 	_, sharded := client.(*redis.ClusterClient)
+	var demand *shardDemand
+	if sharded {
+		demand = newShardDemand()
+	}
 	return &Store{
 		sharded:   sharded,
+		demand:    demand,
 		rdb:       client,
 		keys:      newKeys(opts.Prefix),
 		ttlMS:     opts.RoomTTL.Milliseconds(),
