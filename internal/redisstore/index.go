@@ -259,9 +259,9 @@ func (a listEntry) before(b listEntry) bool {
 	return a.score > b.score || a.score == b.score && a.id > b.id
 }
 
-// listPartitions runs lua/list.lua on every partition in one pipeline and
-// merges the replies: the counts summed, the pages merged into the first n
-// rooms overall (n = 0: the counts only).
+// listPartitions reads every partition's part of a listing in one
+// pipeline and merges the replies: the counts summed, the pages merged
+// into the first n rooms overall (n = 0: the counts only).
 //
 // Each partition is asked for a share of the page only (listShare), not
 // for n: a page of 50 takes about 3 rooms of each of 16 partitions, and
@@ -273,14 +273,19 @@ func (a listEntry) before(b listEntry) bool {
 // by their random ids).
 func (s *Store) listPartitions(ctx context.Context, f chat.RoomFilter, label, agent string, n int, curScore, curID string) (chat.RoomCounts, []listEntry, error) {
 	share := listShare(n)
-	cutoff := s.cutoff()
-	calls := make([]scriptCall, IndexPartitions)
+	reqs := make([]listReq, IndexPartitions)
 	for p := range IndexPartitions {
-		calls[p] = scriptCall{keys: s.listKeys(p, f, label, agent), args: []any{cutoff, share, curScore, curID, agent}}
+		reqs[p] = listReq{keys: s.listKeys(p, f, label, agent), n: share, curScore: curScore, curID: curID, agent: agent}
 	}
-	counts, heads, err := s.runList(ctx, calls)
+	parts, err := s.runList(ctx, reqs)
 	if err != nil {
 		return chat.RoomCounts{}, nil, err
+	}
+	var counts chat.RoomCounts
+	heads := make([][]listEntry, len(parts))
+	for p, part := range parts {
+		counts = addCounts(counts, part.counts)
+		heads[p] = part.page
 	}
 	if n == 0 {
 		return counts, nil, nil
@@ -289,21 +294,21 @@ func (s *Store) listPartitions(ctx context.Context, f chat.RoomFilter, label, ag
 	if exact {
 		return counts, out, nil
 	}
-	var more []scriptCall
+	var more []listReq
 	var which []int
 	for p, h := range heads {
 		if len(h) == share {
 			last := h[len(h)-1]
-			more = append(more, scriptCall{keys: s.listKeys(p, f, label, agent), args: []any{cutoff, n, last.raw, last.id, agent}})
+			more = append(more, listReq{keys: reqs[p].keys, n: n, curScore: last.raw, curID: last.id, agent: agent})
 			which = append(which, p)
 		}
 	}
-	_, tails, err := s.runList(ctx, more)
+	tails, err := s.runList(ctx, more)
 	if err != nil {
 		return chat.RoomCounts{}, nil, err
 	}
 	for i, p := range which {
-		heads[p] = append(heads[p], tails[i]...)
+		heads[p] = append(heads[p], tails[i].page...)
 	}
 	out, _ = mergeEntries(heads, 0, n)
 	return counts, out, nil
@@ -318,41 +323,170 @@ func listShare(n int) int {
 	return min(n, 2*((n+IndexPartitions-1)/IndexPartitions)+4)
 }
 
-// runList runs list.lua calls in one pipeline and reads their counts
-// (summed) and pages.
-func (s *Store) runList(ctx context.Context, calls []scriptCall) (chat.RoomCounts, [][]listEntry, error) {
+// listReq is one partition's part of a listing: its listKeys, and up to n
+// entries of its index (0: the counts only) after the entry curScore,
+// curID ("": from the top).
+type listReq struct {
+	keys            []string
+	n               int
+	curScore, curID string
+	agent           string
+}
+
+// listPart is a partition's answer: its views' sizes and its page.
+type listPart struct {
+	counts chat.RoomCounts
+	page   []listEntry
+}
+
+// runList reads each partition's part of a listing in one pipeline, with
+// plain commands: its oldest entry (is anything expired?), its views'
+// sizes and its page. That is what lua/list.lua does, at a third of the
+// Redis time (a script call costs more than its three commands); the
+// script runs, in a second pipeline, only for the partitions the plain
+// read cannot answer: one with expired entries to take out first, or a
+// cursor page whose score ties filled the read.
+func (s *Store) runList(ctx context.Context, reqs []listReq) ([]listPart, error) {
+	cutoff := s.cutoff()
+	var cut int64
+	if cutoff != "" {
+		cut, _ = strconv.ParseInt(cutoff, 10, 64)
+	}
+	type read struct {
+		oldest *redis.ZSliceCmd
+		counts *redis.SliceCmd
+		page   *redis.ZSliceCmd
+	}
+	reads := make([]read, len(reqs))
+	if _, err := s.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
+		for i, q := range reqs {
+			if cutoff != "" {
+				reads[i].oldest = pl.ZRangeWithScores(ctx, q.keys[0], 0, 0)
+			}
+			reads[i].counts = pl.HMGet(ctx, q.keys[8], "all", "unread", "agent:"+q.agent, "unassigned", "open", "pending", "resolved")
+			switch {
+			case q.n == 0:
+			case q.curScore == "":
+				reads[i].page = pl.ZRevRangeWithScores(ctx, q.keys[2], 0, int64(q.n-1))
+			default:
+				// One more than asked: the cursor room itself, when it has
+				// not moved, comes back first and is skipped.
+				reads[i].page = pl.ZRevRangeByScoreWithScores(ctx, q.keys[2], &redis.ZRangeBy{
+					Max: q.curScore, Min: "-inf", Count: int64(q.n + 1)})
+			}
+		}
+		return nil
+	}); err != nil && !isNil(err) {
+		return nil, err
+	}
+	parts := make([]listPart, len(reqs))
+	var again []int
+	for i, q := range reqs {
+		r := reads[i]
+		if r.oldest != nil {
+			if z := r.oldest.Val(); len(z) == 1 && int64(z[0].Score) < cut {
+				again = append(again, i) // expired entries: the script takes them out
+				continue
+			}
+		}
+		vals, err := r.counts.Result()
+		if err != nil {
+			return nil, err
+		}
+		parts[i].counts = countsOfValues(vals)
+		if r.page == nil {
+			continue
+		}
+		zs, err := r.page.Result()
+		if err != nil {
+			return nil, err
+		}
+		page := make([]listEntry, 0, q.n)
+		var curScore int64
+		if q.curScore != "" {
+			curScore, _ = strconv.ParseInt(q.curScore, 10, 64)
+		}
+		for _, z := range zs {
+			id, _ := z.Member.(string)
+			sc := int64(z.Score)
+			if q.curScore != "" && sc == curScore && id >= q.curID {
+				continue // the cursor room, or a tie before it
+			}
+			if len(page) < q.n {
+				page = append(page, listEntry{id: id, score: sc, raw: strconv.FormatInt(sc, 10)})
+			}
+		}
+		if q.curScore != "" && len(page) < q.n && len(zs) == q.n+1 {
+			again = append(again, i) // ties filled the read: the script pages them
+			continue
+		}
+		parts[i].page = page
+	}
+	if len(again) == 0 {
+		return parts, nil
+	}
+	calls := make([]scriptCall, len(again))
+	for j, i := range again {
+		q := reqs[i]
+		calls[j] = scriptCall{keys: q.keys, args: []any{cutoff, q.n, q.curScore, q.curID, q.agent}}
+	}
+	scripted, err := s.runListScript(ctx, calls)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range again {
+		parts[i] = scripted[j]
+	}
+	return parts, nil
+}
+
+// addCounts sums the views' sizes of two partitions.
+func addCounts(a, b chat.RoomCounts) chat.RoomCounts {
+	return chat.RoomCounts{All: a.All + b.All, Unread: a.Unread + b.Unread, Mine: a.Mine + b.Mine,
+		Unassigned: a.Unassigned + b.Unassigned, Open: a.Open + b.Open, Pending: a.Pending + b.Pending, Resolved: a.Resolved + b.Resolved}
+}
+
+// countsOfValues reads the views' sizes of an HMGET of the counts hash
+// (all, unread, mine, unassigned, open, pending, resolved).
+func countsOfValues(vals []any) chat.RoomCounts {
+	n := func(i int) int64 {
+		if i >= len(vals) {
+			return 0
+		}
+		v, _ := vals[i].(string)
+		x, _ := strconv.ParseInt(v, 10, 64)
+		return x
+	}
+	return chat.RoomCounts{All: n(0), Unread: n(1), Mine: n(2), Unassigned: n(3), Open: n(4), Pending: n(5), Resolved: n(6)}
+}
+
+// runListScript runs list.lua calls in one pipeline and reads their
+// counts and pages.
+func (s *Store) runListScript(ctx context.Context, calls []scriptCall) ([]listPart, error) {
 	cmds, err := s.runPipelined(ctx, listScript, calls)
 	if err != nil {
-		return chat.RoomCounts{}, nil, err
+		return nil, err
 	}
-	var counts chat.RoomCounts
-	pages := make([][]listEntry, len(cmds))
+	parts := make([]listPart, len(cmds))
 	for i, c := range cmds {
 		res, err := c.Slice()
 		if err != nil {
-			return chat.RoomCounts{}, nil, err
+			return nil, err
 		}
 		if len(res) < listCounts {
-			return chat.RoomCounts{}, nil, fmt.Errorf("unexpected reply %v", res)
+			return nil, fmt.Errorf("unexpected reply %v", res)
 		}
-		pc := countsOf(res)
-		counts.All += pc.All
-		counts.Unread += pc.Unread
-		counts.Mine += pc.Mine
-		counts.Unassigned += pc.Unassigned
-		counts.Open += pc.Open
-		counts.Pending += pc.Pending
-		counts.Resolved += pc.Resolved
+		parts[i].counts = countsOf(res)
 		entries := res[listCounts:]
-		pages[i] = make([]listEntry, 0, len(entries)/2)
+		parts[i].page = make([]listEntry, 0, len(entries)/2)
 		for j := 0; j+1 < len(entries); j += 2 {
 			id, _ := entries[j].(string)
 			raw, _ := entries[j+1].(string)
 			sc, _ := strconv.ParseFloat(raw, 64)
-			pages[i] = append(pages[i], listEntry{id: id, score: int64(sc), raw: raw})
+			parts[i].page = append(parts[i].page, listEntry{id: id, score: int64(sc), raw: raw})
 		}
 	}
-	return counts, pages, nil
+	return parts, nil
 }
 
 // mergeEntries k-way merges the partitions' pages (each in order) into the

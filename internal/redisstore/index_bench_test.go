@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,6 +45,30 @@ func BenchmarkListRoomsCluster(b *testing.B) {
 	if err := cl.WaitHealthy(ctx); err != nil {
 		b.Fatal(err)
 	}
+	benchListRooms(b, c)
+}
+
+// BenchmarkListRoomsStandalone is BenchmarkListRoomsCluster on one real
+// redis-server: the budget's setting (p99 < 5 ms for a page of 50 of
+// 100,000 rooms, docs/PERFORMANCE.md), without HTTP.
+//
+//	go test -run '^$' -bench ListRoomsStandalone -benchtime 2000x ./internal/redisstore/
+func BenchmarkListRoomsStandalone(b *testing.B) {
+	if !redistest.Installed() {
+		b.Skip("redis-server not installed")
+	}
+	real := redistest.StartReal(b)
+	c, err := Connect(redistest.URL(real.Addr()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	benchListRooms(b, c)
+}
+
+// benchListRooms fills 100,000 rooms through c and times pages of 50.
+func benchListRooms(b *testing.B, c redis.UniversalClient) {
+	ctx := context.Background()
 	s := New(c, Options{Prefix: "bench:", RoomTTL: time.Hour})
 	const n = 100_000
 	now := time.Now().UnixMilli()
@@ -92,6 +117,7 @@ func BenchmarkListRoomsCluster(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			var lat []time.Duration
+			before := redisCPU(ctx, c)
 			for b.Loop() {
 				t0 := time.Now()
 				p, err := s.ListRooms(ctx, tc.q)
@@ -104,8 +130,35 @@ func BenchmarkListRoomsCluster(b *testing.B) {
 				}
 			}
 			reportQuantiles(b, lat)
+			if after := redisCPU(ctx, c); before >= 0 && after >= 0 && len(lat) > 0 {
+				b.ReportMetric(float64(after-before)/float64(len(lat)), "redis-us/op")
+			}
 		})
 	}
+}
+
+// redisCPU is the microseconds Redis spent in commands so far (INFO
+// commandstats; -1 on a cluster, where INFO goes to one node).
+func redisCPU(ctx context.Context, c redis.UniversalClient) int64 {
+	rc, ok := c.(*redis.Client)
+	if !ok {
+		return -1
+	}
+	info, err := rc.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return -1
+	}
+	var total int64
+	for _, line := range strings.Split(info, "\n") {
+		_, rest, ok := strings.Cut(line, ",usec=")
+		if !ok {
+			continue
+		}
+		v, _, _ := strings.Cut(rest, ",")
+		n, _ := strconv.ParseInt(v, 10, 64)
+		total += n
+	}
+	return total
 }
 
 // reportQuantiles adds the p50 and p99 of lat to the benchmark's report.

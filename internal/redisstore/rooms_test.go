@@ -705,3 +705,53 @@ func withoutRaw(m chat.Message) chat.Message {
 	m.Raw = ""
 	return m
 }
+
+// TestListTiesInOnePartition: many rooms of one partition updated in the
+// same millisecond page in id order, each once, though the rooms already
+// listed come first in a read after the cursor (the plain read's ties:
+// the partition is then paged by list.lua).
+func TestListTiesInOnePartition(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, addr string) {
+		ctx := context.Background()
+		s, _ := mustStore(t, addr, redisstore.Options{RoomTTL: time.Hour})
+		at := time.Now().Truncate(time.Millisecond)
+		var want []string
+		for len(want) < 30 {
+			id := chat.NewRoomID()
+			if redisstore.PartitionOf(id) != 3 {
+				continue
+			}
+			if _, err := s.CreateRoom(ctx, chat.Room{ID: id, VisitorName: "Tie",
+				CreatedAt: chat.Time{Time: at}, UpdatedAt: chat.Time{Time: at}}); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, id)
+		}
+		sort.Sort(sort.Reverse(sort.StringSlice(want)))
+		var got []string
+		cursor := ""
+		for pages := 0; ; pages++ {
+			if pages > 20 {
+				t.Fatalf("too many pages; so far %v", got)
+			}
+			page, err := s.ListRooms(ctx, chat.RoomQuery{Limit: 4, Cursor: cursor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page.Rooms {
+				got = append(got, r.ID)
+			}
+			if page.Counts.All != 30 {
+				t.Fatalf("counts: %+v, want 30 rooms", page.Counts)
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			cursor = page.NextCursor
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("got order\n%v\nwant\n%v", got, want)
+		}
+	})
+}
