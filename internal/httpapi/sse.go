@@ -43,7 +43,6 @@ func (s *Server) openStream(c *gin.Context, kind, key string) (*stream.Stream, e
 	return s.streams.Open(key, info)
 }
 
-// startStream commits the response as an event stream that owns sub.
 // streamReadyTimeout bounds the wait for a new subscription to hear its
 // events (awaitReady).
 const streamReadyTimeout = 3 * time.Second
@@ -75,6 +74,7 @@ func awaitReady(ctx context.Context, sub *chat.Subscription) error {
 	}
 }
 
+// startStream commits the response as an event stream that owns sub.
 func startStream(c *gin.Context, st *stream.Stream, sub *chat.Subscription) {
 	// gin only records the status: it is what the access log and metrics
 	// see, also of a stream written on the hijacked connection.
@@ -392,14 +392,15 @@ func (s *Server) adminEvents(c *gin.Context) {
 		floor = end
 	}
 	sub := s.hub.SubscribeAdminAs(claims.Username)
+	// Behind on a burst, the stream reads what it missed from the admin log
+	// instead of ending (deliverQueued); from the start, as events queue
+	// while it waits for its channels.
+	sub.KeepWhenBehind()
 	if err := awaitReady(c.Request.Context(), sub); err != nil {
 		sub.Close()
 		s.fail(c, err)
 		return
 	}
-	// Behind on a burst, the stream reads what it missed from the admin log
-	// instead of ending (deliverQueued).
-	sub.KeepWhenBehind()
 	startStream(c, st, sub)
 	if st.Event("ready", 0, readyData{Time: chat.Time{Time: time.Now()}}) != nil {
 		return

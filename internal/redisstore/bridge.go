@@ -71,10 +71,12 @@ func (s *Store) subscribeOnce(ctx context.Context, hub *chat.Hub, log *slog.Logg
 		return s.subscribeShards(ctx, cc, hub, log)
 	}
 	ps := s.rdb.Subscribe(ctx, s.keys.Events())
+	confirmed := false
 	return s.receive(ctx, ps, hub, log, func(kind, channel string) error {
-		if kind != "subscribe" {
+		if kind != "subscribe" || confirmed {
 			return fmt.Errorf("redis pub/sub: %s %s", kind, channel)
 		}
+		confirmed = true
 		s.up(hub)
 		log.Info("redis pub/sub subscribed", "channel", s.keys.Events())
 		return nil
@@ -135,10 +137,14 @@ func (s *Store) subscribeShards(ctx context.Context, cc *redis.ClusterClient, hu
 	for p, tag := range indexTags {
 		b.parts[s.keys.PartEvents(tag)] = p
 	}
+	plainUp := false
 	b.hold(ctx, cc.Subscribe(ctx, s.keys.Events()), func(kind, channel string) error {
-		if kind != "subscribe" {
+		if kind != "subscribe" || plainUp {
+			// An unsubscribe, or go-redis subscribing again on a
+			// connection it dialled again by itself.
 			return fmt.Errorf("%w: %s %s", errShardMoved, kind, channel)
 		}
+		plainUp = true
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		if !b.failed {
@@ -184,6 +190,11 @@ type shardGroup struct {
 	node    *redis.Client
 	ps      *redis.PubSub
 	checked bool // the node answered ROLE master since the first confirmation
+	// confirmed: the channels Redis confirmed on this connection. A second
+	// confirmation of one, not given up in between, is go-redis
+	// resubscribing on a connection it dialled again by itself (after a
+	// failed write): events were lost meanwhile, so the bridge goes down.
+	confirmed map[string]bool
 }
 
 // fail ends the attempt on its first failure: the bridge is down at once
@@ -256,10 +267,13 @@ func (b *shardBridge) follow(ctx context.Context) error {
 				if idle[p].IsZero() {
 					idle[p] = now
 				} else if now.Sub(idle[p]) >= d.linger {
-					if err := b.unsubscribe(ctx, p); err != nil {
+					left, err := b.unsubscribe(ctx, p)
+					if err != nil {
 						return err
 					}
-					requested &^= bit
+					if left {
+						requested &^= bit
+					}
 					idle[p] = time.Time{}
 				}
 			}
@@ -295,7 +309,7 @@ func (b *shardBridge) subscribe(ctx context.Context, p int) error {
 	g := b.groups[addr]
 	fresh := g == nil
 	if fresh {
-		g = &shardGroup{node: node, ps: node.SSubscribe(ctx)}
+		g = &shardGroup{node: node, ps: node.SSubscribe(ctx), confirmed: map[string]bool{}}
 		b.groups[addr] = g
 	}
 	b.of[p] = g
@@ -323,19 +337,25 @@ func (b *shardBridge) subscribe(ctx context.Context, p int) error {
 }
 
 // unsubscribe gives up partition p's shard channel: no subscription
-// wants it any more.
-func (b *shardBridge) unsubscribe(ctx context.Context, p int) error {
+// wants it any more. It says no when one came to want it meanwhile (the
+// channel stays).
+func (b *shardBridge) unsubscribe(ctx context.Context, p int) (bool, error) {
+	if !b.s.demand.leave(p) {
+		return false, nil
+	}
 	ch := b.s.keys.PartEvents(indexTags[p])
-	b.s.demand.left(p)
 	b.mu.Lock()
 	g := b.of[p]
 	b.of[p] = nil
-	b.leaving[ch] = true
+	if g != nil {
+		b.leaving[ch] = true
+		delete(g.confirmed, ch)
+	}
 	b.mu.Unlock()
 	if g == nil {
-		return nil
+		return true, nil
 	}
-	return g.ps.SUnsubscribe(ctx, ch)
+	return true, g.ps.SUnsubscribe(ctx, ch)
 }
 
 // confirm handles a subscription message of group g: a confirmed channel
@@ -363,6 +383,10 @@ func (b *shardBridge) confirm(ctx context.Context, g *shardGroup, kind, channel 
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		g.checked = true
+		if g.confirmed[channel] {
+			return fmt.Errorf("%w: %s confirmed again (the connection was dialled again)", errShardMoved, channel)
+		}
+		g.confirmed[channel] = true
 		if p, ok := b.parts[channel]; ok && !b.failed && b.of[p] == g {
 			b.s.demand.confirmed(p)
 		}

@@ -346,8 +346,8 @@ func ready(t *testing.T, sub *chat.Subscription) *chat.Subscription {
 	t.Helper()
 	select {
 	case <-sub.Ready():
-	case <-time.After(5 * time.Second):
-		t.Fatal("the subscription is not ready within 5 s")
+	case <-time.After(15 * time.Second): // a failover's promotion may come first
+		t.Fatal("the subscription is not ready within 15 s")
 	}
 	select {
 	case <-sub.Done():

@@ -127,11 +127,17 @@ func (d *shardDemand) confirmed(p int) {
 	d.waiters = kept
 }
 
-// left marks partition p's channel unsubscribed.
-func (d *shardDemand) left(p int) {
+// leave marks partition p's channel unsubscribed, unless a subscription
+// wants it again (then it stays, and leave says no): checked and marked
+// under one lock, so that no Want finds it live as it goes.
+func (d *shardDemand) leave(p int) bool {
 	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.admins > 0 || d.rooms[p] > 0 {
+		return false
+	}
 	d.live &^= 1 << p
-	d.mu.Unlock()
+	return true
 }
 
 // reset forgets every confirmed channel: the bridge's subscription is

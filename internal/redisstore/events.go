@@ -109,10 +109,12 @@ func eventStamp(e string) int64 {
 	return t
 }
 
-// parseStamped reads "n:t" (or "n": t is 0, unknown), the number and stamp
-// of a room's event as the outbox and the partition record them.
+// parseStamped reads "n:t" or "n:t:p" (or "n": t is 0, unknown), the
+// number and stamp of a room's event as the outbox (with the stamp before)
+// and the partition record them.
 func parseStamped(v string) (n, t int64) {
-	num, stamp, _ := strings.Cut(v, ":")
+	num, rest, _ := strings.Cut(v, ":")
+	stamp, _, _ := strings.Cut(rest, ":")
 	n, _ = strconv.ParseInt(num, 10, 64)
 	t, _ = strconv.ParseInt(stamp, 10, 64)
 	return n, t

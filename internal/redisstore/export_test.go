@@ -92,7 +92,7 @@ func (s *Store) LogKey(i int) string { return s.logKey(i) }
 // TeamLog is the team log's number.
 const TeamLog = teamLog
 
-// Outbox returns a room's outbox ("n:t|JSON" entries, oldest first).
+// Outbox returns a room's outbox ("n:t:p|JSON" entries, oldest first).
 func (s *Store) Outbox(t *testing.T, roomID string) []string {
 	t.Helper()
 	out, err := s.rdb.LRange(t.Context(), s.keys.Outbox(roomID), 0, -1).Result()

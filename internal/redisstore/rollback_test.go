@@ -86,8 +86,8 @@ func (snap *roomSnapshot) restore(t *testing.T) {
 // numbers back, and its next events reuse numbers the partition logged
 // already. They are new events all the same: each is logged and published
 // once, by the write's own follow-up, by the reconciler when that was
-// lost, or by a retried send; and the room's next writes still move it in
-// the room list.
+// lost, by a retried send, or by the next write's when it came first; and
+// the room's next writes still move it in the room list.
 func TestEventsAfterRollback(t *testing.T) {
 	t.Parallel()
 	forEach(t, func(t *testing.T, addr string) {
@@ -187,7 +187,18 @@ func TestEventsAfterRollback(t *testing.T) {
 		streamed("m4")
 		mustSend(t, s, r.ID, chat.SenderVisitor, "m5")
 		streamed("m5")
-		want := []string{"m1", "x1", "x2", "m2", "x3", "m3", "x4", "x5", "m4", "m5"}
+		// Two writes after the loss, the second's follow-up first (the
+		// first's lost): the second, numbered one past what the partition
+		// logged, does not follow the event logged there (its stamp before
+		// is the first's), so both are logged, in order.
+		lose("x6")
+		s.DropFollowUps(true)
+		mustSend(t, s, r.ID, chat.SenderVisitor, "m6")
+		s.DropFollowUps(false)
+		mustSend(t, s, r.ID, chat.SenderVisitor, "m7")
+		streamed("m6")
+		streamed("m7")
+		want := []string{"m1", "x1", "x2", "m2", "x3", "m3", "x4", "x5", "m4", "m5", "x6", "m6", "m7"}
 		if got := logged(); !slices.Equal(got, want) {
 			t.Errorf("the partition's log: %v; want %v (each once, the lost ones included: they were published)", got, want)
 		}

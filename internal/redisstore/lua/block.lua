@@ -14,7 +14,7 @@
 --          block made before is kept)
 -- ARGV[6]  unused (was the admin log's length)
 --
--- Returns {event, field, value, ...}: the room event ("n:t|JSON" for the
+-- Returns {event, field, value, ...}: the room event ("n:t:p|JSON" for the
 -- follow-up) then the flat room hash, or an empty array when the room does not exist.
 
 -- emit (the room's next event into its outbox) is lua/lib/emit.lua, put

@@ -30,7 +30,7 @@
 --
 -- Returns {placement, event}: the placement {ver, score, unread, status,
 -- assignee, labels, snoozedUntil, sweep} (see lua/place.lua) and the room
--- event ("n:t|JSON", for the follow-up), or 0 when the id is taken
+-- event ("n:t:p|JSON", for the follow-up), or 0 when the id is taken
 -- (nothing is stored).
 
 -- emit (the room's next event into its outbox) is lua/lib/emit.lua, put

@@ -24,7 +24,7 @@
 -- ARGV[5]  unused (was the admin log's length)
 --
 -- Returns {1, identity hash ('' = none), blocked (0|1), had files (0|1),
--- events, terms...}, events the outbox's ("n:t|JSON", the ones not logged
+-- events, terms...}, events the outbox's ("n:t:p|JSON", the ones not logged
 -- yet among them) and the room.deleted event numbered after them, for the
 -- delete's follow-up, which logs them though the room is gone; {0, had
 -- files, terms...} when the room did not exist, or {-1} when it is blocked

@@ -20,7 +20,7 @@
 -- ARGV[9]  room id
 -- ARGV[10..] the terms of the name, then of the email
 --
--- Returns {event, field, value, ...}: the room event ("n:t|JSON" for the
+-- Returns {event, field, value, ...}: the room event ("n:t:p|JSON" for the
 -- follow-up, '' when nothing was filled) then the flat room hash, an empty array when the room does not exist,
 -- or {'blocked'} when the visitor is blocked (nothing is set). When it
 -- indexed a detail filled in now, the hash is followed by the pair

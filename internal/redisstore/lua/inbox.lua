@@ -23,7 +23,7 @@
 --
 -- Returns {placement, field, value, ...}: the placement {ver, score,
 -- unread, status, assignee, labels, snoozedUntil, sweep} (see
--- lua/place.lua; a change bumps ver), the room event ("n:t|JSON", for the
+-- lua/place.lua; a change bumps ver), the room event ("n:t:p|JSON", for the
 -- follow-up), then the flat room hash; {} when the
 -- room does not exist; {'same'} when the change changes nothing (nothing
 -- is published); {'notdue'} when a wake finds the room not due yet, and

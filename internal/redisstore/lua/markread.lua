@@ -24,7 +24,7 @@
 --          for the follow-up (lua/place.lua)
 --
 -- Returns 1 or 0 (did the mark move), the placement ('' when none), the
--- room event ("n:t|JSON" for the follow-up, '' when the mark did not move),
+-- room event ("n:t:p|JSON" for the follow-up, '' when the mark did not move),
 -- then the flat room hash; an empty array when the room does not exist.
 
 -- emit (the room's next event into its outbox) is lua/lib/emit.lua, put

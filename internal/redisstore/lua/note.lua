@@ -18,7 +18,7 @@
 -- ARGV[8]  how long the terms hash outlives the room (ms)
 -- ARGV[9..] the terms of the note
 --
--- Returns {position, event}: the note event ("n:t|JSON" for the follow-up)
+-- Returns {position, event}: the note event ("n:t:p|JSON" for the follow-up)
 -- and the note's position in the list (1-based: the search index's
 -- "n<k>", so the list only grows), 0 (alone) when the room does not exist, -1 when
 -- it has the most notes already.

@@ -58,8 +58,8 @@
 --          events, the last stamped T (a retried send's check: fewer
 --          logged, or an older stamp, is a gap)
 -- ARGV[18] how to publish: PUBLISH (one channel) | SPUBLISH (Cluster)
--- ARGV[19..] the room's events, "n:t|event JSON" ("n|…" from before
---          stamps), n consecutive
+-- ARGV[19..] the room's events, "n:t:p|event JSON" (p: the stamp of the
+--          event before; "n|…" from before stamps), n consecutive
 --
 -- The events are sequenced whatever the placement's fate (they are the
 -- room's, numbered by its script): event n is appended to the log, and
@@ -71,7 +71,10 @@
 -- room's last writes (Redis replicates asynchronously), its numbers went
 -- back, and its new events reuse them. That stops the logging too, as a
 -- gap: Go finds the room's new line in its outbox (the events stamped
--- after the logged one) and logs it with 'R'.
+-- after the logged one) and logs it with 'R'. And an event n + 1 whose
+-- stamp before is not the logged one's does not follow it (one line's
+-- event after the other's: say the new line's second event came before
+-- its first): a gap too.
 --
 -- Returns 1 when applied, 0 when refused (older, or tombstoned), 2 when the
 -- partition already agreed (check); {that, logged, "n:t"} when the events
@@ -81,13 +84,13 @@ local place, id, mode = KEYS[1], ARGV[5], ARGV[4]
 local gap, probe, probeT = nil, nil, nil
 local flag = ARGV[17] or ''
 
--- "n:t" or "n" -> n, t (nil when unknown).
+-- "n:t:p", "n:t" or "n" -> n, t, p (nil when unknown).
 local function stamped(s)
-  local c = string.find(s, ':', 1, true)
-  if not c then
-    return tonumber(s), nil
+  local f = {}
+  for x in string.gmatch(s, '[^:]+') do
+    f[#f + 1] = tonumber(x)
   end
-  return tonumber(string.sub(s, 1, c - 1)), tonumber(string.sub(s, c + 1))
+  return f[1], f[2], f[3]
 end
 
 if string.sub(flag, 1, 1) == '?' then
@@ -102,12 +105,17 @@ if #ARGV >= 19 or probe then
   for i = 19, #ARGV do
     local e = ARGV[i]
     local bar = string.find(e, '|', 1, true)
-    local n, t = stamped(string.sub(e, 1, bar - 1))
+    local n, t, prev = stamped(string.sub(e, 1, bar - 1))
+    local forced = i == 19 and (flag == '1' or flag == 'R' .. rec)
     if i == 19 and flag == 'R' .. rec then
       last, lastT = n - 1, nil
     end
-    if n > last + 1 and not (flag == '1' and i == 19) then
+    if n > last + 1 and not forced then
       gap = last
+      break
+    end
+    if n == last + 1 and not forced and prev and lastT and prev ~= lastT then
+      gap = last -- it does not follow the logged event: another line's
       break
     end
     if n > last then

@@ -48,7 +48,7 @@
 -- the partition's admin log (see docs/ARCHITECTURE.md, Search).
 --
 -- Returns {status, seq, message JSON, placement, identity, keep, event};
--- event is the message event ("n:t|JSON", for the follow-up: ok only); status is
+-- event is the message event ("n:t:p|JSON", for the follow-up: ok only); status is
 -- ok, dup, notfound, blocked, attachment_unknown or attachment_used. The
 -- message JSON is returned for dup ('' when the original was trimmed away
 -- since); for ok the third element is the JSON array of the message's

@@ -20,7 +20,7 @@
 -- ARGV[7]  room id
 -- ARGV[8..] the terms of the name and email
 --
--- Returns {event, field, value, ...}: the room event ("n:t|JSON" for the
+-- Returns {event, field, value, ...}: the room event ("n:t:p|JSON" for the
 -- follow-up, '' when nothing changed) then the flat room hash, an empty array when the room does not exist,
 -- or {'blocked'} when the visitor is blocked (nothing is set). When the
 -- details changed, the hash is followed by the pair '_searchFilled', 'ne'.

@@ -3,26 +3,30 @@
 -- note and delete.
 --
 -- A room's events are numbered (the room hash's "evn") and stamped (its
--- "evt": the Redis clock in ms, never below the stamp before it), so that
--- event n of the room is "n:t|event". The number orders the events; the
--- stamp tells a new event from an old one under the same number: when a
--- failover loses the room's last writes, its numbers go back, and its next
--- events reuse numbers its partition has logged already, with later stamps
--- (lua/place.lua).
+-- "evt": the Redis clock in ms, never below the stamp before it), and each
+-- carries the stamp of the one before, so that event n of the room is
+-- "n:t:p|event". The number orders the events; the stamp tells a new event
+-- from an old one under the same number: when a failover loses the room's
+-- last writes, its numbers go back, and its next events reuse numbers its
+-- partition has logged already, with later stamps; the stamp before
+-- chains each event to the one it follows, so that an event of the new
+-- line is not logged after one of the old (lua/place.lua).
 
--- The room's next event number and stamp, recorded in the room hash.
+-- The room's next event number, stamp and the stamp before, recorded in
+-- the room hash: "n:t:p".
 local function nextEvent(room)
   local c = redis.call('HMGET', room, 'evn', 'evt')
   local now = redis.call('TIME')
   local t = math.max(tonumber(c[2] or '0'), tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000))
   local n = tonumber(c[1] or '0') + 1
-  redis.call('HSET', room, 'evn', n, 'evt', string.format('%.0f', t))
-  return n .. ':' .. string.format('%.0f', t)
+  local ts = string.format('%.0f', t)
+  redis.call('HSET', room, 'evn', n, 'evt', ts)
+  return n .. ':' .. ts .. ':' .. (c[2] or '0')
 end
 
 -- The room's next event: numbered, stamped and kept in the room's capped
 -- outbox; the follow-up logs and publishes it (lua/place.lua). Returns
--- "n:t|event".
+-- "n:t:p|event".
 local function emit(room, outbox, ev)
   local e = nextEvent(room) .. '|' .. ev
   local len = redis.call('RPUSH', outbox, e)
