@@ -152,10 +152,3 @@ func (d *shardDemand) reset() {
 	}
 	d.waiters = nil
 }
-
-// subscribed returns the partitions whose channel is confirmed.
-func (d *shardDemand) subscribed() uint32 {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.live
-}
