@@ -13,7 +13,7 @@ import (
 // Room events on Cluster (docs/ARCHITECTURE.md, "Events, the admin log and
 // search on Cluster"): a room script numbers each event it makes (the room
 // hash's "evn"), keeps it in the room's capped outbox (keys.Outbox, the
-// room's slot: the newest 64) and returns it ("n:t|JSON", t its stamp:
+// room's slot: the newest 64) and returns it ("n:t:p|JSON", t its stamp, p the one before:
 // lua/lib/emit.lua); the room's follow-up
 // (lua/place.lua, the partition's slot) appends it to the partition's log
 // (keys.PartLog) and publishes it with its place ("L:ms-n" before the
@@ -48,7 +48,7 @@ func (s *Store) logKey(i int) string {
 	return s.keys.PartLog(indexTags[i])
 }
 
-// roomEvents are the events a follow-up carries: "n:t|JSON", n
+// roomEvents are the events a follow-up carries: "n:t:p|JSON", n
 // consecutive, oldest first; upto > 0 (a retried send, whose events were
 // numbered by the first try) asks the follow-up to check that the
 // partition has logged the room's events up to that number, the last
@@ -71,7 +71,7 @@ func (e roomEvents) flag() string {
 	return ""
 }
 
-// eventsOf reads the events of a script's reply: one "n:t|JSON" string ("" =
+// eventsOf reads the events of a script's reply: one "n:t:p|JSON" string ("" =
 // none), or an array of them.
 func eventsOf(v any) roomEvents {
 	switch v := v.(type) {
@@ -91,7 +91,7 @@ func eventsOf(v any) roomEvents {
 	return roomEvents{}
 }
 
-// eventNum is the number of an "n:t|JSON" (or "n|JSON") event, 0 when
+// eventNum is the number of an "n:t:p|JSON" (or "n|JSON") event, 0 when
 // malformed.
 func eventNum(e string) int64 {
 	head, _, ok := strings.Cut(e, "|")
@@ -102,7 +102,7 @@ func eventNum(e string) int64 {
 	return n
 }
 
-// eventStamp is the stamp of an "n:t|JSON" event, 0 when it has none.
+// eventStamp is the stamp of an "n:t:p|JSON" event, 0 when it has none.
 func eventStamp(e string) int64 {
 	head, _, _ := strings.Cut(e, "|")
 	_, t := parseStamped(head)

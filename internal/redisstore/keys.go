@@ -279,7 +279,7 @@ func (k keys) PartLog(tag string) string { return k.adminLog + ":{" + tag + "}" 
 // n only after n-1).
 func (k keys) PartLogged(tag string) string { return k.rooms + ":{" + tag + "}:logged" }
 
-// Outbox returns a room's capped list of its newest events ("n:t|event
+// Outbox returns a room's capped list of its newest events ("n:t:p|event
 // JSON"), numbered by the room hash's "evn" and stamped by its "evt"
 // (lua/lib/emit.lua): what a follow-up that finds a
 // gap, or the reconciler, reads the missing events from.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,41 +17,17 @@ import (
 // a failover that lost the writes since would (Redis replicates
 // asynchronously: a promoted replica may lack a primary's last writes).
 type roomSnapshot struct {
-	c       redis.UniversalClient
-	pattern string
-	dumps   map[string]string
-	ttls    map[string]time.Duration
-}
-
-func keysMatching(t *testing.T, c redis.UniversalClient, pattern string) []string {
-	t.Helper()
-	ctx := context.Background()
-	var mu sync.Mutex
-	var out []string
-	collect := func(ctx context.Context, n redis.UniversalClient) error {
-		keys, err := n.Keys(ctx, pattern).Result()
-		mu.Lock()
-		out = append(out, keys...)
-		mu.Unlock()
-		return err
-	}
-	var err error
-	if cc, ok := c.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error { return collect(ctx, n) })
-	} else {
-		err = collect(ctx, c)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	c      redis.UniversalClient
+	prefix string // of the room's keys
+	dumps  map[string]string
+	ttls   map[string]time.Duration
 }
 
 func snapshotRoom(t *testing.T, c redis.UniversalClient, prefix, roomID string) *roomSnapshot {
 	t.Helper()
 	ctx := context.Background()
-	snap := &roomSnapshot{c: c, pattern: prefix + "room:{" + roomID + "}*", dumps: map[string]string{}, ttls: map[string]time.Duration{}}
-	for _, k := range keysMatching(t, c, snap.pattern) {
+	snap := &roomSnapshot{c: c, prefix: prefix + "room:{" + roomID + "}", dumps: map[string]string{}, ttls: map[string]time.Duration{}}
+	for _, k := range keysWithPrefix(t, c, snap.prefix) {
 		d, err := c.Dump(ctx, k).Result()
 		if err != nil {
 			t.Fatal(err)
@@ -60,7 +35,7 @@ func snapshotRoom(t *testing.T, c redis.UniversalClient, prefix, roomID string) 
 		snap.dumps[k], snap.ttls[k] = d, max(c.PTTL(ctx, k).Val(), 0)
 	}
 	if len(snap.dumps) == 0 {
-		t.Fatalf("no keys match %s", snap.pattern)
+		t.Fatalf("no keys under %s", snap.prefix)
 	}
 	return snap
 }
@@ -69,7 +44,7 @@ func snapshotRoom(t *testing.T, c redis.UniversalClient, prefix, roomID string) 
 func (snap *roomSnapshot) restore(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	for _, k := range keysMatching(t, snap.c, snap.pattern) {
+	for _, k := range keysWithPrefix(t, snap.c, snap.prefix) {
 		if _, ok := snap.dumps[k]; !ok {
 			snap.c.Del(ctx, k)
 		}

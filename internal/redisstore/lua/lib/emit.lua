@@ -12,12 +12,17 @@
 -- chains each event to the one it follows, so that an event of the new
 -- line is not logged after one of the old (lua/place.lua).
 
+-- The Redis clock in ms.
+local function nowMS()
+  local now = redis.call('TIME')
+  return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+end
+
 -- The room's next event number, stamp and the stamp before, recorded in
 -- the room hash: "n:t:p".
 local function nextEvent(room)
   local c = redis.call('HMGET', room, 'evn', 'evt')
-  local now = redis.call('TIME')
-  local t = math.max(tonumber(c[2] or '0'), tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000))
+  local t = math.max(tonumber(c[2] or '0'), nowMS())
   local n = tonumber(c[1] or '0') + 1
   local ts = string.format('%.0f', t)
   redis.call('HSET', room, 'evn', n, 'evt', ts)
@@ -49,9 +54,7 @@ end
 -- last writes a failover lost still passes the versions its partition
 -- recorded before the loss. Returns it as a string.
 local function bumpVer(room)
-  local now = redis.call('TIME')
-  local v = math.max(tonumber(redis.call('HGET', room, 'ver') or '0') + 1,
-    tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000))
+  local v = math.max(tonumber(redis.call('HGET', room, 'ver') or '0') + 1, nowMS())
   local s = string.format('%.0f', v)
   redis.call('HSET', room, 'ver', s)
   return s
