@@ -307,6 +307,21 @@ func (b *shardBridge) subscribe(ctx context.Context, p int) error {
 	addr := node.Options().Addr
 	b.mu.Lock()
 	g := b.groups[addr]
+	b.mu.Unlock()
+	if g == nil {
+		// Before a new connection: a slot map still stale after a failover
+		// names the demoted primary, which would take the SSUBSCRIBE and
+		// then fail confirm's check, taking every channel down with it.
+		if err := isPrimary(ctx, node); err != nil {
+			b.cc.ReloadState(ctx)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("%w: %v", errShardUnreachable, err)
+		}
+	}
+	b.mu.Lock()
+	g = b.groups[addr]
 	fresh := g == nil
 	if fresh {
 		g = &shardGroup{node: node, ps: node.SSubscribe(ctx), confirmed: map[string]bool{}}
