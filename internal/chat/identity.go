@@ -141,12 +141,23 @@ func (s *Service) verifyIdentity(in NewRoom) (Identity, error) {
 // identity, and the loser resumes the winner's.
 func (s *Service) openVerified(ctx context.Context, in NewRoom, id Identity, clientIP string) (Room, bool, error) {
 	hash := IdentityHash(id.ID)
-	for attempt := 0; attempt < 3; attempt++ {
+	holder, wait := "", holderFirstWait
+	for attempt := 0; attempt < holderAttempts; attempt++ {
 		roomID, err := s.store.IdentityRoom(ctx, hash)
 		if err == nil {
 			r, err := s.resumeVerified(ctx, roomID, in, id)
 			if !errors.Is(err, ErrRoomNotFound) {
 				return r, false, err
+			}
+			if roomID == holder {
+				// Another device's room, still being created: wait for
+				// it, a little longer each time, rather than create again
+				// (which would find it still held) or answer with an error.
+				if err := sleep(ctx, wait); err != nil {
+					return Room{}, false, err
+				}
+				wait = min(2*wait, holderMaxWait)
+				continue
 			}
 			if err := s.refuseWasBlocked(ctx, roomID); err != nil {
 				return Room{}, false, err
@@ -161,7 +172,8 @@ func (s *Service) openVerified(ctx context.Context, in NewRoom, id Identity, cli
 			return Room{}, false, err
 		}
 		now := Time{s.now().UTC()}
-		r, holder, err := s.store.CreateIdentityRoom(ctx, Room{
+		var r Room
+		r, holder, err = s.store.CreateIdentityRoom(ctx, Room{
 			ID: NewRoomID(), VisitorName: firstOf(id.Name, in.Name), VisitorEmail: firstOf(id.Email, in.Email), Page: in.Page,
 			CreatedAt: now, UpdatedAt: now, ClientKey: s.ipKey(clientIP), UserID: id.ID, Verified: true,
 		}, hash)
@@ -175,6 +187,30 @@ func (s *Service) openVerified(ctx context.Context, in NewRoom, id Identity, cli
 		// the index again, which now names it).
 	}
 	return Room{}, false, ErrTimeout
+}
+
+// A device that finds its identity's room still being created by another
+// device reads it again up to holderAttempts times, waiting from
+// holderFirstWait, doubled each time up to holderMaxWait: about 3 s in all,
+// far longer than a create takes even on a loaded store. A creator that
+// crashed leaves the identity held until the reconciler drops its
+// registration; until then the open answers ErrTimeout and is retried.
+const (
+	holderAttempts  = 12
+	holderFirstWait = 5 * time.Millisecond
+	holderMaxWait   = 500 * time.Millisecond
+)
+
+// sleep waits d, or answers ErrTimeout when ctx ends first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ErrTimeout
+	case <-t.C:
+		return nil
+	}
 }
 
 // resumeVerified opens the room of a verified identity again. Unlike an

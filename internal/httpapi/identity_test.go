@@ -325,6 +325,83 @@ func TestVerifiedIdentityConcurrentDevices(t *testing.T) {
 	})
 }
 
+// slowIdentityCreate makes a verified room slow to create: the first
+// CreateIdentityRoom takes 400 ms more, and until it returns the room it
+// created reads as not found, as a room still being created does. Another
+// device opening meanwhile finds the identity held by a room it cannot read.
+type slowIdentityCreate struct {
+	chat.Store
+	mu       sync.Mutex
+	started  bool
+	creating string // the slow create's room, until it returns
+}
+
+func (s *slowIdentityCreate) CreateIdentityRoom(ctx context.Context, r chat.Room, hash string) (chat.Room, string, error) {
+	s.mu.Lock()
+	first := !s.started
+	s.started = true
+	s.mu.Unlock()
+	if !first {
+		return s.Store.CreateIdentityRoom(ctx, r, hash)
+	}
+	s.mu.Lock()
+	s.creating = r.ID
+	s.mu.Unlock()
+	created, holder, err := s.Store.CreateIdentityRoom(ctx, r, hash)
+	time.Sleep(400 * time.Millisecond)
+	s.mu.Lock()
+	s.creating = ""
+	s.mu.Unlock()
+	return created, holder, err
+}
+
+func (s *slowIdentityCreate) Room(ctx context.Context, id string) (chat.Room, error) {
+	s.mu.Lock()
+	creating := s.creating == id
+	s.mu.Unlock()
+	if creating {
+		return chat.Room{}, chat.ErrRoomNotFound
+	}
+	return s.Store.Room(ctx, id)
+}
+
+// TestVerifiedIdentitySlowCreate: a second device that opens while the
+// first device's room is still being created waits for that room and gets
+// it, rather than an error (a loaded store once answered it 503).
+func TestVerifiedIdentitySlowCreate(t *testing.T) {
+	addr := redistest.StartReal(t).Addr()
+	slow := &slowIdentityCreate{}
+	e := newEnv(t, addr, envConfig{IdentitySecret: identitySecret,
+		WrapStore: func(s chat.Store) chat.Store { slow.Store = s; return slow }})
+	first := make(chan resp, 1)
+	go func() {
+		first <- doWith(t, e.client, e.url("/api/v1/rooms"), req{method: "POST", body: map[string]any{"identity": signed("user-5")}})
+	}()
+	for {
+		slow.mu.Lock()
+		started := slow.creating != ""
+		slow.mu.Unlock()
+		if started {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	second := doWith(t, e.client, e.url("/api/v1/rooms"), req{method: "POST", body: map[string]any{"identity": signed("user-5")}})
+	r1 := <-first
+	if r1.status != http.StatusCreated {
+		t.Fatalf("first device: status %d, want 201", r1.status)
+	}
+	if second.status != http.StatusOK {
+		t.Fatalf("second device: status %d %s, want 200 (the first device's room)", second.status, second.body)
+	}
+	if a, b := decode[roomToken](t, r1).Room.ID, decode[roomToken](t, second).Room.ID; a != b {
+		t.Errorf("second device got room %s, want the first device's %s", b, a)
+	}
+	if n := e.roomCount(); n != 1 {
+		t.Errorf("%d rooms, want 1", n)
+	}
+}
+
 func TestVerifiedIdentityDeletion(t *testing.T) {
 	forEachRedis(t, func(t *testing.T, addr string) {
 		e := newEnv(t, addr, envConfig{IdentitySecret: identitySecret})
