@@ -326,9 +326,10 @@ func TestVerifiedIdentityConcurrentDevices(t *testing.T) {
 }
 
 // slowIdentityCreate makes a verified room slow to create: the first
-// CreateIdentityRoom takes 400 ms more, and until it returns the room it
-// created reads as not found, as a room still being created does. Another
-// device opening meanwhile finds the identity held by a room it cannot read.
+// CreateIdentityRoom takes 400 ms more once the store has it, and until it
+// returns the room it created reads as not found, as a room still being
+// created does. Another device opening meanwhile finds the identity held by
+// a room it cannot read.
 type slowIdentityCreate struct {
 	chat.Store
 	mu       sync.Mutex
@@ -344,10 +345,13 @@ func (s *slowIdentityCreate) CreateIdentityRoom(ctx context.Context, r chat.Room
 	if !first {
 		return s.Store.CreateIdentityRoom(ctx, r, hash)
 	}
+	created, holder, err := s.Store.CreateIdentityRoom(ctx, r, hash)
+	if err != nil || holder != "" {
+		return created, holder, err
+	}
 	s.mu.Lock()
 	s.creating = r.ID
 	s.mu.Unlock()
-	created, holder, err := s.Store.CreateIdentityRoom(ctx, r, hash)
 	time.Sleep(400 * time.Millisecond)
 	s.mu.Lock()
 	s.creating = ""
