@@ -39,8 +39,9 @@ type Demand interface {
 	// subscription). It returns a channel that closes once the
 	// subscription's events reach the hub, or nil when they already do.
 	Want(roomID string) <-chan struct{}
-	// Unwant is told of a subscription ended.
-	Unwant(roomID string)
+	// Unwant is told of a subscription ended; ready is what Want answered
+	// it (a subscription that ends still waiting stops waiting).
+	Unwant(roomID string, ready <-chan struct{})
 }
 
 // SetDemand registers d, before any subscription is made.
@@ -273,7 +274,7 @@ func (h *Hub) detach(s *Subscription) int {
 // unwant tells the demand that s, attached until now, ended. h.mu is held.
 func (h *Hub) unwant(s *Subscription) {
 	if h.demand != nil {
-		h.demand.Unwant(s.roomID)
+		h.demand.Unwant(s.roomID, s.ready)
 	}
 }
 

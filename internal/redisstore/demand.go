@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -65,13 +66,20 @@ func (d *shardDemand) Want(roomID string) <-chan struct{} {
 	return ch
 }
 
-func (d *shardDemand) Unwant(roomID string) {
+func (d *shardDemand) Unwant(roomID string, ready <-chan struct{}) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if roomID == "" {
 		d.admins--
 	} else {
 		d.rooms[PartitionOf(roomID)]--
+	}
+	// A subscription that ends still waiting (its stream gave up, or its
+	// client left) takes its waiter along: otherwise, while other
+	// subscriptions keep its partitions wanted, a partition that cannot be
+	// reached would gather one waiter per attempt until it came back.
+	if ready != nil {
+		d.waiters = slices.DeleteFunc(d.waiters, func(w shardWaiter) bool { return w.ch == ready })
 	}
 	d.signal()
 }
